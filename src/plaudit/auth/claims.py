@@ -1,0 +1,218 @@
+"""Claim policy: what a product demands of a token's claims once its signature holds.
+
+Every check reads the clock it is given (``now``, Unix seconds); nothing here reads the time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .encoding import quote
+from .errors import (
+    InvalidAudience,
+    InvalidClaim,
+    InvalidIssuer,
+    MissingRequiredClaim,
+    TokenExpired,
+    TokenLifetimeTooLong,
+    TokenNotYetValid,
+)
+
+_MISSING = object()
+
+
+def resolve(claims: Mapping[str, Any], path: str) -> Any:
+    """The value at a claim path, or ``_MISSING``.
+
+    A path is a claim name, or names joined with dots for nested objects (``user.id``). A
+    top-level claim whose name itself holds dots (``https://example.com/uid``) wins over the
+    nested reading, so namespaced claims work as written.
+    """
+    value = claims.get(path, _MISSING)
+    if value is not _MISSING or "." not in path:
+        return value
+    node: Any = claims
+    for part in path.split("."):
+        if not isinstance(node, Mapping):
+            return _MISSING
+        node = node.get(part, _MISSING)
+        if node is _MISSING:
+            return _MISSING
+    return node
+
+
+def is_missing(value: Any) -> bool:
+    return value is _MISSING
+
+
+def numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
+    """A NumericDate claim (RFC 7519 section 2): a finite JSON number, or absent."""
+    value = claims.get(name)
+    if value is None:
+        if name in claims:
+            raise InvalidClaim(f"The claim {quote(name)} is null.", claim=name)
+        return None
+    # bool is an int in Python; `true` is not a time.
+    if type(value) is int or (type(value) is float and math.isfinite(value)):
+        return value
+    raise InvalidClaim(
+        f"The claim {quote(name)} must be a number of seconds since the Unix epoch, "
+        f"not {_json_type(value)}.",
+        claim=name,
+    )
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "that value"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimPolicy:
+    """A product's rules for the claims of its tokens.
+
+    ``leeway`` forgives clock skew on every time check. ``max_age`` bounds ``now - iat`` (the
+    only expiry a token without ``exp`` has); ``max_lifetime`` bounds ``exp - iat``.
+    ``issuer`` and ``audience``, when set, must match exactly; ``aud`` may be a string or an
+    array, one of whose entries must be ``audience``.
+    """
+
+    leeway: float = 0.0
+    max_age: float | None = None
+    max_lifetime: float | None = None
+    require_expiry: bool = False
+    issuer: str | None = None
+    audience: str | None = None
+    required_claims: tuple[str, ...] = ()
+    token_type: str | None = None
+
+    def validate(self, claims: Mapping[str, Any], now: float) -> float | None:
+        """Check ``claims`` at ``now``; return the last moment they stay valid, if bounded."""
+        for path in self.required_claims:
+            if path not in claims and resolve(claims, path) is _MISSING:
+                raise MissingRequiredClaim(
+                    f"The required claim {quote(path)} is missing from the token.", claim=path
+                )
+        # Integers are what nearly every signer writes; only anything else takes the slow check.
+        exp = claims.get("exp")
+        if exp.__class__ is not int:
+            exp = numeric_date(claims, "exp")
+        nbf = claims.get("nbf")
+        if nbf is not None:
+            nbf = numeric_date(claims, "nbf")
+        iat = claims.get("iat")
+        if iat.__class__ is not int:
+            iat = numeric_date(claims, "iat")
+        leeway = self.leeway
+        valid_until: float | None = None
+        if exp is not None:
+            if now >= exp + leeway:
+                raise TokenExpired(
+                    f"The token expired at {_iso(exp)} ({_ago(now - exp)} ago).", claim="exp"
+                )
+            valid_until = exp + leeway
+        elif self.require_expiry:
+            raise MissingRequiredClaim("The token has no 'exp' claim.", claim="exp")
+        if nbf is not None and now + leeway < nbf:
+            raise TokenNotYetValid(
+                f"The token is not valid before {_iso(nbf)} ('nbf', {_ago(nbf - now)} from now).",
+                claim="nbf",
+            )
+        if iat is not None:
+            if now + leeway < iat:
+                raise TokenNotYetValid(
+                    f"The token was issued in the future ('iat' is {_ago(iat - now)} from now).",
+                    claim="iat",
+                )
+            if self.max_age is not None:
+                aged_out = iat + self.max_age + leeway
+                if now >= aged_out:
+                    raise TokenExpired(
+                        f"The token was issued {_ago(now - iat)} ago; this product accepts "
+                        f"tokens up to {_ago(self.max_age)} old.",
+                        hint="Sign a fresh token for each session (and pass the widget a "
+                        "refresh_token callback), or raise max_token_age_seconds.",
+                        claim="iat",
+                    )
+                valid_until = aged_out if valid_until is None else min(valid_until, aged_out)
+            if self.max_lifetime is not None and exp is not None and exp - iat > self.max_lifetime:
+                raise TokenLifetimeTooLong(
+                    f"The token is valid for {_ago(exp - iat)}; this product allows at most "
+                    f"{_ago(self.max_lifetime)}.",
+                    claim="exp",
+                )
+        elif self.max_lifetime is not None and exp is not None:
+            # Without 'iat' (the loyalty guide's tokens carry only sub and exp) the lifetime
+            # still left is what can be bounded.
+            if exp - now > self.max_lifetime + leeway:
+                raise TokenLifetimeTooLong(
+                    f"The token stays valid for {_ago(exp - now)}; this product allows at most "
+                    f"{_ago(self.max_lifetime)}.",
+                    claim="exp",
+                )
+        if self.issuer is not None:
+            self._check_issuer(claims)
+        if self.audience is not None:
+            self._check_audience(claims)
+        return valid_until
+
+    def _check_issuer(self, claims: Mapping[str, Any]) -> None:
+        iss = claims.get("iss")
+        if iss is None:
+            raise MissingRequiredClaim("The token has no 'iss' claim.", claim="iss")
+        if not isinstance(iss, str):
+            raise InvalidClaim("The claim 'iss' must be a string.", claim="iss")
+        if iss != self.issuer:
+            raise InvalidIssuer(
+                f"The token's issuer is {quote(iss)}; this product expects {quote(str(self.issuer))}.",
+                claim="iss",
+            )
+
+    def _check_audience(self, claims: Mapping[str, Any]) -> None:
+        aud = claims.get("aud")
+        if aud is None:
+            raise MissingRequiredClaim("The token has no 'aud' claim.", claim="aud")
+        if isinstance(aud, str):
+            audiences = [aud]
+        elif isinstance(aud, list) and aud and all(isinstance(a, str) for a in aud):
+            audiences = aud
+        else:
+            raise InvalidClaim(
+                "The claim 'aud' must be a string or a non-empty array of strings.", claim="aud"
+            )
+        if self.audience not in audiences:
+            raise InvalidAudience(
+                f"The token's audience {quote(', '.join(audiences))} does not include "
+                f"{quote(str(self.audience))}.",
+                claim="aud",
+            )
+
+
+def _iso(ts: float) -> str:
+    import datetime as _dt  # noqa: PLC0415  # only error messages format dates
+
+    try:
+        return _dt.datetime.fromtimestamp(ts, _dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"{ts:.0f} (Unix seconds)"
+
+
+def _ago(seconds: float) -> str:
+    seconds = abs(seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} seconds"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} minutes"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 86400:.1f} days"

@@ -1,0 +1,178 @@
+"""Strict parsing of the JWS Compact Serialization (RFC 7515 section 7.1), before any crypto.
+
+Everything a signature check does not need to trust is settled here: the size, the shape, the
+encoding, the header's algorithm and extensions. Nothing in a header ever makes Plaudit fetch,
+decompress or pick a key: ``jwk``, ``jku``, ``x5u``, ``x5c`` and ``x5t`` are ignored, ``zip``
+and unencoded payloads are refused, and so is every ``crit``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from . import algorithms as algs
+from .encoding import EncodingError, b64url_decode_trusted_alphabet, quote, strict_json_object
+from .errors import (
+    MalformedToken,
+    MissingToken,
+    TokenTooLarge,
+    UnsupportedAlgorithm,
+    UnsupportedCriticalHeader,
+)
+from .keys import MAX_KID_LENGTH
+
+DEFAULT_MAX_TOKEN_BYTES = 8 * 1024
+_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_HEADER_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """A validated protected header. Shared between tokens with the same header segment."""
+
+    alg: str
+    kid: str | None
+    typ: str | None
+    fields: Mapping[str, Any]
+
+
+@dataclass(slots=True)
+class ParsedToken:
+    """A token that is well formed but not yet verified: nothing in it is to be trusted yet.
+
+    Read-only by contract; not ``frozen`` for the same measured reason as ``VerifiedToken``.
+    """
+
+    token: str
+    header: Header
+    claims: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+
+class TokenParser:
+    """Parses tokens strictly. Holds a small cache of validated headers.
+
+    A product's tokens share one header (``{"alg":"HS256","typ":"JWT"}`` and a ``kid``), so the
+    header segment of the next token has usually been decoded and checked already.
+    """
+
+    __slots__ = ("_headers", "max_bytes")
+
+    def __init__(self, *, max_bytes: int = DEFAULT_MAX_TOKEN_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._headers: dict[str, Header] = {}
+
+    def parse(self, token: object) -> ParsedToken:
+        if not isinstance(token, str):
+            raise MalformedToken("The token is not a string.")
+        if not token:
+            raise MissingToken()
+        if len(token) > self.max_bytes:
+            raise TokenTooLarge(
+                f"The token is {len(token)} bytes; this product accepts at most {self.max_bytes}."
+            )
+        if _SHAPE.fullmatch(token) is None:
+            raise MalformedToken(_shape_problem(token))
+        first = token.index(".")
+        second = token.index(".", first + 1)
+        header_segment = token[:first]
+        header = self._headers.get(header_segment)
+        if header is None:
+            header = _parse_header(header_segment)
+            if len(self._headers) >= _HEADER_CACHE_SIZE:
+                self._headers.clear()
+            self._headers[header_segment] = header
+        claims = _decode_json(token[first + 1 : second], "payload")
+        try:
+            signature = b64url_decode_trusted_alphabet(token[second + 1 :])
+        except EncodingError as exc:
+            raise MalformedToken(f"The token's signature cannot be decoded: {exc}.") from None
+        return ParsedToken(
+            token=token,
+            header=header,
+            claims=claims,
+            signing_input=token[:second].encode("ascii"),
+            signature=signature,
+        )
+
+
+def parse_unverified(token: object, *, max_bytes: int = DEFAULT_MAX_TOKEN_BYTES) -> ParsedToken:
+    """Parse without verifying: for routing a token to its product and for ``token inspect``."""
+    return TokenParser(max_bytes=max_bytes).parse(token)
+
+
+def _shape_problem(token: str) -> str:
+    parts = token.split(".")
+    if len(parts) == 5:
+        return (
+            "The token has five parts: it looks like an encrypted token (JWE). Plaudit "
+            "accepts signed tokens (JWS) only."
+        )
+    if len(parts) != 3:
+        return f"A JWT has three parts separated by dots; this token has {len(parts)}."
+    if token != token.strip():
+        return "The token has surrounding whitespace."
+    if "=" in token:
+        return "The token holds '=' padding; JWTs use unpadded base64url."
+    if "+" in token or "/" in token:
+        return "The token holds '+' or '/'; JWTs use the URL-safe base64 alphabet ('-' and '_')."
+    if not parts[0] or not parts[1]:
+        return "The token's header or payload part is empty."
+    return "The token holds characters outside the base64url alphabet."
+
+
+def _decode_json(segment: str, what: str) -> dict[str, Any]:
+    try:
+        return strict_json_object(b64url_decode_trusted_alphabet(segment))
+    except EncodingError as exc:
+        raise MalformedToken(f"The token's {what} cannot be parsed: {exc}.") from None
+
+
+def _parse_header(segment: str) -> Header:
+    fields = _decode_json(segment, "header")
+    alg = fields.get("alg")
+    if alg is None:
+        raise UnsupportedAlgorithm("The token's header has no 'alg'.")
+    if not isinstance(alg, str):
+        raise MalformedToken("The token's 'alg' is not a string.")
+    if alg.lower() == "none":
+        raise UnsupportedAlgorithm(
+            f"The token is unsigned ('alg': {quote(alg)}); unsigned tokens never verify."
+        )
+    if algs.get(alg) is None:
+        hint = None
+        if alg.startswith(("PBES2", "RSA-OAEP", "RSA1_5", "ECDH", "A1", "A2", "dir")):
+            hint = "This is a JWE key-management algorithm; Plaudit accepts signed JWTs (JWS) only."
+        raise UnsupportedAlgorithm(f"The algorithm {quote(alg)} is not supported.", hint=hint)
+    if "crit" in fields:
+        raise UnsupportedCriticalHeader(
+            "The token's header lists critical extensions ('crit'); Plaudit understands none."
+        )
+    if "enc" in fields:
+        raise MalformedToken("The token's header has 'enc': that is an encrypted token (JWE).")
+    if "zip" in fields:
+        raise MalformedToken(
+            "The token's header asks for a compressed payload ('zip'); signed JWTs are never "
+            "compressed."
+        )
+    if fields.get("b64", True) is not True:
+        raise MalformedToken(
+            "The token's header asks for an unencoded payload ('b64'); Plaudit verifies "
+            "base64url payloads only."
+        )
+    kid = fields.get("kid")
+    if kid is not None and (
+        not isinstance(kid, str) or not kid or len(kid) > MAX_KID_LENGTH or not kid.isprintable()
+    ):
+        raise MalformedToken(
+            f"The token's 'kid' must be a string of 1 to {MAX_KID_LENGTH} printable characters."
+        )
+    typ = fields.get("typ")
+    if typ is not None and not isinstance(typ, str):
+        raise MalformedToken("The token's 'typ' is not a string.")
+    return Header(alg=alg, kid=kid, typ=typ, fields=MappingProxyType(fields))

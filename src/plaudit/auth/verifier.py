@@ -1,0 +1,159 @@
+"""verify(token, keys, policy, now) -> VerifiedToken: the hot path.
+
+The order is fixed and matters: size and shape, header (algorithm, extensions, type), key
+selection (the key pins the algorithm; the token only chooses among the product's keys), the
+signature, and only then the claims. A token is never half-trusted: nothing from its payload is
+used before its signature holds, except to route it to the product whose keys will judge it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Any
+
+from . import algorithms as algs
+from .cache import VerifiedTokenCache
+from .claims import ClaimPolicy
+from .compact import ParsedToken, TokenParser
+from .encoding import quote
+from .errors import InsufficientPermissions, InvalidSignature, InvalidTokenType
+from .keys import KeySet
+from .profiles import STANDARD, TokenProfile
+
+
+@dataclass(slots=True)
+class VerifiedToken:
+    """A token whose signature and claims held, and what it says about its user.
+
+    Read-only by contract (cached instances are shared between requests). Not ``frozen``: a
+    frozen dataclass sets each of its ten fields through ``object.__setattr__``, which measured
+    1 us of a 9 us verification.
+    """
+
+    user_id: str
+    claims: Mapping[str, Any]
+    header: Mapping[str, Any]
+    scopes: frozenset[str]
+    key_id: str
+    algorithm: str
+    #: The token's own end: ``exp``, else ``iat`` plus the product's max age, else None.
+    expires_at: float | None
+    issued_at: float | None
+    token_id: str | None
+    token_profile: TokenProfile
+
+    @property
+    def profile(self) -> dict[str, str]:
+        """The user profile fields the token carries (email, names, locale, referral code...).
+
+        Computed on demand: only the first sight of a token maps its user.
+        """
+        return self.token_profile.profile_of(self.claims)
+
+    def require_scopes(self, *needed: str) -> None:
+        missing = [s for s in needed if s not in self.scopes]
+        if missing:
+            raise InsufficientPermissions(
+                f"This call needs the scope {quote(' '.join(missing))}; the token grants "
+                f"{quote(' '.join(sorted(self.scopes))) if self.scopes else 'none'}."
+            )
+
+
+def _normalise_typ(typ: str) -> str:
+    # RFC 7515 section 4.1.9: "application/" may be left out, and media types are
+    # case-insensitive, so "JWT", "jwt" and "application/JWT" are one type.
+    lowered = typ.lower()
+    return lowered[12:] if lowered.startswith("application/") else lowered
+
+
+class Verifier:
+    """Verifies one product's tokens: its keys, its claim policy, its token profile.
+
+    Immutable in what it accepts; a product whose keys or rules change gets a new verifier, and
+    with it an empty cache.
+    """
+
+    __slots__ = ("_cache", "_typ", "keys", "parser", "policy", "profile")
+
+    def __init__(
+        self,
+        keys: KeySet,
+        *,
+        policy: ClaimPolicy | None = None,
+        profile: TokenProfile = STANDARD,
+        parser: TokenParser | None = None,
+        cache: VerifiedTokenCache[VerifiedToken] | None = None,
+    ) -> None:
+        policy = policy or ClaimPolicy()
+        required = tuple(dict.fromkeys(profile.required_claims + policy.required_claims))
+        self.policy = replace(policy, required_claims=required)
+        self.keys = keys
+        self.profile = profile
+        self.parser = parser or TokenParser()
+        self._cache = cache
+        self._typ = _normalise_typ(policy.token_type) if policy.token_type else None
+
+    @property
+    def cache(self) -> VerifiedTokenCache[VerifiedToken] | None:
+        return self._cache
+
+    def verify(self, token: str, *, now: float) -> VerifiedToken:
+        cache = self._cache
+        if cache is not None:
+            hit = cache.get(token, now)
+            if hit is not None:
+                return hit
+        return self.verify_parsed(self.parser.parse(token), now=now)
+
+    def verify_parsed(self, parsed: ParsedToken, *, now: float) -> VerifiedToken:
+        header = parsed.header
+        if self._typ is not None and (
+            header.typ is None or _normalise_typ(header.typ) != self._typ
+        ):
+            raise InvalidTokenType(
+                f"The token's 'typ' is {quote(header.typ) if header.typ else 'missing'}; this "
+                f"product requires {quote(str(self.policy.token_type))}."
+            )
+        verify = algs.ALGORITHMS[header.alg].verify
+        for key in self.keys.candidates(header.alg, header.kid, now):
+            if verify(key.material, parsed.signing_input, parsed.signature):
+                break
+        else:
+            raise InvalidSignature()
+        claims = parsed.claims
+        valid_until = self.policy.validate(claims, now)
+        profile = self.profile
+        exp = claims.get("exp")
+        iat = claims.get("iat")
+        jti = claims.get("jti")
+        verified = VerifiedToken(
+            user_id=profile.user_id_of(claims),
+            claims=MappingProxyType(claims),
+            header=header.fields,
+            scopes=profile.scopes_of(claims),
+            key_id=key.kid,
+            algorithm=header.alg,
+            expires_at=exp if exp is not None else valid_until,
+            issued_at=iat,
+            token_id=jti if isinstance(jti, str) else None,
+            token_profile=profile,
+        )
+        if self._cache is not None:
+            if key.not_after is not None and (valid_until is None or key.not_after < valid_until):
+                valid_until = key.not_after
+            self._cache.put(parsed.token, verified, now, valid_until)
+        return verified
+
+
+def verify(
+    token: str,
+    keys: KeySet,
+    policy: ClaimPolicy | None = None,
+    *,
+    now: float,
+    profile: TokenProfile = STANDARD,
+) -> VerifiedToken:
+    """Verify one token without a cache: the simplest correct call."""
+    return Verifier(keys, policy=policy, profile=profile).verify(token, now=now)

@@ -1,0 +1,29 @@
+"""Suite-wide switches: optional backends skip loudly on a laptop and fail in CI.
+
+``PLAUDIT_REQUIRE_BACKENDS`` (set by ``.ci/run``) names the backends that must be present;
+a test that would skip for want of one of them fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+REQUIRED = {b.strip() for b in os.environ.get("PLAUDIT_REQUIRE_BACKENDS", "").split(",") if b}
+
+
+def missing_backend(backend: str, why: str) -> None:
+    """Skip (loudly) or, where the backend is required, fail."""
+    message = f"{backend} unavailable: {why}"
+    if backend in REQUIRED:
+        pytest.fail(f"{message} (required by PLAUDIT_REQUIRE_BACKENDS)", pytrace=False)
+    pytest.skip(message)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    if skipped:
+        terminalreporter.write_sep(
+            "!", f"{len(skipped)} tests SKIPPED for missing backends; CI runs them", yellow=True
+        )
