@@ -78,27 +78,23 @@ class TokenParser:
             )
         if _SHAPE.fullmatch(token) is None:
             raise MalformedToken(_shape_problem(token))
-        first = token.index(".")
-        second = token.index(".", first + 1)
-        header_segment = token[:first]
+        signing_input, _, signature_segment = token.rpartition(".")
+        header_segment, _, payload_segment = signing_input.partition(".")
         header = self._headers.get(header_segment)
         if header is None:
             header = _parse_header(header_segment)
             if len(self._headers) >= _HEADER_CACHE_SIZE:
                 self._headers.clear()
             self._headers[header_segment] = header
-        claims = _decode_json(token[first + 1 : second], "payload")
         try:
-            signature = b64url_decode_trusted_alphabet(token[second + 1 :])
+            claims = strict_json_object(b64url_decode_trusted_alphabet(payload_segment))
+        except EncodingError as exc:
+            raise MalformedToken(f"The token's payload cannot be parsed: {exc}.") from None
+        try:
+            signature = b64url_decode_trusted_alphabet(signature_segment)
         except EncodingError as exc:
             raise MalformedToken(f"The token's signature cannot be decoded: {exc}.") from None
-        return ParsedToken(
-            token=token,
-            header=header,
-            claims=claims,
-            signing_input=token[:second].encode("ascii"),
-            signature=signature,
-        )
+        return ParsedToken(token, header, claims, signing_input.encode("ascii"), signature)
 
 
 def parse_unverified(token: object, *, max_bytes: int = DEFAULT_MAX_TOKEN_BYTES) -> ParsedToken:

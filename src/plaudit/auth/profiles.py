@@ -48,6 +48,9 @@ class TokenProfile:
     guide: str = ""
 
     def user_id_of(self, claims: Mapping[str, Any]) -> str:
+        value = claims.get(self.user_id)
+        if value.__class__ is str and 0 < len(value) <= MAX_USER_ID_LENGTH and value.strip():
+            return value  # the common case: a plain string id
         value = resolve(claims, self.user_id)
         if is_missing(value) or value is None:
             raise MissingRequiredClaim(

@@ -1,0 +1,124 @@
+"""create_app(settings): the one place that wires the store, the services and the routers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import structlog
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse
+
+from plaudit import __version__
+from plaudit.events.routes import router as events_router
+from plaudit.products import jwks
+from plaudit.products.keystore import Keystore
+from plaudit.products.routes import router as products_router
+from plaudit.settings import Settings
+from plaudit.store.crypto import SecretBox
+from plaudit.store.db import Database
+from plaudit.users.routes import router as users_router
+from plaudit.web import errors
+from plaudit.web.failures import FailureLog
+from plaudit.web.state import AppState
+from plaudit.web.verify_route import router as verify_router
+
+log = structlog.get_logger("plaudit")
+
+JWKS_CHECK_SECONDS = 30.0
+
+
+def create_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    clock: Callable[[], float] = time.time,
+    background: bool = True,
+) -> FastAPI:
+    settings = settings.resolve_development_secrets()
+    db = db or Database(settings.resolved_database_url)
+    box = SecretBox(settings.master_key or "")
+    state = AppState(
+        settings=settings,
+        db=db,
+        box=box,
+        keystore=Keystore(db, box=box, settings=settings),
+        failures=FailureLog(),
+        http=httpx.Client(),
+        clock=clock,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_maintain(state)) if background else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await run_in_threadpool(state.failures.flush, db)
+            state.http.close()
+
+    app = FastAPI(
+        title="Plaudit",
+        version=__version__,
+        summary="Referrals, loyalty and gamification behind tokens your backend signs.",
+        description="Management calls take the operator's admin token or a product API key "
+        "(`Authorization: Bearer`). Client calls take the user token your backend signed "
+        "(`Authorization: Bearer`, `X-Plaudit-User-Token` or `X-SaaSquatch-User-Token`). "
+        'Every error is `{"error", "message", "hint"}` with a stable `error` code.',
+        lifespan=lifespan,
+    )
+    app.state.plaudit = state
+    errors.install(app)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
+    async def healthz() -> JSONResponse:
+        def ping() -> None:
+            with db.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+
+        try:
+            await run_in_threadpool(ping)
+        except Exception:
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    app.include_router(verify_router)
+    app.include_router(events_router)
+    app.include_router(products_router)
+    app.include_router(users_router)
+    return app
+
+
+async def _maintain(state: AppState) -> None:
+    """The background loop: pick up changes made by other processes, write the failure log,
+    refresh JWKS sources when due. Each step is isolated: one failing never stops the others."""
+    last_jwks = 0.0
+    while True:
+        await asyncio.sleep(state.settings.keystore_refresh_seconds)
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("keystore_refresh", state.keystore.refresh),
+            ("failure_flush", lambda: state.failures.flush(state.db)),
+        ]
+        if time.monotonic() - last_jwks >= JWKS_CHECK_SECONDS:
+            last_jwks = time.monotonic()
+            steps.append(("jwks_refresh", lambda: _refresh_jwks(state)))
+        for name, step in steps:
+            try:
+                await run_in_threadpool(step)
+            except Exception as exc:  # logged; the loop must survive
+                log.warning("maintenance_failed", step=name, error_type=type(exc).__name__)
+
+
+def _refresh_jwks(state: AppState) -> int:
+    with state.db.session() as session:
+        return jwks.refresh_due(
+            session, client=state.http, allow_private=state.settings.allow_private_urls
+        )

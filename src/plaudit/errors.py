@@ -1,0 +1,104 @@
+"""Errors of the service around the token core, each with a stable code like the core's own.
+
+Token and key failures live in ``plaudit.auth.errors``; these are the rest a caller can meet:
+a missing or wrong credential for the management API, something not found, a conflict, bad
+input. The web layer turns both trees into ``{"error", "message", "hint"}`` in one place.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ServiceError(Exception):
+    code: ClassVar[str] = "service_error"
+    status: ClassVar[int] = 400
+    description: ClassVar[str] = "The request could not be served."
+    hint: ClassVar[str] = ""
+
+    def __init__(
+        self, message: str | None = None, *, hint: str | None = None, field: str | None = None
+    ) -> None:
+        self.message = message or self.description
+        self.field = field
+        if hint is not None:
+            self.hint = hint  # type: ignore[misc]  # an instance may sharpen the class hint
+        super().__init__(self.message)
+
+    def as_dict(self) -> dict[str, str]:
+        body = {"error": self.code, "message": self.message, "hint": self.hint}
+        if self.field:
+            body["field"] = self.field
+        return body
+
+
+class Unauthenticated(ServiceError):
+    code = "unauthenticated"
+    status = 401
+    description = "This call needs the operator's admin token or the product's API key."
+    hint = "Send 'Authorization: Bearer <admin token or API key>'."
+
+
+class Forbidden(ServiceError):
+    code = "forbidden"
+    status = 403
+    description = "These credentials may not make this call."
+    hint = (
+        "Product API keys manage their own product only; creating products needs the admin token."
+    )
+
+
+class UnknownProduct(ServiceError):
+    code = "unknown_product"
+    status = 401
+    description = "The request names no product Plaudit knows."
+    hint = (
+        "Name the product with the 'X-Plaudit-Product' header or in the path, or sign tokens "
+        "whose product claim (ProductId, aud) is the product's id."
+    )
+
+
+class NotFound(ServiceError):
+    code = "not_found"
+    status = 404
+    description = "Nothing was found there."
+
+
+class Conflict(ServiceError):
+    code = "conflict"
+    status = 409
+    description = "That already exists."
+
+
+class InvalidInput(ServiceError):
+    code = "invalid_request"
+    status = 422
+    description = "The request body is not valid."
+    hint = "See the field named in this error and the API reference (GET /openapi.json)."
+
+
+class UnsafeUrl(InvalidInput):
+    code = "unsafe_url"
+    description = "The URL points at a private, loopback or otherwise unreachable address."
+    hint = (
+        "Use a public https URL. An operator may allow private addresses with "
+        "PLAUDIT_ALLOW_PRIVATE_URLS=true (on-premises setups and tests)."
+    )
+
+
+class RateLimited(ServiceError):
+    code = "rate_limited"
+    status = 429
+    description = "Too many attempts; wait a moment and try again."
+
+
+def all_service_error_types() -> list[type[ServiceError]]:
+    found: list[type[ServiceError]] = []
+
+    def walk(cls: type[ServiceError]) -> None:
+        for sub in cls.__subclasses__():
+            found.append(sub)
+            walk(sub)
+
+    walk(ServiceError)
+    return found

@@ -1,0 +1,139 @@
+"""JWKS sources: a tenant's published key set, fetched by Plaudit on its own schedule.
+
+Fetched when registered, refreshed in the background when due, and refetched on an unknown
+``kid`` at most once per ``jwks_min_refetch_seconds``. A failed fetch keeps the last good set.
+Nothing is ever fetched because a token asks (``jku`` and ``x5u`` are ignored by the core).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plaudit.auth import KeyError_, keys_from_jwks
+from plaudit.errors import InvalidInput, NotFound, UnsafeUrl
+from plaudit.netsafe import check_url
+from plaudit.store.base import utcnow
+
+from .models import JwksSource, Product
+from .service import scoped, touch
+
+MAX_JWKS_BYTES = 256 * 1024
+FETCH_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+
+
+def add_source(
+    session: Session,
+    product: Product,
+    *,
+    url: str,
+    refresh_seconds: int = 3600,
+    allow_private: bool,
+    client: httpx.Client,
+) -> JwksSource:
+    check_url(url, allow_private=allow_private)
+    if session.scalar(scoped(JwksSource, product.id).where(JwksSource.url == url)):
+        raise InvalidInput("This JWKS URL is registered already.", field="url")
+    source = JwksSource(product_id=product.id, url=url, refresh_seconds=refresh_seconds)
+    session.add(source)
+    session.flush()
+    fetch(session, source, client=client, allow_private=allow_private)
+    if source.jwks is None:
+        raise InvalidInput(
+            f"The JWKS could not be fetched: {source.last_error}",
+            hint='Check that the URL serves a JSON Web Key Set ({"keys": [...]}) over https.',
+            field="url",
+        )
+    return source
+
+
+def list_sources(session: Session, product: Product) -> list[JwksSource]:
+    return list(session.scalars(scoped(JwksSource, product.id).order_by(JwksSource.id)))
+
+
+def delete_source(session: Session, product: Product, source_id: int) -> None:
+    source = session.scalar(scoped(JwksSource, product.id).where(JwksSource.id == source_id))
+    if source is None:
+        raise NotFound(f"Product {product.id!r} has no JWKS source {source_id}.")
+    session.delete(source)
+    touch(product)
+
+
+def fetch(
+    session: Session, source: JwksSource, *, client: httpx.Client, allow_private: bool
+) -> bool:
+    """Fetch one source now. True if its key set changed; a failure keeps the last good set."""
+    source.last_attempt_at = utcnow()
+    try:
+        check_url(source.url, allow_private=allow_private)
+        response = client.get(
+            source.url,
+            timeout=FETCH_TIMEOUT,
+            follow_redirects=False,
+            headers={"Accept": "application/json"},
+        )
+        if response.status_code != 200:
+            raise ValueError(f"the server answered HTTP {response.status_code}")
+        if len(response.content) > MAX_JWKS_BYTES:
+            raise ValueError(f"the key set is larger than {MAX_JWKS_BYTES} bytes")
+        document = json.loads(response.content)
+        keys = keys_from_jwks(document, skip_unusable=True)
+        if not keys:
+            raise ValueError("the key set holds no signing key Plaudit can use")
+    except (httpx.HTTPError, ValueError, UnsafeUrl, KeyError_) as exc:
+        source.last_error = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        return False
+    source.last_error = None
+    source.fetched_at = utcnow()
+    changed: bool = document != source.jwks
+    if changed:
+        source.jwks = document
+        touch(source.product)
+    return changed
+
+
+def refresh_due(
+    session: Session, *, client: httpx.Client, allow_private: bool, now: dt.datetime | None = None
+) -> int:
+    """Refresh every source whose refresh interval has passed; returns how many changed."""
+    now = now or utcnow()
+    changed = 0
+    for source in session.scalars(select(JwksSource)):
+        last = source.last_attempt_at
+        if last is None or now - last >= dt.timedelta(seconds=source.refresh_seconds):
+            changed += fetch(session, source, client=client, allow_private=allow_private)
+    return changed
+
+
+def refetch_for_unknown_kid(
+    session: Session,
+    product_id: str,
+    *,
+    client: httpx.Client,
+    allow_private: bool,
+    min_interval: float,
+) -> bool:
+    """An unknown kid may be a key the tenant just published: refetch, but not too often."""
+    now = utcnow()
+    changed = False
+    for source in session.scalars(scoped(JwksSource, product_id)):
+        last = source.last_attempt_at
+        if last is None or (now - last).total_seconds() >= min_interval:
+            changed |= fetch(session, source, client=client, allow_private=allow_private)
+    return changed
+
+
+def source_info(source: JwksSource) -> dict[str, object]:
+    kids = [k.get("kid") for k in (source.jwks or {}).get("keys", []) if isinstance(k, dict)]
+    return {
+        "id": source.id,
+        "url": source.url,
+        "refresh_seconds": source.refresh_seconds,
+        "kids": kids,
+        "fetched_at": source.fetched_at.isoformat() if source.fetched_at else None,
+        "last_error": source.last_error,
+    }

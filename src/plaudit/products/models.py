@@ -1,0 +1,148 @@
+"""The tables of a product and of everything that authenticates against it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from plaudit.store.base import Base, utcnow
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    profile: Mapped[str] = mapped_column(String(32), default="standard")
+    issuer: Mapped[str | None] = mapped_column(String(255))
+    audience: Mapped[str | None] = mapped_column(String(255))
+    required_claims: Mapped[list[str]] = mapped_column(JSON, default=list)
+    leeway_seconds: Mapped[int] = mapped_column(default=30)
+    max_token_age_seconds: Mapped[int | None] = mapped_column(default=86_400)
+    max_lifetime_seconds: Mapped[int | None] = mapped_column()
+    require_expiry: Mapped[bool] = mapped_column(default=False)
+    token_type: Mapped[str | None] = mapped_column(String(64))
+    user_id_claim: Mapped[str | None] = mapped_column(String(255))
+    published: Mapped[bool] = mapped_column(default=False)
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    referral_landing_url: Mapped[str | None] = mapped_column(String(2048))
+    #: Bumped on every change that affects verification, so other processes reload within seconds.
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    secrets: Mapped[list[ProductSecret]] = relationship(
+        back_populates="product", cascade="all, delete-orphan", order_by="ProductSecret.id"
+    )
+    keys: Mapped[list[PublicKeyRecord]] = relationship(
+        back_populates="product", cascade="all, delete-orphan", order_by="PublicKeyRecord.id"
+    )
+    jwks_sources: Mapped[list[JwksSource]] = relationship(
+        back_populates="product", cascade="all, delete-orphan", order_by="JwksSource.id"
+    )
+
+
+class ProductSecret(Base):
+    """An HMAC secret, encrypted with the master key. Its value is shown once, at creation."""
+
+    __tablename__ = "product_secrets"
+    __table_args__ = (UniqueConstraint("product_id", "kid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    kid: Mapped[str] = mapped_column(String(256))
+    algorithm: Mapped[str | None] = mapped_column(String(16))
+    ciphertext: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    #: The end of a rotated secret's grace period.
+    not_after: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="secrets")
+
+
+class PublicKeyRecord(Base):
+    """A public key a tenant uploaded (PEM or JWK), as the loyalty guide's Authentication tab."""
+
+    __tablename__ = "public_keys"
+    __table_args__ = (UniqueConstraint("product_id", "kid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    kid: Mapped[str] = mapped_column(String(256))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    enabled: Mapped[bool] = mapped_column(default=True)
+    kty: Mapped[str] = mapped_column(String(8))
+    algorithm: Mapped[str | None] = mapped_column(String(16))
+    #: The public key as a PEM SubjectPublicKeyInfo, whatever form it was uploaded in.
+    public_pem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="keys")
+
+
+class JwksSource(Base):
+    """A JWKS URL a tenant publishes; Plaudit fetches it itself, never because a token asks."""
+
+    __tablename__ = "jwks_sources"
+    __table_args__ = (UniqueConstraint("product_id", "url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2048))
+    refresh_seconds: Mapped[int] = mapped_column(default=3600)
+    #: The last JWK Set that was fetched and parsed successfully.
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    fetched_at: Mapped[dt.datetime | None] = mapped_column()
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="jwks_sources")
+
+
+class ApiKey(Base):
+    """A product's server credential. Only a SHA-256 of it is stored; it is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), default="default")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column()
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class Revocation(Base):
+    """A revoked token id, or every token of a user issued before a moment."""
+
+    __tablename__ = "revocations"
+    __table_args__ = (Index("ix_revocations_product", "product_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    jti: Mapped[str | None] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    issued_before: Mapped[dt.datetime | None] = mapped_column()
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuthFailure(Base):
+    """A refused token, kept so a tenant can debug its integration: never its signature."""
+
+    __tablename__ = "auth_failures"
+    __table_args__ = (Index("ix_auth_failures_product_time", "product_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    code: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    header: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    claims: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,0 +1,266 @@
+"""The shapes of the product API: one validation for the HTTP API, the CLI and the console."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from plaudit.auth.algorithms import ALGORITHMS
+from plaudit.auth.profiles import PROFILES
+
+PRODUCT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{2,63}")
+ProfileName = Literal["standard", "reditus", "xtremepush", "saasquatch"]
+HmacAlgorithm = Literal["HS256", "HS384", "HS512"]
+if set(ProfileName.__args__) != set(PROFILES):  # type: ignore[attr-defined]
+    raise RuntimeError("ProfileName must list every token profile")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProductCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    id: str | None = Field(
+        default=None, description="Your own id for the product (3-64 letters, digits, - and _)."
+    )
+    profile: ProfileName = "standard"
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str | None) -> str | None:
+        if value is not None and not PRODUCT_ID.fullmatch(value):
+            raise ValueError(
+                "must be 3 to 64 letters, digits, '-' or '_', starting with a letter or digit"
+            )
+        return value
+
+
+class ProductSettings(Strict):
+    """Every setting a tenant may change. Unknown fields are refused by name."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    profile: ProfileName | None = None
+    issuer: str | None = Field(default=None, max_length=255)
+    audience: str | None = Field(default=None, max_length=255)
+    required_claims: list[str] | None = Field(default=None, max_length=32)
+    leeway_seconds: int | None = Field(default=None, ge=0, le=600)
+    max_token_age_seconds: int | None = Field(default=None, ge=1, le=31_536_000)
+    max_lifetime_seconds: int | None = Field(default=None, ge=1, le=31_536_000)
+    require_expiry: bool | None = None
+    token_type: str | None = Field(default=None, max_length=64)
+    user_id_claim: str | None = Field(default=None, min_length=1, max_length=255)
+    published: bool | None = None
+    allowed_origins: list[str] | None = Field(default=None, max_length=50)
+    referral_landing_url: str | None = Field(default=None, max_length=2048)
+
+    @field_validator("required_claims")
+    @classmethod
+    def _claim_names(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and any(not c or len(c) > 255 for c in value):
+            raise ValueError("claim names are 1 to 255 characters")
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        cleaned = []
+        for given in value:
+            origin = given.rstrip("/")
+            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme, host and optional port, no path "
+                    "(e.g. https://app.example.com)"
+                )
+            cleaned.append(origin.lower())
+        return cleaned
+
+    @field_validator("referral_landing_url")
+    @classmethod
+    def _landing(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://\S+", value):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+
+NULLABLE_SETTINGS = frozenset(
+    {
+        "issuer",
+        "audience",
+        "max_token_age_seconds",
+        "max_lifetime_seconds",
+        "token_type",
+        "user_id_claim",
+        "referral_landing_url",
+    }
+)
+
+
+class SecretCreate(Strict):
+    value: str | None = Field(
+        default=None,
+        description="Import the secret your backend already signs with; leave out to generate one.",
+        max_length=4096,
+    )
+    algorithm: HmacAlgorithm | None = None
+    kid: str | None = Field(default=None, max_length=256)
+    grace_seconds: int = Field(
+        default=3600,
+        ge=0,
+        le=30 * 86_400,
+        description="How long the previous secrets keep verifying.",
+    )
+
+
+class KeyCreate(Strict):
+    public_key: str | None = Field(default=None, description="A PEM public key.", max_length=16_384)
+    jwk: dict[str, Any] | None = None
+    kid: str | None = Field(default=None, max_length=256)
+    description: str = Field(default="", max_length=500)
+    enabled: bool = True
+    algorithm: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> KeyCreate:
+        if (self.public_key is None) == (self.jwk is None):
+            raise ValueError("give exactly one of 'public_key' (PEM) and 'jwk'")
+        if self.algorithm is not None and self.algorithm not in ALGORITHMS:
+            raise ValueError(f"unknown algorithm {self.algorithm!r}")
+        return self
+
+
+class KeyUpdate(Strict):
+    enabled: bool | None = None
+    description: str | None = Field(default=None, max_length=500)
+
+
+class JwksSourceCreate(Strict):
+    url: str = Field(max_length=2048)
+    refresh_seconds: int = Field(default=3600, ge=60, le=7 * 86_400)
+
+
+class RevocationCreate(Strict):
+    jti: str | None = Field(default=None, min_length=1, max_length=255)
+    user_id: str | None = Field(default=None, min_length=1, max_length=255)
+    issued_before: dt.datetime | None = None
+    reason: str = Field(default="", max_length=500)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RevocationCreate:
+        if (self.jti is None) == (self.user_id is None):
+            raise ValueError("give either 'jti', or 'user_id' (with an optional 'issued_before')")
+        if self.jti is not None and self.issued_before is not None:
+            raise ValueError("'issued_before' goes with 'user_id', not with 'jti'")
+        return self
+
+
+class ApiKeyCreate(Strict):
+    name: str = Field(default="default", min_length=1, max_length=200)
+
+
+# --- responses ----------------------------------------------------------------------------
+
+
+class ProductOut(BaseModel):
+    id: str
+    name: str
+    profile: str
+    issuer: str | None
+    audience: str | None
+    required_claims: list[str]
+    leeway_seconds: int
+    max_token_age_seconds: int | None
+    max_lifetime_seconds: int | None
+    require_expiry: bool
+    token_type: str | None
+    user_id_claim: str | None
+    published: bool
+    allowed_origins: list[str]
+    referral_landing_url: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class SecretOut(BaseModel):
+    kid: str
+    algorithm: str | None
+    state: Literal["active", "retiring", "expired", "disabled"]
+    enabled: bool
+    not_after: dt.datetime | None
+    created_at: dt.datetime
+
+
+class SecretCreated(BaseModel):
+    kid: str
+    value: str = Field(description="Shown once: store it in your backend's secret store now.")
+    algorithm: str | None
+
+
+class ProductCreated(ProductOut):
+    api_key: str = Field(description="Shown once; Plaudit keeps only a hash of it.")
+    secret: SecretCreated
+
+
+class KeyOut(BaseModel):
+    kid: str
+    description: str
+    enabled: bool
+    kty: str
+    algorithms: list[str]
+    public_key: str
+    created_at: dt.datetime
+
+
+class JwksSourceOut(BaseModel):
+    id: int
+    url: str
+    refresh_seconds: int
+    kids: list[str | None]
+    fetched_at: dt.datetime | None
+    last_error: str | None
+
+
+class RevocationOut(BaseModel):
+    id: int
+    jti: str | None
+    user_id: str | None
+    issued_before: dt.datetime | None
+    reason: str
+    created_at: dt.datetime
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    name: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    api_key: str = Field(description="Shown once; Plaudit keeps only a hash of it.")
+
+
+class FailureOut(BaseModel):
+    occurred_at: dt.datetime
+    error: str
+    message: str
+    header: dict[str, Any] | None
+    claims: dict[str, Any] | None
+
+
+class FailureReport(BaseModel):
+    counts: dict[str, int]
+    total: int
+    recent: list[FailureOut]
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(description="A stable code; see docs/errors.md.")
+    message: str
+    hint: str
+    field: str | None = None

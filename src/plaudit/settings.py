@@ -1,0 +1,109 @@
+"""One typed Settings object, read from PLAUDIT_* environment variables (and an optional .env).
+
+It is built once, by the CLI or the test suite, and passed in: nothing else reads the
+environment. The defaults run a local demo; ``PLAUDIT_ENVIRONMENT=production`` refuses them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(ValueError):
+    """A setting is missing or unsafe; the message names the variable to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PLAUDIT_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("data")
+    #: SQLAlchemy URL; by default a SQLite file in the data dir.
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    #: The base of the links Plaudit hands out (referral links); by default the served address.
+    public_url: str | None = None
+    #: The operator's bearer credential for the management API and console.
+    admin_token: str | None = None
+    #: Fernet key(s) that encrypt product secrets at rest; comma-separated, newest first.
+    master_key: str | None = None
+    #: How often each process looks for key, secret and setting changes made by others.
+    keystore_refresh_seconds: float = Field(default=2.0, gt=0, le=60)
+    verified_cache_ttl_seconds: float = Field(default=300.0, ge=0)
+    verified_cache_size: int = Field(default=10_000, ge=0)
+    max_token_bytes: int = Field(default=8192, ge=512, le=65536)
+    #: Let JWKS sources (and webhooks) point at private or loopback addresses (tests, on-prem).
+    allow_private_urls: bool = False
+    jwks_min_refetch_seconds: float = Field(default=30.0, ge=0)
+    log_level: str = "info"
+    log_json: bool = False
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.environment == "production":
+            missing = [
+                name
+                for name, value in (
+                    ("PLAUDIT_ADMIN_TOKEN", self.admin_token),
+                    ("PLAUDIT_MASTER_KEY", self.master_key),
+                    ("PLAUDIT_DATABASE_URL", self.database_url),
+                )
+                if not value
+            ]
+            if missing:
+                raise SettingsError(
+                    f"Production needs {', '.join(missing)}; the development defaults are "
+                    "generated files that must not guard real data."
+                )
+            if self.admin_token and len(self.admin_token) < 24:
+                raise SettingsError("PLAUDIT_ADMIN_TOKEN must be at least 24 characters.")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'plaudit.db').resolve()}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def resolve_development_secrets(self) -> Settings:
+        """Fill the admin token and master key from files in the data dir, creating them once.
+
+        Only in development: production refuses to start without them (see the validator).
+        """
+        if self.environment == "production":
+            return self
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        changes: dict[str, str] = {}
+        if not self.admin_token:
+            changes["admin_token"] = _read_or_create(
+                self.data_dir / "admin.token", lambda: "adm_" + secrets.token_urlsafe(32)
+            )
+        if not self.master_key:
+            from cryptography.fernet import Fernet  # noqa: PLC0415
+
+            changes["master_key"] = _read_or_create(
+                self.data_dir / "master.key", lambda: Fernet.generate_key().decode()
+            )
+        return self.model_copy(update=changes) if changes else self
+
+
+def _read_or_create(path: Path, make: object) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    value = make()  # type: ignore[operator]
+    path.touch(mode=0o600)
+    path.write_text(str(value) + "\n")
+    return str(value)

@@ -1,0 +1,27 @@
+"""Every feature's models, imported in one place for Alembic and for creating a schema."""
+
+from plaudit.events.models import Event
+from plaudit.products.models import (
+    ApiKey,
+    AuthFailure,
+    JwksSource,
+    Product,
+    ProductSecret,
+    PublicKeyRecord,
+    Revocation,
+)
+from plaudit.store.base import Base
+from plaudit.users.models import User
+
+__all__ = [
+    "ApiKey",
+    "AuthFailure",
+    "Base",
+    "Event",
+    "JwksSource",
+    "Product",
+    "ProductSecret",
+    "PublicKeyRecord",
+    "Revocation",
+    "User",
+]

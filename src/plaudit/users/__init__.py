@@ -1,0 +1,1 @@
+"""User profiles, mapped from verified tokens."""

@@ -1,0 +1,53 @@
+"""The shapes of users in the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class UserOut(BaseModel):
+    id: str = Field(description="The user id your tokens carry.")
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    name: str | None
+    locale: str | None
+    account_id: str | None
+    referral_code: str | None
+    first_seen_at: dt.datetime
+    last_seen_at: dt.datetime
+    listed: bool
+
+
+class UsersPage(BaseModel):
+    users: list[UserOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class OpenUserUpsert(BaseModel):
+    """The referral platform guide's open-endpoint body (its field names, as written there)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str | None = Field(default=None, max_length=255)
+    accountId: str | None = Field(default=None, max_length=512)  # the guide's names
+    email: str | None = Field(default=None, max_length=512)
+    firstName: str | None = Field(default=None, max_length=512)
+    lastName: str | None = Field(default=None, max_length=512)
+    locale: str | None = Field(default=None, max_length=64)
+    referralCode: str | None = Field(default=None, max_length=512)
+
+    def profile(self) -> dict[str, str]:
+        fields = {
+            "account_id": self.accountId,
+            "email": self.email,
+            "first_name": self.firstName,
+            "last_name": self.lastName,
+            "locale": self.locale,
+            "referral_code": self.referralCode,
+        }
+        return {k: v for k, v in fields.items() if v}

@@ -1,0 +1,125 @@
+"""Authenticating a tenant's user by the token its backend signed: the client API's front door.
+
+The product is named by the path, the ``X-Plaudit-Product`` header, or the token's own claims
+(the referral widget guide's ``ProductId``, the gamification guide's ``aud``); a claim only
+picks whose keys judge the token. A repeated token is answered from memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from plaudit.auth import VerifiedToken, parse_unverified
+from plaudit.auth.errors import AuthError, MissingToken, UnknownKey
+from plaudit.errors import UnknownProduct
+from plaudit.products import jwks
+from plaudit.products.keystore import ProductRuntime
+from plaudit.users.service import map_user
+
+from .credentials import user_token
+from .state import AppState, get_state
+
+PRODUCT_HEADER = "x-plaudit-product"
+_TOKEN_PRODUCTS_SIZE = 50_000
+
+
+@dataclass(frozen=True)
+class ClientContext:
+    runtime: ProductRuntime
+    verified: VerifiedToken
+    token: str
+
+    @property
+    def product_id(self) -> str:
+        return self.runtime.product_id
+
+
+async def authenticate_user(
+    request: Request,
+    *,
+    product_id: str | None = None,
+    scopes: tuple[str, ...] = (),
+    token: str | None = None,
+) -> ClientContext:
+    state = get_state(request)
+    token = token or user_token(request)
+    if not token:
+        raise MissingToken()
+    product_id = (
+        product_id or request.headers.get(PRODUCT_HEADER) or state.token_products.get(token)
+    )
+    if not product_id:
+        claims = parse_unverified(token, max_bytes=state.settings.max_token_bytes).claims
+        product_id = await run_in_threadpool(state.keystore.route, claims)
+        if product_id is None:
+            raise UnknownProduct()
+    runtime = state.keystore.get(product_id) or await run_in_threadpool(
+        state.keystore.load, product_id
+    )
+    if runtime is None:
+        raise UnknownProduct(f"No product has the id {product_id!r}.")
+    now = state.clock()
+    try:
+        verified = runtime.cached(token, now)
+        if verified is not None:
+            runtime.check(verified)
+        else:
+            runtime, verified = await _verify_fresh(state, runtime, token, now)
+        verified.require_scopes(*scopes)
+    except AuthError as error:
+        state.failures.add(runtime.product_id, error, token)
+        raise
+    return ClientContext(runtime=runtime, verified=verified, token=token)
+
+
+async def _verify_fresh(
+    state: AppState, runtime: ProductRuntime, token: str, now: float
+) -> tuple[ProductRuntime, VerifiedToken]:
+    try:
+        verified = runtime.verify(token, now)
+    except UnknownKey:
+        if not runtime.has_jwks or not await run_in_threadpool(
+            _refetch_jwks, state, runtime.product_id
+        ):
+            raise
+        reloaded = await run_in_threadpool(state.keystore.reload, runtime.product_id)
+        if reloaded is None:
+            raise
+        runtime = reloaded
+        verified = runtime.verify(token, now)
+
+    def map_it() -> None:
+        with state.db.session() as session:
+            map_user(
+                session,
+                product_id=runtime.product_id,
+                published=runtime.published,
+                verified=verified,
+            )
+
+    try:
+        await run_in_threadpool(map_it)
+    except Exception:
+        # Not cached unless mapped: the next call with this token tries the mapping again.
+        if runtime.verifier.cache is not None:
+            runtime.verifier.cache.discard(token)
+        raise
+    products = state.token_products
+    if len(products) >= _TOKEN_PRODUCTS_SIZE:
+        products.clear()
+    products[token] = runtime.product_id
+    return runtime, verified
+
+
+def _refetch_jwks(state: AppState, product_id: str) -> bool:
+    with state.db.session() as session:
+        return jwks.refetch_for_unknown_kid(
+            session,
+            product_id,
+            client=state.http,
+            allow_private=state.settings.allow_private_urls,
+            min_interval=state.settings.jwks_min_refetch_seconds,
+        )

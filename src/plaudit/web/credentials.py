@@ -1,0 +1,43 @@
+"""Reading credentials off a request: user tokens for the client API, keys for the server API."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from starlette.requests import Request
+
+#: Where a user token may travel, in the order they are read. The last one is the referral
+#: platform guide's header for its open endpoints.
+USER_TOKEN_HEADERS = ("x-plaudit-user-token", "x-saasquatch-user-token")
+
+
+def bearer(request: Request) -> str | None:
+    """The credential in ``Authorization``: a Bearer token, or the password of Basic auth.
+
+    Basic auth with the API key as password (and any user name) is how the referral platform
+    guide's servers call its open endpoints.
+    """
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    scheme = scheme.lower()
+    value = value.strip()
+    if scheme == "bearer" and value:
+        return value
+    if scheme == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[2] or None
+    return None
+
+
+def user_token(request: Request) -> str | None:
+    for name in USER_TOKEN_HEADERS:
+        value = request.headers.get(name)
+        if value:
+            return value.strip()
+    return bearer(request)

@@ -1,0 +1,61 @@
+"""Who may call the management API: the operator (admin token) or a product's API key."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from plaudit.errors import Forbidden, NotFound, Unauthenticated
+from plaudit.products.service import API_KEY_PREFIX, authenticate_api_key
+
+from .credentials import bearer
+from .state import get_state
+
+
+@dataclass(frozen=True)
+class Principal:
+    #: None for the operator, who may manage every product.
+    product_id: str | None
+
+    @property
+    def is_operator(self) -> bool:
+        return self.product_id is None
+
+    def check_product(self, product_id: str) -> None:
+        """A product's key sees its own product only; another product does not exist for it."""
+        if self.product_id is not None and not hmac.compare_digest(self.product_id, product_id):
+            raise NotFound(f"No product has the id {product_id!r}.")
+
+    def require_operator(self) -> None:
+        if not self.is_operator:
+            raise Forbidden("This call needs the operator's admin token, not a product API key.")
+
+
+async def management_principal(request: Request) -> Principal:
+    presented = bearer(request)
+    if not presented:
+        raise Unauthenticated()
+    state = get_state(request)
+    if presented.startswith(API_KEY_PREFIX):
+
+        def check() -> str | None:
+            with state.db.session() as session:
+                record = authenticate_api_key(session, presented)
+                return record.product_id if record else None
+
+        product_id = await run_in_threadpool(check)
+        if product_id is not None:
+            return Principal(product_id=product_id)
+    else:
+        admin = state.settings.admin_token or ""
+        if admin and hmac.compare_digest(presented.encode(), admin.encode()):
+            return Principal(product_id=None)
+    raise Unauthenticated("The admin token or API key is not valid.")
+
+
+Manager = Annotated[Principal, Depends(management_principal)]

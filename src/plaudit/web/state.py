@@ -1,0 +1,36 @@
+"""What every request handler reaches through ``request.app.state.plaudit``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+from starlette.requests import Request
+
+from plaudit.products.keystore import Keystore
+from plaudit.settings import Settings
+from plaudit.store.crypto import SecretBox
+from plaudit.store.db import Database
+
+from .failures import FailureLog
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    box: SecretBox
+    keystore: Keystore
+    failures: FailureLog
+    http: httpx.Client
+    #: Unix seconds. Injected so that tests pin time; nothing in a handler reads the clock itself.
+    clock: Callable[[], float] = time.time
+    #: token -> product id, for repeated tokens whose product is named only by their claims.
+    token_products: dict[str, str] = field(default_factory=dict)
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.plaudit
+    return state

@@ -1,0 +1,73 @@
+"""``GET /v1/auth/verify``: the gamification guide's test endpoint, and the client API's hot path.
+
+A repeated token is answered from the product's verifier cache: no database, no thread hop, and
+the JSON written directly rather than through a response model (measured in bench/http.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from .client import authenticate_user
+
+router = APIRouter(tags=["client"])
+
+
+class VerifiedUser(BaseModel):
+    id: str
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    name: str | None = None
+    locale: str | None = None
+    account_id: str | None = None
+    referral_code: str | None = None
+
+
+class VerifyResponse(BaseModel):
+    product: str
+    user: VerifiedUser
+    scopes: list[str]
+    expires_at: dt.datetime | None = Field(description="When the token stops being accepted.")
+    key_id: str = Field(description="The kid of the key or secret that verified it.")
+
+
+@router.get(
+    "/v1/auth/verify",
+    response_model=VerifyResponse,
+    summary="Verify the user token and say who it names",
+    responses={
+        401: {"description": "The token was refused; see `error`."},
+        403: {"description": "insufficient_permissions"},
+    },
+)
+async def verify(request: Request) -> Response:
+    context = await authenticate_user(request)
+    verified = context.verified
+    body: dict[str, Any] = {
+        "product": context.product_id,
+        "user": {"id": verified.user_id, **verified.profile},
+        "scopes": sorted(verified.scopes),
+        "expires_at": _iso(verified.expires_at),
+        "key_id": verified.key_id,
+    }
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        media_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat().replace("+00:00", "Z")
+    except (OverflowError, OSError, ValueError):
+        return None
