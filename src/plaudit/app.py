@@ -97,6 +97,11 @@ def create_app(
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The ASGI factory `plaudit serve` hands uvicorn: each worker builds its own app."""
+    return create_app(Settings())
+
+
 async def _maintain(state: AppState) -> None:
     """The background loop: pick up changes made by other processes, write the failure log,
     refresh JWKS sources when due. Each step is isolated: one failing never stops the others."""

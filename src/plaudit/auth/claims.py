@@ -22,6 +22,9 @@ from .errors import (
 )
 
 _MISSING = object()
+#: NumericDates beyond this many seconds either side of the epoch (about 31 million years) are
+#: refused: JSON integers are unbounded, and arithmetic on 10**400 overflows a float.
+MAX_NUMERIC_DATE = 10**15
 
 
 def resolve(claims: Mapping[str, Any], path: str) -> Any:
@@ -57,7 +60,12 @@ def numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
         return None
     # bool is an int in Python; `true` is not a time.
     if type(value) is int or (type(value) is float and math.isfinite(value)):
-        return value
+        if -MAX_NUMERIC_DATE < value < MAX_NUMERIC_DATE:
+            return value
+        raise InvalidClaim(
+            f"The claim {quote(name)} is not a plausible time: it lies millions of years away.",
+            claim=name,
+        )
     raise InvalidClaim(
         f"The claim {quote(name)} must be a number of seconds since the Unix epoch, "
         f"not {_json_type(value)}.",
@@ -105,13 +113,13 @@ class ClaimPolicy:
                 )
         # Integers are what nearly every signer writes; only anything else takes the slow check.
         exp = claims.get("exp")
-        if exp.__class__ is not int:
+        if exp.__class__ is not int or not -MAX_NUMERIC_DATE < exp < MAX_NUMERIC_DATE:
             exp = numeric_date(claims, "exp")
         nbf = claims.get("nbf")
         if nbf is not None:
             nbf = numeric_date(claims, "nbf")
         iat = claims.get("iat")
-        if iat.__class__ is not int:
+        if iat.__class__ is not int or not -MAX_NUMERIC_DATE < iat < MAX_NUMERIC_DATE:
             iat = numeric_date(claims, "iat")
         leeway = self.leeway
         valid_until: float | None = None
@@ -123,6 +131,15 @@ class ClaimPolicy:
             valid_until = exp + leeway
         elif self.require_expiry:
             raise MissingRequiredClaim("The token has no 'exp' claim.", claim="exp")
+        elif iat is None and self.max_age is not None:
+            # With neither exp nor iat a token would never age out; the product's max age says
+            # tokens must.
+            raise MissingRequiredClaim(
+                "The token has neither 'exp' nor 'iat', so it would never expire.",
+                hint="Add 'exp' (or 'iat') when signing, or set the product's "
+                "max_token_age_seconds to null to accept tokens that never expire.",
+                claim="exp",
+            )
         if nbf is not None and now + leeway < nbf:
             raise TokenNotYetValid(
                 f"The token is not valid before {_iso(nbf)} ('nbf', {_ago(nbf - now)} from now).",

@@ -103,6 +103,8 @@ def parse_unverified(token: object, *, max_bytes: int = DEFAULT_MAX_TOKEN_BYTES)
 
 
 def _shape_problem(token: str) -> str:
+    if token[:7].lower() == "bearer ":
+        return "The token starts with 'Bearer '; send only the token itself here."
     parts = token.split(".")
     if len(parts) == 5:
         return (

@@ -1,0 +1,271 @@
+"""``plaudit products|keys|secrets|users``: the management API's services, from a terminal.
+
+The same service functions as the HTTP API, on the database PLAUDIT_DATABASE_URL names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from plaudit.auth.profiles import PROFILES
+from plaudit.cli.keys import app as keys_app
+from plaudit.errors import InvalidInput
+from plaudit.products import service
+from plaudit.products.schemas import ProductSettings
+from plaudit.users import service as users
+
+from .runtime import console, emit, services
+
+products_app = typer.Typer(help="Create, list and show products.", no_args_is_help=True)
+secrets_app = typer.Typer(help="Rotate and list a product's HMAC secrets.", no_args_is_help=True)
+users_app = typer.Typer(help="A product's users (the All Users list).", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+ProductArg = Annotated[str, typer.Argument(help="The product id.")]
+
+
+@products_app.command("create")
+def products_create(
+    name: Annotated[str, typer.Argument(help="A name people recognise.")],
+    product_id: Annotated[str | None, typer.Option("--id", help="Your own product id.")] = None,
+    profile: Annotated[
+        str, typer.Option(help=f"Token profile: {', '.join(PROFILES)}.")
+    ] = "standard",
+    published: Annotated[bool, typer.Option(help="List users in All Users at once.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a product; prints its API key and secret once."""
+    if profile not in PROFILES:
+        raise InvalidInput(
+            f"Unknown profile {profile!r}; choose one of {', '.join(PROFILES)}.", field="profile"
+        )
+    with services() as s, s.session() as session:
+        created = service.create_product(
+            session, box=s.box, name=name, product_id=product_id, profile=profile
+        )
+        if published:
+            service.update_product(session, created.product, ProductSettings(published=True))
+        session.flush()
+        result = {
+            **service.product_settings(created.product),
+            "api_key": created.api_key,
+            "secret": {
+                "kid": created.secret.kid,
+                "value": created.secret_value,
+                "algorithm": created.secret.algorithm,
+            },
+        }
+    if as_json:
+        emit(result, as_json=True)
+        return
+    console.print(f"[bold green]Created product {result['id']}[/] ({profile} profile)")
+    console.print(f"  API key : {created.api_key}")
+    console.print(f"  secret  : {created.secret_value}  (kid {created.secret.kid})")
+    console.print(
+        "[yellow]Both are shown once: store them in your backend's secret store now.[/yellow]"
+    )
+
+
+@products_app.command("list")
+def products_list(as_json: JsonOpt = False) -> None:
+    """Every product."""
+    with services() as s, s.session() as session:
+        rows = [service.product_settings(p) for p in service.list_products(session)]
+    emit(
+        rows,
+        as_json=as_json,
+        title="Products",
+        columns=["id", "name", "profile", "published", "issuer", "audience", "created_at"],
+    )
+
+
+@products_app.command("show")
+def products_show(product_id: ProductArg, as_json: JsonOpt = False) -> None:
+    """One product's settings, keys and secrets."""
+    with services() as s, s.session() as session:
+        product = service.get_product(session, product_id)
+        settings = service.product_settings(product)
+        secrets = [service.secret_info(x) for x in service.list_secrets(session, product)]
+        keys = [service.key_info(k) for k in service.list_keys(session, product)]
+    if as_json:
+        emit({**settings, "secrets": secrets, "keys": keys}, as_json=True)
+        return
+    emit(
+        [{"setting": k, "value": v} for k, v in settings.items()],
+        as_json=False,
+        title=f"Product {product_id}",
+    )
+    emit(
+        secrets,
+        as_json=False,
+        title="Secrets",
+        columns=["kid", "algorithm", "state", "not_after", "created_at"],
+    )
+    emit(
+        keys,
+        as_json=False,
+        title="Public keys",
+        columns=["kid", "description", "enabled", "algorithms", "created_at"],
+    )
+
+
+@keys_app.command("add")
+def keys_add(
+    product_id: ProductArg,
+    public_key: Annotated[
+        Path, typer.Argument(help="A PEM public key or a JWK file.", exists=True, dir_okay=False)
+    ],
+    kid: Annotated[
+        str | None, typer.Option(help="Key id (defaults to the RFC 7638 thumbprint).")
+    ] = None,
+    description: Annotated[str, typer.Option(help="What the key is for.")] = "",
+    algorithm: Annotated[str | None, typer.Option("--alg", help="Pin one algorithm.")] = None,
+    disabled: Annotated[bool, typer.Option(help="Add it disabled.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a public key to a product (the loyalty guide's "Add Key")."""
+    import json  # noqa: PLC0415
+
+    text = public_key.read_text()
+    jwk: dict[str, Any] | None = None
+    pem: str | None = text
+    if text.lstrip().startswith("{"):
+        jwk, pem = json.loads(text), None
+    with services() as s, s.session() as session:
+        product = service.get_product(session, product_id)
+        record = service.add_key(
+            session,
+            product,
+            public_key=pem,
+            jwk=jwk,
+            kid=kid,
+            description=description,
+            enabled=not disabled,
+            algorithm=algorithm,
+        )
+        info = service.key_info(record)
+    info.pop("public_key")
+    emit(info, as_json=as_json, title="Key added")
+
+
+@keys_app.command("list")
+def keys_list(product_id: ProductArg, as_json: JsonOpt = False) -> None:
+    """A product's public keys."""
+    with services() as s, s.session() as session:
+        rows = [
+            service.key_info(k)
+            for k in service.list_keys(session, service.get_product(session, product_id))
+        ]
+    if not as_json:
+        for row in rows:
+            row.pop("public_key")
+    emit(rows, as_json=as_json, title="Public keys")
+
+
+@keys_app.command("disable")
+def keys_disable(product_id: ProductArg, kid: str, as_json: JsonOpt = False) -> None:
+    """Disable a public key: tokens it signed stop verifying within seconds, everywhere."""
+    _set_key(product_id, kid, enabled=False, as_json=as_json)
+
+
+@keys_app.command("enable")
+def keys_enable(product_id: ProductArg, kid: str, as_json: JsonOpt = False) -> None:
+    """Enable a public key again."""
+    _set_key(product_id, kid, enabled=True, as_json=as_json)
+
+
+def _set_key(product_id: str, kid: str, *, enabled: bool, as_json: bool) -> None:
+    with services() as s, s.session() as session:
+        record = service.update_key(
+            session, service.get_product(session, product_id), kid, enabled=enabled
+        )
+        info = service.key_info(record)
+    info.pop("public_key")
+    emit(info, as_json=as_json, title="Key")
+
+
+@secrets_app.command("rotate")
+def secrets_rotate(
+    product_id: ProductArg,
+    grace_seconds: Annotated[
+        int, typer.Option(help="How long the previous secrets keep verifying.")
+    ] = 3600,
+    algorithm: Annotated[
+        str | None, typer.Option("--alg", help="Pin HS256, HS384 or HS512.")
+    ] = None,
+    value_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--import",
+            help="Import this file's secret instead of generating one.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make a new secret; the old ones keep verifying for the grace period."""
+    value = value_file.read_text().removesuffix("\n") if value_file else None
+    with services() as s, s.session() as session:
+        secret, plain = service.create_secret(
+            session,
+            service.get_product(session, product_id),
+            box=s.box,
+            value=value,
+            algorithm=algorithm,
+            grace_seconds=grace_seconds,
+        )
+        result = {"kid": secret.kid, "value": plain, "algorithm": secret.algorithm}
+    if as_json:
+        emit(result, as_json=True)
+        return
+    console.print(f"[bold green]New secret[/] kid {secret.kid}: {plain}")
+    console.print(f"Previous secrets keep verifying for {grace_seconds} seconds.")
+
+
+@secrets_app.command("list")
+def secrets_list(product_id: ProductArg, as_json: JsonOpt = False) -> None:
+    """A product's secrets and their state (never their values)."""
+    with services() as s, s.session() as session:
+        rows = [
+            service.secret_info(x)
+            for x in service.list_secrets(session, service.get_product(session, product_id))
+        ]
+    emit(rows, as_json=as_json, title="Secrets")
+
+
+@users_app.command("list")
+def users_list(
+    product_id: ProductArg,
+    search: Annotated[str | None, typer.Option("--search", "-q")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    include_unlisted: Annotated[
+        bool, typer.Option(help="Also users seen before publishing.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The All Users list, newest first."""
+    with services() as s, s.session() as session:
+        service.get_product(session, product_id)
+        found, total = users.list_users(
+            session,
+            product_id,
+            search=search,
+            limit=limit,
+            offset=offset,
+            include_unlisted=include_unlisted,
+        )
+        rows = [u.to_dict() for u in found]
+    if as_json:
+        emit({"users": rows, "total": total, "limit": limit, "offset": offset}, as_json=True)
+        return
+    emit(
+        rows,
+        as_json=False,
+        title=f"Users ({total})",
+        columns=["id", "email", "first_name", "last_name", "first_seen_at", "listed"],
+    )

@@ -1,0 +1,90 @@
+"""What the service commands share: settings from the environment, the store, output helpers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from plaudit.settings import Settings
+from plaudit.store.crypto import SecretBox
+from plaudit.store.db import Database
+from plaudit.store.migrate import current_revision, head_revision, upgrade
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    box: SecretBox
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.db.session() as session:
+            yield session
+
+
+def load_settings() -> Settings:
+    return Settings().resolve_development_secrets()
+
+
+@contextmanager
+def services(*, migrate: bool | None = None) -> Iterator[Services]:
+    """The store named by PLAUDIT_DATABASE_URL. SQLite is migrated on the way in; PostgreSQL is
+    left to `plaudit migrate`, so that one deploy step owns its schema."""
+    settings = load_settings()
+    db = Database(settings.resolved_database_url)
+    try:
+        if migrate if migrate is not None else db.is_sqlite:
+            upgrade(db.engine)
+        elif current_revision(db.engine) != head_revision():
+            raise typer.BadParameter(
+                "The database schema is not current; run 'plaudit migrate' first.",
+                param_hint="PLAUDIT_DATABASE_URL",
+            )
+        yield Services(settings=settings, db=db, box=SecretBox(settings.master_key or ""))
+    finally:
+        db.dispose()
+
+
+def emit(
+    rows: Sequence[dict[str, Any]] | dict[str, Any],
+    *,
+    as_json: bool,
+    title: str = "",
+    columns: Sequence[str] | None = None,
+) -> None:
+    """Print a table for people or JSON for scripts."""
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    items = [rows] if isinstance(rows, dict) else list(rows)
+    if not items:
+        console.print(f"[dim]No {title.lower() or 'rows'}.[/dim]")
+        return
+    names = list(columns or items[0].keys())
+    table = Table(title=title or None, show_lines=False)
+    for name in names:
+        table.add_column(name)
+    for item in items:
+        table.add_row(*(_cell(item.get(name)) for name in names))
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) or "-"
+    return str(value)
