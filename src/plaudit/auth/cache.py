@@ -25,15 +25,18 @@ class VerifiedTokenCache(Generic[T]):
     ) -> None:
         self.max_entries = max_entries
         self.ttl = ttl
-        self._entries: dict[str, tuple[T, float]] = {}
+        #: token -> (value, stored at, valid until)
+        self._entries: dict[str, tuple[T, float, float]] = {}
 
     def get(self, token: str, now: float) -> T | None:
         entry = self._entries.get(token)
         if entry is None:
             return None
-        if now < entry[1]:
+        if entry[1] <= now < entry[2]:
             return entry[0]
-        del self._entries[token]
+        if now >= entry[2]:
+            del self._entries[token]
+        # A clock that stepped back is a miss: the entry only vouches for moments it has seen.
         return None
 
     def put(self, token: str, value: T, now: float, valid_until: float | None) -> None:
@@ -46,7 +49,7 @@ class VerifiedTokenCache(Generic[T]):
         if len(entries) >= self.max_entries and token not in entries:
             # Oldest insertion first: dicts keep order, so this is O(1) and needs no bookkeeping.
             del entries[next(iter(entries))]
-        entries[token] = (value, deadline)
+        entries[token] = (value, now, deadline)
 
     def discard(self, token: str) -> None:
         self._entries.pop(token, None)

@@ -107,7 +107,8 @@ class ClaimPolicy:
     def validate(self, claims: Mapping[str, Any], now: float) -> float | None:
         """Check ``claims`` at ``now``; return the last moment they stay valid, if bounded."""
         for path in self.required_claims:
-            if path not in claims and resolve(claims, path) is _MISSING:
+            # null counts as missing, as PyJWT and common sense have it.
+            if claims.get(path) is None and resolve(claims, path) in (_MISSING, None):
                 raise MissingRequiredClaim(
                     f"The required claim {quote(path)} is missing from the token.", claim=path
                 )
@@ -115,9 +116,7 @@ class ClaimPolicy:
         exp = claims.get("exp")
         if exp.__class__ is not int or not -MAX_NUMERIC_DATE < exp < MAX_NUMERIC_DATE:
             exp = numeric_date(claims, "exp")
-        nbf = claims.get("nbf")
-        if nbf is not None:
-            nbf = numeric_date(claims, "nbf")
+        nbf = numeric_date(claims, "nbf") if "nbf" in claims else None
         iat = claims.get("iat")
         if iat.__class__ is not int or not -MAX_NUMERIC_DATE < iat < MAX_NUMERIC_DATE:
             iat = numeric_date(claims, "iat")

@@ -7,6 +7,8 @@ message that says what to do instead.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import math
@@ -104,7 +106,7 @@ def hmac_key(
     A string secret's UTF-8 bytes are the key, exactly as ``jwt.encode(payload, SECRET)``,
     ``JWT.encode(payload, secret)`` and ``new TextEncoder().encode(SECRET)`` use it.
     """
-    raw = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+    raw = _secret_bytes(secret)
     _refuse_public_key_as_secret(raw)
     if algorithm is not None:
         spec = algs.get(algorithm)
@@ -143,6 +145,15 @@ def hmac_key(
     )
 
 
+def _secret_bytes(secret: object) -> bytes:
+    if isinstance(secret, str):
+        return secret.encode("utf-8")
+    if isinstance(secret, (bytes, bytearray, memoryview)):
+        return bytes(secret)
+    # bytes(64) would be 64 zero bytes: never turn a number or a list into a secret.
+    raise InvalidKey("An HMAC secret is text or bytes.", hint="Pass the secret as a string.")
+
+
 def _refuse_public_key_as_secret(raw: bytes) -> None:
     # Key confusion (CVE-2015-9235 and kin): a public key registered as an HMAC secret would let
     # anyone who has the public key sign tokens. Nothing that looks like a key is a secret.
@@ -151,12 +162,24 @@ def _refuse_public_key_as_secret(raw: bytes) -> None:
     # Bare base64 DER of an RSA key starts "MII" and runs to hundreds of characters; a random
     # secret of that shape is vanishingly unlikely.
     bare_der = stripped.startswith(b"MII") and len(stripped) >= 200
-    if stripped.startswith(markers) or bare_der:
+    if stripped.startswith(markers) or bare_der or _is_base64_der_public_key(stripped):
         raise InvalidKey(
             "This looks like a key, not an HMAC secret.",
             hint="Register public keys as keys (POST /v1/products/{id}/keys); an HMAC secret is "
             "random text that only your backend and Plaudit know.",
         )
+
+
+def _is_base64_der_public_key(raw: bytes) -> bool:
+    # The bare body of an EC or Ed25519 PEM ("MFkwEwYH...", "MCowBQYDK2Vw...") is short enough
+    # to pass for a secret; decoding it as a public key tells it apart.
+    if not raw.startswith(b"M") or len(raw) > 2048:
+        return False
+    try:
+        serialization.load_der_public_key(base64.b64decode(raw, validate=True))
+    except (ValueError, TypeError, binascii.Error):
+        return False
+    return True
 
 
 def _random_kid() -> str:
@@ -246,7 +269,9 @@ def key_from_jwk(
             raise PrivateKeyNotAllowed(
                 "This JWK holds a private key ('d'). Plaudit only needs the public half.",
                 hint="Remove the private members (d, p, q, dp, dq, qi) and keep kty, n and e "
-                "(RSA) or kty, crv, x and y (EC/OKP).",
+                "(RSA) or kty, crv, x and y (EC/OKP). From a PEM private key, "
+                + _OPENSSL_PUBOUT
+                + " writes the public half.",
             )
         key: Any
         if kty == "RSA":
@@ -388,14 +413,19 @@ def _uint(value: int) -> str:
     return b64url_encode(value.to_bytes(max(1, math.ceil(value.bit_length() / 8)), "big"))
 
 
+_THUMBPRINT_MEMBERS = {
+    "RSA": ("e", "kty", "n"),
+    "EC": ("crv", "kty", "x", "y"),
+    "OKP": ("crv", "kty", "x"),
+    "oct": ("k", "kty"),
+}
+
+
 def jwk_thumbprint(members: Mapping[str, str]) -> str:
     """RFC 7638: SHA-256 over the required members in lexicographic order, no whitespace."""
-    required = {
-        "RSA": ("e", "kty", "n"),
-        "EC": ("crv", "kty", "x", "y"),
-        "OKP": ("crv", "kty", "x"),
-        "oct": ("k", "kty"),
-    }[members["kty"]]
+    required = _THUMBPRINT_MEMBERS.get(str(members.get("kty")))
+    if required is None or any(not isinstance(members.get(m), str) for m in required):
+        raise InvalidKey("The JWK lacks the members its thumbprint needs (RFC 7638).")
     canonical = json.dumps(
         {name: members[name] for name in required}, separators=(",", ":"), sort_keys=True
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 from .claims import is_missing, resolve
 from .encoding import quote
-from .errors import InvalidClaim, MalformedToken, MissingRequiredClaim
+from .errors import InvalidClaim, MissingRequiredClaim
 
 MAX_USER_ID_LENGTH = 255
 MAX_FIELD_LENGTH = 512
@@ -76,7 +76,10 @@ class TokenProfile:
         if is_missing(value):
             return None
         if not isinstance(value, str) or not value:
-            raise MalformedToken(f"The claim {quote(self.product_claim)} must be a string.")
+            raise InvalidClaim(
+                f"The claim {quote(self.product_claim)} must be a string.",
+                claim=self.product_claim,
+            )
         return value
 
     def scopes_of(self, claims: Mapping[str, Any]) -> frozenset[str]:

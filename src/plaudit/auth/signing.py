@@ -42,7 +42,7 @@ class SigningKey:
     ) -> SigningKey:
         # The same checks as registration, so that nothing signs what Plaudit would refuse.
         hmac_key(secret, algorithm=algorithm, kid=kid or "signing")
-        raw = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+        raw = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)  # checked above
         return cls(algorithm=algorithm, material=raw, kid=kid)
 
     @classmethod

@@ -101,7 +101,7 @@ class Verifier:
 
     def verify(self, token: str, *, now: float) -> VerifiedToken:
         cache = self._cache
-        if cache is not None:
+        if cache is not None and token.__class__ is str:
             hit = cache.get(token, now)
             if hit is not None:
                 return hit
