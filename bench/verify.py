@@ -24,6 +24,14 @@ PyJWT reads the wall clock, so its module's ``datetime`` is pinned to the same i
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/http.py (named by its issue) would shadow the standard library's http package for any
+# script run from this folder, and PyJWT imports http.client: take this folder off the path.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    del sys.path[0]
+
 import argparse
 import binascii
 import datetime as dt

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from . import algorithms as algs
-from .encoding import EncodingError, b64url_decode_trusted_alphabet, quote, strict_json_object
+from .encoding import EncodingError, b64url_decode_segment, quote, strict_json_object
 from .errors import (
     MalformedToken,
     MissingToken,
@@ -38,6 +38,8 @@ class Header:
     kid: str | None
     typ: str | None
     fields: Mapping[str, Any]
+    #: The algorithm's verify function, looked up once per distinct header.
+    verify: algs.Verify
 
 
 @dataclass(slots=True)
@@ -76,24 +78,29 @@ class TokenParser:
             raise TokenTooLarge(
                 f"The token is {len(token)} bytes; this product accepts at most {self.max_bytes}."
             )
-        if _SHAPE.fullmatch(token) is None:
+        # The strict decoder refuses any character outside the alphabet; these three it would
+        # take for their standard-alphabet meaning, so they are refused here. The whole-token
+        # regular expression (0.7 us) runs only to explain a failure.
+        if "+" in token or "/" in token or "=" in token:
             raise MalformedToken(_shape_problem(token))
         signing_input, _, signature_segment = token.rpartition(".")
-        header_segment, _, payload_segment = signing_input.partition(".")
+        header_segment, dot, payload_segment = signing_input.partition(".")
+        if not dot or not header_segment or not payload_segment or "." in payload_segment:
+            raise MalformedToken(_shape_problem(token))
         header = self._headers.get(header_segment)
         if header is None:
-            header = _parse_header(header_segment)
+            header = _parse_header(token, header_segment)
             if len(self._headers) >= _HEADER_CACHE_SIZE:
                 self._headers.clear()
             self._headers[header_segment] = header
         try:
-            claims = strict_json_object(b64url_decode_trusted_alphabet(payload_segment))
+            claims = strict_json_object(b64url_decode_segment(payload_segment))
         except EncodingError as exc:
-            raise MalformedToken(f"The token's payload cannot be parsed: {exc}.") from None
+            raise MalformedToken(_problem(token, "payload cannot be parsed", exc)) from None
         try:
-            signature = b64url_decode_trusted_alphabet(signature_segment)
+            signature = b64url_decode_segment(signature_segment)
         except EncodingError as exc:
-            raise MalformedToken(f"The token's signature cannot be decoded: {exc}.") from None
+            raise MalformedToken(_problem(token, "signature cannot be decoded", exc)) from None
         return ParsedToken(token, header, claims, signing_input.encode("ascii"), signature)
 
 
@@ -124,15 +131,18 @@ def _shape_problem(token: str) -> str:
     return "The token holds characters outside the base64url alphabet."
 
 
-def _decode_json(segment: str, what: str) -> dict[str, Any]:
+def _problem(token: str, what: str, exc: EncodingError) -> str:
+    """The message for a part that failed: the token's shape first, if that is what is wrong."""
+    if _SHAPE.fullmatch(token) is None:
+        return _shape_problem(token)
+    return f"The token's {what}: {exc}."
+
+
+def _parse_header(token: str, segment: str) -> Header:
     try:
-        return strict_json_object(b64url_decode_trusted_alphabet(segment))
+        fields = strict_json_object(b64url_decode_segment(segment))
     except EncodingError as exc:
-        raise MalformedToken(f"The token's {what} cannot be parsed: {exc}.") from None
-
-
-def _parse_header(segment: str) -> Header:
-    fields = _decode_json(segment, "header")
+        raise MalformedToken(_problem(token, "header cannot be parsed", exc)) from None
     alg = fields.get("alg")
     if alg is None:
         raise UnsupportedAlgorithm("The token's header has no 'alg'.")
@@ -173,4 +183,10 @@ def _parse_header(segment: str) -> Header:
     typ = fields.get("typ")
     if typ is not None and not isinstance(typ, str):
         raise MalformedToken("The token's 'typ' is not a string.")
-    return Header(alg=alg, kid=kid, typ=typ, fields=MappingProxyType(fields))
+    return Header(
+        alg=alg,
+        kid=kid,
+        typ=typ,
+        fields=MappingProxyType(fields),
+        verify=algs.ALGORITHMS[alg].verify,
+    )

@@ -36,11 +36,11 @@ def b64url_encode(data: bytes) -> str:
     )
 
 
-def b64url_decode_trusted_alphabet(segment: str) -> bytes:
-    """Decode a segment already known to hold only base64url characters.
+def b64url_decode_segment(segment: str) -> bytes:
+    """Decode one segment of a token that holds no '+', '/' or '=' (the caller checked).
 
-    The compact parser checks the alphabet of the whole token with one regular expression, so
-    the per-segment work left is the length and trailing-bit check and the C decoder.
+    The C decoder's strict mode refuses every character outside the alphabet (whitespace,
+    dots, non-ASCII); what is left to check here is the length and the trailing bits.
     """
     rem = len(segment) % 4
     if rem:
@@ -49,15 +49,18 @@ def b64url_decode_trusted_alphabet(segment: str) -> bytes:
         if segment[-1] not in _CANONICAL_LAST[rem]:
             raise EncodingError("it is not canonical base64url (non-zero trailing bits)")
         segment += "==" if rem == 2 else "="
-    # Two replace() calls beat str.translate by 8x here (measured: 0.26 vs 2.2 us a segment).
-    return binascii.a2b_base64(segment.replace("-", "+").replace("_", "/"))
+    try:
+        # Two replace() calls beat str.translate by 8x here (measured: 0.26 vs 2.2 us).
+        return binascii.a2b_base64(segment.replace("-", "+").replace("_", "/"), strict_mode=True)
+    except ValueError:  # binascii.Error, or non-ASCII text
+        raise EncodingError("it holds characters outside unpadded base64url") from None
 
 
 def b64url_decode(segment: str) -> bytes:
     """Decode canonical, unpadded base64url."""
     if not isinstance(segment, str) or _B64URL.fullmatch(segment) is None:
         raise EncodingError("it holds characters outside unpadded base64url")
-    return b64url_decode_trusted_alphabet(segment)
+    return b64url_decode_segment(segment)
 
 
 def b64url_uint(segment: str) -> int:

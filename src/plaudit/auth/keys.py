@@ -442,7 +442,7 @@ class KeySet:
     algorithm, newest registration last.
     """
 
-    __slots__ = ("_by_alg", "_by_kid", "_keys")
+    __slots__ = ("_by_alg", "_by_kid", "_graced", "_keys")
 
     def __init__(self, keys: Iterable[VerificationKey] = ()) -> None:
         self._keys = tuple(keys)
@@ -460,6 +460,10 @@ class KeySet:
                 for alg in key.algorithms:
                     by_alg.setdefault(alg, []).append(key)
         self._by_alg = {alg: tuple(found) for alg, found in by_alg.items()}
+        #: Algorithms with a key in a grace period: only those need the clock at selection.
+        self._graced = frozenset(
+            alg for alg, found in by_alg.items() if any(k.not_after is not None for k in found)
+        )
 
     def __iter__(self) -> Iterator[VerificationKey]:
         return iter(self._keys)
@@ -488,7 +492,7 @@ class KeySet:
                 )
             return (key,)
         found = self._by_alg.get(alg, ())
-        if found and any(k.not_after is not None for k in found):
+        if alg in self._graced:
             found = tuple(k for k in found if k.usable_at(now))
             if not found:
                 raise KeyDisabled(f"Every {alg} key of this product is past its grace period.")

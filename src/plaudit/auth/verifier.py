@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
-from . import algorithms as algs
 from .cache import VerifiedTokenCache
 from .claims import ClaimPolicy
 from .compact import ParsedToken, TokenParser
@@ -116,7 +115,7 @@ class Verifier:
                 f"The token's 'typ' is {quote(header.typ) if header.typ else 'missing'}; this "
                 f"product requires {quote(str(self.policy.token_type))}."
             )
-        verify = algs.ALGORITHMS[header.alg].verify
+        verify = header.verify
         for key in self.keys.candidates(header.alg, header.kid, now):
             if verify(key.material, parsed.signing_input, parsed.signature):
                 break
@@ -130,6 +129,7 @@ class Verifier:
         jti = claims.get("jti")
         verified = VerifiedToken(
             user_id=profile.user_id_of(claims),
+            # Read-only: a cached VerifiedToken is shared by every request that presents it.
             claims=MappingProxyType(claims),
             header=header.fields,
             scopes=profile.scopes_of(claims),
