@@ -24,8 +24,10 @@ from plaudit.store.db import Database
 from plaudit.users.routes import router as users_router
 from plaudit.web import errors
 from plaudit.web.failures import FailureLog
+from plaudit.web.hotpath import PlauditApp
 from plaudit.web.state import AppState
 from plaudit.web.verify_route import router as verify_router
+from plaudit.web.verify_route import verify as verify_endpoint
 
 log = structlog.get_logger("plaudit")
 
@@ -65,7 +67,7 @@ def create_app(
             await run_in_threadpool(state.failures.flush, db)
             state.http.close()
 
-    app = FastAPI(
+    app = PlauditApp(
         title="Plaudit",
         version=__version__,
         summary="Referrals, loyalty and gamification behind tokens your backend signs.",
@@ -91,6 +93,7 @@ def create_app(
         return JSONResponse({"status": "ok", "version": __version__})
 
     app.include_router(verify_router)
+    app.hot_handler = verify_endpoint  # served ahead of the framework: see web/hotpath.py
     app.include_router(events_router)
     app.include_router(products_router)
     app.include_router(users_router)

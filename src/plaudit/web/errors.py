@@ -41,6 +41,19 @@ def service_error_response(error: ServiceError) -> JSONResponse:
     return error_response(error.status, error.as_dict(), headers)
 
 
+def internal_error_response(exc: Exception) -> JSONResponse:
+    # Never echo the exception: it may hold a secret. The log has the type and traceback.
+    log.exception("unhandled_error", error_type=type(exc).__name__)
+    return error_response(
+        500,
+        {
+            "error": "internal_error",
+            "message": "Something went wrong on Plaudit's side.",
+            "hint": "Retry; if it persists, the operator's logs say why.",
+        },
+    )
+
+
 def install(app: FastAPI) -> None:
     async def on_auth_error(_request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, AuthError):  # the handler is registered for this type only
@@ -97,16 +110,7 @@ def install(app: FastAPI) -> None:
         )
 
     async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        # Never echo the exception: it may hold a secret. The log has the type and traceback.
-        log.exception("unhandled_error", error_type=type(exc).__name__)
-        return error_response(
-            500,
-            {
-                "error": "internal_error",
-                "message": "Something went wrong on Plaudit's side.",
-                "hint": "Retry; if it persists, the operator's logs say why.",
-            },
-        )
+        return internal_error_response(exc)
 
     app.add_exception_handler(AuthError, on_auth_error)
     app.add_exception_handler(ServiceError, on_service_error)

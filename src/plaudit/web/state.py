@@ -29,6 +29,9 @@ class AppState:
     clock: Callable[[], float] = time.time
     #: token -> product id, for repeated tokens whose product is named only by their claims.
     token_products: dict[str, str] = field(default_factory=dict)
+    #: token -> (its cached VerifiedToken, the rendered /v1/auth/verify body); reused only
+    #: while the verifier's cache returns that very object.
+    verify_bodies: dict[str, tuple[object, bytes]] = field(default_factory=dict)
 
 
 def get_state(request: Request) -> AppState:
