@@ -18,16 +18,19 @@ from plaudit.events.routes import router as events_router
 from plaudit.products import jwks
 from plaudit.products.keystore import Keystore
 from plaudit.products.routes import router as products_router
+from plaudit.referrals.routes import router as referrals_router
 from plaudit.settings import Settings
 from plaudit.store.crypto import SecretBox
 from plaudit.store.db import Database
 from plaudit.users.routes import router as users_router
 from plaudit.web import errors
+from plaudit.web.cors import OriginRegistry, origin_of
 from plaudit.web.failures import FailureLog
 from plaudit.web.hotpath import PlauditApp
 from plaudit.web.state import AppState
 from plaudit.web.verify_route import router as verify_router
 from plaudit.web.verify_route import verify as verify_endpoint
+from plaudit.widget.routes import router as widget_router
 
 log = structlog.get_logger("plaudit")
 
@@ -52,11 +55,15 @@ def create_app(
         failures=FailureLog(),
         http=httpx.Client(),
         clock=clock,
+        own_origin=origin_of(settings.resolved_public_url),
+    )
+    origins = OriginRegistry(
+        db, own_origin=state.own_origin, refresh_seconds=settings.keystore_refresh_seconds
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_maintain(state)) if background else None
+        task = asyncio.create_task(_maintain(state, origins)) if background else None
         try:
             yield
         finally:
@@ -97,6 +104,9 @@ def create_app(
     app.include_router(events_router)
     app.include_router(products_router)
     app.include_router(users_router)
+    app.include_router(referrals_router)
+    app.include_router(widget_router)
+    app.origins = origins
     return app
 
 
@@ -105,7 +115,7 @@ def app_from_environment() -> FastAPI:
     return create_app(Settings())
 
 
-async def _maintain(state: AppState) -> None:
+async def _maintain(state: AppState, origins: OriginRegistry) -> None:
     """The background loop: pick up changes made by other processes, write the failure log,
     refresh JWKS sources when due. Each step is isolated: one failing never stops the others."""
     last_jwks = 0.0
@@ -115,6 +125,8 @@ async def _maintain(state: AppState) -> None:
             ("keystore_refresh", state.keystore.refresh),
             ("failure_flush", lambda: state.failures.flush(state.db)),
         ]
+        if origins.is_stale():
+            steps.append(("origins_refresh", origins.refresh))
         if time.monotonic() - last_jwks >= JWKS_CHECK_SECONDS:
             last_jwks = time.monotonic()
             steps.append(("jwks_refresh", lambda: _refresh_jwks(state)))

@@ -58,6 +58,16 @@ class UnknownProduct(ServiceError):
     )
 
 
+class OriginNotAllowed(ServiceError):
+    code = "origin_not_allowed"
+    status = 403
+    description = "This product does not accept browser calls from this page's origin."
+    hint = (
+        "Add the page's origin (scheme, host and port, e.g. https://app.example.com) to the "
+        "product's allowed_origins."
+    )
+
+
 class NotFound(ServiceError):
     code = "not_found"
     status = 404

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     #: Let JWKS sources (and webhooks) point at private or loopback addresses (tests, on-prem).
     allow_private_urls: bool = False
     jwks_min_refetch_seconds: float = Field(default=30.0, ge=0)
+    #: Serve the demo host app at /demo (set by `plaudit demo`; never in production).
+    demo: bool = False
+    #: Where a share link with an unknown code lands; by default the public URL's root.
+    default_landing_url: str | None = None
     log_level: str = "info"
     log_json: bool = False
 
@@ -66,6 +70,8 @@ class Settings(BaseSettings):
                     f"Production needs {', '.join(missing)}; the development defaults are "
                     "generated files that must not guard real data."
                 )
+            if self.demo:
+                raise SettingsError("PLAUDIT_DEMO signs tokens for anyone: never in production.")
             if self.admin_token and len(self.admin_token) < 24:
                 raise SettingsError("PLAUDIT_ADMIN_TOKEN must be at least 24 characters.")
         return self

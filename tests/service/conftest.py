@@ -112,3 +112,115 @@ def create_product(client: TestClient, **body: Any) -> dict[str, Any]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+# --- helpers shared by the service tests --------------------------------------------------
+
+
+def verify(client: TestClient, token: str, **headers: str) -> Any:
+    """GET /v1/auth/verify with ``token`` as a Bearer credential and any extra headers."""
+    return client.get("/v1/auth/verify", headers={**bearer(token), **headers})
+
+
+def product_header(product_id: str) -> dict[str, str]:
+    return {"X-Plaudit-Product": product_id}
+
+
+def standard_claims(
+    product_id: str, *, sub: str = "user_123", iat: float = NOW, **extra: Any
+) -> dict[str, Any]:
+    """The gamification guide's payload, with the product as its audience."""
+    return {
+        "sub": sub,
+        "iss": "tenant-1",
+        "aud": product_id,
+        "iat": int(iat),
+        "exp": int(iat) + 3600,
+        "scope": ["read", "write"],
+        **extra,
+    }
+
+
+@dataclass(frozen=True)
+class RsaPair:
+    private_pem: str
+    public_pem: str
+
+
+def _rsa_pair(bits: int = 2048) -> RsaPair:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return RsaPair(
+        private_pem=key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode(),
+        public_pem=key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode(),
+    )
+
+
+@pytest.fixture(scope="session")
+def rsa_pair() -> RsaPair:
+    """An RSA 2048 key pair, as the loyalty guide's openssl commands make one."""
+    return _rsa_pair()
+
+
+@pytest.fixture(scope="session")
+def rsa_pair_2() -> RsaPair:
+    """A second RSA key pair, for rotation."""
+    return _rsa_pair()
+
+
+class JwksServer:
+    """A tiny HTTP server on 127.0.0.1 serving what a test sets, and counting what it is asked."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.routes: dict[str, tuple[int, bytes]] = {}
+        self.hits: dict[str, int] = {}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.hits[self.path] = server.hits.get(self.path, 0) + 1
+                status, body = server.routes.get(self.path, (404, b"not found"))
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    def serve(self, path: str, document: Any, status: int = 200) -> str:
+        import json
+
+        body = document if isinstance(document, bytes) else json.dumps(document).encode()
+        self.routes[path] = (status, body)
+        return self.base + path
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@pytest.fixture
+def jwks_server() -> Iterator[JwksServer]:
+    server = JwksServer()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Annotated
 
@@ -48,46 +49,49 @@ def migrate() -> None:
 
 
 def demo(host: HostOpt = None, port: PortOpt = None) -> None:
-    """Seed a demo product and user, print a working token, and serve (`make run`)."""
+    """Seed a demo product and user, print a working token, and serve (`make run`).
+
+    The demo product follows the referral widget guide (the `reditus` profile: HS512 tokens with
+    ProductId, UserId and iat), and /demo is a sample host app that embeds the widget.
+    """
     settings = load_settings()
     host, port = host or settings.host, port or settings.port
     url = settings.public_url or f"http://{host}:{port}"
     with services(migrate=True) as s, s.session() as session:
         product = session.get(Product, DEMO_PRODUCT)
         if product is None:
-            created = service.create_product(
-                session, box=s.box, name="Demo product", product_id=DEMO_PRODUCT, profile="standard"
+            product = service.create_product(
+                session, box=s.box, name="Acme Notes", product_id=DEMO_PRODUCT, profile="reditus"
+            ).product
+        service.update_product(
+            session,
+            product,
+            ProductSettings(
+                profile="reditus",
+                published=True,
+                allowed_origins=[url],
+                referral_landing_url=f"{url}/demo",
+            ),
+        )
+        secret = next(
+            (
+                x
+                for x in service.list_secrets(session, product)
+                if x.enabled and x.not_after is None and x.algorithm in (None, "HS512")
+            ),
+            None,
+        )
+        if secret is None:  # a store seeded by an older demo: give it an HS512 secret
+            secret, _ = service.create_secret(
+                session, product, box=s.box, algorithm="HS512", grace_seconds=0
             )
-            product = created.product
-            service.update_product(
-                session,
-                product,
-                ProductSettings(
-                    published=True,
-                    issuer="demo-tenant",
-                    audience=DEMO_PRODUCT,
-                    allowed_origins=[url],
-                    referral_landing_url=f"{url}/demo",
-                ),
-            )
-        secret = next(x for x in service.list_secrets(session, product) if x.enabled)
-        key = SigningKey.from_secret(s.box.open(secret.ciphertext), secret.algorithm or "HS256")
-    now = int(time.time())
-    token = sign(
-        {
-            "sub": DEMO_USER,
-            "iss": "demo-tenant",
-            "aud": DEMO_PRODUCT,
-            "iat": now,
-            "exp": now + 86_400,
-            "scope": ["read", "write"],
-            "email": "demo@example.com",
-            "given_name": "Dana",
-            "family_name": "Demo",
-        },
-        key,
-    )
+        key = SigningKey.from_secret(s.box.open(secret.ciphertext), "HS512")
+    # The token the referral widget guide's backend code signs: ProductId, UserId, iat.
+    token = sign({"ProductId": DEMO_PRODUCT, "UserId": DEMO_USER, "iat": int(time.time())}, key)
+    os.environ["PLAUDIT_DEMO"] = "true"  # the served app (built from the environment) shows /demo
+    os.environ.setdefault("PLAUDIT_PUBLIC_URL", url)
     console.print(f"\n[bold green]Plaudit is serving at {url}[/]\n")
+    console.print(f"  demo app       {url}/demo")
     console.print(f"  API reference  {url}/docs")
     console.print(f"  admin token    {settings.admin_token}")
     console.print(f"  demo product   {DEMO_PRODUCT}")

@@ -209,11 +209,10 @@ class Keystore:
         if not loaded:
             return []
         with self._db.session() as session:
-            current = dict(
-                session.execute(select(Product.id, Product.version).where(Product.id.in_(loaded)))
-                .tuples()
-                .all()
+            rows = session.execute(
+                select(Product.id, Product.version).where(Product.id.in_(loaded))
             )
+            current = dict(rows)
         changed = [pid for pid, version in loaded.items() if current.get(pid) != version]
         if changed:
             with self._lock:

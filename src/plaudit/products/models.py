@@ -29,6 +29,16 @@ class Product(Base):
     published: Mapped[bool] = mapped_column(default=False)
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     referral_landing_url: Mapped[str | None] = mapped_column(String(2048))
+    #: What a referrer earns per referred user, and when: at "signup" or at "conversion".
+    referral_reward_kind: Mapped[str] = mapped_column(
+        String(64), default="credit", server_default="credit"
+    )
+    referral_reward_amount: Mapped[int] = mapped_column(default=10, server_default="10")
+    referral_reward_on: Mapped[str] = mapped_column(
+        String(16), default="conversion", server_default="conversion"
+    )
+    #: The widget's colours: {"primary", "background", "text"} as #rrggbb.
+    theme: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: Bumped on every change that affects verification, so other processes reload within seconds.
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

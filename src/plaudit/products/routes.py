@@ -38,6 +38,11 @@ from .schemas import (
 router = APIRouter(prefix="/v1/products", tags=["products"])
 
 
+def _now(state: AppState) -> dt.datetime:
+    """The app's clock (pinned in tests): grace periods and revocations are judged by it."""
+    return dt.datetime.fromtimestamp(state.clock(), dt.UTC)
+
+
 def _product(session: Session, principal: Principal, product_id: str) -> Product:
     principal.check_product(product_id)
     return service.get_product(session, product_id)
@@ -145,6 +150,7 @@ async def create_secret(
             algorithm=body.algorithm,
             kid=body.kid,
             grace_seconds=body.grace_seconds,
+            now=_now(state),
         )
         return {"kid": secret.kid, "value": value, "algorithm": secret.algorithm}
 
@@ -159,8 +165,8 @@ async def create_secret(
 async def list_secrets(request: Request, product_id: str, principal: Manager) -> Any:
     return await _in_session(
         request,
-        lambda s, _: [
-            service.secret_info(x)
+        lambda s, state: [
+            service.secret_info(x, _now(state))
             for x in service.list_secrets(s, _product(s, principal, product_id))
         ],
     )
@@ -174,8 +180,8 @@ async def list_secrets(request: Request, product_id: str, principal: Manager) ->
 async def disable_secret(request: Request, product_id: str, kid: str, principal: Manager) -> Any:
     return await _in_session(
         request,
-        lambda s, _: service.secret_info(
-            service.disable_secret(s, _product(s, principal, product_id), kid)
+        lambda s, state: service.secret_info(
+            service.disable_secret(s, _product(s, principal, product_id), kid), _now(state)
         ),
         changes=product_id,
     )
@@ -381,7 +387,7 @@ async def add_revocation(
         issued_before = issued_before.replace(tzinfo=dt.UTC)
     return await _in_session(
         request,
-        lambda s, _: service.revocation_info(
+        lambda s, state: service.revocation_info(
             service.add_revocation(
                 s,
                 _product(s, principal, product_id),
@@ -389,6 +395,7 @@ async def add_revocation(
                 user_id=body.user_id,
                 issued_before=issued_before,
                 reason=body.reason,
+                now=_now(state),
             )
         ),
         changes=product_id,

@@ -39,6 +39,17 @@ class ProductCreate(Strict):
         return value
 
 
+DEFAULT_THEME = {"primary": "#4f46e5", "background": "#ffffff", "text": "#111827"}
+
+
+class Theme(Strict):
+    """The widget's colours, as #rrggbb."""
+
+    primary: str | None = Field(default=None, pattern=r"^#[0-9A-Fa-f]{6}$")
+    background: str | None = Field(default=None, pattern=r"^#[0-9A-Fa-f]{6}$")
+    text: str | None = Field(default=None, pattern=r"^#[0-9A-Fa-f]{6}$")
+
+
 class ProductSettings(Strict):
     """Every setting a tenant may change. Unknown fields are refused by name."""
 
@@ -56,6 +67,16 @@ class ProductSettings(Strict):
     published: bool | None = None
     allowed_origins: list[str] | None = Field(default=None, max_length=50)
     referral_landing_url: str | None = Field(default=None, max_length=2048)
+    referral_reward_kind: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_ -]+$",
+        description="What a referrer earns, e.g. 'credit', 'points', 'months free'.",
+    )
+    referral_reward_amount: int | None = Field(default=None, ge=0, le=1_000_000_000)
+    referral_reward_on: Literal["signup", "conversion"] | None = None
+    theme: Theme | None = None
 
     @field_validator("required_claims")
     @classmethod
@@ -97,6 +118,7 @@ NULLABLE_SETTINGS = frozenset(
         "token_type",
         "user_id_claim",
         "referral_landing_url",
+        "theme",
     }
 )
 
@@ -182,6 +204,10 @@ class ProductOut(BaseModel):
     published: bool
     allowed_origins: list[str]
     referral_landing_url: str | None
+    referral_reward_kind: str
+    referral_reward_amount: int
+    referral_reward_on: Literal["signup", "conversion"]
+    theme: dict[str, str]
     created_at: dt.datetime
     updated_at: dt.datetime
 

@@ -33,7 +33,11 @@ from .models import (
     PublicKeyRecord,
     Revocation,
 )
-from .schemas import NULLABLE_SETTINGS, ProductSettings
+from .schemas import DEFAULT_THEME, NULLABLE_SETTINGS, ProductSettings
+
+#: The referral platform guide's tokens carry no 'iat' and "not having an expiry works" there:
+#: a max age could only refuse its expiry-less tokens, so its products start without one.
+NO_MAX_AGE_PROFILES = frozenset({"saasquatch"})
 
 M = TypeVar("M", ProductSecret, PublicKeyRecord, JwksSource, ApiKey, Revocation, AuthFailure)
 API_KEY_PREFIX = "pk_"
@@ -78,6 +82,8 @@ def create_product(
     )
     session.add(product)
     session.flush()
+    if profile in NO_MAX_AGE_PROFILES:
+        product.max_token_age_seconds = None  # after the insert: None would take the default
     algorithm = (
         token_profile.algorithms[0] if token_profile.algorithms[0].startswith("HS") else None
     )
@@ -102,7 +108,11 @@ def update_product(session: Session, product: Product, changes: ProductSettings)
     for name, value in values.items():
         if value is None and name not in NULLABLE_SETTINGS:
             raise InvalidInput(f"'{name}' cannot be null.", field=name)
-        setattr(product, name, value)
+        if name == "theme" and value is not None:
+            # A PATCH changes the colours it names and keeps the others.
+            setattr(product, name, {**(product.theme or {}), **value})
+        else:
+            setattr(product, name, value)
     touch(product)
     return product
 
@@ -128,6 +138,10 @@ def product_settings(product: Product) -> dict[str, Any]:
         "published": product.published,
         "allowed_origins": list(product.allowed_origins),
         "referral_landing_url": product.referral_landing_url,
+        "referral_reward_kind": product.referral_reward_kind,
+        "referral_reward_amount": product.referral_reward_amount,
+        "referral_reward_on": product.referral_reward_on,
+        "theme": {**DEFAULT_THEME, **(product.theme or {})},
         "created_at": product.created_at.isoformat(),
         "updated_at": product.updated_at.isoformat(),
     }
@@ -382,9 +396,10 @@ def add_revocation(
     user_id: str | None = None,
     issued_before: dt.datetime | None = None,
     reason: str = "",
+    now: dt.datetime | None = None,
 ) -> Revocation:
     if user_id is not None and issued_before is None:
-        issued_before = utcnow()
+        issued_before = now or utcnow()
     record = Revocation(
         product_id=product.id, jti=jti, user_id=user_id, issued_before=issued_before, reason=reason
     )
@@ -447,7 +462,7 @@ def failure_report(
     if since is not None:
         counts_query = counts_query.where(AuthFailure.occurred_at >= since)
         recent_query = recent_query.where(AuthFailure.occurred_at >= since)
-    counts: dict[str, int] = dict(session.execute(counts_query).tuples().all())
+    counts: dict[str, int] = dict(session.execute(counts_query))
     recent = session.scalars(recent_query.order_by(AuthFailure.id.desc()).limit(limit))
     return {
         "counts": dict(sorted(counts.items(), key=lambda kv: -kv[1])),

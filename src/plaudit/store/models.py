@@ -10,6 +10,7 @@ from plaudit.products.models import (
     PublicKeyRecord,
     Revocation,
 )
+from plaudit.referrals.models import Referral, ReferralClick, ReferralCode, ReferralReward
 from plaudit.store.base import Base
 from plaudit.users.models import User
 
@@ -22,6 +23,10 @@ __all__ = [
     "Product",
     "ProductSecret",
     "PublicKeyRecord",
+    "Referral",
+    "ReferralClick",
+    "ReferralCode",
+    "ReferralReward",
     "Revocation",
     "User",
 ]

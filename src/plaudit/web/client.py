@@ -14,7 +14,7 @@ from starlette.requests import Request
 
 from plaudit.auth import VerifiedToken, parse_unverified
 from plaudit.auth.errors import AuthError, MissingToken, UnknownKey
-from plaudit.errors import UnknownProduct
+from plaudit.errors import OriginNotAllowed, UnknownProduct
 from plaudit.products import jwks
 from plaudit.products.keystore import ProductRuntime
 from plaudit.users.service import map_user
@@ -61,6 +61,11 @@ async def authenticate_user(
     )
     if runtime is None:
         raise UnknownProduct(f"No product has the id {product_id!r}.")
+    origin = request.headers.get("origin")
+    if origin is not None and not _origin_allowed(origin, runtime, state):
+        raise OriginNotAllowed(
+            f"Product {runtime.product_id!r} does not allow calls from {origin!r}."
+        )
     now = state.clock()
     try:
         verified = runtime.cached(token, now)
@@ -112,6 +117,11 @@ async def _verify_fresh(
         products.clear()
     products[token] = runtime.product_id
     return runtime, verified
+
+
+def _origin_allowed(origin: str, runtime: ProductRuntime, state: AppState) -> bool:
+    origin = origin.lower()
+    return origin in runtime.allowed_origins or origin == state.own_origin
 
 
 def _refetch_jwks(state: AppState, product_id: str) -> bool:

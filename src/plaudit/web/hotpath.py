@@ -5,7 +5,8 @@ comes from memory, and what is left to cost is the framework: FastAPI's middlewa
 routing and dependency machinery measured 46 us of a 57 us call in-process, a plain handler
 11 us (bench/http.py reports the served figures). So that one route skips the stack and calls
 its handler directly, with the same error rendering as everywhere else. Everything else, and
-the OpenAPI description of this route too, is FastAPI's.
+the OpenAPI description of this route too, is FastAPI's. CORS for the client API is applied
+here too, so that it covers the hot path (see ``web/cors.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 from plaudit.auth.errors import AuthError
 from plaudit.errors import ServiceError
 
+from .cors import OriginRegistry, is_client_path, preflight, with_cors_headers
 from .errors import auth_error_response, internal_error_response, service_error_response
 
 log = structlog.get_logger("plaudit.web")
@@ -30,8 +32,17 @@ Handler = Callable[[Request], Awaitable[Response]]
 class PlauditApp(FastAPI):
     hot_path: str = "/v1/auth/verify"
     hot_handler: Handler | None = None
+    origins: OriginRegistry | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.origins is not None and scope["type"] == "http" and is_client_path(scope["path"]):
+            origin = _origin(scope)
+            if origin is not None:
+                if scope["method"] == "OPTIONS":
+                    await preflight(scope, self.origins, send, receive)
+                    return
+                if await self.origins.allows_fresh(origin.lower()):
+                    send = with_cors_headers(send, origin)
         handler = self.hot_handler
         if (
             handler is not None
@@ -52,3 +63,11 @@ class PlauditApp(FastAPI):
             await response(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+def _origin(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"origin":
+            origin: str = value.decode("latin-1")
+            return origin
+    return None

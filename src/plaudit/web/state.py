@@ -25,6 +25,8 @@ class AppState:
     keystore: Keystore
     failures: FailureLog
     http: httpx.Client
+    #: scheme://host[:port] of PLAUDIT_PUBLIC_URL: Plaudit's own pages may always call it.
+    own_origin: str = ""
     #: Unix seconds. Injected so that tests pin time; nothing in a handler reads the clock itself.
     clock: Callable[[], float] = time.time
     #: token -> product id, for repeated tokens whose product is named only by their claims.

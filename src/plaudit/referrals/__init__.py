@@ -1,0 +1,1 @@
+"""The referral program: codes and share links, clicks, referred signups, conversions, rewards."""

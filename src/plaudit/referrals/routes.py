@@ -1,0 +1,189 @@
+"""Referral links (`/r/{code}`), the user's referral summary, and the server API for signups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse
+
+from plaudit.products.service import get_product
+from plaudit.users.models import User
+from plaudit.users.service import upsert_user
+from plaudit.web.client import authenticate_user
+from plaudit.web.management import Manager
+from plaudit.web.state import get_state
+
+from . import service
+
+router = APIRouter(tags=["referrals"])
+
+
+class SignupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    referred_user_id: str = Field(
+        min_length=1, max_length=255, description="The new user's id in your system."
+    )
+    code: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The referral code the new user arrived with.",
+    )
+    referrer_user_id: str | None = Field(
+        default=None, min_length=1, max_length=255, description="Or the referrer's user id."
+    )
+
+
+class RewardOut(BaseModel):
+    kind: str
+    amount: int
+
+
+class ReferralOut(BaseModel):
+    id: int
+    referrer_user_id: str | None
+    referred_user_id: str
+    signed_up_at: str
+    converted_at: str | None
+    reward: RewardOut | None
+
+
+class ReferralsPage(BaseModel):
+    referrals: list[ReferralOut]
+    total: int
+
+
+@router.get(
+    "/r/{code}",
+    include_in_schema=True,
+    status_code=302,
+    summary="A share link: counts the click and redirects to the product's landing page",
+    response_class=RedirectResponse,
+)
+async def follow_link(request: Request, code: str) -> RedirectResponse:
+    state = get_state(request)
+    fallback = state.settings.default_landing_url or state.settings.resolved_public_url + "/"
+
+    def work() -> str:
+        with state.db.session() as session:
+            product, known = service.record_click(session, code)
+            return service.landing_url(product, known, fallback)
+
+    # An unknown code, or a failing store, still lands the visitor somewhere useful.
+    try:
+        target = await run_in_threadpool(work)
+    except Exception:  # never an error page for a person following a link
+        target = fallback
+    return RedirectResponse(
+        target,
+        status_code=302,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+@router.get(
+    "/v1/referrals/me",
+    summary="The token's user: share link, stats, rewards (scope 'read')",
+    tags=["client"],
+)
+async def my_referrals(request: Request) -> Any:
+    context = await authenticate_user(request, scopes=("read",))
+    state = get_state(request)
+    verified = context.verified
+
+    def work() -> dict[str, Any]:
+        with state.db.session() as session:
+            product = get_product(session, context.product_id)
+            # Found, or made if this token's first sight was served before the store had it.
+            user = upsert_user(
+                session,
+                product_id=product.id,
+                external_id=verified.user_id,
+                profile=verified.profile,
+                listed=product.published,
+            )
+            return service.summary(
+                session, product, user, public_url=state.settings.resolved_public_url
+            )
+
+    return await run_in_threadpool(work)
+
+
+@router.post(
+    "/v1/products/{product_id}/referrals",
+    status_code=201,
+    response_model=ReferralOut,
+    summary="Record a referred signup (server API)",
+)
+async def record_signup(
+    request: Request, product_id: str, body: SignupIn, principal: Manager
+) -> Any:
+    principal.check_product(product_id)
+    state = get_state(request)
+
+    def work() -> dict[str, Any]:
+        with state.db.session() as session:
+            product = get_product(session, product_id)
+            referral, reward = service.record_signup(
+                session,
+                product,
+                referred_user_id=body.referred_user_id,
+                code=body.code,
+                referrer_user_id=body.referrer_user_id,
+            )
+            session.flush()
+            return service.referral_info(referral, session.get(User, referral.referrer_pk), reward)
+
+    return await run_in_threadpool(work)
+
+
+@router.post(
+    "/v1/products/{product_id}/referrals/{referred_user_id}/conversion",
+    response_model=ReferralOut,
+    summary="Record that a referred user converted; grants the referrer's reward once",
+)
+async def record_conversion(
+    request: Request, product_id: str, referred_user_id: str, principal: Manager
+) -> Any:
+    principal.check_product(product_id)
+    state = get_state(request)
+
+    def work() -> dict[str, Any]:
+        with state.db.session() as session:
+            product = get_product(session, product_id)
+            referral, reward = service.record_conversion(
+                session, product, referred_user_id=referred_user_id
+            )
+            session.flush()
+            return service.referral_info(referral, session.get(User, referral.referrer_pk), reward)
+
+    return await run_in_threadpool(work)
+
+
+@router.get(
+    "/v1/products/{product_id}/referrals",
+    response_model=ReferralsPage,
+    summary="The product's referrals, newest first",
+)
+async def list_referrals(
+    request: Request,
+    product_id: str,
+    principal: Manager,
+    limit: int = Query(50, ge=1, le=200),
+    offset: int = Query(0, ge=0),
+) -> Any:
+    principal.check_product(product_id)
+    state = get_state(request)
+
+    def work() -> dict[str, Any]:
+        with state.db.session() as session:
+            rows, total = service.list_referrals(
+                session, get_product(session, product_id), limit=limit, offset=offset
+            )
+            return {"referrals": rows, "total": total}
+
+    return await run_in_threadpool(work)
