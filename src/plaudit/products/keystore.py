@@ -212,7 +212,8 @@ class Keystore:
             rows = session.execute(
                 select(Product.id, Product.version).where(Product.id.in_(loaded))
             )
-            current = dict(rows)
+            # .all(), not the Result itself: a Result has keys(), so dict() would index it.
+            current = {pid: version for pid, version in rows}  # noqa: C416  # see failure_report
         changed = [pid for pid, version in loaded.items() if current.get(pid) != version]
         if changed:
             with self._lock:

@@ -462,7 +462,8 @@ def failure_report(
     if since is not None:
         counts_query = counts_query.where(AuthFailure.occurred_at >= since)
         recent_query = recent_query.where(AuthFailure.occurred_at >= since)
-    counts: dict[str, int] = dict(session.execute(counts_query))
+    # Not dict(result): a Result has .keys(), so dict() would treat it as a mapping.
+    counts: dict[str, int] = {code: n for code, n in session.execute(counts_query)}  # noqa: C416
     recent = session.scalars(recent_query.order_by(AuthFailure.id.desc()).limit(limit))
     return {
         "counts": dict(sorted(counts.items(), key=lambda kv: -kv[1])),

@@ -27,6 +27,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            # Let SQLAlchemy, not the driver, begin transactions (SQLAlchemy's pysqlite recipe):
+            # SAVEPOINTs then work, and see _begin_immediate.
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(connection: Any) -> None:
+            # A deferred transaction that reads and then writes cannot wait for a writer that
+            # holds the lock: SQLite answers "database is locked" at once. Taking the write lock
+            # at BEGIN makes concurrent first sights of one user queue up instead of failing.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
