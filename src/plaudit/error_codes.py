@@ -76,27 +76,7 @@ def render() -> str:
         "| --- | --- | --- | --- |",
     ]
     lines += [_row(e.code, e.status, e.description, e.hint) for e in all_service_error_types()]
-    lines += [
-        _row(
-            "method_not_allowed",
-            405,
-            "The path exists but not with this HTTP method.",
-            "See the API reference (GET /openapi.json).",
-        ),
-        _row(
-            "server_misconfigured",
-            500,
-            "The server cannot read its stored secrets.",
-            "The operator must check PLAUDIT_MASTER_KEY (list old keys after the new one).",
-        ),
-        _row(
-            "internal_error",
-            500,
-            "Something went wrong on Plaudit's side.",
-            "Retry; if it persists, the operator's logs say why (never the request's secrets).",
-        ),
-        "",
-    ]
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -96,6 +96,27 @@ class UnsafeUrl(InvalidInput):
     )
 
 
+class MethodNotAllowed(ServiceError):
+    code = "method_not_allowed"
+    status = 405
+    description = "The path exists but not with this HTTP method."
+    hint = "See the API reference (GET /openapi.json)."
+
+
+class ServerMisconfigured(ServiceError):
+    code = "server_misconfigured"
+    status = 500
+    description = "The server cannot read its stored secrets."
+    hint = "The operator must check PLAUDIT_MASTER_KEY (list old keys after the new one)."
+
+
+class InternalError(ServiceError):
+    code = "internal_error"
+    status = 500
+    description = "Something went wrong on Plaudit's side."
+    hint = "Retry; if it persists, the operator's logs say why (never the request's secrets)."
+
+
 class RateLimited(ServiceError):
     code = "rate_limited"
     status = 429

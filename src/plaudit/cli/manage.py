@@ -49,24 +49,22 @@ def products_create(
         if published:
             service.update_product(session, created.product, ProductSettings(published=True))
         session.flush()
-        result = {
-            **service.product_settings(created.product),
-            "api_key": created.api_key,
-            "secret": {
-                "kid": created.secret.kid,
-                "value": created.secret_value,
-                "algorithm": created.secret.algorithm,
-            },
-        }
+        result = created.as_dict()
     if as_json:
         emit(result, as_json=True)
         return
     console.print(f"[bold green]Created product {result['id']}[/] ({profile} profile)")
     console.print(f"  API key : {created.api_key}")
-    console.print(f"  secret  : {created.secret_value}  (kid {created.secret.kid})")
-    console.print(
-        "[yellow]Both are shown once: store them in your backend's secret store now.[/yellow]"
-    )
+    if created.secret is not None:
+        console.print(f"  secret  : {created.secret_value}  (kid {created.secret.kid})")
+        console.print(
+            "[yellow]Both are shown once: store them in your backend's secret store now.[/yellow]"
+        )
+    else:
+        console.print(
+            "[yellow]The API key is shown once: store it now.[/yellow] This profile "
+            f"verifies uploaded public keys: 'plaudit keys add {result['id']} public.key'."
+        )
 
 
 @products_app.command("list")
@@ -242,7 +240,7 @@ def users_list(
     product_id: ProductArg,
     search: Annotated[str | None, typer.Option("--search", "-q")] = None,
     limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
-    offset: Annotated[int, typer.Option(min=0)] = 0,
+    offset: Annotated[int, typer.Option(min=0, max=users.MAX_OFFSET)] = 0,
     include_unlisted: Annotated[
         bool, typer.Option(help="Also users seen before publishing.")
     ] = False,

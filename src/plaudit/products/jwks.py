@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plaudit.auth import KeyError_, keys_from_jwks
-from plaudit.errors import InvalidInput, NotFound, UnsafeUrl
+from plaudit.errors import Conflict, InvalidInput, NotFound, UnsafeUrl
 from plaudit.netsafe import check_url
 from plaudit.store.base import utcnow
 
@@ -37,7 +37,7 @@ def add_source(
 ) -> JwksSource:
     check_url(url, allow_private=allow_private)
     if session.scalar(scoped(JwksSource, product.id).where(JwksSource.url == url)):
-        raise InvalidInput("This JWKS URL is registered already.", field="url")
+        raise Conflict("This JWKS URL is registered already.", field="url")
     source = JwksSource(product_id=product.id, url=url, refresh_seconds=refresh_seconds)
     session.add(source)
     session.flush()

@@ -80,6 +80,8 @@ class ProductRuntime:
         if named is not None and named != self.product_id:
             raise InvalidClaim(
                 f"The token names the product {named!r}, not {self.product_id!r}.",
+                hint="Sign the token with this product's id in its product claim, or send it "
+                "to the product it names.",
                 claim=self.profile.product_claim,
             )
         if self.revoked_jtis and verified.token_id in self.revoked_jtis:

@@ -73,16 +73,7 @@ async def create_product(request: Request, body: ProductCreate, principal: Manag
         created = service.create_product(
             session, box=state.box, name=body.name, product_id=body.id, profile=body.profile
         )
-        session.flush()
-        return {
-            **service.product_settings(created.product),
-            "api_key": created.api_key,
-            "secret": {
-                "kid": created.secret.kid,
-                "value": created.secret_value,
-                "algorithm": created.secret.algorithm,
-            },
-        }
+        return created.as_dict()
 
     return await _in_session(request, work)
 

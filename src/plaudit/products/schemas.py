@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -165,12 +166,33 @@ class JwksSourceCreate(Strict):
     url: str = Field(max_length=2048)
     refresh_seconds: int = Field(default=3600, ge=60, le=7 * 86_400)
 
+    @field_validator("url")
+    @classmethod
+    def _parsable(cls, value: str) -> str:
+        try:
+            urlsplit(value).port  # noqa: B018  # raises on a bad IPv6 host or port
+        except ValueError as exc:
+            raise ValueError(f"not a URL ({exc})") from None
+        return value
+
 
 class RevocationCreate(Strict):
     jti: str | None = Field(default=None, min_length=1, max_length=255)
     user_id: str | None = Field(default=None, min_length=1, max_length=255)
     issued_before: dt.datetime | None = None
     reason: str = Field(default="", max_length=500)
+
+    @field_validator("issued_before")
+    @classmethod
+    def _utc(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)  # a moment without a zone is UTC
+        try:
+            return value.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValueError("is out of range") from None
 
     @model_validator(mode="after")
     def _one_target(self) -> RevocationCreate:
@@ -229,7 +251,10 @@ class SecretCreated(BaseModel):
 
 class ProductCreated(ProductOut):
     api_key: str = Field(description="Shown once; Plaudit keeps only a hash of it.")
-    secret: SecretCreated
+    secret: SecretCreated | None = Field(
+        description="A generated HMAC secret for the profile's algorithm, shown once; null for "
+        "profiles that verify uploaded public keys (xtremepush)."
+    )
 
 
 class KeyOut(BaseModel):

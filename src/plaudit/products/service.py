@@ -18,6 +18,8 @@ from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from plaudit.auth import get_profile, hmac_key, key_from_jwk, public_key_from_pem
+from plaudit.auth.algorithms import ALGORITHMS
+from plaudit.auth.errors import WeakKey
 from plaudit.auth.keys import VerificationKey
 from plaudit.auth.signing import generate_secret
 from plaudit.errors import Conflict, InvalidInput, NotFound
@@ -61,8 +63,21 @@ def touch(product: Product) -> None:
 class CreatedProduct:
     product: Product
     api_key: str
-    secret: ProductSecret
-    secret_value: str
+    #: None for a product whose profile verifies with uploaded public keys (xtremepush): a
+    #: secret nobody asked for would only widen what verifies.
+    secret: ProductSecret | None
+    secret_value: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The creation answer: settings, and the API key and secret shown this once."""
+        secret = None
+        if self.secret is not None:
+            secret = {
+                "kid": self.secret.kid,
+                "value": self.secret_value,
+                "algorithm": self.secret.algorithm,
+            }
+        return {**product_settings(self.product), "api_key": self.api_key, "secret": secret}
 
 
 def create_product(
@@ -84,11 +99,13 @@ def create_product(
     session.flush()
     if profile in NO_MAX_AGE_PROFILES:
         product.max_token_age_seconds = None  # after the insert: None would take the default
-    algorithm = (
-        token_profile.algorithms[0] if token_profile.algorithms[0].startswith("HS") else None
-    )
-    secret, value = create_secret(session, product, box=box, algorithm=algorithm)
+    secret: ProductSecret | None = None
+    value: str | None = None
+    algorithm = token_profile.algorithms[0]
+    if algorithm.startswith("HS"):
+        secret, value = create_secret(session, product, box=box, algorithm=algorithm)
     api_key = create_api_key(session, product)
+    session.flush()
     return CreatedProduct(product=product, api_key=api_key, secret=secret, secret_value=value)
 
 
@@ -109,8 +126,10 @@ def update_product(session: Session, product: Product, changes: ProductSettings)
         if value is None and name not in NULLABLE_SETTINGS:
             raise InvalidInput(f"'{name}' cannot be null.", field=name)
         if name == "theme" and value is not None:
-            # A PATCH changes the colours it names and keeps the others.
-            setattr(product, name, {**(product.theme or {}), **value})
+            # A PATCH changes the colours it names and keeps the others; a null colour goes
+            # back to the default (stored, it would break every read of the product).
+            merged = {**(product.theme or {}), **value}
+            setattr(product, name, {k: v for k, v in merged.items() if v is not None})
         else:
             setattr(product, name, value)
     touch(product)
@@ -167,6 +186,8 @@ def create_secret(
     kid = kid or "sec_" + secrets.token_hex(6)
     _refuse_taken_kid(session, product, kid)
     hmac_key(value, kid=kid, algorithm=algorithm)  # the core's rules: length, not a key
+    if algorithm is None:
+        _refuse_too_short_for_profile(product, value)
     grace_end = now + dt.timedelta(seconds=grace_seconds)
     for old in session.scalars(scoped(ProductSecret, product.id).where(ProductSecret.enabled)):
         if old.not_after is None or old.not_after > grace_end:
@@ -183,6 +204,19 @@ def create_secret(
     touch(product)
     session.flush()
     return secret, value
+
+
+def _refuse_too_short_for_profile(product: Product, value: str) -> None:
+    """A secret too short for the profile's own algorithm would verify none of its tokens."""
+    expected = get_profile(product.profile).algorithms[0]
+    spec = ALGORITHMS.get(expected)
+    if spec is not None and spec.kty == "oct" and len(value.encode()) < spec.min_secret_bytes:
+        raise WeakKey(
+            f"The {product.profile} profile's tokens are signed {expected}, which needs a secret "
+            f"of at least {spec.min_secret_bytes} bytes; this one has {len(value.encode())}.",
+            hint="Use a longer secret, or, if your backend signs with another algorithm, say "
+            'which: {"algorithm": "HS256"}.',
+        )
 
 
 def list_secrets(session: Session, product: Product) -> list[ProductSecret]:

@@ -33,7 +33,7 @@ async def list_users(
     principal: Manager,
     q: str | None = Query(None, max_length=200, description="Search id, email, names, codes."),
     limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=service.MAX_OFFSET),
     include_unlisted: bool = Query(False, description="Also users seen before publishing."),
 ) -> Any:
     principal.check_product(product_id)
@@ -104,10 +104,18 @@ async def open_upsert_user(
     else:
         context = await authenticate_user(request, product_id=product_id, scopes=("write",))
         if not hmac.compare_digest(context.verified.user_id, user_id):
-            raise InsufficientPermissions("A user token may only write its own user.")
+            raise InsufficientPermissions(
+                "A user token may only write its own user.",
+                hint="Call with the user id the token names, or from your server with the "
+                "product's API key to write any user.",
+            )
         token_account = context.verified.profile.get("account_id")
         if token_account is not None and token_account != account_id:
-            raise InsufficientPermissions("A user token may only write its own account.")
+            raise InsufficientPermissions(
+                "A user token may only write its own account.",
+                hint="Call with the account id the token names, or from your server with the "
+                "product's API key.",
+            )
         listed = context.runtime.published
 
     def work() -> dict[str, Any]:

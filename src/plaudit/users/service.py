@@ -16,6 +16,8 @@ from plaudit.store.base import utcnow
 from .models import User
 
 MAX_PAGE = 200
+#: Past this an offset overflows the databases' 64-bit integers; no list is that long.
+MAX_OFFSET = 1_000_000_000
 
 
 def map_user(
@@ -127,6 +129,6 @@ def list_users(
     page = session.scalars(
         query.order_by(User.first_seen_at.desc(), User.id.desc())
         .limit(min(max(limit, 1), MAX_PAGE))
-        .offset(max(offset, 0))
+        .offset(min(max(offset, 0), MAX_OFFSET))
     )
     return list(page), total

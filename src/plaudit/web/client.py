@@ -48,9 +48,11 @@ async def authenticate_user(
     token = token or user_token(request)
     if not token:
         raise MissingToken()
-    product_id = (
-        product_id or request.headers.get(PRODUCT_HEADER) or state.token_products.get(token)
-    )
+    product_id = product_id or request.headers.get(PRODUCT_HEADER)
+    routed_by_claims = not product_id
+    if routed_by_claims:
+        # A token routed by its own claims once routes the same way again: remember it.
+        product_id = state.token_products.get(token)
     if not product_id:
         claims = parse_unverified(token, max_bytes=state.settings.max_token_bytes).claims
         product_id = await run_in_threadpool(state.keystore.route, claims)
@@ -72,7 +74,9 @@ async def authenticate_user(
         if verified is not None:
             runtime.check(verified)
         else:
-            runtime, verified = await _verify_fresh(state, runtime, token, now)
+            runtime, verified = await _verify_fresh(
+                state, runtime, token, now, remember_route=routed_by_claims
+            )
         verified.require_scopes(*scopes)
     except AuthError as error:
         state.failures.add(runtime.product_id, error, token)
@@ -81,7 +85,7 @@ async def authenticate_user(
 
 
 async def _verify_fresh(
-    state: AppState, runtime: ProductRuntime, token: str, now: float
+    state: AppState, runtime: ProductRuntime, token: str, now: float, *, remember_route: bool
 ) -> tuple[ProductRuntime, VerifiedToken]:
     try:
         verified = runtime.verify(token, now)
@@ -112,10 +116,11 @@ async def _verify_fresh(
         if runtime.verifier.cache is not None:
             runtime.verifier.cache.discard(token)
         raise
-    products = state.token_products
-    if len(products) >= _TOKEN_PRODUCTS_SIZE:
-        products.clear()
-    products[token] = runtime.product_id
+    if remember_route:
+        products = state.token_products
+        if len(products) >= _TOKEN_PRODUCTS_SIZE:
+            products.clear()
+        products[token] = runtime.product_id
     return runtime, verified
 
 

@@ -12,11 +12,11 @@ from starlette.requests import Request
 USER_TOKEN_HEADERS = ("x-plaudit-user-token", "x-saasquatch-user-token")
 
 
-def bearer(request: Request) -> str | None:
-    """The credential in ``Authorization``: a Bearer token, or the password of Basic auth.
+def bearer(request: Request, *, basic: bool = True) -> str | None:
+    """The credential in ``Authorization``: a Bearer token, or (``basic``) the Basic password.
 
     Basic auth with the API key as password (and any user name) is how the referral platform
-    guide's servers call its open endpoints.
+    guide's servers call its open endpoints; a user token only ever travels as a Bearer token.
     """
     header = request.headers.get("authorization")
     if not header:
@@ -26,7 +26,7 @@ def bearer(request: Request) -> str | None:
     value = value.strip()
     if scheme == "bearer" and value:
         return value
-    if scheme == "basic" and value:
+    if basic and scheme == "basic" and value:
         try:
             decoded = base64.b64decode(value, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
@@ -40,4 +40,4 @@ def user_token(request: Request) -> str | None:
         value = request.headers.get(name)
         if value:
             return value.strip()
-    return bearer(request)
+    return bearer(request, basic=False)

@@ -12,7 +12,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from plaudit.auth.errors import AuthError
-from plaudit.errors import ServiceError
+from plaudit.errors import (
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    ServerMisconfigured,
+    ServiceError,
+)
 from plaudit.store.crypto import MasterKeyError
 
 log = structlog.get_logger("plaudit.web")
@@ -41,29 +47,23 @@ def service_error_response(error: ServiceError) -> JSONResponse:
     return error_response(error.status, error.as_dict(), headers)
 
 
-def internal_error_response(exc: Exception) -> JSONResponse:
+def response_for(exc: Exception) -> JSONResponse:
+    """The response for any exception a handler raised: the one mapping, used everywhere."""
+    if isinstance(exc, AuthError):
+        return auth_error_response(exc)
+    if isinstance(exc, ServiceError):
+        return service_error_response(exc)
+    if isinstance(exc, MasterKeyError):
+        log.error("master_key_mismatch")
+        return service_error_response(ServerMisconfigured())
     # Never echo the exception: it may hold a secret. The log has the type and traceback.
     log.exception("unhandled_error", error_type=type(exc).__name__)
-    return error_response(
-        500,
-        {
-            "error": "internal_error",
-            "message": "Something went wrong on Plaudit's side.",
-            "hint": "Retry; if it persists, the operator's logs say why.",
-        },
-    )
+    return service_error_response(InternalError())
 
 
 def install(app: FastAPI) -> None:
-    async def on_auth_error(_request: Request, exc: Exception) -> JSONResponse:
-        if not isinstance(exc, AuthError):  # the handler is registered for this type only
-            raise exc
-        return auth_error_response(exc)
-
-    async def on_service_error(_request: Request, exc: Exception) -> JSONResponse:
-        if not isinstance(exc, ServiceError):  # the handler is registered for this type only
-            raise exc
-        return service_error_response(exc)
+    async def on_error(_request: Request, exc: Exception) -> JSONResponse:
+        return response_for(exc)
 
     async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(
@@ -91,30 +91,17 @@ def install(app: FastAPI) -> None:
     async def on_http(_request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, HTTPException):  # the handler is registered for this type only
             raise exc
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        if exc.status_code == 405:
+            return service_error_response(MethodNotAllowed())
+        if exc.status_code == 404:
+            return service_error_response(NotFound("No such path.", hint="See GET /openapi.json."))
         return error_response(
             exc.status_code,
-            {"error": code, "message": str(exc.detail), "hint": ""},
+            {"error": "http_error", "message": str(exc.detail), "hint": ""},
             getattr(exc, "headers", None),
         )
 
-    async def on_master_key(_request: Request, exc: Exception) -> JSONResponse:
-        log.error("master_key_mismatch")
-        return error_response(
-            500,
-            {
-                "error": "server_misconfigured",
-                "message": "The server cannot read its stored secrets.",
-                "hint": "The operator must check PLAUDIT_MASTER_KEY.",
-            },
-        )
-
-    async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        return internal_error_response(exc)
-
-    app.add_exception_handler(AuthError, on_auth_error)
-    app.add_exception_handler(ServiceError, on_service_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
-    app.add_exception_handler(MasterKeyError, on_master_key)
-    app.add_exception_handler(Exception, on_unexpected)
+    for kind in (AuthError, ServiceError, MasterKeyError, Exception):
+        app.add_exception_handler(kind, on_error)

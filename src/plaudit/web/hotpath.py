@@ -19,11 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from plaudit.auth.errors import AuthError
-from plaudit.errors import ServiceError
-
 from .cors import OriginRegistry, is_client_path, preflight, with_cors_headers
-from .errors import auth_error_response, internal_error_response, service_error_response
+from .errors import response_for
 
 log = structlog.get_logger("plaudit.web")
 Handler = Callable[[Request], Awaitable[Response]]
@@ -54,12 +51,8 @@ class PlauditApp(FastAPI):
             request = Request(scope, receive)
             try:
                 response = await handler(request)
-            except AuthError as exc:
-                response = auth_error_response(exc)
-            except ServiceError as exc:
-                response = service_error_response(exc)
-            except Exception as exc:  # rendered like every other 500
-                response = internal_error_response(exc)
+            except Exception as exc:  # rendered exactly as FastAPI's handlers render it
+                response = response_for(exc)
             await response(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
