@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
-from plaudit import __version__
+from plaudit import __version__, logs
 from plaudit.events.routes import router as events_router
 from plaudit.products import jwks
 from plaudit.products.keystore import Keystore
@@ -112,7 +112,9 @@ def create_app(
 
 def app_from_environment() -> FastAPI:
     """The ASGI factory `plaudit serve` hands uvicorn: each worker builds its own app."""
-    return create_app(Settings())
+    settings = Settings()
+    logs.configure(settings)
+    return create_app(settings)
 
 
 async def _maintain(state: AppState, origins: OriginRegistry) -> None:

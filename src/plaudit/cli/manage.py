@@ -224,6 +224,24 @@ def secrets_rotate(
     console.print(f"Previous secrets keep verifying for {grace_seconds} seconds.")
 
 
+@secrets_app.command("reencrypt")
+def secrets_reencrypt(as_json: JsonOpt = False) -> None:
+    """Re-encrypt every stored secret with the newest master key (the first in the list).
+
+    Run after adding a new key in front of PLAUDIT_MASTER_KEY; afterwards the old keys can be
+    dropped from the list.
+    """
+    with services() as s, s.session() as session:
+        count = service.reencrypt_secrets(session, box=s.box)
+    if as_json:
+        emit({"reencrypted": count}, as_json=True)
+        return
+    console.print(
+        f"Re-encrypted {count} secrets with the newest master key; older keys in "
+        "PLAUDIT_MASTER_KEY may now be removed."
+    )
+
+
 @secrets_app.command("list")
 def secrets_list(product_id: ProductArg, as_json: JsonOpt = False) -> None:
     """A product's secrets and their state (never their values)."""

@@ -110,6 +110,8 @@ def _run(host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        log_level="warning",
+        log_level=load_settings().log_level.lower(),
+        # No access log: request lines are the operator's proxy's business, and Plaudit's own
+        # log never carries a request's credentials.
         access_log=False,
     )

@@ -219,6 +219,15 @@ def _refuse_too_short_for_profile(product: Product, value: str) -> None:
         )
 
 
+def reencrypt_secrets(session: Session, *, box: SecretBox) -> int:
+    """Seal every stored secret again under the newest master key; returns how many."""
+    count = 0
+    for secret in session.scalars(select(ProductSecret)):
+        secret.ciphertext = box.rotate(secret.ciphertext)
+        count += 1
+    return count
+
+
 def list_secrets(session: Session, product: Product) -> list[ProductSecret]:
     return list(session.scalars(scoped(ProductSecret, product.id).order_by(ProductSecret.id)))
 
