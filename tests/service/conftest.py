@@ -201,7 +201,9 @@ class JwksServer:
                 pass
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
@@ -217,10 +219,18 @@ class JwksServer:
         self._httpd.server_close()
 
 
-@pytest.fixture
-def jwks_server() -> Iterator[JwksServer]:
+@pytest.fixture(scope="session")
+def _jwks_httpd() -> Iterator[JwksServer]:
     server = JwksServer()
     try:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def jwks_server(_jwks_httpd: JwksServer) -> JwksServer:
+    """The local JWKS server, serving nothing and having been asked nothing yet."""
+    _jwks_httpd.routes.clear()
+    _jwks_httpd.hits.clear()
+    return _jwks_httpd
