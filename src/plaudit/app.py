@@ -23,7 +23,7 @@ from plaudit.settings import Settings
 from plaudit.store.crypto import SecretBox
 from plaudit.store.db import Database
 from plaudit.users.routes import router as users_router
-from plaudit.web import errors
+from plaudit.web import errors, openapi
 from plaudit.web.cors import OriginRegistry, origin_of
 from plaudit.web.failures import FailureLog
 from plaudit.web.hotpath import PlauditApp
@@ -86,6 +86,7 @@ def create_app(
     )
     app.state.plaudit = state
     errors.install(app)
+    openapi.install(app)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
     async def healthz() -> JSONResponse:
@@ -107,6 +108,7 @@ def create_app(
     app.include_router(referrals_router)
     app.include_router(widget_router)
     app.origins = origins
+    state.on_change.append(origins.invalidate)
     return app
 
 

@@ -60,6 +60,7 @@ async def _in_session(request: Request, work: Any, *, changes: str | None = None
     result = await run_in_threadpool(run)
     if changes is not None:
         await run_in_threadpool(state.keystore.reload, changes)
+        state.changed()
     return result
 
 

@@ -19,6 +19,11 @@ if set(ProfileName.__args__) != set(PROFILES):  # type: ignore[attr-defined]
     raise RuntimeError("ProfileName must list every token profile")
 
 
+#: The shapes the validators below enforce, also written into the OpenAPI document.
+ORIGIN_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$"
+URL_PATTERN = r"^https?://[!-~]+$"
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -26,7 +31,9 @@ class Strict(BaseModel):
 class ProductCreate(Strict):
     name: str = Field(min_length=1, max_length=200)
     id: str | None = Field(
-        default=None, description="Your own id for the product (3-64 letters, digits, - and _)."
+        default=None,
+        description="Your own id for the product (3-64 letters, digits, - and _).",
+        json_schema_extra={"pattern": "^" + PRODUCT_ID.pattern + "$"},
     )
     profile: ProfileName = "standard"
 
@@ -58,7 +65,11 @@ class ProductSettings(Strict):
     profile: ProfileName | None = None
     issuer: str | None = Field(default=None, max_length=255)
     audience: str | None = Field(default=None, max_length=255)
-    required_claims: list[str] | None = Field(default=None, max_length=32)
+    required_claims: list[str] | None = Field(
+        default=None,
+        max_length=32,
+        json_schema_extra={"items": {"type": "string", "minLength": 1, "maxLength": 255}},
+    )
     leeway_seconds: int | None = Field(default=None, ge=0, le=600)
     max_token_age_seconds: int | None = Field(default=None, ge=1, le=31_536_000)
     max_lifetime_seconds: int | None = Field(default=None, ge=1, le=31_536_000)
@@ -66,8 +77,15 @@ class ProductSettings(Strict):
     token_type: str | None = Field(default=None, max_length=64)
     user_id_claim: str | None = Field(default=None, min_length=1, max_length=255)
     published: bool | None = None
-    allowed_origins: list[str] | None = Field(default=None, max_length=50)
-    referral_landing_url: str | None = Field(default=None, max_length=2048)
+    allowed_origins: list[str] | None = Field(
+        default=None,
+        max_length=50,
+        description="Origins whose pages may call the client API (scheme, host, optional port).",
+        json_schema_extra={"items": {"type": "string", "pattern": ORIGIN_PATTERN}},
+    )
+    referral_landing_url: str | None = Field(
+        default=None, max_length=2048, json_schema_extra={"pattern": URL_PATTERN}
+    )
     referral_reward_kind: str | None = Field(
         default=None,
         min_length=1,
@@ -94,7 +112,7 @@ class ProductSettings(Strict):
         cleaned = []
         for given in value:
             origin = given.rstrip("/")
-            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", origin):
+            if not re.fullmatch(ORIGIN_PATTERN, given):
                 raise ValueError(
                     f"{origin!r} is not an origin: scheme, host and optional port, no path "
                     "(e.g. https://app.example.com)"
@@ -105,7 +123,7 @@ class ProductSettings(Strict):
     @field_validator("referral_landing_url")
     @classmethod
     def _landing(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"https?://\S+", value):
+        if value is not None and not re.fullmatch(URL_PATTERN, value):
             raise ValueError("must be an http(s) URL")
         return value
 

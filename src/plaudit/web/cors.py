@@ -71,6 +71,10 @@ class OriginRegistry:
             await run_in_threadpool(self.refresh)
         return self.allows(origin)
 
+    def invalidate(self) -> None:
+        """Forget what was read: the next origin not already allowed re-reads the store."""
+        self._loaded_at = float("-inf")
+
     def is_stale(self) -> bool:
         return time.monotonic() - self._loaded_at > self._refresh_seconds
 

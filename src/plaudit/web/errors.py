@@ -95,6 +95,16 @@ def install(app: FastAPI) -> None:
             return service_error_response(MethodNotAllowed())
         if exc.status_code == 404:
             return service_error_response(NotFound("No such path.", hint="See GET /openapi.json."))
+        if exc.status_code == 400:
+            # A body that is not even UTF-8 JSON ends here, not as a validation error.
+            return error_response(
+                400,
+                {
+                    "error": "invalid_request",
+                    "message": str(exc.detail),
+                    "hint": "Send a UTF-8 JSON object.",
+                },
+            )
         return error_response(
             exc.status_code,
             {"error": "http_error", "message": str(exc.detail), "hint": ""},

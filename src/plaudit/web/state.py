@@ -34,6 +34,12 @@ class AppState:
     #: token -> (its cached VerifiedToken, the rendered /v1/auth/verify body); reused only
     #: while the verifier's cache returns that very object.
     verify_bodies: dict[str, tuple[object, bytes]] = field(default_factory=dict)
+    #: Called after this process changed a product, so caches of settings are re-read now.
+    on_change: list[Callable[[], None]] = field(default_factory=list)
+
+    def changed(self) -> None:
+        for callback in self.on_change:
+            callback()
 
 
 def get_state(request: Request) -> AppState:
