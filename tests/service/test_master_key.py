@@ -31,8 +31,11 @@ def test_a_rotated_master_key_keeps_every_secret_verifying(
 ) -> None:
     """New key first, re-encrypt, drop the old key: the product's tokens still verify."""
     product = create_product(client, id="acme")
-    token = jwt.encode({"sub": "u1", "iss": "t", "aud": "acme", "iat": int(NOW),
-                        "exp": int(NOW) + 600}, product["secret"]["value"], algorithm="HS256")
+    token = jwt.encode(
+        {"sub": "u1", "iss": "t", "aud": "acme", "iat": int(NOW), "exp": int(NOW) + 600},
+        product["secret"]["value"],
+        algorithm="HS256",
+    )
     new_key = Fernet.generate_key().decode()
     with db.session() as session:
         assert reencrypt_secrets(session, box=SecretBox(f"{new_key},{settings.master_key}")) == 1
@@ -47,11 +50,15 @@ def test_a_wrong_master_key_is_a_clear_server_error_not_a_leak(
 ) -> None:
     """A server started with a master key that cannot read the store says so, on every path."""
     product = create_product(client, id="acme")
-    token = jwt.encode({"sub": "u1", "iss": "t", "aud": "acme", "iat": int(NOW),
-                        "exp": int(NOW) + 600}, product["secret"]["value"], algorithm="HS256")
+    token = jwt.encode(
+        {"sub": "u1", "iss": "t", "aud": "acme", "iat": int(NOW), "exp": int(NOW) + 600},
+        product["secret"]["value"],
+        algorithm="HS256",
+    )
     wrong = settings.model_copy(update={"master_key": Fernet.generate_key().decode()})
-    with TestClient(create_app(wrong, db=db, clock=clock, background=False),
-                    raise_server_exceptions=False) as broken:
+    with TestClient(
+        create_app(wrong, db=db, clock=clock, background=False), raise_server_exceptions=False
+    ) as broken:
         for path in ("/v1/auth/verify", "/v1/referrals/me"):
             response = broken.get(path, headers=bearer(token))
             assert response.status_code == 500

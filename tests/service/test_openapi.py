@@ -15,9 +15,9 @@ from typing import Any
 
 import jwt
 import schemathesis
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from .conftest import ADMIN_TOKEN, NOW, create_product
 
@@ -28,8 +28,9 @@ def _operations(schema: Any) -> list[Any]:
 
 def _exercise(operation: Any, headers: dict[str, str]) -> None:
     @given(case=operation.as_strategy())
-    @settings(max_examples=15, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     def run(case: Any) -> None:
         case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 
@@ -41,7 +42,9 @@ def test_every_operation_answers_as_documented(client: TestClient) -> None:
     product = create_product(client, id="acme")
     user_token = jwt.encode(
         {"sub": "u1", "iss": "t", "aud": "acme", "iat": int(NOW), "exp": int(NOW) + 3600},
-        product["secret"]["value"], algorithm="HS256")
+        product["secret"]["value"],
+        algorithm="HS256",
+    )
     schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
     failures: list[str] = []
     for operation in _operations(schema):
@@ -49,8 +52,7 @@ def test_every_operation_answers_as_documented(client: TestClient) -> None:
         names = {name for requirement in security for name in requirement}
         token = user_token if names == {"userToken"} else ADMIN_TOKEN
         try:
-            _exercise(operation, {"Authorization": f"Bearer {token}",
-                                  "X-Plaudit-Product": "acme"})
-        except Exception as exc:  # noqa: BLE001  # collected, so one run reports them all
+            _exercise(operation, {"Authorization": f"Bearer {token}", "X-Plaudit-Product": "acme"})
+        except Exception as exc:  # collected, so one run reports them all
             failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:800]}")
     assert not failures, "\n\n".join(failures)
