@@ -52,6 +52,51 @@ class ReferralOut(BaseModel):
     reward: RewardOut | None
 
 
+class ProductBrief(BaseModel):
+    id: str
+    name: str
+    theme: dict[str, str]
+
+
+class UserBrief(BaseModel):
+    id: str
+    first_name: str | None
+
+
+class Stats(BaseModel):
+    clicks: int
+    signups: int
+    conversions: int
+
+
+class EarnedReward(RewardOut):
+    created_at: str
+    referred_user_id: str
+
+
+class RewardRule(RewardOut):
+    on: str = Field(description="'signup' or 'conversion'.")
+
+
+class Share(BaseModel):
+    subject: str
+    text: str
+
+
+class ReferralSummary(BaseModel):
+    """What the widget shows the token's user."""
+
+    product: ProductBrief
+    user: UserBrief
+    code: str
+    link: str = Field(description="{PLAUDIT_PUBLIC_URL}/r/{code}")
+    stats: Stats
+    rewards: list[EarnedReward]
+    reward_totals: dict[str, int]
+    reward: RewardRule
+    share: Share
+
+
 class ReferralsPage(BaseModel):
     referrals: list[ReferralOut]
     total: int
@@ -87,6 +132,7 @@ async def follow_link(request: Request, code: str) -> RedirectResponse:
 
 @router.get(
     "/v1/referrals/me",
+    response_model=ReferralSummary,
     summary="The token's user: share link, stats, rewards (scope 'read')",
     tags=["client"],
 )
