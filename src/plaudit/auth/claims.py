@@ -5,6 +5,7 @@ Every check reads the clock it is given (``now``, Unix seconds); nothing here re
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -125,7 +126,7 @@ class ClaimPolicy:
         if exp is not None:
             if now >= exp + leeway:
                 raise TokenExpired(
-                    f"The token expired at {_iso(exp)} ({_ago(now - exp)} ago).", claim="exp"
+                    f"The token expired at {utc_date(exp)} ({_ago(now - exp)} ago).", claim="exp"
                 )
             valid_until = exp + leeway
         elif self.require_expiry:
@@ -141,7 +142,7 @@ class ClaimPolicy:
             )
         if nbf is not None and now + leeway < nbf:
             raise TokenNotYetValid(
-                f"The token is not valid before {_iso(nbf)} ('nbf', {_ago(nbf - now)} from now).",
+                f"The token is not valid before {utc_date(nbf)} ('nbf', {_ago(nbf - now)} from now).",
                 claim="nbf",
             )
         if iat is not None:
@@ -214,13 +215,12 @@ class ClaimPolicy:
             )
 
 
-def _iso(ts: float) -> str:
-    import datetime as _dt  # noqa: PLC0415  # only error messages format dates
-
+def utc_date(seconds: float) -> str:
+    """A Unix time as a UTC date for people; a time no calendar holds, as the number."""
     try:
-        return _dt.datetime.fromtimestamp(ts, _dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     except (OverflowError, OSError, ValueError):
-        return f"{ts:.0f} (Unix seconds)"
+        return f"{seconds:.0f} seconds after the Unix epoch"
 
 
 def _ago(seconds: float) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as _dt
 import json
 import math
 from collections.abc import Mapping
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from . import algorithms as algs
-from .claims import ClaimPolicy, is_missing, resolve
+from .claims import ClaimPolicy, is_missing, resolve, utc_date
 from .compact import DEFAULT_MAX_TOKEN_BYTES, ParsedToken, TokenParser
 from .encoding import EncodingError, b64url_decode, quote, strict_json_object
 from .errors import (
@@ -1122,13 +1121,6 @@ def _as_float(value: int | float) -> float | None:
     except OverflowError:
         return None
     return seconds if math.isfinite(seconds) else None
-
-
-def utc_date(seconds: float) -> str:
-    try:
-        return _dt.datetime.fromtimestamp(seconds, _dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    except (OverflowError, OSError, ValueError):
-        return f"{seconds:.0f} seconds after the Unix epoch"
 
 
 def describe_duration(seconds: float) -> str:

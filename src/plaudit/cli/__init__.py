@@ -29,6 +29,7 @@ from plaudit.store.crypto import MasterKeyError
 
 #: Everything a command can fail with that a person should read as one line, not a traceback.
 Reportable = AuthError | ServiceError | OSError | SettingsError | MasterKeyError | ValidationError
+REPORTABLE = (AuthError, ServiceError, OSError, SettingsError, MasterKeyError, ValidationError)
 
 _OS_HINTS = {
     errno.ENOENT: "Check the path; a relative path starts from the current directory.",
@@ -71,14 +72,7 @@ class PlauditGroup(TyperGroup):
             return super().invoke(ctx)
         except BrokenPipeError:
             raise  # `plaudit token sign | head -c0`: Typer silences a closed pipe itself
-        except (
-            AuthError,
-            ServiceError,
-            OSError,
-            SettingsError,
-            MasterKeyError,
-            ValidationError,
-        ) as exc:
+        except REPORTABLE as exc:
             report(exc)
             raise typer.Exit(1) from None
 
@@ -105,14 +99,7 @@ def main() -> None:
         app()
     except BrokenPipeError:
         sys.exit(1)
-    except (
-        AuthError,
-        ServiceError,
-        OSError,
-        SettingsError,
-        MasterKeyError,
-        ValidationError,
-    ) as exc:
+    except REPORTABLE as exc:
         report(exc)
         sys.exit(1)
 
