@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -30,11 +32,19 @@ from plaudit.web.hotpath import PlauditApp
 from plaudit.web.state import AppState
 from plaudit.web.verify_route import router as verify_router
 from plaudit.web.verify_route import verify as verify_endpoint
+from plaudit.webhooks import worker as webhooks_worker
+from plaudit.webhooks.routes import router as webhooks_router
 from plaudit.widget.routes import router as widget_router
 
 log = structlog.get_logger("plaudit")
 
 JWKS_CHECK_SECONDS = 30.0
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context per process: loading the CA bundle takes ~25 ms, each client anew."""
+    return httpx.create_ssl_context()
 
 
 def create_app(
@@ -53,7 +63,7 @@ def create_app(
         box=box,
         keystore=Keystore(db, box=box, settings=settings),
         failures=FailureLog(),
-        http=httpx.Client(),
+        http=httpx.Client(verify=tls_context()),
         clock=clock,
         own_origin=origin_of(settings.resolved_public_url),
     )
@@ -64,9 +74,12 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_maintain(state, origins)) if background else None
+        # Webhooks: their own delivery loop, so a slow receiver never holds up maintenance.
+        deliveries = asyncio.create_task(webhooks_worker.run(state)) if background else None
         try:
             yield
         finally:
+            await webhooks_worker.stop(deliveries)
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -107,6 +120,7 @@ def create_app(
     app.include_router(users_router)
     app.include_router(referrals_router)
     app.include_router(widget_router)
+    app.include_router(webhooks_router)
     app.origins = origins
     state.on_change.append(origins.invalidate)
     return app
@@ -142,7 +156,6 @@ async def _maintain(state: AppState, origins: OriginRegistry) -> None:
 
 
 def _refresh_jwks(state: AppState) -> int:
-    with state.db.session() as session:
-        return jwks.refresh_due(
-            session, client=state.http, allow_private=state.settings.allow_private_urls
-        )
+    return jwks.refresh_due(
+        state.db, client=state.http, allow_private=state.settings.allow_private_urls
+    )

@@ -16,7 +16,11 @@ from plaudit.errors import UnsafeUrl
 
 def check_url(url: str, *, allow_private: bool) -> str:
     """Return ``url`` if Plaudit may fetch it, else raise ``UnsafeUrl`` saying why."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for a port out of range
+    except ValueError:  # "http://[::1", "http://host:99999"
+        raise UnsafeUrl("The URL cannot be parsed.", field="url") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise UnsafeUrl("The URL must be an absolute http(s) URL.", field="url")
     if parts.username or parts.password:
@@ -26,7 +30,7 @@ def check_url(url: str, *, allow_private: bool) -> str:
     if parts.scheme != "https":
         raise UnsafeUrl("The URL must use https.", field="url")
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+        infos = socket.getaddrinfo(parts.hostname, port or 443, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
         raise UnsafeUrl(f"The host {parts.hostname!r} does not resolve.", field="url") from None
     for info in infos:

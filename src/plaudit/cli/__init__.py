@@ -23,6 +23,7 @@ from plaudit.cli import serve
 from plaudit.cli.keys import app as keys_app
 from plaudit.cli.manage import products_app, secrets_app, users_app
 from plaudit.cli.token import app as token_app
+from plaudit.cli.webhooks import app as webhooks_app
 from plaudit.errors import ServiceError
 from plaudit.settings import SettingsError
 from plaudit.store.crypto import MasterKeyError
@@ -90,6 +91,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(products_app, name="products")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(users_app, name="users")
+app.add_typer(webhooks_app, name="webhooks")
 serve.register(app)
 
 

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from plaudit.auth.profiles import PROFILES
 from plaudit.cli.keys import app as keys_app
 from plaudit.errors import InvalidInput
 from plaudit.products import service
-from plaudit.products.schemas import ProductSettings
+from plaudit.products.schemas import ProductCreate, ProductSettings
 from plaudit.users import service as users
 
 from .runtime import console, emit, services
@@ -42,6 +43,12 @@ def products_create(
         raise InvalidInput(
             f"Unknown profile {profile!r}; choose one of {', '.join(PROFILES)}.", field="profile"
         )
+    try:  # the HTTP API's own validation: the same ids, names and profiles are accepted
+        ProductCreate(name=name, id=product_id, profile=profile)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(f"{field}: {first['msg']}", field=field) from None
     with services() as s, s.session() as session:
         created = service.create_product(
             session, box=s.box, name=name, product_id=product_id, profile=profile
@@ -65,6 +72,16 @@ def products_create(
             "[yellow]The API key is shown once: store it now.[/yellow] This profile "
             f"verifies uploaded public keys: 'plaudit keys add {result['id']} public.key'."
         )
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text()
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            f"{path} is not UTF-8 text; expected {what}.",
+            hint="Give the PEM (text) form of a key, or the secret as text.",
+        ) from None
 
 
 @products_app.command("list")
@@ -127,11 +144,16 @@ def keys_add(
     """Add a public key to a product (the loyalty guide's "Add Key")."""
     import json  # noqa: PLC0415
 
-    text = public_key.read_text()
+    text = _read_text(public_key, "a PEM public key or a JWK")
     jwk: dict[str, Any] | None = None
     pem: str | None = text
     if text.lstrip().startswith("{"):
-        jwk, pem = json.loads(text), None
+        try:
+            jwk, pem = json.loads(text), None
+        except ValueError as exc:
+            raise InvalidInput(
+                f"{public_key} starts like a JWK but is not valid JSON ({exc}).", field="jwk"
+            ) from None
     with services() as s, s.session() as session:
         product = service.get_product(session, product_id)
         record = service.add_key(
@@ -206,7 +228,7 @@ def secrets_rotate(
     as_json: JsonOpt = False,
 ) -> None:
     """Make a new secret; the old ones keep verifying for the grace period."""
-    value = value_file.read_text().removesuffix("\n") if value_file else None
+    value = _read_text(value_file, "a secret").removesuffix("\n") if value_file else None
     with services() as s, s.session() as session:
         secret, plain = service.create_secret(
             session,

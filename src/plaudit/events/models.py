@@ -14,7 +14,8 @@ from plaudit.store.base import Base, utcnow
 class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
-        UniqueConstraint("product_id", "client_event_id"),
+        # Per user: one user's event ids never collide with, or reveal, another's.
+        UniqueConstraint("product_id", "user_pk", "client_event_id"),
         Index("ix_events_user_time", "user_pk", "created_at"),
     )
 

@@ -25,7 +25,7 @@ def record_event(
 ) -> tuple[Event, bool]:
     """Store an event; returns it and whether it is new (False: a retry of a stored one)."""
     if client_event_id is not None:
-        existing = _by_client_id(session, user.product_id, client_event_id)
+        existing = _by_client_id(session, user, client_event_id)
         if existing is not None:
             return existing, False
     event = Event(
@@ -41,16 +41,18 @@ def record_event(
         with session.begin_nested():
             session.add(event)
     except IntegrityError:
-        existing = _by_client_id(session, user.product_id, client_event_id or "")
+        existing = _by_client_id(session, user, client_event_id or "")
         if existing is None:
             raise
         return existing, False
     return event, True
 
 
-def _by_client_id(session: Session, product_id: str, client_event_id: str) -> Event | None:
+def _by_client_id(session: Session, user: User, client_event_id: str) -> Event | None:
     return session.scalar(
         select(Event).where(
-            Event.product_id == product_id, Event.client_event_id == client_event_id
+            Event.product_id == user.product_id,
+            Event.user_pk == user.id,
+            Event.client_event_id == client_event_id,
         )
     )

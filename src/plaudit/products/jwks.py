@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from plaudit.auth import KeyError_, keys_from_jwks
 from plaudit.errors import Conflict, InvalidInput, NotFound, UnsafeUrl
 from plaudit.netsafe import check_url
 from plaudit.store.base import utcnow
+from plaudit.store.db import Database
 
 from .models import JwksSource, Product
 from .service import scoped, touch
@@ -63,15 +65,15 @@ def delete_source(session: Session, product: Product, source_id: int) -> None:
     touch(product)
 
 
-def fetch(
-    session: Session, source: JwksSource, *, client: httpx.Client, allow_private: bool
-) -> bool:
-    """Fetch one source now. True if its key set changed; a failure keeps the last good set."""
-    source.last_attempt_at = utcnow()
+Download = tuple[dict[str, Any] | None, str | None]
+
+
+def download(url: str, *, client: httpx.Client, allow_private: bool) -> Download:
+    """Fetch and check a key set, outside any transaction: (document, None) or (None, error)."""
     try:
-        check_url(source.url, allow_private=allow_private)
+        check_url(url, allow_private=allow_private)
         response = client.get(
-            source.url,
+            url,
             timeout=FETCH_TIMEOUT,
             follow_redirects=False,
             headers={"Accept": "application/json"},
@@ -81,11 +83,19 @@ def fetch(
         if len(response.content) > MAX_JWKS_BYTES:
             raise ValueError(f"the key set is larger than {MAX_JWKS_BYTES} bytes")
         document = json.loads(response.content)
-        keys = keys_from_jwks(document, skip_unusable=True)
-        if not keys:
+        if not keys_from_jwks(document, skip_unusable=True):
             raise ValueError("the key set holds no signing key Plaudit can use")
     except (httpx.HTTPError, ValueError, UnsafeUrl, KeyError_) as exc:
-        source.last_error = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        return None, getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return document, None
+
+
+def record(session: Session, source: JwksSource, result: Download) -> bool:
+    """Store a download's outcome. True if the key set changed; a failure keeps the last one."""
+    document, error = result
+    source.last_attempt_at = utcnow()
+    if document is None:
+        source.last_error = error
         return False
     source.last_error = None
     source.fetched_at = utcnow()
@@ -96,21 +106,48 @@ def fetch(
     return changed
 
 
-def refresh_due(
-    session: Session, *, client: httpx.Client, allow_private: bool, now: dt.datetime | None = None
+def fetch(
+    session: Session, source: JwksSource, *, client: httpx.Client, allow_private: bool
+) -> bool:
+    """Fetch one source now, inside the caller's transaction (registration only)."""
+    return record(session, source, download(source.url, client=client, allow_private=allow_private))
+
+
+def _refresh(
+    db: Database, due: list[tuple[int, str]], *, client: httpx.Client, allow_private: bool
 ) -> int:
-    """Refresh every source whose refresh interval has passed; returns how many changed."""
-    now = now or utcnow()
+    # The network calls run between two short transactions, never inside one: on SQLite a
+    # transaction holds the write lock, and a slow JWKS host must not stall every writer.
+    results = [
+        (source_id, download(url, client=client, allow_private=allow_private))
+        for source_id, url in due
+    ]
     changed = 0
-    for source in session.scalars(select(JwksSource)):
-        last = source.last_attempt_at
-        if last is None or now - last >= dt.timedelta(seconds=source.refresh_seconds):
-            changed += fetch(session, source, client=client, allow_private=allow_private)
+    with db.session() as session:
+        for source_id, result in results:
+            source = session.get(JwksSource, source_id)
+            if source is not None:
+                changed += record(session, source, result)
     return changed
 
 
+def refresh_due(
+    db: Database, *, client: httpx.Client, allow_private: bool, now: dt.datetime | None = None
+) -> int:
+    """Refresh every source whose refresh interval has passed; returns how many changed."""
+    now = now or utcnow()
+    with db.session() as session:
+        due = [
+            (source.id, source.url)
+            for source in session.scalars(select(JwksSource))
+            if source.last_attempt_at is None
+            or now - source.last_attempt_at >= dt.timedelta(seconds=source.refresh_seconds)
+        ]
+    return _refresh(db, due, client=client, allow_private=allow_private) if due else 0
+
+
 def refetch_for_unknown_kid(
-    session: Session,
+    db: Database,
     product_id: str,
     *,
     client: httpx.Client,
@@ -119,12 +156,14 @@ def refetch_for_unknown_kid(
 ) -> bool:
     """An unknown kid may be a key the tenant just published: refetch, but not too often."""
     now = utcnow()
-    changed = False
-    for source in session.scalars(scoped(JwksSource, product_id)):
-        last = source.last_attempt_at
-        if last is None or (now - last).total_seconds() >= min_interval:
-            changed |= fetch(session, source, client=client, allow_private=allow_private)
-    return changed
+    with db.session() as session:
+        due = [
+            (source.id, source.url)
+            for source in session.scalars(scoped(JwksSource, product_id))
+            if source.last_attempt_at is None
+            or (now - source.last_attempt_at).total_seconds() >= min_interval
+        ]
+    return bool(due) and _refresh(db, due, client=client, allow_private=allow_private) > 0
 
 
 def source_info(source: JwksSource) -> dict[str, object]:

@@ -187,6 +187,8 @@ class Keystore:
         runtime = self._runtimes.get(product_id)
         if runtime is not None:
             return runtime
+        if "\x00" in product_id:  # no product has one, and PostgreSQL refuses to compare it
+            return None
         with self._db.session() as session:
             product = session.get(Product, product_id)
             if product is None:
@@ -268,4 +270,5 @@ def _routing_values(claims: Mapping[str, Any]) -> list[str]:
             values.append(value)
         elif isinstance(value, list):
             values += [v for v in value[:10] if isinstance(v, str) and 0 < len(v) <= 255]
-    return values
+    # A NUL names no product, and PostgreSQL refuses to compare text holding one.
+    return [v for v in values if "\x00" not in v]

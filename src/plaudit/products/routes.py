@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -300,7 +300,10 @@ async def list_jwks_sources(request: Request, product_id: str, principal: Manage
     "/{product_id}/jwks-sources/{source_id}", status_code=204, summary="Remove a JWKS source"
 )
 async def delete_jwks_source(
-    request: Request, product_id: str, source_id: int, principal: Manager
+    request: Request,
+    product_id: str,
+    principal: Manager,
+    source_id: int = Path(ge=1, le=2**31 - 1),
 ) -> Response:
     await _in_session(
         request,

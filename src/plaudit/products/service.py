@@ -110,7 +110,8 @@ def create_product(
 
 
 def get_product(session: Session, product_id: str) -> Product:
-    product = session.get(Product, product_id)
+    # A NUL names no product, and PostgreSQL refuses to compare text holding one.
+    product = None if "\x00" in product_id else session.get(Product, product_id)
     if product is None:
         raise NotFound(f"No product has the id {product_id!r}.")
     return product
@@ -406,7 +407,8 @@ def authenticate_api_key(session: Session, presented: str) -> ApiKey | None:
     if not presented.startswith(API_KEY_PREFIX):
         return None
     key_id = presented[len(API_KEY_PREFIX) :].split("_", 1)[0]
-    record = session.get(ApiKey, key_id)
+    # A NUL (possible in a Basic password) is no key id, and PostgreSQL refuses to compare it.
+    record = None if "\x00" in key_id else session.get(ApiKey, key_id)
     if record is None or record.revoked_at is not None:
         # Hash anyway so that unknown and known ids take the same time.
         hmac.compare_digest(_hash_api_key(presented), "0" * 64)

@@ -220,7 +220,7 @@ async def list_referrals(
     product_id: str,
     principal: Manager,
     limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> Any:
     principal.check_product(product_id)
     state = get_state(request)

@@ -18,6 +18,7 @@ from plaudit.products.models import Product
 from plaudit.products.schemas import DEFAULT_THEME
 from plaudit.store.base import utcnow
 from plaudit.users.models import User
+from plaudit.webhooks.service import enqueue
 
 from .models import Referral, ReferralClick, ReferralCode, ReferralReward
 
@@ -187,6 +188,7 @@ def record_conversion(
         )
     if referral.converted_at is None:
         referral.converted_at = now or utcnow()
+        _notify(session, referral, "referral.converted", now=referral.converted_at)
     reward = (
         _grant(session, product, referral)
         if product.referral_reward_on == "conversion"
@@ -216,7 +218,32 @@ def _grant(session: Session, product: Product, referral: Referral) -> ReferralRe
             session.add(reward)
     except IntegrityError:  # a racing call granted it first
         return _existing_reward(session, referral)
+    _notify(session, referral, "reward.granted", reward=reward)
     return reward
+
+
+def _notify(
+    session: Session,
+    referral: Referral,
+    event_type: str,
+    *,
+    reward: ReferralReward | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    """A webhook in this transaction, about the referrer: their conversions and rewards reach
+    an endpoint in order."""
+    info = referral_info(referral, session.get(User, referral.referrer_pk), reward)
+    data: dict[str, Any] = {"referral": info}
+    if reward is not None:
+        data["reward"] = {"id": reward.id, "kind": reward.kind, "amount": reward.amount}
+    enqueue(
+        session,
+        product_id=referral.product_id,
+        event_type=event_type,
+        data=data,
+        user_id=info["referrer_user_id"],
+        now=now,
+    )
 
 
 def summary(session: Session, product: Product, user: User, *, public_url: str) -> dict[str, Any]:

@@ -13,6 +13,12 @@ from plaudit.products.models import (
 from plaudit.referrals.models import Referral, ReferralClick, ReferralCode, ReferralReward
 from plaudit.store.base import Base
 from plaudit.users.models import User
+from plaudit.webhooks.models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookMessage,
+)
 
 __all__ = [
     "ApiKey",
@@ -29,4 +35,8 @@ __all__ = [
     "ReferralReward",
     "Revocation",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookMessage",
 ]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from plaudit.auth import VerifiedToken
 from plaudit.errors import NotFound
 from plaudit.store.base import utcnow
+from plaudit.webhooks.service import enqueue
 
 from .models import User
 
@@ -54,6 +55,7 @@ def upsert_user(
 ) -> User:
     now = now or utcnow()
     user = _find(session, product_id, external_id)
+    created = False
     if user is None:
         try:
             with session.begin_nested():
@@ -65,6 +67,7 @@ def upsert_user(
                     extra={},
                 )
                 session.add(user)
+            created = True
         except IntegrityError:
             # Another request (or process) created it between our read and our write.
             user = _find(session, product_id, external_id)
@@ -72,16 +75,33 @@ def upsert_user(
                 raise
     for name in User.PROFILE_FIELDS:
         value = profile.get(name)
-        if isinstance(value, str) and value and getattr(user, name) != value:
+        # A NUL is left out like a non-string: PostgreSQL cannot store it in text.
+        if (
+            isinstance(value, str)
+            and value
+            and "\x00" not in value
+            and getattr(user, name) != value
+        ):
             setattr(user, name, value)
     user.last_seen_at = now
     if listed and user.listed_at is None:
         user.listed_at = now
     session.flush()
+    if created:  # in this transaction: the notification is durable exactly when the user is
+        enqueue(
+            session,
+            product_id=product_id,
+            event_type="user.created",
+            data={"user": user.to_dict()},
+            user_id=external_id,
+            now=now,
+        )
     return user
 
 
 def _find(session: Session, product_id: str, external_id: str) -> User | None:
+    if "\x00" in product_id or "\x00" in external_id:
+        return None  # no user has one, and PostgreSQL refuses to compare text holding one
     return session.scalar(
         select(User).where(User.product_id == product_id, User.external_id == external_id)
     )

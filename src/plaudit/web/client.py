@@ -130,11 +130,10 @@ def _origin_allowed(origin: str, runtime: ProductRuntime, state: AppState) -> bo
 
 
 def _refetch_jwks(state: AppState, product_id: str) -> bool:
-    with state.db.session() as session:
-        return jwks.refetch_for_unknown_kid(
-            session,
-            product_id,
-            client=state.http,
-            allow_private=state.settings.allow_private_urls,
-            min_interval=state.settings.jwks_min_refetch_seconds,
-        )
+    return jwks.refetch_for_unknown_kid(
+        state.db,
+        product_id,
+        client=state.http,
+        allow_private=state.settings.allow_private_urls,
+        min_interval=state.settings.jwks_min_refetch_seconds,
+    )

@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -14,6 +15,7 @@ from starlette.responses import JSONResponse
 from plaudit.auth.errors import AuthError
 from plaudit.errors import (
     InternalError,
+    InvalidInput,
     MethodNotAllowed,
     NotFound,
     ServerMisconfigured,
@@ -56,6 +58,17 @@ def response_for(exc: Exception) -> JSONResponse:
     if isinstance(exc, MasterKeyError):
         log.error("master_key_mismatch")
         return service_error_response(ServerMisconfigured())
+    if isinstance(exc, DataError):
+        # The input reached the database but cannot be stored or compared there (PostgreSQL
+        # refuses NUL characters in text, and numbers past 64 bits): the caller's problem.
+        log.warning("unstorable_input", error_type=type(exc.orig).__name__)
+        return service_error_response(
+            InvalidInput(
+                "A value in the request cannot be stored (a NUL character, or a number out of "
+                "range).",
+                hint="Remove control characters from ids and text, and keep numbers in range.",
+            )
+        )
     # Never echo the exception: it may hold a secret. The log has the type and traceback.
     log.exception("unhandled_error", error_type=type(exc).__name__)
     return service_error_response(InternalError())
@@ -113,5 +126,7 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
-    for kind in (AuthError, ServiceError, MasterKeyError, Exception):
+    # Each kind registered by name: only the bare Exception goes to Starlette's last-resort
+    # handler, which re-raises after answering (a DataError is the caller's problem, a 422).
+    for kind in (AuthError, ServiceError, MasterKeyError, DataError, Exception):
         app.add_exception_handler(kind, on_error)

@@ -211,7 +211,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
         sa.UniqueConstraint(
-            "product_id", "client_event_id", name=op.f("uq_events_product_id_client_event_id")
+            "product_id",
+            "user_pk",
+            "client_event_id",
+            name=op.f("uq_events_product_id_user_pk_client_event_id"),
         ),
     )
     with op.batch_alter_table("events", schema=None) as batch_op:

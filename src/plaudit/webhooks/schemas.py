@@ -1,0 +1,132 @@
+"""The shapes of the webhooks API: one validation for the HTTP API and the CLI."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from plaudit.products.schemas import URL_PATTERN
+
+from .service import EVENT_TYPES
+
+_EVENT_TYPES_SCHEMA: dict[str, Any] = {"items": {"type": "string", "enum": list(EVENT_TYPES)}}
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+
+
+def _url(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(URL_PATTERN, value):
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+def _known_types(value: list[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    for given in value:
+        if given not in EVENT_TYPES:
+            raise ValueError(
+                f"{given!r} is not an event type; choose from {', '.join(EVENT_TYPES)}"
+            )
+    return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EndpointCreate(Strict):
+    url: str = Field(
+        max_length=2048,
+        description="Where notifications are POSTed: a public https URL.",
+        json_schema_extra={"pattern": URL_PATTERN},
+    )
+    event_types: list[str] = Field(
+        min_length=1,
+        max_length=len(EVENT_TYPES),
+        description="The notifications this endpoint receives.",
+        json_schema_extra=_EVENT_TYPES_SCHEMA,
+    )
+    description: str = Field(default="", max_length=500)
+
+    @field_validator("event_types")
+    @classmethod
+    def _types(cls, value: list[str] | None) -> list[str] | None:
+        return _known_types(value)
+
+    @field_validator("url")
+    @classmethod
+    def _url_shape(cls, value: str | None) -> str | None:
+        return _url(value)
+
+
+class EndpointUpdate(Strict):
+    url: str | None = Field(
+        default=None, max_length=2048, json_schema_extra={"pattern": URL_PATTERN}
+    )
+    event_types: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=len(EVENT_TYPES),
+        json_schema_extra=_EVENT_TYPES_SCHEMA,
+    )
+    enabled: bool | None = None
+    description: str | None = Field(default=None, max_length=500)
+
+    @field_validator("event_types")
+    @classmethod
+    def _types(cls, value: list[str] | None) -> list[str] | None:
+        return _known_types(value)
+
+    @field_validator("url")
+    @classmethod
+    def _url_shape(cls, value: str | None) -> str | None:
+        return _url(value)
+
+
+class EndpointOut(BaseModel):
+    id: str
+    url: str
+    event_types: list[str]
+    enabled: bool
+    description: str
+    created_at: str
+
+
+class EndpointCreated(EndpointOut):
+    secret: str = Field(
+        description="The signing secret (whsec_...), shown once: store it with your receiver."
+    )
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    message_id: str = Field(description="The webhook-id header: the same on every attempt.")
+    event_type: str
+    user_id: str | None = Field(description="The user the message is about (its ordering key).")
+    status: DeliveryStatus
+    attempts: int = Field(description="Attempts since enqueued or last redelivered.")
+    last_status_code: int | None
+    last_error: str | None
+    created_at: str
+    last_attempt_at: str | None
+    next_attempt_at: str | None
+    delivered_at: str | None
+
+
+class AttemptOut(BaseModel):
+    attempted_at: str
+    status_code: int | None
+    error: str | None
+    response_excerpt: str | None
+    duration_ms: int
+
+
+class DeliveryDetail(DeliveryOut):
+    attempt_log: list[AttemptOut]
+
+
+class DeliveriesPage(BaseModel):
+    deliveries: list[DeliveryOut]
+    total: int

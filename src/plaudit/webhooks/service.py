@@ -1,0 +1,377 @@
+"""Webhook endpoints and the outbox: what the management API, the CLI and other features call.
+
+``enqueue`` is the one function other features call. It writes the message and one pending
+delivery per subscribed endpoint in the caller's own transaction, so a notification is durable
+exactly when the change it reports is; nothing is sent from here (see ``worker``).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import secrets
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from plaudit.errors import Conflict, InvalidInput, NotFound
+from plaudit.netsafe import check_url
+from plaudit.store.base import utcnow
+from plaudit.store.crypto import SecretBox
+
+from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
+
+#: The notifications an endpoint may subscribe to. Features emit them through ``enqueue``.
+EVENT_TYPES = (
+    "user.created",
+    "points.earned",
+    "points.redeemed",
+    "tier.changed",
+    "badge.awarded",
+    "referral.converted",
+    "reward.granted",
+)
+#: Sent by POST .../webhooks/{id}/test to that endpoint only; nobody subscribes to it.
+TEST_EVENT = "webhook.test"
+#: How long failing deliveries are retried, from the message (or a manual redelivery).
+RETRY_WINDOW = dt.timedelta(hours=24)
+SECRET_PREFIX = "whsec_"
+MAX_ENDPOINTS_PER_PRODUCT = 20
+
+M = TypeVar("M", WebhookEndpoint, WebhookMessage, WebhookDelivery)
+
+
+def scoped(model: type[M], product_id: str) -> Select[M]:
+    """A query of one product's rows: tenant data is only ever read through this."""
+    return select(model).where(model.product_id == product_id)
+
+
+# --- the outbox ---------------------------------------------------------------------------
+
+
+def enqueue(
+    session: Session,
+    *,
+    product_id: str,
+    event_type: str,
+    data: dict[str, Any],
+    user_id: str | None,
+    now: dt.datetime | None = None,
+) -> str | None:
+    """Queue a notification for every enabled endpoint subscribed to ``event_type``.
+
+    Runs in the caller's transaction: rolled back with it, committed with it. ``data`` gets the
+    product and user ids added; ``user_id`` also orders the messages about one user. Returns
+    the message id, or None when no endpoint listens (then nothing is written).
+    """
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {event_type!r}")
+    endpoints = [
+        endpoint_id
+        for endpoint_id, types in session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
+                WebhookEndpoint.product_id == product_id, WebhookEndpoint.enabled
+            )
+        )
+        if event_type in (types or ())
+    ]
+    if not endpoints:
+        return None
+    message, _ = _write(
+        session,
+        product_id=product_id,
+        event_type=event_type,
+        data=data,
+        user_id=user_id,
+        endpoint_ids=sorted(endpoints),
+        now=now or utcnow(),
+    )
+    return message.id
+
+
+def _write(
+    session: Session,
+    *,
+    product_id: str,
+    event_type: str,
+    data: dict[str, Any],
+    user_id: str | None,
+    endpoint_ids: list[str],
+    now: dt.datetime,
+) -> tuple[WebhookMessage, list[WebhookDelivery]]:
+    message = WebhookMessage(
+        id="msg_" + secrets.token_hex(12),
+        product_id=product_id,
+        event_type=event_type,
+        payload={
+            "type": event_type,
+            "timestamp": now.isoformat().replace("+00:00", "Z"),
+            "data": {"product_id": product_id, "user_id": user_id, **data},
+        },
+        ordering_key=user_id,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()  # the message before its deliveries (foreign key), in order
+    deliveries = [
+        WebhookDelivery(
+            product_id=product_id,
+            message_id=message.id,
+            endpoint_id=endpoint_id,
+            ordering_key=user_id,
+            status="pending",
+            attempts=0,
+            next_attempt_at=None,
+            give_up_at=now + RETRY_WINDOW,
+            created_at=now,
+        )
+        for endpoint_id in endpoint_ids
+    ]
+    session.add_all(deliveries)
+    session.flush()
+    return message, deliveries
+
+
+# --- endpoints ----------------------------------------------------------------------------
+
+
+def generate_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` and base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def create_endpoint(
+    session: Session,
+    *,
+    product_id: str,
+    box: SecretBox,
+    url: str,
+    event_types: list[str],
+    description: str = "",
+    allow_private: bool,
+) -> tuple[WebhookEndpoint, str]:
+    """Register an endpoint; returns it and its signing secret, which is shown this once."""
+    check_url(url, allow_private=allow_private)
+    count = session.scalar(
+        select(func.count())
+        .select_from(WebhookEndpoint)
+        .where(WebhookEndpoint.product_id == product_id)
+    )
+    if (count or 0) >= MAX_ENDPOINTS_PER_PRODUCT:
+        raise Conflict(
+            f"Product {product_id!r} has {MAX_ENDPOINTS_PER_PRODUCT} webhook endpoints already.",
+            hint="Delete one you no longer use; one endpoint may subscribe to many event types.",
+        )
+    secret = generate_secret()
+    endpoint = WebhookEndpoint(
+        id="ep_" + secrets.token_hex(8),
+        product_id=product_id,
+        url=url,
+        event_types=_event_types(event_types),
+        secret_ciphertext=box.seal(secret),
+        enabled=True,
+        description=description,
+    )
+    session.add(endpoint)
+    session.flush()
+    return endpoint, secret
+
+
+def _event_types(event_types: list[str]) -> list[str]:
+    unknown = [t for t in event_types if t not in EVENT_TYPES]
+    if unknown or not event_types:
+        raise InvalidInput(
+            f"Unknown event type {unknown[0]!r}." if unknown else "Subscribe to an event type.",
+            hint=f"Choose from {', '.join(EVENT_TYPES)}.",
+            field="event_types",
+        )
+    return [t for t in EVENT_TYPES if t in event_types]  # canonical order, no repeats
+
+
+def get_endpoint(session: Session, product_id: str, endpoint_id: str) -> WebhookEndpoint:
+    endpoint = session.scalar(
+        scoped(WebhookEndpoint, product_id).where(WebhookEndpoint.id == endpoint_id)
+    )
+    if endpoint is None:
+        raise NotFound(f"Product {product_id!r} has no webhook endpoint {endpoint_id!r}.")
+    return endpoint
+
+
+def list_endpoints(session: Session, product_id: str) -> list[WebhookEndpoint]:
+    return list(
+        session.scalars(
+            scoped(WebhookEndpoint, product_id).order_by(
+                WebhookEndpoint.created_at, WebhookEndpoint.id
+            )
+        )
+    )
+
+
+def update_endpoint(
+    session: Session,
+    endpoint: WebhookEndpoint,
+    *,
+    allow_private: bool,
+    url: str | None = None,
+    event_types: list[str] | None = None,
+    enabled: bool | None = None,
+    description: str | None = None,
+) -> WebhookEndpoint:
+    if url is not None:
+        endpoint.url = check_url(url, allow_private=allow_private)
+    if event_types is not None:
+        endpoint.event_types = _event_types(event_types)
+    if enabled is not None:
+        endpoint.enabled = enabled
+    if description is not None:
+        endpoint.description = description
+    session.flush()
+    return endpoint
+
+
+def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
+    """Delete an endpoint with its deliveries; the messages stay for the other endpoints."""
+    session.delete(endpoint)
+
+
+def endpoint_info(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    return {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "event_types": list(endpoint.event_types),
+        "enabled": endpoint.enabled,
+        "description": endpoint.description,
+        "created_at": endpoint.created_at.isoformat(),
+    }
+
+
+def send_test(
+    session: Session, endpoint: WebhookEndpoint, *, now: dt.datetime | None = None
+) -> WebhookDelivery:
+    """Queue a ``webhook.test`` message to this endpoint only."""
+    if not endpoint.enabled:
+        raise Conflict(
+            f"Webhook endpoint {endpoint.id!r} is disabled.",
+            hint='Enable it first: PATCH it with {"enabled": true}.',
+        )
+    _, deliveries = _write(
+        session,
+        product_id=endpoint.product_id,
+        event_type=TEST_EVENT,
+        data={"endpoint_id": endpoint.id, "message": "A test notification from Plaudit."},
+        user_id=None,
+        endpoint_ids=[endpoint.id],
+        now=now or utcnow(),
+    )
+    return deliveries[0]
+
+
+# --- the delivery log ---------------------------------------------------------------------
+
+
+def list_deliveries(
+    session: Session,
+    endpoint: WebhookEndpoint,
+    *,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """One endpoint's deliveries, newest first, and how many match."""
+    query = scoped(WebhookDelivery, endpoint.product_id).where(
+        WebhookDelivery.endpoint_id == endpoint.id
+    )
+    if status is not None:
+        query = query.where(WebhookDelivery.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(
+        query.add_columns(WebhookMessage.event_type)
+        .join(WebhookMessage, WebhookMessage.id == WebhookDelivery.message_id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [delivery_info(delivery, event_type) for delivery, event_type in rows], total
+
+
+def get_delivery(
+    session: Session, endpoint: WebhookEndpoint, delivery_id: int
+) -> tuple[WebhookDelivery, str]:
+    row = session.execute(
+        scoped(WebhookDelivery, endpoint.product_id)
+        .add_columns(WebhookMessage.event_type)
+        .join(WebhookMessage, WebhookMessage.id == WebhookDelivery.message_id)
+        .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.id == delivery_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"Webhook endpoint {endpoint.id!r} has no delivery {delivery_id}.")
+    return row[0], row[1]
+
+
+def delivery_detail(
+    session: Session, endpoint: WebhookEndpoint, delivery_id: int
+) -> dict[str, Any]:
+    """One delivery with its attempts, oldest first."""
+    delivery, event_type = get_delivery(session, endpoint, delivery_id)
+    attempts = session.scalars(
+        select(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id == delivery.id)
+        .order_by(WebhookAttempt.id)
+    )
+    return {
+        **delivery_info(delivery, event_type),
+        "attempt_log": [
+            {
+                "attempted_at": a.attempted_at.isoformat(),
+                "status_code": a.status_code,
+                "error": a.error,
+                "response_excerpt": a.response_excerpt,
+                "duration_ms": a.duration_ms,
+            }
+            for a in attempts
+        ],
+    }
+
+
+def redeliver(
+    session: Session,
+    endpoint: WebhookEndpoint,
+    delivery_id: int,
+    *,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Send a delivery again, whatever its state: due at once, with a fresh day of retries."""
+    if not endpoint.enabled:
+        raise Conflict(
+            f"Webhook endpoint {endpoint.id!r} is disabled.",
+            hint='Enable it first: PATCH it with {"enabled": true}.',
+        )
+    delivery, event_type = get_delivery(session, endpoint, delivery_id)
+    delivery.status = "pending"
+    delivery.attempts = 0
+    delivery.next_attempt_at = None
+    delivery.give_up_at = (now or utcnow()) + RETRY_WINDOW
+    delivery.delivered_at = None
+    session.flush()
+    return delivery_info(delivery, event_type)
+
+
+def delivery_info(delivery: WebhookDelivery, event_type: str) -> dict[str, Any]:
+    def iso(value: dt.datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": delivery.id,
+        "message_id": delivery.message_id,
+        "event_type": event_type,
+        "user_id": delivery.ordering_key,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+        "created_at": iso(delivery.created_at),
+        "last_attempt_at": iso(delivery.last_attempt_at),
+        "next_attempt_at": iso(delivery.next_attempt_at) if delivery.status == "pending" else None,
+        "delivered_at": iso(delivery.delivered_at),
+    }
