@@ -15,7 +15,7 @@ from typing import Any
 
 from .cache import VerifiedTokenCache
 from .claims import ClaimPolicy
-from .compact import ParsedToken, TokenParser
+from .compact import Header, ParsedToken, TokenParser
 from .encoding import quote
 from .errors import InsufficientPermissions, InvalidSignature, InvalidTokenType
 from .keys import KeySet
@@ -104,10 +104,23 @@ class Verifier:
             hit = cache.get(token, now)
             if hit is not None:
                 return hit
-        return self.verify_parsed(self.parser.parse(token), now=now)
+        return self._verify(token, *self.parser.parts(token), now)
 
     def verify_parsed(self, parsed: ParsedToken, *, now: float) -> VerifiedToken:
-        header = parsed.header
+        """Verify a token parsed already (one routed to its product by its claims)."""
+        return self._verify(
+            parsed.token, parsed.header, parsed.claims, parsed.signing_input, parsed.signature, now
+        )
+
+    def _verify(
+        self,
+        token: str,
+        header: Header,
+        claims: dict[str, Any],
+        signing_input: bytes,
+        signature: bytes,
+        now: float,
+    ) -> VerifiedToken:
         if self._typ is not None and (
             header.typ is None or _normalise_typ(header.typ) != self._typ
         ):
@@ -117,11 +130,10 @@ class Verifier:
             )
         verify = header.verify
         for key in self.keys.candidates(header.alg, header.kid, now):
-            if verify(key.material, parsed.signing_input, parsed.signature):
+            if verify(key.material, signing_input, signature):
                 break
         else:
             raise InvalidSignature()
-        claims = parsed.claims
         valid_until = self.policy.validate(claims, now)
         profile = self.profile
         exp = claims.get("exp")
@@ -143,7 +155,7 @@ class Verifier:
         if self._cache is not None:
             if key.not_after is not None and (valid_until is None or key.not_after < valid_until):
                 valid_until = key.not_after
-            self._cache.put(parsed.token, verified, now, valid_until)
+            self._cache.put(token, verified, now, valid_until)
         return verified
 
 
