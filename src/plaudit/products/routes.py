@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from plaudit.web.management import Manager, Principal
-from plaudit.web.state import AppState, get_state
+from plaudit.web.state import AppState, get_state, in_session
 
 from . import jwks, service
 from .models import Product
@@ -38,30 +38,9 @@ from .schemas import (
 router = APIRouter(prefix="/v1/products", tags=["products"])
 
 
-def _now(state: AppState) -> dt.datetime:
-    """The app's clock (pinned in tests): grace periods and revocations are judged by it."""
-    return dt.datetime.fromtimestamp(state.clock(), dt.UTC)
-
-
 def _product(session: Session, principal: Principal, product_id: str) -> Product:
     principal.check_product(product_id)
     return service.get_product(session, product_id)
-
-
-async def _in_session(request: Request, work: Any, *, changes: str | None = None) -> Any:
-    """Run ``work(session, state)`` in one transaction off the event loop; reload if it changed
-    verification for product ``changes`` (other processes notice through the version column)."""
-    state = get_state(request)
-
-    def run() -> Any:
-        with state.db.session() as session:
-            return work(session, state)
-
-    result = await run_in_threadpool(run)
-    if changes is not None:
-        await run_in_threadpool(state.keystore.reload, changes)
-        state.changed()
-    return result
 
 
 @router.post(
@@ -76,7 +55,7 @@ async def create_product(request: Request, body: ProductCreate, principal: Manag
         )
         return created.as_dict()
 
-    return await _in_session(request, work)
+    return await in_session(request, work)
 
 
 @router.get("", response_model=list[ProductOut], summary="List products")
@@ -88,12 +67,12 @@ async def list_products(request: Request, principal: Manager) -> Any:
             if principal.is_operator or p.id == principal.product_id
         ]
 
-    return await _in_session(request, work)
+    return await in_session(request, work)
 
 
 @router.get("/{product_id}", response_model=ProductOut, summary="Read a product's settings")
 async def get_product(request: Request, product_id: str, principal: Manager) -> Any:
-    return await _in_session(
+    return await in_session(
         request, lambda s, _: service.product_settings(_product(s, principal, product_id))
     )
 
@@ -107,13 +86,13 @@ async def update_product(
         session.flush()
         return service.product_settings(product)
 
-    return await _in_session(request, work, changes=product_id)
+    return await in_session(request, work, changes=product_id)
 
 
 @router.delete("/{product_id}", status_code=204, summary="Delete a product and all its data")
 async def delete_product(request: Request, product_id: str, principal: Manager) -> Response:
     principal.require_operator()
-    await _in_session(
+    await in_session(
         request,
         lambda s, _: service.delete_product(s, _product(s, principal, product_id)),
         changes=product_id,
@@ -142,11 +121,11 @@ async def create_secret(
             algorithm=body.algorithm,
             kid=body.kid,
             grace_seconds=body.grace_seconds,
-            now=_now(state),
+            now=state.now(),
         )
         return {"kid": secret.kid, "value": value, "algorithm": secret.algorithm}
 
-    return await _in_session(request, work, changes=product_id)
+    return await in_session(request, work, changes=product_id)
 
 
 @router.get(
@@ -155,10 +134,10 @@ async def create_secret(
     summary="List secrets (never their values)",
 )
 async def list_secrets(request: Request, product_id: str, principal: Manager) -> Any:
-    return await _in_session(
+    return await in_session(
         request,
         lambda s, state: [
-            service.secret_info(x, _now(state))
+            service.secret_info(x, state.now())
             for x in service.list_secrets(s, _product(s, principal, product_id))
         ],
     )
@@ -170,10 +149,10 @@ async def list_secrets(request: Request, product_id: str, principal: Manager) ->
     summary="Disable a secret at once",
 )
 async def disable_secret(request: Request, product_id: str, kid: str, principal: Manager) -> Any:
-    return await _in_session(
+    return await in_session(
         request,
         lambda s, state: service.secret_info(
-            service.disable_secret(s, _product(s, principal, product_id), kid), _now(state)
+            service.disable_secret(s, _product(s, principal, product_id), kid), state.now()
         ),
         changes=product_id,
     )
@@ -202,12 +181,12 @@ async def add_key(request: Request, product_id: str, body: KeyCreate, principal:
         )
         return service.key_info(record)
 
-    return await _in_session(request, work, changes=product_id)
+    return await in_session(request, work, changes=product_id)
 
 
 @router.get("/{product_id}/keys", response_model=list[KeyOut], summary="List public keys")
 async def list_keys(request: Request, product_id: str, principal: Manager) -> Any:
-    return await _in_session(
+    return await in_session(
         request,
         lambda s, _: [
             service.key_info(k) for k in service.list_keys(s, _product(s, principal, product_id))
@@ -217,7 +196,7 @@ async def list_keys(request: Request, product_id: str, principal: Manager) -> An
 
 @router.get("/{product_id}/keys/{kid}", response_model=KeyOut, summary="Read a public key")
 async def get_key(request: Request, product_id: str, kid: str, principal: Manager) -> Any:
-    return await _in_session(
+    return await in_session(
         request,
         lambda s, _: service.key_info(service.get_key(s, _product(s, principal, product_id), kid)),
     )
@@ -231,7 +210,7 @@ async def get_key(request: Request, product_id: str, kid: str, principal: Manage
 async def update_key(
     request: Request, product_id: str, kid: str, body: KeyUpdate, principal: Manager
 ) -> Any:
-    return await _in_session(
+    return await in_session(
         request,
         lambda s, _: service.key_info(
             service.update_key(
@@ -248,7 +227,7 @@ async def update_key(
 
 @router.delete("/{product_id}/keys/{kid}", status_code=204, summary="Delete a public key")
 async def delete_key(request: Request, product_id: str, kid: str, principal: Manager) -> Response:
-    await _in_session(
+    await in_session(
         request,
         lambda s, _: service.delete_key(s, _product(s, principal, product_id), kid),
         changes=product_id,
@@ -279,7 +258,7 @@ async def add_jwks_source(
         )
         return jwks.source_info(source)
 
-    return await _in_session(request, work, changes=product_id)
+    return await in_session(request, work, changes=product_id)
 
 
 @router.get(
@@ -288,7 +267,7 @@ async def add_jwks_source(
     summary="List JWKS sources and their last fetch",
 )
 async def list_jwks_sources(request: Request, product_id: str, principal: Manager) -> Any:
-    return await _in_session(
+    return await in_session(
         request,
         lambda s, _: [
             jwks.source_info(x) for x in jwks.list_sources(s, _product(s, principal, product_id))
@@ -305,7 +284,7 @@ async def delete_jwks_source(
     principal: Manager,
     source_id: int = Path(ge=1, le=2**31 - 1),
 ) -> Response:
-    await _in_session(
+    await in_session(
         request,
         lambda s, _: jwks.delete_source(s, _product(s, principal, product_id), source_id),
         changes=product_id,
@@ -331,12 +310,12 @@ async def create_api_key(
         record = service.list_api_keys(session, product)[-1]
         return {**_api_key_info(record), "api_key": value}
 
-    return await _in_session(request, work)
+    return await in_session(request, work)
 
 
 @router.get("/{product_id}/api-keys", response_model=list[ApiKeyOut], summary="List API keys")
 async def list_api_keys(request: Request, product_id: str, principal: Manager) -> Any:
-    return await _in_session(
+    return await in_session(
         request,
         lambda s, _: [
             _api_key_info(k) for k in service.list_api_keys(s, _product(s, principal, product_id))
@@ -348,7 +327,7 @@ async def list_api_keys(request: Request, product_id: str, principal: Manager) -
     "/{product_id}/api-keys/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key"
 )
 async def revoke_api_key(request: Request, product_id: str, key_id: str, principal: Manager) -> Any:
-    return await _in_session(
+    return await in_session(
         request,
         lambda s, _: _api_key_info(
             service.revoke_api_key(s, _product(s, principal, product_id), key_id)
@@ -380,7 +359,7 @@ async def add_revocation(
     issued_before = body.issued_before
     if issued_before is not None and issued_before.tzinfo is None:
         issued_before = issued_before.replace(tzinfo=dt.UTC)
-    return await _in_session(
+    return await in_session(
         request,
         lambda s, state: service.revocation_info(
             service.add_revocation(
@@ -390,7 +369,7 @@ async def add_revocation(
                 user_id=body.user_id,
                 issued_before=issued_before,
                 reason=body.reason,
-                now=_now(state),
+                now=state.now(),
             )
         ),
         changes=product_id,
@@ -401,7 +380,7 @@ async def add_revocation(
     "/{product_id}/revocations", response_model=list[RevocationOut], summary="List revocations"
 )
 async def list_revocations(request: Request, product_id: str, principal: Manager) -> Any:
-    return await _in_session(
+    return await in_session(
         request,
         lambda s, _: [
             service.revocation_info(r)
@@ -420,7 +399,7 @@ async def auth_failures(
 ) -> Any:
     state = get_state(request)
     await run_in_threadpool(state.failures.flush, state.db)
-    return await _in_session(
+    return await in_session(
         request,
         lambda s, _: service.failure_report(s, _product(s, principal, product_id), limit=limit),
     )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import httpx
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from plaudit.products.keystore import Keystore
@@ -15,6 +19,8 @@ from plaudit.store.crypto import SecretBox
 from plaudit.store.db import Database
 
 from .failures import FailureLog
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -41,7 +47,31 @@ class AppState:
         for callback in self.on_change:
             callback()
 
+    def now(self) -> dt.datetime:
+        """The app's clock as an aware datetime: grace periods, revocations and deliveries are
+        judged by it (tests pin it)."""
+        return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+
 
 def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.plaudit
     return state
+
+
+async def in_session(
+    request: Request, work: Callable[[Session, AppState], T], *, changes: str | None = None
+) -> T:
+    """Run ``work(session, state)`` in one transaction off the event loop. With ``changes``,
+    that product's verification changed: this process reloads it now (others notice through
+    the version column within seconds)."""
+    state = get_state(request)
+
+    def run() -> T:
+        with state.db.session() as session:
+            return work(session, state)
+
+    result = await run_in_threadpool(run)
+    if changes is not None:
+        await run_in_threadpool(state.keystore.reload, changes)
+        state.changed()
+    return result

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from plaudit.products.service import get_product
 from plaudit.web.management import Manager, Principal
-from plaudit.web.state import AppState, get_state
+from plaudit.web.state import AppState, in_session
 
 from . import service
 from .models import WebhookEndpoint
@@ -30,21 +28,6 @@ router = APIRouter(prefix="/v1/products/{product_id}/webhooks", tags=["webhooks"
 
 #: Delivery ids are 64-bit integers in both stores.
 DeliveryId = Path(ge=1, le=2**63 - 1)
-
-
-def _now(state: AppState) -> dt.datetime:
-    return dt.datetime.fromtimestamp(state.clock(), dt.UTC)
-
-
-async def _in_session(request: Request, work: Any) -> Any:
-    """Run ``work(session, state)`` in one transaction off the event loop."""
-    state = get_state(request)
-
-    def run() -> Any:
-        with state.db.session() as session:
-            return work(session, state)
-
-    return await run_in_threadpool(run)
 
 
 def _endpoint(
@@ -79,7 +62,7 @@ async def create_endpoint(
         )
         return {**service.endpoint_info(endpoint), "secret": secret}
 
-    return await _in_session(request, work)
+    return await in_session(request, work)
 
 
 @router.get("", response_model=list[EndpointOut], summary="List webhook endpoints")
@@ -90,14 +73,14 @@ async def list_endpoints(request: Request, product_id: str, principal: Manager) 
         get_product(session, product_id)
         return [service.endpoint_info(e) for e in service.list_endpoints(session, product_id)]
 
-    return await _in_session(request, work)
+    return await in_session(request, work)
 
 
 @router.get("/{endpoint_id}", response_model=EndpointOut, summary="Read a webhook endpoint")
 async def get_endpoint(
     request: Request, product_id: str, endpoint_id: str, principal: Manager
 ) -> Any:
-    return await _in_session(
+    return await in_session(
         request,
         lambda s, _: service.endpoint_info(_endpoint(s, principal, product_id, endpoint_id)),
     )
@@ -123,7 +106,7 @@ async def update_endpoint(
         )
         return service.endpoint_info(endpoint)
 
-    return await _in_session(request, work)
+    return await in_session(request, work)
 
 
 @router.delete(
@@ -132,7 +115,7 @@ async def update_endpoint(
 async def delete_endpoint(
     request: Request, product_id: str, endpoint_id: str, principal: Manager
 ) -> Response:
-    await _in_session(
+    await in_session(
         request,
         lambda s, _: service.delete_endpoint(s, _endpoint(s, principal, product_id, endpoint_id)),
     )
@@ -148,10 +131,10 @@ async def delete_endpoint(
 async def send_test(request: Request, product_id: str, endpoint_id: str, principal: Manager) -> Any:
     def work(session: Session, state: AppState) -> dict[str, Any]:
         endpoint = _endpoint(session, principal, product_id, endpoint_id)
-        delivery = service.send_test(session, endpoint, now=_now(state))
+        delivery = service.send_test(session, endpoint, now=state.now())
         return service.delivery_info(delivery, service.TEST_EVENT)
 
-    return await _in_session(request, work)
+    return await in_session(request, work)
 
 
 @router.get(
@@ -178,7 +161,7 @@ async def list_deliveries(
         )
         return {"deliveries": rows, "total": total}
 
-    return await _in_session(request, work)
+    return await in_session(request, work)
 
 
 @router.get(
@@ -193,7 +176,7 @@ async def get_delivery(
     principal: Manager,
     delivery_id: int = DeliveryId,
 ) -> Any:
-    return await _in_session(
+    return await in_session(
         request,
         lambda s, _: service.delivery_detail(
             s, _endpoint(s, principal, product_id, endpoint_id), delivery_id
@@ -214,9 +197,9 @@ async def redeliver(
     principal: Manager,
     delivery_id: int = DeliveryId,
 ) -> Any:
-    return await _in_session(
+    return await in_session(
         request,
         lambda s, state: service.redeliver(
-            s, _endpoint(s, principal, product_id, endpoint_id), delivery_id, now=_now(state)
+            s, _endpoint(s, principal, product_id, endpoint_id), delivery_id, now=state.now()
         ),
     )

@@ -330,7 +330,7 @@ async def run(state: AppState, *, poll_seconds: float = POLL_SECONDS) -> None:
 
     def one_pass() -> Report:
         nonlocal last_prune
-        now = dt.datetime.fromtimestamp(state.clock(), dt.UTC)
+        now = state.now()
         report = deliver_due(
             state.db,
             client=client,
