@@ -104,6 +104,10 @@ def demo(host: HostOpt = None, port: PortOpt = None) -> None:
 
 
 def _run(host: str, port: int, workers: int) -> None:
+    # Each worker builds its app from the environment: hand it the address chosen here, so
+    # that the links it gives out (PLAUDIT_PUBLIC_URL's default) name this host and port.
+    os.environ["PLAUDIT_HOST"] = host
+    os.environ["PLAUDIT_PORT"] = str(port)
     uvicorn.run(
         "plaudit.app:app_from_environment",
         factory=True,
