@@ -306,11 +306,11 @@ def _seed(env: dict[str, str]) -> None:
     code = textwrap.dedent(
         f"""
         from plaudit.cli.runtime import services
-        from plaudit.products import service
+        from plaudit.products import hmac_secrets, service
         from plaudit.products.schemas import ProductSettings
         with services(migrate=True) as s, s.session() as session:
             created = service.create_product(session, box=s.box, name="Bench", product_id="bench")
-            service.create_secret(session, created.product, box=s.box, value={SECRET!r},
+            hmac_secrets.create_secret(session, created.product, box=s.box, value={SECRET!r},
                                   kid="bench", grace_seconds=0)
             service.update_product(session, created.product, ProductSettings(
                 issuer={ISSUER!r}, audience={AUDIENCE!r}, published=True))

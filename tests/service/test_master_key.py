@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from plaudit.app import create_app
+from plaudit.products.hmac_secrets import reencrypt_secrets
 from plaudit.products.models import ProductSecret
-from plaudit.products.service import reencrypt_secrets
 from plaudit.settings import Settings
 from plaudit.store.crypto import SecretBox
 from plaudit.store.db import Database

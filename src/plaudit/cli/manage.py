@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from plaudit.auth.profiles import PROFILES
 from plaudit.cli.keys import app as keys_app
 from plaudit.errors import InvalidInput
-from plaudit.products import service
+from plaudit.products import hmac_secrets, public_keys, service
 from plaudit.products.schemas import ProductCreate, ProductSettings
 from plaudit.users import service as users
 
@@ -103,8 +103,8 @@ def products_show(product_id: ProductArg, as_json: JsonOpt = False) -> None:
     with services() as s, s.session() as session:
         product = service.get_product(session, product_id)
         settings = service.product_settings(product)
-        secrets = [service.secret_info(x) for x in service.list_secrets(session, product)]
-        keys = [service.key_info(k) for k in service.list_keys(session, product)]
+        secrets = [hmac_secrets.secret_info(x) for x in hmac_secrets.list_secrets(session, product)]
+        keys = [public_keys.key_info(k) for k in public_keys.list_keys(session, product)]
     if as_json:
         emit({**settings, "secrets": secrets, "keys": keys}, as_json=True)
         return
@@ -156,7 +156,7 @@ def keys_add(
             ) from None
     with services() as s, s.session() as session:
         product = service.get_product(session, product_id)
-        record = service.add_key(
+        record = public_keys.add_key(
             session,
             product,
             public_key=pem,
@@ -166,7 +166,7 @@ def keys_add(
             enabled=not disabled,
             algorithm=algorithm,
         )
-        info = service.key_info(record)
+        info = public_keys.key_info(record)
     info.pop("public_key")
     emit(info, as_json=as_json, title="Key added")
 
@@ -176,8 +176,8 @@ def keys_list(product_id: ProductArg, as_json: JsonOpt = False) -> None:
     """A product's public keys."""
     with services() as s, s.session() as session:
         rows = [
-            service.key_info(k)
-            for k in service.list_keys(session, service.get_product(session, product_id))
+            public_keys.key_info(k)
+            for k in public_keys.list_keys(session, service.get_product(session, product_id))
         ]
     if not as_json:
         for row in rows:
@@ -199,10 +199,10 @@ def keys_enable(product_id: ProductArg, kid: str, as_json: JsonOpt = False) -> N
 
 def _set_key(product_id: str, kid: str, *, enabled: bool, as_json: bool) -> None:
     with services() as s, s.session() as session:
-        record = service.update_key(
+        record = public_keys.update_key(
             session, service.get_product(session, product_id), kid, enabled=enabled
         )
-        info = service.key_info(record)
+        info = public_keys.key_info(record)
     info.pop("public_key")
     emit(info, as_json=as_json, title="Key")
 
@@ -230,7 +230,7 @@ def secrets_rotate(
     """Make a new secret; the old ones keep verifying for the grace period."""
     value = _read_text(value_file, "a secret").removesuffix("\n") if value_file else None
     with services() as s, s.session() as session:
-        secret, plain = service.create_secret(
+        secret, plain = hmac_secrets.create_secret(
             session,
             service.get_product(session, product_id),
             box=s.box,
@@ -254,7 +254,7 @@ def secrets_reencrypt(as_json: JsonOpt = False) -> None:
     dropped from the list.
     """
     with services() as s, s.session() as session:
-        count = service.reencrypt_secrets(session, box=s.box)
+        count = hmac_secrets.reencrypt_secrets(session, box=s.box)
     if as_json:
         emit({"reencrypted": count}, as_json=True)
         return
@@ -269,8 +269,8 @@ def secrets_list(product_id: ProductArg, as_json: JsonOpt = False) -> None:
     """A product's secrets and their state (never their values)."""
     with services() as s, s.session() as session:
         rows = [
-            service.secret_info(x)
-            for x in service.list_secrets(session, service.get_product(session, product_id))
+            hmac_secrets.secret_info(x)
+            for x in hmac_secrets.list_secrets(session, service.get_product(session, product_id))
         ]
     emit(rows, as_json=as_json, title="Secrets")
 

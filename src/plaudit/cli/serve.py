@@ -10,7 +10,7 @@ import typer
 import uvicorn
 
 from plaudit.auth import SigningKey, sign
-from plaudit.products import service
+from plaudit.products import hmac_secrets, service
 from plaudit.products.models import Product
 from plaudit.products.schemas import ProductSettings
 from plaudit.store.migrate import current_revision
@@ -76,13 +76,13 @@ def demo(host: HostOpt = None, port: PortOpt = None) -> None:
         secret = next(
             (
                 x
-                for x in service.list_secrets(session, product)
+                for x in hmac_secrets.list_secrets(session, product)
                 if x.enabled and x.not_after is None and x.algorithm in (None, "HS512")
             ),
             None,
         )
         if secret is None:  # a store seeded by an older demo: give it an HS512 secret
-            secret, _ = service.create_secret(
+            secret, _ = hmac_secrets.create_secret(
                 session, product, box=s.box, algorithm="HS512", grace_seconds=0
             )
         key = SigningKey.from_secret(s.box.open(secret.ciphertext), "HS512")

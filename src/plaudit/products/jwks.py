@@ -22,7 +22,7 @@ from plaudit.store.base import utcnow
 from plaudit.store.db import Database
 
 from .models import JwksSource, Product
-from .service import scoped, touch
+from .scope import scoped, touch
 
 MAX_JWKS_BYTES = 256 * 1024
 FETCH_TIMEOUT = httpx.Timeout(5.0, connect=3.0)

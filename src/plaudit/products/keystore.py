@@ -37,7 +37,7 @@ from plaudit.store.crypto import SecretBox
 from plaudit.store.db import Database
 
 from .models import Product, Revocation
-from .service import scoped
+from .scope import scoped
 
 #: Claims that may name a product when no header or path does: the referral widget guide's
 #: ProductId, and the gamification guide's aud (the application id).

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from plaudit.web.management import Manager, Principal
 from plaudit.web.state import AppState, get_state, in_session
 
-from . import jwks, service
+from . import api_keys, failures, hmac_secrets, jwks, public_keys, revocations, service
 from .models import Product
 from .schemas import (
     ApiKeyCreate,
@@ -113,7 +113,7 @@ async def create_secret(
     request: Request, product_id: str, body: SecretCreate, principal: Manager
 ) -> Any:
     def work(session: Session, state: AppState) -> dict[str, Any]:
-        secret, value = service.create_secret(
+        secret, value = hmac_secrets.create_secret(
             session,
             _product(session, principal, product_id),
             box=state.box,
@@ -137,8 +137,8 @@ async def list_secrets(request: Request, product_id: str, principal: Manager) ->
     return await in_session(
         request,
         lambda s, state: [
-            service.secret_info(x, state.now())
-            for x in service.list_secrets(s, _product(s, principal, product_id))
+            hmac_secrets.secret_info(x, state.now())
+            for x in hmac_secrets.list_secrets(s, _product(s, principal, product_id))
         ],
     )
 
@@ -151,8 +151,8 @@ async def list_secrets(request: Request, product_id: str, principal: Manager) ->
 async def disable_secret(request: Request, product_id: str, kid: str, principal: Manager) -> Any:
     return await in_session(
         request,
-        lambda s, state: service.secret_info(
-            service.disable_secret(s, _product(s, principal, product_id), kid), state.now()
+        lambda s, state: hmac_secrets.secret_info(
+            hmac_secrets.disable_secret(s, _product(s, principal, product_id), kid), state.now()
         ),
         changes=product_id,
     )
@@ -169,7 +169,7 @@ async def disable_secret(request: Request, product_id: str, kid: str, principal:
 )
 async def add_key(request: Request, product_id: str, body: KeyCreate, principal: Manager) -> Any:
     def work(session: Session, _state: AppState) -> dict[str, Any]:
-        record = service.add_key(
+        record = public_keys.add_key(
             session,
             _product(session, principal, product_id),
             public_key=body.public_key,
@@ -179,7 +179,7 @@ async def add_key(request: Request, product_id: str, body: KeyCreate, principal:
             enabled=body.enabled,
             algorithm=body.algorithm,
         )
-        return service.key_info(record)
+        return public_keys.key_info(record)
 
     return await in_session(request, work, changes=product_id)
 
@@ -189,7 +189,8 @@ async def list_keys(request: Request, product_id: str, principal: Manager) -> An
     return await in_session(
         request,
         lambda s, _: [
-            service.key_info(k) for k in service.list_keys(s, _product(s, principal, product_id))
+            public_keys.key_info(k)
+            for k in public_keys.list_keys(s, _product(s, principal, product_id))
         ],
     )
 
@@ -198,7 +199,9 @@ async def list_keys(request: Request, product_id: str, principal: Manager) -> An
 async def get_key(request: Request, product_id: str, kid: str, principal: Manager) -> Any:
     return await in_session(
         request,
-        lambda s, _: service.key_info(service.get_key(s, _product(s, principal, product_id), kid)),
+        lambda s, _: public_keys.key_info(
+            public_keys.get_key(s, _product(s, principal, product_id), kid)
+        ),
     )
 
 
@@ -212,8 +215,8 @@ async def update_key(
 ) -> Any:
     return await in_session(
         request,
-        lambda s, _: service.key_info(
-            service.update_key(
+        lambda s, _: public_keys.key_info(
+            public_keys.update_key(
                 s,
                 _product(s, principal, product_id),
                 kid,
@@ -229,7 +232,7 @@ async def update_key(
 async def delete_key(request: Request, product_id: str, kid: str, principal: Manager) -> Response:
     await in_session(
         request,
-        lambda s, _: service.delete_key(s, _product(s, principal, product_id), kid),
+        lambda s, _: public_keys.delete_key(s, _product(s, principal, product_id), kid),
         changes=product_id,
     )
     return Response(status_code=204)
@@ -306,8 +309,8 @@ async def create_api_key(
 ) -> Any:
     def work(session: Session, _state: AppState) -> dict[str, Any]:
         product = _product(session, principal, product_id)
-        value = service.create_api_key(session, product, name=body.name)
-        record = service.list_api_keys(session, product)[-1]
+        value = api_keys.create_api_key(session, product, name=body.name)
+        record = api_keys.list_api_keys(session, product)[-1]
         return {**_api_key_info(record), "api_key": value}
 
     return await in_session(request, work)
@@ -318,7 +321,7 @@ async def list_api_keys(request: Request, product_id: str, principal: Manager) -
     return await in_session(
         request,
         lambda s, _: [
-            _api_key_info(k) for k in service.list_api_keys(s, _product(s, principal, product_id))
+            _api_key_info(k) for k in api_keys.list_api_keys(s, _product(s, principal, product_id))
         ],
     )
 
@@ -330,7 +333,7 @@ async def revoke_api_key(request: Request, product_id: str, key_id: str, princip
     return await in_session(
         request,
         lambda s, _: _api_key_info(
-            service.revoke_api_key(s, _product(s, principal, product_id), key_id)
+            api_keys.revoke_api_key(s, _product(s, principal, product_id), key_id)
         ),
     )
 
@@ -361,8 +364,8 @@ async def add_revocation(
         issued_before = issued_before.replace(tzinfo=dt.UTC)
     return await in_session(
         request,
-        lambda s, state: service.revocation_info(
-            service.add_revocation(
+        lambda s, state: revocations.revocation_info(
+            revocations.add_revocation(
                 s,
                 _product(s, principal, product_id),
                 jti=body.jti,
@@ -383,8 +386,8 @@ async def list_revocations(request: Request, product_id: str, principal: Manager
     return await in_session(
         request,
         lambda s, _: [
-            service.revocation_info(r)
-            for r in service.list_revocations(s, _product(s, principal, product_id))
+            revocations.revocation_info(r)
+            for r in revocations.list_revocations(s, _product(s, principal, product_id))
         ],
     )
 
@@ -401,5 +404,5 @@ async def auth_failures(
     await run_in_threadpool(state.failures.flush, state.db)
     return await in_session(
         request,
-        lambda s, _: service.failure_report(s, _product(s, principal, product_id), limit=limit),
+        lambda s, _: failures.failure_report(s, _product(s, principal, product_id), limit=limit),
     )

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from plaudit.auth import parse_unverified
 from plaudit.auth.errors import AuthError
-from plaudit.products.service import record_failures, safe_json
+from plaudit.products.failures import record_failures, safe_json
 from plaudit.store.base import utcnow
 from plaudit.store.db import Database
 

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from plaudit.errors import Forbidden, NotFound, Unauthenticated
-from plaudit.products.service import API_KEY_PREFIX, authenticate_api_key
+from plaudit.products.api_keys import API_KEY_PREFIX, authenticate_api_key
 
 from .credentials import bearer
 from .state import get_state

@@ -1,0 +1,79 @@
+"""The auth-failure log's store: refused tokens kept per product for debugging."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from .models import (
+    AuthFailure,
+    Product,
+)
+from .scope import scoped
+
+RECENT_FAILURES_KEPT = 1000
+
+
+def record_failures(session: Session, failures: list[dict[str, Any]]) -> None:
+    """Store refused tokens' header and claims (already stripped of signatures) for debugging."""
+    for failure in failures:
+        session.add(AuthFailure(**failure))
+    session.flush()
+    for product_id in {f["product_id"] for f in failures}:
+        cutoff = session.scalar(
+            scoped(AuthFailure, product_id)
+            .with_only_columns(AuthFailure.id)
+            .order_by(AuthFailure.id.desc())
+            .offset(RECENT_FAILURES_KEPT)
+            .limit(1)
+        )
+        if cutoff is not None:
+            session.execute(
+                delete(AuthFailure).where(
+                    AuthFailure.product_id == product_id, AuthFailure.id <= cutoff
+                )
+            )
+
+
+def failure_report(
+    session: Session, product: Product, *, limit: int = 50, since: dt.datetime | None = None
+) -> dict[str, Any]:
+    counts_query = (
+        select(AuthFailure.code, func.count())
+        .where(AuthFailure.product_id == product.id)
+        .group_by(AuthFailure.code)
+    )
+    recent_query = scoped(AuthFailure, product.id)
+    if since is not None:
+        counts_query = counts_query.where(AuthFailure.occurred_at >= since)
+        recent_query = recent_query.where(AuthFailure.occurred_at >= since)
+    # Not dict(result): a Result has .keys(), so dict() would treat it as a mapping.
+    counts: dict[str, int] = {code: n for code, n in session.execute(counts_query)}  # noqa: C416
+    recent = session.scalars(recent_query.order_by(AuthFailure.id.desc()).limit(limit))
+    return {
+        "counts": dict(sorted(counts.items(), key=lambda kv: -kv[1])),
+        "total": sum(counts.values()),
+        "recent": [
+            {
+                "occurred_at": f.occurred_at.isoformat(),
+                "error": f.code,
+                "message": f.message,
+                "header": f.header,
+                "claims": f.claims,
+            }
+            for f in recent
+        ],
+    }
+
+
+def safe_json(value: Any, limit: int = 4096) -> Any:
+    """A JSON value small enough to store, or None (a hostile token's claims may be anything)."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        return None
+    return value if len(text) <= limit else {"_truncated": text[:limit]}

@@ -1,0 +1,52 @@
+"""Revocations: a token id, or a user's tokens issued before a moment."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from plaudit.store.base import utcnow
+
+from .models import (
+    Product,
+    Revocation,
+)
+from .scope import scoped, touch
+
+
+def add_revocation(
+    session: Session,
+    product: Product,
+    *,
+    jti: str | None = None,
+    user_id: str | None = None,
+    issued_before: dt.datetime | None = None,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> Revocation:
+    if user_id is not None and issued_before is None:
+        issued_before = now or utcnow()
+    record = Revocation(
+        product_id=product.id, jti=jti, user_id=user_id, issued_before=issued_before, reason=reason
+    )
+    session.add(record)
+    touch(product)
+    session.flush()
+    return record
+
+
+def list_revocations(session: Session, product: Product) -> list[Revocation]:
+    return list(session.scalars(scoped(Revocation, product.id).order_by(Revocation.id)))
+
+
+def revocation_info(record: Revocation) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "jti": record.jti,
+        "user_id": record.user_id,
+        "issued_before": record.issued_before.isoformat() if record.issued_before else None,
+        "reason": record.reason,
+        "created_at": record.created_at.isoformat(),
+    }
