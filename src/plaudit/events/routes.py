@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from plaudit.users.service import upsert_user
 from plaudit.web.client import authenticate_user
-from plaudit.web.state import get_state
+from plaudit.web.state import AppState, in_session
 
 from .service import record_event
 
@@ -43,26 +43,24 @@ class EventAccepted(BaseModel):
 )
 async def send_event(request: Request, body: EventIn) -> Any:
     context = await authenticate_user(request, scopes=("write",))
-    state = get_state(request)
     verified = context.verified
 
-    def work() -> dict[str, Any]:
+    def work(session: Session, _state: AppState) -> dict[str, Any]:
         # Committed before the 202 leaves: an accepted event is never lost.
-        with state.db.session() as session:
-            user = upsert_user(
-                session,
-                product_id=context.product_id,
-                external_id=verified.user_id,
-                profile=verified.profile,
-                listed=context.runtime.published,
-            )
-            event, new = record_event(
-                session,
-                user=user,
-                type=body.type,
-                properties=body.properties,
-                client_event_id=body.id,
-            )
-            return {"id": event.id, "duplicate": not new}
+        user = upsert_user(
+            session,
+            product_id=context.product_id,
+            external_id=verified.user_id,
+            profile=verified.profile,
+            listed=context.runtime.published,
+        )
+        event, new = record_event(
+            session,
+            user=user,
+            type=body.type,
+            properties=body.properties,
+            client_event_id=body.id,
+        )
+        return {"id": event.id, "duplicate": not new}
 
-    return await run_in_threadpool(work)
+    return await in_session(request, work)

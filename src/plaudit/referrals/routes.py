@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse
 
 from plaudit.products.service import get_product
@@ -14,9 +14,10 @@ from plaudit.users.models import User
 from plaudit.users.service import upsert_user
 from plaudit.web.client import authenticate_user
 from plaudit.web.management import Manager
-from plaudit.web.state import get_state
+from plaudit.web.state import AppState, get_state, in_session
 
 from . import service
+from .models import Referral, ReferralReward
 
 router = APIRouter(tags=["referrals"])
 
@@ -110,17 +111,16 @@ class ReferralsPage(BaseModel):
     response_class=RedirectResponse,
 )
 async def follow_link(request: Request, code: str) -> RedirectResponse:
-    state = get_state(request)
-    fallback = state.settings.default_landing_url or state.settings.resolved_public_url + "/"
+    settings = get_state(request).settings
+    fallback = settings.default_landing_url or settings.resolved_public_url + "/"
 
-    def work() -> str:
-        with state.db.session() as session:
-            product, known = service.record_click(session, code)
-            return service.landing_url(product, known, fallback)
+    def work(session: Session, _state: AppState) -> str:
+        product, known = service.record_click(session, code)
+        return service.landing_url(product, known, fallback)
 
     # An unknown code, or a failing store, still lands the visitor somewhere useful.
     try:
-        target = await run_in_threadpool(work)
+        target = await in_session(request, work)
     except Exception:  # never an error page for a person following a link
         target = fallback
     return RedirectResponse(
@@ -138,25 +138,28 @@ async def follow_link(request: Request, code: str) -> RedirectResponse:
 )
 async def my_referrals(request: Request) -> Any:
     context = await authenticate_user(request, scopes=("read",))
-    state = get_state(request)
     verified = context.verified
 
-    def work() -> dict[str, Any]:
-        with state.db.session() as session:
-            product = get_product(session, context.product_id)
-            # Found, or made if this token's first sight was served before the store had it.
-            user = upsert_user(
-                session,
-                product_id=product.id,
-                external_id=verified.user_id,
-                profile=verified.profile,
-                listed=product.published,
-            )
-            return service.summary(
-                session, product, user, public_url=state.settings.resolved_public_url
-            )
+    def work(session: Session, state: AppState) -> dict[str, Any]:
+        product = get_product(session, context.product_id)
+        # Found, or made if this token's first sight was served before the store had it.
+        user = upsert_user(
+            session,
+            product_id=product.id,
+            external_id=verified.user_id,
+            profile=verified.profile,
+            listed=product.published,
+        )
+        return service.summary(
+            session, product, user, public_url=state.settings.resolved_public_url
+        )
 
-    return await run_in_threadpool(work)
+    return await in_session(request, work)
+
+
+def _answer(session: Session, referral: Referral, reward: ReferralReward | None) -> dict[str, Any]:
+    session.flush()
+    return service.referral_info(referral, session.get(User, referral.referrer_pk), reward)
 
 
 @router.post(
@@ -169,22 +172,18 @@ async def record_signup(
     request: Request, product_id: str, body: SignupIn, principal: Manager
 ) -> Any:
     principal.check_product(product_id)
-    state = get_state(request)
 
-    def work() -> dict[str, Any]:
-        with state.db.session() as session:
-            product = get_product(session, product_id)
-            referral, reward = service.record_signup(
-                session,
-                product,
-                referred_user_id=body.referred_user_id,
-                code=body.code,
-                referrer_user_id=body.referrer_user_id,
-            )
-            session.flush()
-            return service.referral_info(referral, session.get(User, referral.referrer_pk), reward)
+    def work(session: Session, _state: AppState) -> dict[str, Any]:
+        referral, reward = service.record_signup(
+            session,
+            get_product(session, product_id),
+            referred_user_id=body.referred_user_id,
+            code=body.code,
+            referrer_user_id=body.referrer_user_id,
+        )
+        return _answer(session, referral, reward)
 
-    return await run_in_threadpool(work)
+    return await in_session(request, work)
 
 
 @router.post(
@@ -196,18 +195,14 @@ async def record_conversion(
     request: Request, product_id: str, referred_user_id: str, principal: Manager
 ) -> Any:
     principal.check_product(product_id)
-    state = get_state(request)
 
-    def work() -> dict[str, Any]:
-        with state.db.session() as session:
-            product = get_product(session, product_id)
-            referral, reward = service.record_conversion(
-                session, product, referred_user_id=referred_user_id
-            )
-            session.flush()
-            return service.referral_info(referral, session.get(User, referral.referrer_pk), reward)
+    def work(session: Session, _state: AppState) -> dict[str, Any]:
+        referral, reward = service.record_conversion(
+            session, get_product(session, product_id), referred_user_id=referred_user_id
+        )
+        return _answer(session, referral, reward)
 
-    return await run_in_threadpool(work)
+    return await in_session(request, work)
 
 
 @router.get(
@@ -223,13 +218,11 @@ async def list_referrals(
     offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> Any:
     principal.check_product(product_id)
-    state = get_state(request)
 
-    def work() -> dict[str, Any]:
-        with state.db.session() as session:
-            rows, total = service.list_referrals(
-                session, get_product(session, product_id), limit=limit, offset=offset
-            )
-            return {"referrals": rows, "total": total}
+    def work(session: Session, _state: AppState) -> dict[str, Any]:
+        rows, total = service.list_referrals(
+            session, get_product(session, product_id), limit=limit, offset=offset
+        )
+        return {"referrals": rows, "total": total}
 
-    return await run_in_threadpool(work)
+    return await in_session(request, work)

@@ -6,7 +6,7 @@ import hmac
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from plaudit.auth.errors import InsufficientPermissions
 from plaudit.errors import InvalidInput, NotFound
@@ -14,7 +14,7 @@ from plaudit.products.service import get_product
 from plaudit.web.client import authenticate_user
 from plaudit.web.credentials import USER_TOKEN_HEADERS, bearer
 from plaudit.web.management import Manager, management_principal
-from plaudit.web.state import get_state
+from plaudit.web.state import AppState, in_session
 
 from . import service
 from .schemas import OpenUserUpsert, UserOut, UsersPage
@@ -37,27 +37,25 @@ async def list_users(
     include_unlisted: bool = Query(False, description="Also users seen before publishing."),
 ) -> Any:
     principal.check_product(product_id)
-    state = get_state(request)
 
-    def work() -> dict[str, Any]:
-        with state.db.session() as session:
-            get_product(session, product_id)
-            users, total = service.list_users(
-                session,
-                product_id,
-                search=q,
-                limit=limit,
-                offset=offset,
-                include_unlisted=include_unlisted,
-            )
-            return {
-                "users": [u.to_dict() for u in users],
-                "total": total,
-                "limit": limit,
-                "offset": offset,
-            }
+    def work(session: Session, _state: AppState) -> dict[str, Any]:
+        get_product(session, product_id)
+        users, total = service.list_users(
+            session,
+            product_id,
+            search=q,
+            limit=limit,
+            offset=offset,
+            include_unlisted=include_unlisted,
+        )
+        return {
+            "users": [u.to_dict() for u in users],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+        }
 
-    return await run_in_threadpool(work)
+    return await in_session(request, work)
 
 
 @router.get(
@@ -67,13 +65,11 @@ async def list_users(
 )
 async def get_user(request: Request, product_id: str, user_id: str, principal: Manager) -> Any:
     principal.check_product(product_id)
-    state = get_state(request)
 
-    def work() -> dict[str, Any]:
-        with state.db.session() as session:
-            return service.get_user(session, product_id, user_id).to_dict()
+    def work(session: Session, _state: AppState) -> dict[str, Any]:
+        return service.get_user(session, product_id, user_id).to_dict()
 
-    return await run_in_threadpool(work)
+    return await in_session(request, work)
 
 
 @router.post(
@@ -94,7 +90,6 @@ async def open_upsert_user(
         raise InvalidInput(
             "The body's 'accountId' differs from the account id in the path.", field="accountId"
         )
-    state = get_state(request)
     presented_user_token = any(request.headers.get(h) for h in USER_TOKEN_HEADERS)
     api_key = bearer(request)
     if not presented_user_token and api_key and api_key.startswith("pk_"):
@@ -118,19 +113,18 @@ async def open_upsert_user(
             )
         listed = context.runtime.published
 
-    def work() -> dict[str, Any]:
-        with state.db.session() as session:
-            product = get_product(session, product_id)
-            user = service.upsert_user(
-                session,
-                product_id=product_id,
-                external_id=user_id,
-                profile={"account_id": account_id, **body.profile()},
-                listed=product.published if listed is None else listed,
-            )
-            return user.to_dict()
+    def work(session: Session, _state: AppState) -> dict[str, Any]:
+        product = get_product(session, product_id)
+        user = service.upsert_user(
+            session,
+            product_id=product_id,
+            external_id=user_id,
+            profile={"account_id": account_id, **body.profile()},
+            listed=product.published if listed is None else listed,
+        )
+        return user.to_dict()
 
     try:
-        return await run_in_threadpool(work)
+        return await in_session(request, work)
     except NotFound:
         raise NotFound(f"No product has the id {product_id!r}.") from None
