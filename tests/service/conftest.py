@@ -17,6 +17,7 @@ from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from tests.conftest import missing_backend
+from tests.local_http import LocalServer
 
 from plaudit.app import create_app
 from plaudit.settings import Settings
@@ -176,36 +177,19 @@ def rsa_pair_2() -> RsaPair:
     return _rsa_pair()
 
 
-class JwksServer:
-    """A tiny HTTP server on 127.0.0.1 serving what a test sets, and counting what it is asked."""
+class JwksServer(LocalServer):
+    """Serves what a test sets, and counts what it is asked."""
 
     def __init__(self) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
         self.routes: dict[str, tuple[int, bytes]] = {}
         self.hits: dict[str, int] = {}
-        server = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.hits[self.path] = server.hits.get(self.path, 0) + 1
-                status, body = server.routes.get(self.path, (404, b"not found"))
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+    def answer(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, bytes]:
+        self.hits[path] = self.hits.get(path, 0) + 1
+        return self.routes.get(path, (404, b"not found"))
 
     def serve(self, path: str, document: Any, status: int = 200) -> str:
         import json
@@ -213,10 +197,6 @@ class JwksServer:
         body = document if isinstance(document, bytes) else json.dumps(document).encode()
         self.routes[path] = (status, body)
         return self.base + path
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
 
 @pytest.fixture(scope="session")

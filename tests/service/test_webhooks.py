@@ -13,7 +13,6 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -21,6 +20,7 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 from standardwebhooks import Webhook
+from tests.local_http import LocalServer
 from typer.testing import CliRunner
 
 from plaudit.app import create_app
@@ -33,33 +33,19 @@ from plaudit.webhooks.worker import Report
 from .conftest import ADMIN, Clock, bearer, create_product, standard_claims, verify
 
 
-class Receiver:
+class Receiver(LocalServer):
     """A tenant's webhook receiver: verifies each signature, counts, answers as scripted."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.reset()
-        receiver = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                status = receiver.handle(self.path, dict(self.headers.items()), body)
-                answer = b"" if status == 204 else b"ok"  # a 204 has no body
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+    def answer(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, bytes]:
+        status = self.handle(path, headers, body)
+        return status, b"" if status == 204 else b"ok"  # a 204 has no body
 
     def reset(self) -> None:
         with self.lock:
@@ -94,10 +80,6 @@ class Receiver:
         """The verified bodies that reached ``path``, in arrival order."""
         assert not self.refused, self.refused
         return [body for p, _, body in self.received if p == path]
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
 
 @pytest.fixture(scope="session")
