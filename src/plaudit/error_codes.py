@@ -8,8 +8,8 @@ tenant reads is always the one the server answers with.
 
 from __future__ import annotations
 
-from plaudit.auth.errors import AuthError, KeyError_, TokenError, all_error_types
-from plaudit.errors import ServiceError, all_service_error_types
+from plaudit.auth.errors import KeyError_, TokenError, all_error_types
+from plaudit.errors import all_service_error_types
 from plaudit.referrals import service as _referrals  # noqa: F401  # defines its own errors
 
 GUIDE_CODES = frozenset(
@@ -80,11 +80,7 @@ def render() -> str:
     return "\n".join(lines)
 
 
-def all_codes() -> set[str]:
-    return {e.code for e in all_error_types()} | {e.code for e in all_service_error_types()}
-
-
 if __name__ == "__main__":
     print(render(), end="")
 
-__all__ = ["AuthError", "ServiceError", "all_codes", "render"]
+__all__ = ["render"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -257,9 +257,6 @@ class Keystore:
             ttl = 3600.0 if found else self._settings.keystore_refresh_seconds
             self._routes[candidates] = (found, time.monotonic() + ttl)
         return found
-
-    def loaded(self) -> Iterable[str]:
-        return list(self._runtimes)
 
 
 def _routing_values(claims: Mapping[str, Any]) -> list[str]:
