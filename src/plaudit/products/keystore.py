@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from plaudit.auth import (
     ClaimPolicy,
     KeySet,
+    ParsedToken,
     TokenParser,
     VerifiedToken,
     VerifiedTokenCache,
@@ -69,8 +70,13 @@ class ProductRuntime:
         cache = self.verifier.cache
         return cache.get(token, now) if cache is not None else None
 
-    def verify(self, token: str, now: float) -> VerifiedToken:
-        verified = self.verifier.verify(token, now=now)
+    def verify(self, token: str, now: float, *, parsed: ParsedToken | None = None) -> VerifiedToken:
+        """Verify and apply the product's own rules; a token parsed already is not parsed again."""
+        verified = (
+            self.verifier.verify(token, now=now)
+            if parsed is None
+            else self.verifier.verify_parsed(parsed, now=now)
+        )
         self.check(verified)
         return verified
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from plaudit.auth import VerifiedToken, parse_unverified
+from plaudit.auth import ParsedToken, VerifiedToken, parse_unverified
 from plaudit.auth.errors import AuthError, MissingToken, UnknownKey
 from plaudit.errors import OriginNotAllowed, UnknownProduct
 from plaudit.products import jwks
@@ -53,9 +53,10 @@ async def authenticate_user(
     if routed_by_claims:
         # A token routed by its own claims once routes the same way again: remember it.
         product_id = state.token_products.get(token)
+    parsed: ParsedToken | None = None  # kept, so that routing and verifying parse it once
     if not product_id:
-        claims = parse_unverified(token, max_bytes=state.settings.max_token_bytes).claims
-        product_id = await run_in_threadpool(state.keystore.route, claims)
+        parsed = parse_unverified(token, max_bytes=state.settings.max_token_bytes)
+        product_id = await run_in_threadpool(state.keystore.route, parsed.claims)
         if product_id is None:
             raise UnknownProduct()
     runtime = state.keystore.get(product_id) or await run_in_threadpool(
@@ -75,7 +76,7 @@ async def authenticate_user(
             runtime.check(verified)
         else:
             runtime, verified = await _verify_fresh(
-                state, runtime, token, now, remember_route=routed_by_claims
+                state, runtime, token, now, remember_route=routed_by_claims, parsed=parsed
             )
         verified.require_scopes(*scopes)
     except AuthError as error:
@@ -85,10 +86,16 @@ async def authenticate_user(
 
 
 async def _verify_fresh(
-    state: AppState, runtime: ProductRuntime, token: str, now: float, *, remember_route: bool
+    state: AppState,
+    runtime: ProductRuntime,
+    token: str,
+    now: float,
+    *,
+    remember_route: bool,
+    parsed: ParsedToken | None,
 ) -> tuple[ProductRuntime, VerifiedToken]:
     try:
-        verified = runtime.verify(token, now)
+        verified = runtime.verify(token, now, parsed=parsed)
     except UnknownKey:
         if not runtime.has_jwks or not await run_in_threadpool(
             _refetch_jwks, state, runtime.product_id
@@ -98,7 +105,7 @@ async def _verify_fresh(
         if reloaded is None:
             raise
         runtime = reloaded
-        verified = runtime.verify(token, now)
+        verified = runtime.verify(token, now, parsed=parsed)
 
     def map_it() -> None:
         with state.db.session() as session:
