@@ -45,6 +45,9 @@ class TokenProfile:
     product_claim: str | None = None
     scope_claims: tuple[str, ...] = ("scope", "scp")
     default_scopes: frozenset[str] = DEFAULT_SCOPES
+    #: A new product's maximum token age (seconds since ``iat``), so that tokens without
+    #: ``exp`` still age out; None where the guide's tokens may carry neither exp nor iat.
+    default_max_age: int | None = 86_400
     guide: str = ""
 
     def user_id_of(self, claims: Mapping[str, Any]) -> str:
@@ -141,6 +144,7 @@ class TokenProfile:
             product_claim=product_claim if product_claim is not None else self.product_claim,
             scope_claims=scope_claims if scope_claims is not None else self.scope_claims,
             default_scopes=self.default_scopes,
+            default_max_age=self.default_max_age,
             guide=self.guide,
         )
 
@@ -199,6 +203,9 @@ SAASQUATCH = TokenProfile(
             "referral_code": ("user.referralCode",),
         }
     ),
+    # "Not having an expiry works" in that guide, and its tokens carry no iat: a max age could
+    # only refuse them. A tenant bounds them by signing exp, or sets max_token_age_seconds.
+    default_max_age=None,
     guide="docs/integrations/saasquatch.md",
 )
 

@@ -25,11 +25,6 @@ from .models import Product, ProductSecret
 from .schemas import DEFAULT_THEME, NULLABLE_SETTINGS, ProductSettings
 from .scope import touch
 
-#: The referral platform guide's tokens carry no 'iat' and "not having an expiry works" there:
-#: a max age could only refuse its expiry-less tokens, so its products start without one.
-NO_MAX_AGE_PROFILES = frozenset({"saasquatch"})
-
-
 # --- products -----------------------------------------------------------------------------
 
 
@@ -71,8 +66,8 @@ def create_product(
     )
     session.add(product)
     session.flush()
-    if profile in NO_MAX_AGE_PROFILES:
-        product.max_token_age_seconds = None  # after the insert: None would take the default
+    # After the insert: a None given to the constructor would take the column's default.
+    product.max_token_age_seconds = token_profile.default_max_age
     secret: ProductSecret | None = None
     value: str | None = None
     algorithm = token_profile.algorithms[0]
