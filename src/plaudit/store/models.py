@@ -1,6 +1,22 @@
 """Every feature's models, imported in one place for Alembic and for creating a schema."""
 
 from plaudit.events.models import Event
+from plaudit.gamification.models import (
+    Badge,
+    LeaderboardRank,
+    LeaderboardSnapshot,
+    Streak,
+    UserBadge,
+)
+from plaudit.loyalty.models import (
+    EarningRule,
+    LedgerEntry,
+    LoyaltyAccount,
+    PointsTally,
+    Redemption,
+    Reward,
+    Tier,
+)
 from plaudit.products.models import (
     ApiKey,
     AuthFailure,
@@ -23,18 +39,30 @@ from plaudit.webhooks.models import (
 __all__ = [
     "ApiKey",
     "AuthFailure",
+    "Badge",
     "Base",
+    "EarningRule",
     "Event",
     "JwksSource",
+    "LeaderboardRank",
+    "LeaderboardSnapshot",
+    "LedgerEntry",
+    "LoyaltyAccount",
+    "PointsTally",
     "Product",
     "ProductSecret",
     "PublicKeyRecord",
+    "Redemption",
     "Referral",
     "ReferralClick",
     "ReferralCode",
     "ReferralReward",
     "Revocation",
+    "Reward",
+    "Streak",
+    "Tier",
     "User",
+    "UserBadge",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
