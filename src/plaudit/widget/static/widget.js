@@ -322,7 +322,7 @@ li[aria-current]{font-weight:700}
       const value = attrs[key];
       if (value != null && value !== false) el.setAttribute(key, value === true ? "" : String(value));
     }
-    el.append(...kids.flat().filter((kid) => kid != null && kid !== false));
+    el.append(...kids.flat(3).filter((kid) => kid != null && kid !== false));
     return el;
   }
 
@@ -687,7 +687,7 @@ li[aria-current]{font-weight:700}
         // Only when something changed: else keep the DOM (and focus, and "Copied!").
         this.shown = key;
         this.panel.setAttribute("lang", this.loc.lang);
-        this.panel.replaceChildren(...kids.filter(Boolean));
+        this.panel.replaceChildren(...kids.flat(3).filter(Boolean));
       }
       if (wanted) this.focus(wanted);
       if (this.modal) this.closeButton.setAttribute("aria-label", t.close);
@@ -697,7 +697,7 @@ li[aria-current]{font-weight:700}
     focus(wanted) {
       for (const [key, id] of wanted) {
         if (!key) continue;
-        const el = this.panel.querySelector(`[data-plaudit="${key}"]` + (id ? `[data-id="${CSS.escape(id)}"]` : ""));
+        const el = this.panel.querySelector(`[data-plaudit="${key}"]` + (id ? `[data-id="${w.CSS.escape(id)}"]` : ""));
         if (el && !el.disabled) {
           el.focus();
           if (this.root.activeElement === el) return;
@@ -825,7 +825,7 @@ li[aria-current]{font-weight:700}
       if (ui.confirm) return [this.confirmStep(ui.confirm, balance)];
       const { tier, next_tier: next } = data;
       const first = data.user && data.user.first_name;
-      const list = (key, items, make, tag) => h(tag || "ul", { part: key, "data-plaudit": key }, items.map(make));
+      const list = (key, items, make, tag) => h(tag || "ul", { part: key, "data-plaudit": key, tabindex: key === "history" ? "-1" : null }, items.map(make));
       const heading = (text) => h("h3", { part: "heading" }, text);
       const rewards = data.rewards;
       const rules = data.ways_to_earn || [];
@@ -1035,7 +1035,8 @@ li[aria-current]{font-weight:700}
         text = fill(t["fail_" + result.code] || (AUTH_ERRORS.test(result.code) || result.code === "token_expired" ? this.friendly(result) : t.failOther), { reward: r.name });
         this.ui.note = { ok: false, text, message: result.message };
       }
-      this.focusNext = [["redeem", r.id], ["redeem-result"]];
+      // Success: back to the reward's button (if it is still on). Failure: to the reason why.
+      this.focusNext = result.ok ? [["redeem", r.id], ["redeem-result"]] : [["redeem-result"]];
       this.render();
       this.announce(text + (result.ok || !result.message ? "" : " " + result.message));
       if (result.ok) this.emit("redeemed", { reward_id: r.id, reward_name: r.name, cost: r.cost, balance: result.data.balance, redemption: result.data.redemption });
