@@ -156,6 +156,7 @@ def test_the_loyalty_view_shows_balance_tier_ways_to_earn_badges_and_history(
     beans.event(user, "review")  # +50, and the "First review" badge
     beans.event(user, "purchase", amount=30)  # 2 per unit: +60
     beans.grant(user, 100, "Welcome bonus")  # 210 in all: Silver, 790 short of Gold
+    beans.admin("POST", "/leaderboards/refresh")
     url = open_loyalty(host, plaudit, token)
     web = open_page(viewport={"width": 800, "height": 1400})
     requests: list[Any] = []
@@ -188,6 +189,9 @@ def test_the_loyalty_view_shows_balance_tier_ways_to_earn_badges_and_history(
     expect(badges.nth(0)).to_contain_text(re.compile(r"Earned \w{3} \d{1,2}, \d{4}"))
     expect(badges.nth(1)).to_contain_text("Big spender")
     expect(badges.nth(1)).to_contain_text("Not earned yet")
+    me = web.page.locator('plaudit-modal [data-plaudit="board-entry"][aria-current="true"]')
+    expect(me).to_contain_text("(you)")
+    expect(me).to_contain_text("210 points")
     expect(part(web, "history-delta")).to_have_text(["+100 points", "+60 points", "+50 points"])
     expect(part(web, "history-item").first).to_contain_text("Welcome bonus")
 

@@ -276,7 +276,7 @@ li.item{align-items:center}
 .badges li{flex-direction:column;align-items:center;gap:2px;padding:10px 6px;text-align:center;border:0;border-radius:8px;background:rgba(127,127,127,.12)}
 .badges .locked .icon{filter:grayscale(1);opacity:.45}
 .icon{font-size:1.6em;line-height:1.2}
-.seg{display:flex;flex-wrap:wrap;gap:6px}
+.seg{display:flex;flex-wrap:wrap;gap:6px;margin-bottom:8px}
 .seg .btn{padding:4px 10px;font-size:.85em}
 .seg .btn[aria-pressed=false]{background:transparent;color:inherit;border:1px solid rgba(127,127,127,.4)}
 ol{margin:8px 0 0;padding:0;list-style:none}
