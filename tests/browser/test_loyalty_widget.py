@@ -467,3 +467,23 @@ def test_an_expired_token_is_refreshed_once_for_all_of_the_views_calls(
     assert web.page.evaluate("window.refreshCalls") == 1
     assert [kind for kind, _ in web.page.evaluate("window.seen")] == ["ready"]
     web.assert_no_errors()
+
+
+def test_the_demo_host_apps_rewards_button_opens_the_loyalty_tab(
+    plaudit: Plaudit, demo_product: Product, open_page: Callable[..., Web]
+) -> None:
+    """/demo: "Rewards" signs in through the demo's token route and opens the same modal on its
+    loyalty tab, next to the referral tab; closing gives focus back to the button."""
+    web = open_page()
+    web.page.goto(plaudit.url + "/demo")
+    web.page.fill("#user-id", new_user())
+    web.page.click("#rewards")
+    tabs = web.page.locator("plaudit-modal [role=tab]")
+    expect(tabs).to_have_text(["Rewards", "Invite friends"])
+    expect(tabs.nth(0)).to_have_attribute("aria-selected", "true")
+    expect(part(web, "title")).to_have_text("Your Demo product rewards")
+    expect(part(web, "balance")).to_have_text("0")
+    web.page.keyboard.press("Escape")
+    expect(web.page.locator("plaudit-modal [role=dialog]")).to_be_hidden()
+    assert web.page.evaluate("document.activeElement.id") == "rewards"
+    web.assert_no_errors()
