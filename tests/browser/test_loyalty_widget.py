@@ -487,3 +487,31 @@ def test_the_demo_host_apps_rewards_button_opens_the_loyalty_tab(
     expect(web.page.locator("plaudit-modal [role=dialog]")).to_be_hidden()
     assert web.page.evaluate("document.activeElement.id") == "rewards"
     web.assert_no_errors()
+
+
+def test_on_a_phone_the_loyalty_view_fits_the_width(
+    plaudit: Plaudit, host: HostServer, beans: Program, open_page: Callable[..., Web]
+) -> None:
+    """At 375x667 the tabs, the rewards with their reasons, the badges and the leaderboard all
+    fit the sheet's width; the confirmation's buttons are reachable."""
+    _user, token = member(beans, 130)
+    web = open_page(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
+    web.page.goto(open_loyalty(host, plaudit, token, ", tabs: true"))
+    expect(part(web, "balance")).to_have_text("130")
+    panel = part(web, "panel")
+    assert panel.evaluate("el => el.scrollWidth <= el.clientWidth")
+    for key in ("tab-referral", "reward-why", "badge", "period-week", "history-item"):
+        target = part(web, key).last
+        target.scroll_into_view_if_needed()
+        box = target.bounding_box()
+        assert box is not None
+        assert box["x"] >= 0, key
+        assert box["x"] + box["width"] <= 375, key
+    reward(web, beans, "Free coffee", "redeem").tap()
+    for key in ("confirm-redeem", "confirm-cancel"):
+        box = part(web, key).bounding_box()
+        assert box is not None
+        assert box["x"] + box["width"] <= 375, key
+    part(web, "confirm-cancel").tap()
+    expect(part(web, "confirm")).to_have_count(0)
+    web.assert_no_errors()
