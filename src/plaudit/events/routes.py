@@ -8,10 +8,10 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from sqlalchemy.orm import Session
 
-from plaudit.products.service import get_product
+from plaudit.products.models import Product
 from plaudit.users.service import upsert_user
 from plaudit.web.client import authenticate_user
-from plaudit.web.management import Manager
+from plaudit.web.management import Manager, for_product
 from plaudit.web.state import AppState, in_session
 
 from .service import ingest
@@ -111,12 +111,10 @@ async def send_server_events(
     body: ServerBody,
     principal: Manager,
 ) -> Any:
-    principal.check_product(product_id)
     single = isinstance(body, ServerEventIn)
     events = [body] if isinstance(body, ServerEventIn) else body.events
 
-    def work(session: Session, state: AppState) -> dict[str, Any]:
-        product = get_product(session, product_id)
+    def work(session: Session, product: Product, state: AppState) -> dict[str, Any]:
         now = state.now()
         users: dict[str, Any] = {}
         results = []
@@ -151,4 +149,4 @@ async def send_server_events(
             "duplicates": duplicates,
         }
 
-    return await in_session(request, work)
+    return await for_product(request, principal, product_id, work)

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from plaudit.loyalty.periods import BOARDS
-from plaudit.products.service import get_product
+from plaudit.products.models import Product
 from plaudit.web.client import authenticate_user
-from plaudit.web.management import Manager
+from plaudit.web.management import Manager, for_product
 from plaudit.web.state import AppState, in_session
 
 from . import badges, leaderboards
@@ -22,13 +22,14 @@ BADGES = "/v1/products/{product_id}/badges"
 
 @router.get(BADGES, response_model=list[BadgeOut], summary="The product's badges")
 async def list_badges(request: Request, product_id: str, principal: Manager) -> Any:
-    principal.check_product(product_id)
-
-    def work(session: Session, _state: AppState) -> list[dict[str, Any]]:
-        product = get_product(session, product_id)
-        return [badges.badge_dict(b) for b in badges.list_badges(session, product)]
-
-    return await in_session(request, work)
+    return await for_product(
+        request,
+        principal,
+        product_id,
+        lambda session, product, _: [
+            badges.badge_dict(b) for b in badges.list_badges(session, product)
+        ],
+    )
 
 
 @router.post(
@@ -40,26 +41,26 @@ async def list_badges(request: Request, product_id: str, principal: Manager) -> 
 async def create_badge(
     request: Request, product_id: str, body: BadgeCreate, principal: Manager
 ) -> Any:
-    principal.check_product(product_id)
-
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        product = get_product(session, product_id)
-        return badges.badge_dict(badges.create_badge(session, product, body))
-
-    return await in_session(request, work)
+    return await for_product(
+        request,
+        principal,
+        product_id,
+        lambda session, product, _: badges.badge_dict(badges.create_badge(session, product, body)),
+    )
 
 
 @router.patch(BADGES + "/{badge_id}", response_model=BadgeOut, summary="Change a badge")
 async def update_badge(
     request: Request, product_id: str, badge_id: str, body: BadgeUpdate, principal: Manager
 ) -> Any:
-    principal.check_product(product_id)
-
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        product = get_product(session, product_id)
-        return badges.badge_dict(badges.update_badge(session, product, badge_id, body))
-
-    return await in_session(request, work)
+    return await for_product(
+        request,
+        principal,
+        product_id,
+        lambda session, product, _: badges.badge_dict(
+            badges.update_badge(session, product, badge_id, body)
+        ),
+    )
 
 
 @router.delete(
@@ -70,12 +71,12 @@ async def update_badge(
 async def delete_badge(
     request: Request, product_id: str, badge_id: str, principal: Manager
 ) -> Response:
-    principal.check_product(product_id)
-
-    def work(session: Session, _state: AppState) -> None:
-        badges.delete_badge(session, get_product(session, product_id), badge_id)
-
-    await in_session(request, work)
+    await for_product(
+        request,
+        principal,
+        product_id,
+        lambda session, product, _: badges.delete_badge(session, product, badge_id),
+    )
     return Response(status_code=204)
 
 
@@ -112,16 +113,15 @@ async def admin_leaderboard(
     principal: Manager,
     limit: int = Query(10, ge=1, le=leaderboards.MAX_TOP),
 ) -> Any:
-    principal.check_product(product_id)
     leaderboards.check_board(name)
-
-    def work(session: Session, state: AppState) -> dict[str, Any]:
-        product = get_product(session, product_id)
-        return leaderboards.read(
+    return await for_product(
+        request,
+        principal,
+        product_id,
+        lambda session, product, state: leaderboards.read(
             session, product, name, now=state.now(), limit=limit, with_ids=True
-        )
-
-    return await in_session(request, work)
+        ),
+    )
 
 
 @router.post(
@@ -129,12 +129,10 @@ async def admin_leaderboard(
     summary="Re-rank the product's leaderboards now instead of within seconds",
 )
 async def refresh_leaderboards(request: Request, product_id: str, principal: Manager) -> Any:
-    principal.check_product(product_id)
-
-    def work(session: Session, state: AppState) -> dict[str, Any]:
-        product = get_product(session, product_id)
+    def work(session: Session, product: Product, state: AppState) -> dict[str, Any]:
         now = state.now()
-        changed = [b for b in BOARDS if leaderboards.refresh(session, product, b, now=now)]
-        return {"refreshed": changed}
+        return {
+            "refreshed": [b for b in BOARDS if leaderboards.refresh(session, product, b, now=now)]
+        }
 
-    return await in_session(request, work)
+    return await for_product(request, principal, product_id, work)

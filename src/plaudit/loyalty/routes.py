@@ -9,13 +9,14 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
 from plaudit.gamification import badges
-from plaudit.products.service import get_product
+from plaudit.products.models import Product
 from plaudit.users.service import get_user
 from plaudit.web.client import authenticate_user
-from plaudit.web.management import Manager
+from plaudit.web.management import Manager, for_product
 from plaudit.web.state import AppState, in_session
 
 from . import catalog, ledger, rules, tiers
+from .models import Tier
 from .schemas import (
     AdjustmentIn,
     AdjustmentOut,
@@ -34,6 +35,7 @@ from .schemas import (
 
 router = APIRouter(tags=["loyalty"])
 RULES = "/v1/products/{product_id}/loyalty/rules"
+TIERS = "/v1/products/{product_id}/loyalty/tiers"
 REWARDS = "/v1/products/{product_id}/rewards"
 
 
@@ -42,39 +44,40 @@ REWARDS = "/v1/products/{product_id}/rewards"
 
 @router.get(RULES, response_model=list[RuleOut], summary="The product's earning rules")
 async def list_rules(request: Request, product_id: str, principal: Manager) -> Any:
-    principal.check_product(product_id)
-
-    def work(session: Session, _state: AppState) -> list[dict[str, Any]]:
-        return [
-            rules.rule_dict(r) for r in rules.list_rules(session, get_product(session, product_id))
-        ]
-
-    return await in_session(request, work)
+    return await for_product(
+        request,
+        principal,
+        product_id,
+        lambda session, product, _: [
+            rules.rule_dict(r) for r in rules.list_rules(session, product)
+        ],
+    )
 
 
 @router.post(RULES, status_code=201, response_model=RuleOut, summary="Add an earning rule")
 async def create_rule(
     request: Request, product_id: str, body: RuleCreate, principal: Manager
 ) -> Any:
-    principal.check_product(product_id)
-
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        return rules.rule_dict(rules.create_rule(session, get_product(session, product_id), body))
-
-    return await in_session(request, work)
+    return await for_product(
+        request,
+        principal,
+        product_id,
+        lambda session, product, _: rules.rule_dict(rules.create_rule(session, product, body)),
+    )
 
 
 @router.patch(RULES + "/{rule_id}", response_model=RuleOut, summary="Change an earning rule")
 async def update_rule(
     request: Request, product_id: str, rule_id: str, body: RuleUpdate, principal: Manager
 ) -> Any:
-    principal.check_product(product_id)
-
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        product = get_product(session, product_id)
-        return rules.rule_dict(rules.update_rule(session, product, rule_id, body))
-
-    return await in_session(request, work)
+    return await for_product(
+        request,
+        principal,
+        product_id,
+        lambda session, product, _: rules.rule_dict(
+            rules.update_rule(session, product, rule_id, body)
+        ),
+    )
 
 
 @router.delete(
@@ -85,43 +88,45 @@ async def update_rule(
 async def delete_rule(
     request: Request, product_id: str, rule_id: str, principal: Manager
 ) -> Response:
-    principal.check_product(product_id)
-
-    def work(session: Session, _state: AppState) -> None:
-        rules.delete_rule(session, get_product(session, product_id), rule_id)
-
-    await in_session(request, work)
+    await for_product(
+        request,
+        principal,
+        product_id,
+        lambda session, product, _: rules.delete_rule(session, product, rule_id),
+    )
     return Response(status_code=204)
 
 
 # --- tiers --------------------------------------------------------------------------------
 
 
-@router.get("/v1/products/{product_id}/loyalty/tiers", response_model=TiersOut, summary="The tiers")
+def _tiers_out(found: list[Tier]) -> dict[str, Any]:
+    return {"tiers": [tiers.tier_dict(t) for t in found]}
+
+
+@router.get(TIERS, response_model=TiersOut, summary="The tiers")
 async def get_tiers(request: Request, product_id: str, principal: Manager) -> Any:
-    principal.check_product(product_id)
-
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        found = tiers.list_tiers(session, get_product(session, product_id))
-        return {"tiers": [tiers.tier_dict(t) for t in found]}
-
-    return await in_session(request, work)
+    return await for_product(
+        request,
+        principal,
+        product_id,
+        lambda session, product, _: _tiers_out(tiers.list_tiers(session, product)),
+    )
 
 
 @router.put(
-    "/v1/products/{product_id}/loyalty/tiers",
+    TIERS,
     response_model=TiersOut,
     summary="Set the tiers (name and lifetime points threshold each)",
 )
 async def put_tiers(request: Request, product_id: str, body: TiersIn, principal: Manager) -> Any:
-    principal.check_product(product_id)
-
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        product = get_product(session, product_id)
-        found = tiers.replace_tiers(session, product, [(t.name, t.threshold) for t in body.tiers])
-        return {"tiers": [tiers.tier_dict(t) for t in found]}
-
-    return await in_session(request, work)
+    wanted = [(t.name, t.threshold) for t in body.tiers]
+    return await for_product(
+        request,
+        principal,
+        product_id,
+        lambda session, product, _: _tiers_out(tiers.replace_tiers(session, product, wanted)),
+    )
 
 
 # --- rewards catalog ----------------------------------------------------------------------
@@ -129,26 +134,28 @@ async def put_tiers(request: Request, product_id: str, body: TiersIn, principal:
 
 @router.get(REWARDS, response_model=list[RewardOut], summary="The rewards catalog")
 async def list_rewards(request: Request, product_id: str, principal: Manager) -> Any:
-    principal.check_product(product_id)
-
-    def work(session: Session, _state: AppState) -> list[dict[str, Any]]:
-        product = get_product(session, product_id)
-        return [catalog.reward_dict(r) for r in catalog.list_rewards(session, product)]
-
-    return await in_session(request, work)
+    return await for_product(
+        request,
+        principal,
+        product_id,
+        lambda session, product, _: [
+            catalog.reward_dict(r) for r in catalog.list_rewards(session, product)
+        ],
+    )
 
 
 @router.post(REWARDS, status_code=201, response_model=RewardOut, summary="Add a reward")
 async def create_reward(
     request: Request, product_id: str, body: RewardCreate, principal: Manager
 ) -> Any:
-    principal.check_product(product_id)
-
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        product = get_product(session, product_id)
-        return catalog.reward_dict(catalog.create_reward(session, product, body))
-
-    return await in_session(request, work)
+    return await for_product(
+        request,
+        principal,
+        product_id,
+        lambda session, product, _: catalog.reward_dict(
+            catalog.create_reward(session, product, body)
+        ),
+    )
 
 
 @router.patch(
@@ -157,13 +164,14 @@ async def create_reward(
 async def update_reward(
     request: Request, product_id: str, reward_id: str, body: RewardUpdate, principal: Manager
 ) -> Any:
-    principal.check_product(product_id)
-
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        product = get_product(session, product_id)
-        return catalog.reward_dict(catalog.update_reward(session, product, reward_id, body))
-
-    return await in_session(request, work)
+    return await for_product(
+        request,
+        principal,
+        product_id,
+        lambda session, product, _: catalog.reward_dict(
+            catalog.update_reward(session, product, reward_id, body)
+        ),
+    )
 
 
 @router.delete(
@@ -174,12 +182,12 @@ async def update_reward(
 async def delete_reward(
     request: Request, product_id: str, reward_id: str, principal: Manager
 ) -> Response:
-    principal.check_product(product_id)
-
-    def work(session: Session, _state: AppState) -> None:
-        catalog.delete_reward(session, get_product(session, product_id), reward_id)
-
-    await in_session(request, work)
+    await for_product(
+        request,
+        principal,
+        product_id,
+        lambda session, product, _: catalog.delete_reward(session, product, reward_id),
+    )
     return Response(status_code=204)
 
 
@@ -195,21 +203,17 @@ async def delete_reward(
 async def adjust_points(
     request: Request, product_id: str, user_id: str, body: AdjustmentIn, principal: Manager
 ) -> Any:
-    principal.check_product(product_id)
-
-    def work(session: Session, state: AppState) -> dict[str, Any]:
-        product = get_product(session, product_id)
+    def work(session: Session, product: Product, state: AppState) -> dict[str, Any]:
         user = get_user(session, product.id, user_id)
         now = state.now()
         entry = ledger.adjust(
             session, product, user, points=body.amount, reason=body.reason, now=now
         )
         if body.amount > 0:
-            lifetime = ledger.account(session, user).lifetime
-            badges.evaluate(session, product, user, now=now, lifetime=lifetime)
+            badges.evaluate(session, product, user, now=now, lifetime=entry.lifetime)
         return {"entry": ledger.entry_dict(entry), "balance": entry.balance_after}
 
-    return await in_session(request, work)
+    return await for_product(request, principal, product_id, work)
 
 
 # --- the token's user ---------------------------------------------------------------------
@@ -225,8 +229,7 @@ async def my_catalog(request: Request) -> Any:
     context = await authenticate_user(request, scopes=("read",))
 
     def work(session: Session, _state: AppState) -> dict[str, Any]:
-        product, user = context.product_and_user(session)
-        return catalog.catalog(session, product, user)
+        return catalog.catalog(session, *context.product_and_user(session))
 
     return await in_session(request, work)
 

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from plaudit.gamification.schemas import StreakOut, UserBadgeOut
 from plaudit.loyalty import ledger
 from plaudit.loyalty.schemas import HistoryOut, RuleOut, TierOut
-from plaudit.products.service import get_product
+from plaudit.products.models import Product
 from plaudit.users.service import get_user
 from plaudit.web.client import authenticate_user
-from plaudit.web.management import Manager
+from plaudit.web.management import Manager, for_product
 from plaudit.web.state import AppState, in_session
 
 from . import service
@@ -111,16 +111,13 @@ async def my_history(
     tags=["loyalty"],
 )
 async def user_summary(request: Request, product_id: str, user_id: str, principal: Manager) -> Any:
-    principal.check_product(product_id)
-
-    def work(session: Session, state: AppState) -> dict[str, Any]:
-        product = get_product(session, product_id)
+    def work(session: Session, product: Product, state: AppState) -> dict[str, Any]:
         user = get_user(session, product.id, user_id)
         return service.summary(
             session, product, user, now=state.now(), public_url=state.settings.resolved_public_url
         )
 
-    return await in_session(request, work)
+    return await for_product(request, principal, product_id, work)
 
 
 @router.get(
@@ -137,13 +134,14 @@ async def user_history(
     limit: int = Query(20, ge=1, le=PAGE),
     before: int | None = Query(None, ge=1, le=2**62),
 ) -> Any:
-    principal.check_product(product_id)
-
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        user = get_user(session, get_product(session, product_id).id, user_id)
-        return _history(session, user, limit=limit, before=before)
-
-    return await in_session(request, work)
+    return await for_product(
+        request,
+        principal,
+        product_id,
+        lambda session, product, _: _history(
+            session, get_user(session, product.id, user_id), limit=limit, before=before
+        ),
+    )
 
 
 def _history(session: Session, user: Any, *, limit: int, before: int | None) -> dict[str, Any]:

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from plaudit.errors import Forbidden, NotFound, Unauthenticated
 from plaudit.products.api_keys import API_KEY_PREFIX, authenticate_api_key
+from plaudit.products.models import Product
+from plaudit.products.service import get_product
 
 from .credentials import bearer
-from .state import get_state
+from .state import AppState, get_state, in_session
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -59,3 +65,19 @@ async def management_principal(request: Request) -> Principal:
 
 
 Manager = Annotated[Principal, Depends(management_principal)]
+
+
+async def for_product(
+    request: Request,
+    principal: Principal,
+    product_id: str,
+    work: Callable[[Session, Product, AppState], T],
+) -> T:
+    """Run ``work(session, product, state)`` in one transaction, for a product the principal
+    may manage: the check, the lookup and the session every management route needs."""
+    principal.check_product(product_id)
+
+    def run(session: Session, state: AppState) -> T:
+        return work(session, get_product(session, product_id), state)
+
+    return await in_session(request, run)
