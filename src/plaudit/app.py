@@ -147,6 +147,7 @@ async def _maintain(state: AppState, origins: OriginRegistry) -> None:
     """The background loop: pick up changes made by other processes, write the failure log,
     refresh JWKS sources when due. Each step is isolated: one failing never stops the others."""
     last_jwks = last_boards = last_expiry = 0.0
+    boards = leaderboards.Refresher(state.db)
     while True:
         await asyncio.sleep(state.settings.keystore_refresh_seconds)
         steps: list[tuple[str, Callable[[], object]]] = [
@@ -160,9 +161,7 @@ async def _maintain(state: AppState, origins: OriginRegistry) -> None:
             steps.append(("jwks_refresh", lambda: _refresh_jwks(state)))
         if time.monotonic() - last_boards >= state.settings.leaderboard_refresh_seconds:
             last_boards = time.monotonic()
-            steps.append(
-                ("leaderboards", lambda: leaderboards.refresh_all(state.db, now=state.now()))
-            )
+            steps.append(("leaderboards", lambda: boards(state.now())))
         if time.monotonic() - last_expiry >= EXPIRY_CHECK_SECONDS:
             last_expiry = time.monotonic()
             steps.append(("points_expiry", lambda: ledger.expire_all(state.db, now=state.now())))

@@ -204,9 +204,32 @@ def test_ranks_change_with_the_next_refresh_not_before(players: Tenant, db: Data
     _earn(players, "dan", 1000)
     assert _board(players, "dan")["me"]["rank"] == 4
     now = dt.datetime.fromtimestamp(players.clock.now, dt.UTC)
-    assert leaderboards.refresh_all(db, now=now) == 3
-    assert leaderboards.refresh_all(db, now=now) == 0
+    step = leaderboards.Refresher(db)
+    assert step(now) == 3
+    assert step(now) == 0
     assert _board(players, "dan")["me"] == {"rank": 1, "points": 1100}
+
+
+def test_the_background_step_refreshes_only_boards_that_moved_or_turned(
+    players: Tenant, client: TestClient, db: Database, clock: Clock
+) -> None:
+    """Points in one product refresh that product's boards only; a new week refreshes the
+    weekly board of a product where nothing moved (it is empty now)."""
+    other = Tenant(client, create_product(client, id="other"), clock)
+    other.rule(event_type="purchase", property="amount", rate=1)
+    _earn(other, "zed", 10)
+    step = leaderboards.Refresher(db)
+    now = dt.datetime.fromtimestamp(clock.now, dt.UTC)
+    assert step(now) == 6  # both products, three boards each
+    _earn(other, "zed", 5)
+    assert step(now) == 3  # only the other product's
+    assert step(now) == 0
+    clock.advance(7 * 86_400)  # from Monday 24 November 2025 to Monday 1 December
+    assert step(dt.datetime.fromtimestamp(clock.now, dt.UTC)) == 4  # both weeks and months
+    week = _board(players, "ann", "week")
+    assert (week["entries"], week["period"]) == ([], "week:2025-W49")
+    assert week["as_of"] is not None  # a fresh, empty snapshot, not a stale one
+    assert _board(players, "ann", "all-time")["me"]["rank"] == 2
 
 
 def test_week_and_month_boards_count_only_their_period(players: Tenant, clock: Clock) -> None:

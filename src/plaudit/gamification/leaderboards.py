@@ -9,6 +9,7 @@ index lookups (the top N by rank, the user's own row) whatever the number of use
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, insert, literal, select
@@ -116,11 +117,51 @@ def refresh_product(db: Database, product_id: str, *, now: dt.datetime) -> int:
     return changed
 
 
-def refresh_all(db: Database, *, now: dt.datetime) -> int:
-    """The background step: every product's boards that need it."""
+def refresh_all(db: Database, *, now: dt.datetime, since: int = 0) -> tuple[int, int]:
+    """The background step: refresh the boards whose points moved since ledger entry ``since``
+    or whose period turned (a new week or month). Returns how many boards changed and the
+    ``since`` for the next call, so that an idle loop reads an index range, not the ledger."""
     with db.session() as session:
-        product_ids = list(session.scalars(select(Product.id)))
-    return sum(refresh_product(db, product_id, now=now) for product_id in product_ids)
+        moved = {
+            row.product_id: row.latest
+            for row in session.execute(
+                select(LedgerEntry.product_id, func.max(LedgerEntry.id).label("latest"))
+                .where(LedgerEntry.id > since)
+                .group_by(LedgerEntry.product_id)
+            )
+        }
+        turned = {
+            product_id
+            for product_id, board, period, zone in session.execute(
+                select(
+                    LeaderboardSnapshot.product_id,
+                    LeaderboardSnapshot.board,
+                    LeaderboardSnapshot.period,
+                    Product.time_zone,
+                ).join(Product, Product.id == LeaderboardSnapshot.product_id)
+            )
+            if period != board_period(board, now, zone)
+        }
+    changed = sum(refresh_product(db, product_id, now=now) for product_id in moved.keys() | turned)
+    return changed, max([since, *moved.values()])
+
+
+@dataclass
+class Refresher:
+    """The background loop's leaderboard step, with its place in the ledger.
+
+    It looks from the newest entry it saw one step *before* the last: an entry whose
+    transaction took its id earlier but committed later than a newer one is still found, as
+    long as it commits within one refresh interval.
+    """
+
+    db: Database
+    _seen: tuple[int, int] = (0, 0)
+
+    def __call__(self, now: dt.datetime) -> int:
+        changed, newest = refresh_all(self.db, now=now, since=self._seen[0])
+        self._seen = (self._seen[1], newest)
+        return changed
 
 
 def read(
