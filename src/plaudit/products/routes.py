@@ -9,10 +9,20 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from plaudit.errors import NotFound
 from plaudit.web.management import Manager, Principal
 from plaudit.web.state import AppState, get_state, in_session
 
-from . import api_keys, failures, hmac_secrets, jwks, public_keys, revocations, service
+from . import (
+    api_keys,
+    failures,
+    hmac_secrets,
+    jwks,
+    public_keys,
+    revocations,
+    service,
+    token_check,
+)
 from .models import Product
 from .schemas import (
     ApiKeyCreate,
@@ -33,6 +43,8 @@ from .schemas import (
     SecretCreate,
     SecretCreated,
     SecretOut,
+    TokenExplanation,
+    TokenExplanationIn,
 )
 
 router = APIRouter(prefix="/v1/products", tags=["products"])
@@ -404,5 +416,23 @@ async def auth_failures(
     await run_in_threadpool(state.failures.flush, state.db)
     return await in_session(
         request,
-        lambda s, _: failures.failure_report(s, _product(s, principal, product_id), limit=limit),
+        lambda s, state: failures.failure_report(
+            s, _product(s, principal, product_id), limit=limit, now=state.now()
+        ),
     )
+
+
+@router.post(
+    "/{product_id}/token-explanations",
+    response_model=TokenExplanation,
+    summary="Explain a token against this product's real rules, line by line (nothing recorded)",
+)
+async def explain_token(
+    request: Request, product_id: str, body: TokenExplanationIn, principal: Manager
+) -> Any:
+    principal.check_product(product_id)
+    state = get_state(request)
+    runtime = await run_in_threadpool(state.keystore.load, product_id)
+    if runtime is None:
+        raise NotFound(f"No product has the id {product_id!r}.")
+    return token_check.explain_token(runtime, body.token, now=state.clock()).to_dict()
