@@ -1,5 +1,6 @@
 """Every feature's models, imported in one place for Alembic and for creating a schema."""
 
+from plaudit.console.models import ConsoleSession
 from plaudit.events.models import Event
 from plaudit.products.models import (
     ApiKey,
@@ -24,6 +25,7 @@ __all__ = [
     "ApiKey",
     "AuthFailure",
     "Base",
+    "ConsoleSession",
     "Event",
     "JwksSource",
     "Product",

@@ -23,6 +23,9 @@ from .state import get_state
 class Principal:
     #: None for the operator, who may manage every product.
     product_id: str | None
+    #: The API key this principal presented (None for the operator): revoking it ends the
+    #: console sessions it opened.
+    api_key_id: str | None = None
 
     @property
     def is_operator(self) -> bool:
@@ -51,7 +54,9 @@ def authenticate(session: Session, settings: Settings, presented: str) -> Princi
     management API and the console's sign-in. An API key is found by its hash."""
     if presented.startswith(API_KEY_PREFIX):
         record = authenticate_api_key(session, presented)
-        return Principal(product_id=record.product_id) if record is not None else None
+        if record is None:
+            return None
+        return Principal(product_id=record.product_id, api_key_id=record.id)
     return operator(settings, presented)
 
 
