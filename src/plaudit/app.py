@@ -18,6 +18,11 @@ from starlette.responses import JSONResponse
 from plaudit import __version__, logs
 from plaudit.console.routes import router as console_router
 from plaudit.events.routes import router as events_router
+from plaudit.gamification import leaderboards
+from plaudit.gamification.routes import router as gamification_router
+from plaudit.loyalty import ledger
+from plaudit.loyalty.routes import router as loyalty_router
+from plaudit.me.routes import router as me_router
 from plaudit.products import jwks
 from plaudit.products.keystore import Keystore
 from plaudit.products.routes import router as products_router
@@ -40,6 +45,8 @@ from plaudit.widget.routes import router as widget_router
 log = structlog.get_logger("plaudit")
 
 JWKS_CHECK_SECONDS = 30.0
+#: Expiry is by whole days of inactivity: looking every few minutes is plenty.
+EXPIRY_CHECK_SECONDS = 300.0
 
 
 @functools.cache
@@ -117,6 +124,9 @@ def create_app(
     app.include_router(verify_router)
     app.hot_handler = verify_endpoint  # served ahead of the framework: see web/hotpath.py
     app.include_router(events_router)
+    app.include_router(me_router)
+    app.include_router(loyalty_router)
+    app.include_router(gamification_router)
     app.include_router(products_router)
     app.include_router(users_router)
     app.include_router(referrals_router)
@@ -138,7 +148,7 @@ def app_from_environment() -> FastAPI:
 async def _maintain(state: AppState, origins: OriginRegistry) -> None:
     """The background loop: pick up changes made by other processes, write the failure log,
     refresh JWKS sources when due. Each step is isolated: one failing never stops the others."""
-    last_jwks = 0.0
+    last_jwks = last_boards = last_expiry = 0.0
     while True:
         await asyncio.sleep(state.settings.keystore_refresh_seconds)
         steps: list[tuple[str, Callable[[], object]]] = [
@@ -150,6 +160,14 @@ async def _maintain(state: AppState, origins: OriginRegistry) -> None:
         if time.monotonic() - last_jwks >= JWKS_CHECK_SECONDS:
             last_jwks = time.monotonic()
             steps.append(("jwks_refresh", lambda: _refresh_jwks(state)))
+        if time.monotonic() - last_boards >= state.settings.leaderboard_refresh_seconds:
+            last_boards = time.monotonic()
+            steps.append(
+                ("leaderboards", lambda: leaderboards.refresh_all(state.db, now=state.now()))
+            )
+        if time.monotonic() - last_expiry >= EXPIRY_CHECK_SECONDS:
+            last_expiry = time.monotonic()
+            steps.append(("points_expiry", lambda: ledger.expire_all(state.db, now=state.now())))
         for name, step in steps:
             try:
                 await run_in_threadpool(step)

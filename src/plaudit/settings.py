@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     master_key: str | None = None
     #: How often each process looks for key, secret and setting changes made by others.
     keystore_refresh_seconds: float = Field(default=2.0, gt=0, le=60)
+    #: How stale a leaderboard may get: ranks are recomputed in the background at most this
+    #: often, and only for boards whose points changed, so that reading one is an index lookup.
+    leaderboard_refresh_seconds: float = Field(default=10.0, gt=0, le=3600)
     verified_cache_ttl_seconds: float = Field(default=300.0, ge=0)
     verified_cache_size: int = Field(default=10_000, ge=0)
     max_token_bytes: int = Field(default=8192, ge=512, le=65536)

@@ -11,25 +11,22 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from tests.service.conftest import (  # noqa: F401  # fixtures, registered by being imported
-    ADMIN,
-    ADMIN_TOKEN,
-    NOW,
-    Clock,
-    RsaPair,
-    _jwks_httpd,
-    client,
-    clock,
-    create_product,
-    db,
-    rsa_pair,
-    settings,
-    store,
-)
+from tests.service import conftest as service
+from tests.service.conftest import ADMIN, ADMIN_TOKEN, NOW, Clock, RsaPair, create_product
 
 from plaudit.app import create_app
 from plaudit.settings import Settings
 from plaudit.store.db import Database
+
+# The service suite's fixtures, so that every console test runs on SQLite and PostgreSQL too.
+store = service.store
+db = service.db
+clock = service.clock
+settings = service.settings
+client = service.client
+rsa_pair = service.rsa_pair
+
+__all__ = ["ADMIN", "ADMIN_TOKEN", "NOW", "Clock", "RsaPair", "create_product"]
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -58,7 +55,7 @@ class ConsoleClient:
         self.http = client
         self.csrf: str | None = None
 
-    def sign_in(self, credential: str, *, next: str = "/console/products") -> httpx.Response:  # noqa: A002
+    def sign_in(self, credential: str, *, next: str = "/console/products") -> httpx.Response:
         page = self.http.get("/console/sign-in")
         answer = self.http.post(
             "/console/sign-in",

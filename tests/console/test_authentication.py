@@ -21,7 +21,8 @@ def _loyalty(console: ConsoleClient) -> dict[str, Any]:
 
 def _add(console: ConsoleClient, public_key: str, **fields: str) -> Any:
     return console.post(
-        AUTH + "/keys", {"description": "Production signing key", "public_key": public_key, **fields}
+        AUTH + "/keys",
+        {"description": "Production signing key", "public_key": public_key, **fields},
     )
 
 
@@ -31,7 +32,8 @@ def test_add_key_as_the_loyalty_guide_says(console: ConsoleClient, rsa_pair: Rsa
     added = _add(console, rsa_pair.public_pem, kid="primary", enabled="true")
     assert added.status_code == 303
     page = console.get(added.headers["location"])
-    assert "Key added." in text_of(page) and "Production signing key" in page.text
+    assert "Key added." in text_of(page)
+    assert "Production signing key" in page.text
     keys = console.http.get("/v1/products/loyal/keys", headers=ADMIN).json()
     assert [(k["kid"], k["enabled"], k["description"]) for k in keys] == [
         ("primary", True, "Production signing key")
@@ -55,10 +57,15 @@ def test_a_key_left_disabled_verifies_nothing_until_enabled(
     """Without the toggle the key is stored disabled; the Enable button turns it on."""
     _loyalty(console)
     assert _add(console, rsa_pair.public_pem, kid="primary").status_code == 303
-    assert console.http.get("/v1/products/loyal/keys/primary", headers=ADMIN).json()["enabled"] is False
+    assert (
+        console.http.get("/v1/products/loyal/keys/primary", headers=ADMIN).json()["enabled"]
+        is False
+    )
     toggled = console.post(AUTH + "/keys/update", {"kid": "primary", "enabled": "true"})
     assert toggled.status_code == 303
-    assert console.http.get("/v1/products/loyal/keys/primary", headers=ADMIN).json()["enabled"] is True
+    assert (
+        console.http.get("/v1/products/loyal/keys/primary", headers=ADMIN).json()["enabled"] is True
+    )
     assert console.post(AUTH + "/keys/delete", {"kid": "primary"}).status_code == 303
     assert console.http.get("/v1/products/loyal/keys", headers=ADMIN).json() == []
 
@@ -89,13 +96,15 @@ def test_a_weak_key_is_refused_with_the_reason(console: ConsoleClient) -> None:
     """An RSA key under 2048 bits: the API's weak_key message, beside the field."""
     _loyalty(console)
     weak = (
-        rsa.generate_private_key(public_exponent=65537, key_size=1024)
+        rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505  # weak on purpose
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
     page = _add(console, weak, enabled="true")
-    api = console.http.post("/v1/products/loyal/keys", json={"public_key": weak}, headers=ADMIN).json()
+    api = console.http.post(
+        "/v1/products/loyal/keys", json={"public_key": weak}, headers=ADMIN
+    ).json()
     assert api["error"] == "weak_key"
     assert field_error(page, "public_key") == f"{api['message']} {api['hint']}"
 
@@ -106,7 +115,8 @@ def test_key_form_refusals(console: ConsoleClient, rsa_pair: RsaPair) -> None:
     assert "Paste a public key" in (field_error(_add(console, ""), "public_key") or "")
     assert "not valid JSON" in (field_error(_add(console, "{nope"), "public_key") or "")
     garbage = _add(console, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
-    assert garbage.status_code == 422 and field_error(garbage, "public_key")
+    assert garbage.status_code == 422
+    assert field_error(garbage, "public_key")
     _add(console, rsa_pair.public_pem, kid="primary")
     taken = _add(console, rsa_pair.public_pem, kid="primary")
     assert taken.status_code == 409
@@ -118,26 +128,51 @@ def test_secrets_are_shown_once_and_rotate_with_a_grace_period(console: ConsoleC
     ends one at once."""
     product = create_product(console.http, id="acme")
     first_kid = product["secret"]["kid"]
-    made = console.post("/console/products/acme/authentication/secrets", {"grace_seconds": "600", "kid": "second"})
+    made = console.post(
+        "/console/products/acme/authentication/secrets", {"grace_seconds": "600", "kid": "second"}
+    )
     assert made.status_code == 201
     value = made.text.split('id="new-secret" type="text" readonly value="', 1)[1].split('"')[0]
-    assert len(value) >= 64 and "shown this once" in text_of(made)
-    states = {s["kid"]: s["state"] for s in console.http.get("/v1/products/acme/secrets", headers=ADMIN).json()}
+    assert len(value) >= 64
+    assert "shown this once" in text_of(made)
+    states = {
+        s["kid"]: s["state"]
+        for s in console.http.get("/v1/products/acme/secrets", headers=ADMIN).json()
+    }
     assert states == {first_kid: "retiring", "second": "active"}
     later = console.get("/console/products/acme/authentication").text
-    assert value not in later and product["secret"]["value"] not in later
-    token = jwt.encode({"sub": "u", "iss": "t", "aud": "acme", "iat": int(NOW), "exp": int(NOW) + 60}, value, "HS256")
-    assert console.http.get("/v1/auth/verify", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    disabled = console.post("/console/products/acme/authentication/secrets/disable", {"kid": "second"})
+    assert value not in later
+    assert product["secret"]["value"] not in later
+    token = jwt.encode(
+        {"sub": "u", "iss": "t", "aud": "acme", "iat": int(NOW), "exp": int(NOW) + 60},
+        value,
+        "HS256",
+    )
+    assert (
+        console.http.get(
+            "/v1/auth/verify", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 200
+    )
+    disabled = console.post(
+        "/console/products/acme/authentication/secrets/disable", {"kid": "second"}
+    )
     assert disabled.status_code == 303
-    assert console.http.get("/v1/auth/verify", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        console.http.get(
+            "/v1/auth/verify", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 401
+    )
 
 
 def test_an_imported_secret_too_short_is_refused_and_not_echoed(console: ConsoleClient) -> None:
     """The API's weak_key reason; the pasted secret is not sent back into the page."""
     create_product(console.http, id="acme", profile="reditus")
     short = "s3cr3t-" + "x" * 20
-    page = console.post("/console/products/acme/authentication/secrets", {"value": short, "grace_seconds": "0"})
+    page = console.post(
+        "/console/products/acme/authentication/secrets", {"value": short, "grace_seconds": "0"}
+    )
     assert page.status_code == 422
     api = console.http.post(
         "/v1/products/acme/secrets", json={"value": short, "grace_seconds": 0}, headers=ADMIN
@@ -145,8 +180,12 @@ def test_an_imported_secret_too_short_is_refused_and_not_echoed(console: Console
     assert api["error"] == "weak_key"
     assert field_error(page, "value") == f"{api['message']} {api['hint']}"
     assert short not in page.text
-    bad_grace = console.post("/console/products/acme/authentication/secrets", {"grace_seconds": "-1"})
-    api = console.http.post("/v1/products/acme/secrets", json={"grace_seconds": -1}, headers=ADMIN).json()
+    bad_grace = console.post(
+        "/console/products/acme/authentication/secrets", {"grace_seconds": "-1"}
+    )
+    api = console.http.post(
+        "/v1/products/acme/secrets", json={"grace_seconds": -1}, headers=ADMIN
+    ).json()
     assert api["message"] == f"grace_seconds: {field_error(bad_grace, 'grace_seconds')}"
 
 
@@ -157,19 +196,30 @@ def _test_box(console: ConsoleClient, product_id: str, token: str) -> Any:
 def test_the_test_box_explains_an_expired_token(console: ConsoleClient) -> None:
     """Refused, with when it expired and how to fix it; the passing steps are listed too."""
     product = create_product(console.http, id="acme")
-    claims = {"sub": "u1", "iss": "t", "aud": "acme", "iat": int(NOW) - 7200, "exp": int(NOW) - 3600}
+    claims = {
+        "sub": "u1",
+        "iss": "t",
+        "aud": "acme",
+        "iat": int(NOW) - 7200,
+        "exp": int(NOW) - 3600,
+    }
     page = _test_box(console, "acme", jwt.encode(claims, product["secret"]["value"], "HS256"))
     text = text_of(page)
-    assert "Refused" in text and "token_expired" in text
-    assert "The token expired at" in text and "60 minutes ago" in text
+    assert "Refused" in text
+    assert "token_expired" in text
+    assert "The token expired at" in text
+    assert "60 minutes ago" in text
     assert "Generate a new token with a future expiration time" in text
-    assert "Passes" in text and "The signature holds" in text
+    assert "Passes" in text
+    assert "The signature holds" in text
 
 
 def test_the_test_box_says_valid_and_names_the_user(console: ConsoleClient) -> None:
     product = create_product(console.http, id="acme")
     claims = {"sub": "u1", "iss": "t", "aud": "acme", "iat": int(NOW), "exp": int(NOW) + 60}
-    text = text_of(_test_box(console, "acme", jwt.encode(claims, product["secret"]["value"], "HS256")))
+    text = text_of(
+        _test_box(console, "acme", jwt.encode(claims, product["secret"]["value"], "HS256"))
+    )
     flat = " ".join(text.split())
     assert "Valid : this product accepts the token for the user u1" in flat
     assert "Refused" not in flat
@@ -179,11 +229,19 @@ def test_the_test_box_applies_the_products_own_rules(console: ConsoleClient) -> 
     """A revoked token is refused in the box exactly as a real call refuses it; no failure and
     no user is recorded by testing."""
     product = create_product(console.http, id="acme")
-    claims = {"sub": "u1", "iss": "t", "aud": "acme", "iat": int(NOW), "exp": int(NOW) + 60, "jti": "t-1"}
+    claims = {
+        "sub": "u1",
+        "iss": "t",
+        "aud": "acme",
+        "iat": int(NOW),
+        "exp": int(NOW) + 60,
+        "jti": "t-1",
+    }
     token = jwt.encode(claims, product["secret"]["value"], "HS256")
     console.http.post("/v1/products/acme/revocations", json={"jti": "t-1"}, headers=ADMIN)
     text = text_of(_test_box(console, "acme", token))
-    assert "token_revoked" in text and "has been revoked" in text
+    assert "token_revoked" in text
+    assert "has been revoked" in text
     real = console.http.get("/v1/auth/verify", headers={"Authorization": f"Bearer {token}"})
     assert real.json()["error"] == "token_revoked"
     users = console.http.get("/v1/products/acme/users?include_unlisted=true", headers=ADMIN).json()
@@ -194,13 +252,20 @@ def test_the_test_box_explains_garbage_and_asks_for_a_token(console: ConsoleClie
     create_product(console.http, id="acme")
     assert "Paste a token to test." in text_of(_test_box(console, "acme", "   "))
     text = text_of(_test_box(console, "acme", "not.a.jwt"))
-    assert "Refused" in text and "Fails" in text
+    assert "Refused" in text
+    assert "Fails" in text
 
 
 def test_the_api_explains_a_token_the_same_way(console: ConsoleClient) -> None:
     """POST /v1/products/{id}/token-explanations: the same findings the box shows."""
     product = create_product(console.http, id="acme")
-    claims = {"sub": "u1", "iss": "t", "aud": "acme", "iat": int(NOW) - 7200, "exp": int(NOW) - 3600}
+    claims = {
+        "sub": "u1",
+        "iss": "t",
+        "aud": "acme",
+        "iat": int(NOW) - 7200,
+        "exp": int(NOW) - 3600,
+    }
     token = jwt.encode(claims, product["secret"]["value"], "HS256")
     answer = console.http.post(
         "/v1/products/acme/token-explanations", json={"token": token}, headers=ADMIN
@@ -210,6 +275,9 @@ def test_the_api_explains_a_token_the_same_way(console: ConsoleClient) -> None:
     box = text_of(_test_box(console, "acme", token))
     for finding in answer["findings"]:
         assert " ".join(finding["message"].split()) in " ".join(box.split())
-    assert console.http.post(
-        "/v1/products/other/token-explanations", json={"token": token}, headers=ADMIN
-    ).status_code == 404
+    assert (
+        console.http.post(
+            "/v1/products/other/token-explanations", json={"token": token}, headers=ADMIN
+        ).status_code
+        == 404
+    )

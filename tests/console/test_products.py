@@ -12,24 +12,38 @@ from .conftest import ADMIN, ConsoleClient, create_product, field_error, text_of
 def test_creating_a_product_shows_its_api_key_and_secret_once(console: ConsoleClient) -> None:
     """The creation page holds both, with copy buttons and a warning; no later page does, and
     they are the real credentials."""
-    created = console.post("/console/products", {"name": "Acme", "id": "acme", "profile": "standard"})
+    created = console.post(
+        "/console/products", {"name": "Acme", "id": "acme", "profile": "standard"}
+    )
     assert created.status_code == 201
     page = text_of(created)
     assert "shown this once" in page
-    api_key = created.text.split('id="created-api-key" type="text" readonly value="', 1)[1].split('"')[0]
-    secret = created.text.split('id="created-secret" type="text" readonly value="', 1)[1].split('"')[0]
-    assert api_key.startswith("pk_") and len(secret) >= 64
+    api_key = created.text.split('id="created-api-key" type="text" readonly value="', 1)[1].split(
+        '"'
+    )[0]
+    secret = created.text.split('id="created-secret" type="text" readonly value="', 1)[1].split(
+        '"'
+    )[0]
+    assert api_key.startswith("pk_")
+    assert len(secret) >= 64
     assert 'data-copy="created-api-key"' in created.text
     answer = console.http.get("/v1/products/acme", headers={"Authorization": f"Bearer {api_key}"})
     assert answer.status_code == 200
-    for path in ("/console/products", "/console/products/acme", "/console/products/acme/authentication"):
+    for path in (
+        "/console/products",
+        "/console/products/acme",
+        "/console/products/acme/authentication",
+    ):
         later = console.get(path).text
-        assert api_key not in later and secret not in later, path
+        assert api_key not in later, path
+        assert secret not in later, path
 
 
 def test_an_xtremepush_product_is_created_without_a_secret(console: ConsoleClient) -> None:
     """The loyalty guide's profile verifies uploaded keys: the page says to add one."""
-    created = console.post("/console/products", {"name": "Loyalty", "id": "loyal", "profile": "xtremepush"})
+    created = console.post(
+        "/console/products", {"name": "Loyalty", "id": "loyal", "profile": "xtremepush"}
+    )
     assert created.status_code == 201
     assert "there is no secret" in text_of(created)
 
@@ -92,10 +106,13 @@ def test_settings_are_saved_through_the_api_service(console: ConsoleClient) -> N
             "published": "true",
         },
     )
-    assert saved.status_code == 303 and saved.headers["location"].endswith("notice=saved")
+    assert saved.status_code == 303
+    assert saved.headers["location"].endswith("notice=saved")
     product = console.http.get("/v1/products/acme", headers=ADMIN).json()
-    assert product["issuer"] == "tenant-1" and product["audience"] == "acme"
-    assert product["leeway_seconds"] == 5 and product["max_token_age_seconds"] == 3600
+    assert product["issuer"] == "tenant-1"
+    assert product["audience"] == "acme"
+    assert product["leeway_seconds"] == 5
+    assert product["max_token_age_seconds"] == 3600
     assert product["max_lifetime_seconds"] is None
     assert product["required_claims"] == ["tenant", "plan"]
     assert product["allowed_origins"] == ["https://app.example.com", "http://localhost:3000"]
@@ -128,7 +145,8 @@ def test_each_setting_is_refused_with_the_apis_message(
     assert page.status_code == 422
     api = console.http.patch("/v1/products/acme", json={field: api_value}, headers=ADMIN).json()
     assert api["message"] == f"{field}: {field_error(page, field)}"
-    assert 'aria-invalid="true"' in page.text and "The form was not saved" in page.text
+    assert 'aria-invalid="true"' in page.text
+    assert "The form was not saved" in page.text
     assert console.http.get("/v1/products/acme", headers=ADMIN).json()["issuer"] is None
 
 
@@ -152,5 +170,7 @@ def test_an_api_key_sees_its_own_product_only(client: TestClient) -> None:
     assert client.get("/v1/products/other", headers=ADMIN).json()["name"] == "Acme"
     added = browser.post("/console/products/other/authentication/secrets", {})
     assert added.status_code == 404
-    created = browser.post("/console/products", {"name": "New", "id": "newer", "profile": "standard"})
+    created = browser.post(
+        "/console/products", {"name": "New", "id": "newer", "profile": "standard"}
+    )
     assert created.status_code == 403

@@ -56,7 +56,12 @@ def test_the_same_event_id_twice_is_stored_once(
     first = client.post("/v1/events", headers=bearer(token), json=body)
     second = client.post("/v1/events", headers=bearer(token), json=body)
     assert first.status_code == second.status_code == 202
-    assert second.json() == {"id": first.json()["id"], "duplicate": True}
+    assert second.json() == {
+        "id": first.json()["id"],
+        "duplicate": True,
+        "points_earned": 0,
+        "badges_awarded": [],
+    }
     assert _count(db) == 1
     other = client.post("/v1/events", headers=bearer(token), json={**body, "id": "order-1002"})
     assert other.json()["id"] != first.json()["id"]

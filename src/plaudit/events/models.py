@@ -17,6 +17,8 @@ class Event(Base):
         # Per user: one user's event ids never collide with, or reveal, another's.
         UniqueConstraint("product_id", "user_pk", "client_event_id"),
         Index("ix_events_user_time", "user_pk", "created_at"),
+        # Badges for "an event type N times" count here.
+        Index("ix_events_user_type", "user_pk", "type"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -1,17 +1,88 @@
-"""Recording events: idempotent on the caller's event id, durable once acknowledged."""
+"""Recording events: idempotent on the caller's event id, durable once acknowledged, and
+applied to the programs (points, streaks, badges) in the same transaction that stores them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from plaudit.gamification import badges, streaks
+from plaudit.loyalty import ledger, rules
+from plaudit.products.models import Product
 from plaudit.users.models import User
 
 from .models import Event
+
+
+@dataclass
+class Outcome:
+    """What one event did: stored (or found as a retry), points earned, badges awarded."""
+
+    event: Event
+    new: bool
+    points: int = 0
+    badges: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.event.id,
+            "duplicate": not self.new,
+            "points_earned": self.points,
+            "badges_awarded": self.badges,
+        }
+
+
+def ingest(
+    session: Session,
+    product: Product,
+    user: User,
+    *,
+    type: str,
+    properties: dict[str, Any] | None = None,
+    client_event_id: str | None = None,
+    source: str = "client",
+    now: dt.datetime,
+) -> Outcome:
+    """Store the event and apply it once: a retry with the same id earns nothing again."""
+    event, new = record_event(
+        session,
+        user=user,
+        type=type,
+        properties=properties,
+        client_event_id=client_event_id,
+        source=source,
+        now=now,
+    )
+    if not new:
+        return Outcome(event, new=False)
+    entries = rules.apply_rules(
+        session,
+        product,
+        user,
+        event_type=type,
+        properties=event.properties,
+        event_id=event.id,
+        now=now,
+    )
+    streak = streaks.record(session, product, user, event_type=type, now=now)
+    awarded = badges.evaluate(
+        session,
+        product,
+        user,
+        now=now,
+        lifetime=ledger.account(session, user).lifetime if entries else None,
+        event_type=type,
+        streak=streak,
+    )
+    return Outcome(
+        event, new=True, points=sum(e.delta for e in entries), badges=[b.name for b in awarded]
+    )
 
 
 def record_event(
@@ -22,6 +93,7 @@ def record_event(
     properties: dict[str, Any] | None = None,
     client_event_id: str | None = None,
     source: str = "client",
+    now: dt.datetime | None = None,
 ) -> tuple[Event, bool]:
     """Store an event; returns it and whether it is new (False: a retry of a stored one)."""
     if client_event_id is not None:
@@ -37,6 +109,8 @@ def record_event(
         client_event_id=client_event_id,
         source=source,
     )
+    if now is not None:
+        event.created_at = now
     try:
         with session.begin_nested():
             session.add(event)

@@ -39,6 +39,10 @@ class Product(Base):
     )
     #: The widget's colours: {"primary", "background", "text"} as #rrggbb.
     theme: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: IANA zone in which streak days, weekly and monthly leaderboards are counted.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    #: A balance untouched by any earn for this many days expires; None: points never expire.
+    points_expire_after_days: Mapped[int | None] = mapped_column()
     #: Bumped on every change that affects verification, so other processes reload within seconds.
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

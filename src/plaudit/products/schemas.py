@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from plaudit.auth.algorithms import ALGORITHMS
 from plaudit.auth.profiles import PROFILES
+from plaudit.loyalty.periods import valid_zone
 
 PRODUCT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{2,63}")
 ProfileName = Literal["standard", "reditus", "xtremepush", "saasquatch"]
@@ -96,6 +97,25 @@ class ProductSettings(Strict):
     referral_reward_amount: int | None = Field(default=None, ge=0, le=1_000_000_000)
     referral_reward_on: Literal["signup", "conversion"] | None = None
     theme: Theme | None = None
+    time_zone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="IANA time zone (e.g. Europe/Berlin) in which streak days, weekly and "
+        "monthly leaderboards are counted.",
+    )
+    points_expire_after_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="A balance with no earn for this many days expires; null: never.",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None and not valid_zone(value):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. 'Europe/Berlin', 'UTC')")
+        return value
 
     @field_validator("required_claims")
     @classmethod
@@ -138,6 +158,7 @@ NULLABLE_SETTINGS = frozenset(
         "user_id_claim",
         "referral_landing_url",
         "theme",
+        "points_expire_after_days",
     }
 )
 
@@ -248,6 +269,8 @@ class ProductOut(BaseModel):
     referral_reward_amount: int
     referral_reward_on: Literal["signup", "conversion"]
     theme: dict[str, str]
+    time_zone: str
+    points_expire_after_days: int | None
     created_at: dt.datetime
     updated_at: dt.datetime
 

@@ -131,6 +131,8 @@ def product_settings(product: Product) -> dict[str, Any]:
         "referral_reward_amount": product.referral_reward_amount,
         "referral_reward_on": product.referral_reward_on,
         "theme": {**DEFAULT_THEME, **(product.theme or {})},
+        "time_zone": product.time_zone,
+        "points_expire_after_days": product.points_expire_after_days,
         "created_at": product.created_at.isoformat(),
         "updated_at": product.updated_at.isoformat(),
     }

@@ -11,7 +11,6 @@ from starlette.responses import RedirectResponse
 
 from plaudit.products.service import get_product
 from plaudit.users.models import User
-from plaudit.users.service import upsert_user
 from plaudit.web.client import authenticate_user
 from plaudit.web.management import Manager
 from plaudit.web.state import AppState, get_state, in_session
@@ -138,18 +137,10 @@ async def follow_link(request: Request, code: str) -> RedirectResponse:
 )
 async def my_referrals(request: Request) -> Any:
     context = await authenticate_user(request, scopes=("read",))
-    verified = context.verified
 
     def work(session: Session, state: AppState) -> dict[str, Any]:
-        product = get_product(session, context.product_id)
         # Found, or made if this token's first sight was served before the store had it.
-        user = upsert_user(
-            session,
-            product_id=product.id,
-            external_id=verified.user_id,
-            profile=verified.profile,
-            listed=product.published,
-        )
+        product, user = context.product_and_user(session)
         return service.summary(
             session, product, user, public_url=state.settings.resolved_public_url
         )

@@ -14,6 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from plaudit.errors import Conflict, InvalidInput, NotFound
+from plaudit.gamification import badges
+from plaudit.loyalty import ledger
 from plaudit.products.models import Product
 from plaudit.products.schemas import DEFAULT_THEME
 from plaudit.store.base import utcnow
@@ -165,7 +167,11 @@ def record_signup(
         raise AlreadyReferred(
             f"User {referred_user_id!r} was referred already.", field="referred_user_id"
         ) from None
-    reward = _grant(session, product, referral) if product.referral_reward_on == "signup" else None
+    reward = (
+        _grant(session, product, referral, now=now)
+        if product.referral_reward_on == "signup"
+        else None
+    )
     return referral, reward
 
 
@@ -190,7 +196,7 @@ def record_conversion(
         referral.converted_at = now or utcnow()
         _notify(session, referral, "referral.converted", now=referral.converted_at)
     reward = (
-        _grant(session, product, referral)
+        _grant(session, product, referral, now=now)
         if product.referral_reward_on == "conversion"
         else _existing_reward(session, referral)
     )
@@ -201,7 +207,9 @@ def _existing_reward(session: Session, referral: Referral) -> ReferralReward | N
     return session.scalar(select(ReferralReward).where(ReferralReward.referral_id == referral.id))
 
 
-def _grant(session: Session, product: Product, referral: Referral) -> ReferralReward | None:
+def _grant(
+    session: Session, product: Product, referral: Referral, *, now: dt.datetime | None
+) -> ReferralReward | None:
     """The referrer's reward for this referral, granted once however often this is called."""
     existing = _existing_reward(session, referral)
     if existing is not None or product.referral_reward_amount <= 0:
@@ -219,6 +227,27 @@ def _grant(session: Session, product: Product, referral: Referral) -> ReferralRe
     except IntegrityError:  # a racing call granted it first
         return _existing_reward(session, referral)
     _notify(session, referral, "reward.granted", reward=reward)
+    if reward.kind.strip().lower() == "points":
+        # A reward in points lands in the loyalty ledger, where it can be spent.
+        referrer = session.get(User, referral.referrer_pk)
+        if referrer is not None:
+            at = now or utcnow()
+            ledger.credit(
+                session,
+                product,
+                referrer,
+                points=reward.amount,
+                kind="referral",
+                reason=f"Referred {referral.referred_external_id}",
+                now=at,
+            )
+            badges.evaluate(
+                session,
+                product,
+                referrer,
+                now=at,
+                lifetime=ledger.account(session, referrer).lifetime,
+            )
     return reward
 
 
@@ -249,19 +278,6 @@ def _notify(
 def summary(session: Session, product: Product, user: User, *, public_url: str) -> dict[str, Any]:
     """What the widget shows a user: their link, their stats, their rewards."""
     code = code_for(session, user)
-    clicks = (
-        session.scalar(
-            select(func.count())
-            .select_from(ReferralClick)
-            .where(ReferralClick.referrer_pk == user.id)
-        )
-        or 0
-    )
-    signups, conversions = session.execute(
-        select(func.count(), func.count(Referral.converted_at)).where(
-            Referral.referrer_pk == user.id
-        )
-    ).one()
     rewards = list(
         session.execute(
             select(ReferralReward, Referral.referred_external_id)
@@ -280,7 +296,7 @@ def summary(session: Session, product: Product, user: User, *, public_url: str) 
         "user": {"id": user.external_id, "first_name": user.first_name},
         "code": code.code,
         "link": link,
-        "stats": {"clicks": clicks, "signups": signups, "conversions": conversions},
+        "stats": stats(session, user),
         "rewards": [
             {
                 "kind": r.kind,
@@ -301,6 +317,19 @@ def summary(session: Session, product: Product, user: User, *, public_url: str) 
             "text": f"I use {product.name} and think you'd like it. Sign up with my link: {link}",
         },
     }
+
+
+def stats(session: Session, user: User) -> dict[str, int]:
+    """How often the user's link was followed, and the signups and conversions it brought."""
+    clicks = session.scalar(
+        select(func.count()).select_from(ReferralClick).where(ReferralClick.referrer_pk == user.id)
+    )
+    signups, conversions = session.execute(
+        select(func.count(), func.count(Referral.converted_at)).where(
+            Referral.referrer_pk == user.id
+        )
+    ).one()
+    return {"clicks": clicks or 0, "signups": signups, "conversions": conversions}
 
 
 def theme_of(product: Product) -> dict[str, str]:

@@ -2,6 +2,22 @@
 
 from plaudit.console.models import ConsoleSession
 from plaudit.events.models import Event
+from plaudit.gamification.models import (
+    Badge,
+    LeaderboardRank,
+    LeaderboardSnapshot,
+    Streak,
+    UserBadge,
+)
+from plaudit.loyalty.models import (
+    EarningRule,
+    LedgerEntry,
+    LoyaltyAccount,
+    PointsTally,
+    Redemption,
+    Reward,
+    Tier,
+)
 from plaudit.products.models import (
     ApiKey,
     AuthFailure,
@@ -24,19 +40,31 @@ from plaudit.webhooks.models import (
 __all__ = [
     "ApiKey",
     "AuthFailure",
+    "Badge",
     "Base",
     "ConsoleSession",
+    "EarningRule",
     "Event",
     "JwksSource",
+    "LeaderboardRank",
+    "LeaderboardSnapshot",
+    "LedgerEntry",
+    "LoyaltyAccount",
+    "PointsTally",
     "Product",
     "ProductSecret",
     "PublicKeyRecord",
+    "Redemption",
     "Referral",
     "ReferralClick",
     "ReferralCode",
     "ReferralReward",
     "Revocation",
+    "Reward",
+    "Streak",
+    "Tier",
     "User",
+    "UserBadge",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -17,6 +18,9 @@ from plaudit.auth.errors import AuthError, MissingToken, UnknownKey
 from plaudit.errors import OriginNotAllowed, UnknownProduct
 from plaudit.products import jwks
 from plaudit.products.keystore import ProductRuntime
+from plaudit.products.models import Product
+from plaudit.products.service import get_product
+from plaudit.users.models import User
 from plaudit.users.service import map_user
 
 from .credentials import user_token
@@ -35,6 +39,14 @@ class ClientContext:
     @property
     def product_id(self) -> str:
         return self.runtime.product_id
+
+    def product_and_user(self, session: Session) -> tuple[Product, User]:
+        """The product and the token's user, made now if this is their first sight."""
+        product = get_product(session, self.product_id)
+        user = map_user(
+            session, product_id=product.id, published=product.published, verified=self.verified
+        )
+        return product, user
 
 
 async def authenticate_user(

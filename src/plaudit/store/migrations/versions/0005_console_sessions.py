@@ -1,7 +1,7 @@
 """console sessions
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-26 09:00:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import plaudit.store.base
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

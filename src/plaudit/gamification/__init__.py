@@ -1,0 +1,1 @@
+"""Gamification: badges awarded by rules, daily streaks and leaderboards."""

@@ -1,0 +1,180 @@
+"""Badges: the rules that award them, and awarding each at most once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from plaudit.errors import InvalidInput, NotFound
+from plaudit.events.models import Event
+from plaudit.products.models import Product
+from plaudit.store.upsert import insert_ignore
+from plaudit.users.models import User
+from plaudit.webhooks.service import enqueue
+
+from .models import Badge, Streak, UserBadge
+from .schemas import BadgeCreate, BadgeUpdate, EventCount, PointsTotal
+
+
+def list_badges(session: Session, product: Product, *, enabled_only: bool = False) -> list[Badge]:
+    query = select(Badge).where(Badge.product_id == product.id)
+    if enabled_only:
+        query = query.where(Badge.enabled)
+    return list(session.scalars(query.order_by(Badge.created_at, Badge.id)))
+
+
+def get_badge(session: Session, product: Product, badge_id: str) -> Badge:
+    badge = session.scalar(
+        select(Badge).where(Badge.product_id == product.id, Badge.id == badge_id)
+    )
+    if badge is None:
+        raise NotFound(f"Product {product.id!r} has no badge {badge_id!r}.")
+    return badge
+
+
+def create_badge(session: Session, product: Product, body: BadgeCreate) -> Badge:
+    criteria = body.criteria
+    if isinstance(criteria, EventCount):
+        event_type, threshold = criteria.event_type, criteria.count
+    elif isinstance(criteria, PointsTotal):
+        event_type, threshold = None, criteria.points
+    else:
+        event_type, threshold = criteria.event_type, criteria.days
+    badge = Badge(
+        id="bdg_" + secrets.token_hex(8),
+        product_id=product.id,
+        name=body.name,
+        description=body.description,
+        icon=body.icon,
+        kind=criteria.kind,
+        event_type=event_type,
+        threshold=threshold,
+        enabled=body.enabled,
+    )
+    session.add(badge)
+    session.flush()
+    return badge
+
+
+def update_badge(session: Session, product: Product, badge_id: str, body: BadgeUpdate) -> Badge:
+    """Name, description, icon and the switch change; the rule does not (holders keep it)."""
+    badge = get_badge(session, product, badge_id)
+    for name, value in body.model_dump(exclude_unset=True).items():
+        if value is None:
+            raise InvalidInput(f"'{name}' cannot be null.", field=name)
+        setattr(badge, name, value)
+    session.flush()
+    return badge
+
+
+def delete_badge(session: Session, product: Product, badge_id: str) -> None:
+    session.delete(get_badge(session, product, badge_id))
+
+
+def criteria_of(badge: Badge) -> dict[str, str | int]:
+    if badge.kind == "event_count":
+        return {"kind": badge.kind, "event_type": badge.event_type or "", "count": badge.threshold}
+    if badge.kind == "points_total":
+        return {"kind": badge.kind, "points": badge.threshold}
+    return {"kind": badge.kind, "event_type": badge.event_type or "", "days": badge.threshold}
+
+
+def badge_dict(badge: Badge) -> dict[str, Any]:
+    return {
+        "id": badge.id,
+        "name": badge.name,
+        "description": badge.description,
+        "icon": badge.icon,
+        "criteria": criteria_of(badge),
+        "enabled": badge.enabled,
+    }
+
+
+def evaluate(
+    session: Session,
+    product: Product,
+    user: User,
+    *,
+    now: dt.datetime,
+    lifetime: int | None = None,
+    event_type: str | None = None,
+    streak: Streak | None = None,
+) -> list[Badge]:
+    """Award every badge whose rule the user now meets and does not hold yet."""
+    held = select(UserBadge.badge_id).where(UserBadge.user_pk == user.id)
+    candidates = session.scalars(
+        select(Badge).where(Badge.product_id == product.id, Badge.enabled, Badge.id.not_in(held))
+    )
+    awarded = []
+    for badge in candidates:
+        if _met(session, user, badge, lifetime=lifetime, event_type=event_type, streak=streak):
+            if _award(session, product, user, badge, now):
+                awarded.append(badge)
+    return awarded
+
+
+def _met(
+    session: Session,
+    user: User,
+    badge: Badge,
+    *,
+    lifetime: int | None,
+    event_type: str | None,
+    streak: Streak | None,
+) -> bool:
+    if badge.kind == "points_total":
+        return lifetime is not None and lifetime >= badge.threshold
+    if badge.event_type != event_type:
+        return False
+    if badge.kind == "streak":
+        return streak is not None and streak.current >= badge.threshold
+    count = session.scalar(
+        select(func.count())
+        .select_from(Event)
+        .where(Event.user_pk == user.id, Event.type == badge.event_type)
+    )
+    return (count or 0) >= badge.threshold
+
+
+def _award(session: Session, product: Product, user: User, badge: Badge, now: dt.datetime) -> bool:
+    if not insert_ignore(
+        session,
+        UserBadge.__table__,  # type: ignore[arg-type]
+        {"user_pk": user.id, "badge_id": badge.id, "product_id": product.id, "awarded_at": now},
+    ):
+        return False  # a racing request awarded it first
+    enqueue(
+        session,
+        product_id=product.id,
+        event_type="badge.awarded",
+        data={"badge": {k: v for k, v in badge_dict(badge).items() if k != "enabled"}},
+        user_id=user.external_id,
+        now=now,
+    )
+    return True
+
+
+def for_user(session: Session, product: Product, user: User) -> list[dict[str, Any]]:
+    """Every enabled badge, with when the user earned it (None: not yet); earned ones too
+    when switched off since."""
+    held = {
+        row.badge_id: row.awarded_at
+        for row in session.execute(
+            select(UserBadge.badge_id, UserBadge.awarded_at).where(UserBadge.user_pk == user.id)
+        )
+    }
+    return [
+        {
+            "id": b.id,
+            "name": b.name,
+            "description": b.description,
+            "icon": b.icon,
+            "awarded_at": held[b.id].isoformat() if b.id in held else None,
+        }
+        for b in list_badges(session, product)
+        if b.enabled or b.id in held
+    ]

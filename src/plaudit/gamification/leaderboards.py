@@ -1,0 +1,190 @@
+"""Leaderboards: points over all time, this week and this month, in the product's time zone.
+
+Ranking a million users on every read would cost a million rows per read. Instead each board
+keeps a ranked snapshot (``leaderboard_ranks``), recomputed in the background only when the
+ledger moved and at most every ``PLAUDIT_LEADERBOARD_REFRESH_SECONDS``; a read is then two
+index lookups (the top N by rank, the user's own row) whatever the number of users.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy.orm import Session
+
+from plaudit.errors import NotFound
+from plaudit.loyalty.models import LedgerEntry, PointsTally
+from plaudit.loyalty.periods import BOARDS, board_period
+from plaudit.products.models import Product
+from plaudit.store.db import Database
+from plaudit.store.upsert import insert_ignore
+from plaudit.users.models import User
+
+from .models import LeaderboardRank, LeaderboardSnapshot
+
+MAX_TOP = 100
+
+
+def check_board(name: str) -> str:
+    if name not in BOARDS:
+        raise NotFound(
+            f"There is no leaderboard {name!r}.", hint=f"Choose one of {', '.join(BOARDS)}."
+        )
+    return name
+
+
+def display_name(user: User) -> str:
+    """What other users see: a first name and an initial, never an id or an email."""
+    first = (user.first_name or "").strip()
+    last = (user.last_name or "").strip()
+    if first:
+        return f"{first} {last[0]}." if last else first
+    name = (user.name or "").strip()
+    if name:
+        parts = name.split()
+        return f"{parts[0]} {parts[-1][0]}." if len(parts) > 1 else parts[0]
+    return "A player"
+
+
+def refresh(session: Session, product: Product, board: str, *, now: dt.datetime) -> bool:
+    """Re-rank the board if the ledger moved or its period turned; True if it did."""
+    period = board_period(board, now, product.time_zone)
+    insert_ignore(
+        session,
+        LeaderboardSnapshot.__table__,  # type: ignore[arg-type]
+        {
+            "product_id": product.id,
+            "board": board,
+            "period": "",
+            "as_of": now,
+            "last_entry_id": -1,
+            "users": 0,
+        },
+    )
+    # Locked: two processes refreshing one board take turns, and the second finds it fresh.
+    snapshot = session.scalar(
+        select(LeaderboardSnapshot)
+        .where(LeaderboardSnapshot.product_id == product.id, LeaderboardSnapshot.board == board)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert snapshot is not None  # noqa: S101  # inserted or present just above
+    latest = (
+        session.scalar(select(func.max(LedgerEntry.id)).where(LedgerEntry.product_id == product.id))
+        or 0
+    )
+    if snapshot.period == period and snapshot.last_entry_id >= latest:
+        return False
+    session.execute(
+        delete(LeaderboardRank).where(
+            LeaderboardRank.product_id == product.id, LeaderboardRank.board == board
+        )
+    )
+    ranked = select(
+        literal(product.id),
+        literal(board),
+        PointsTally.user_pk,
+        func.rank().over(order_by=PointsTally.points.desc()),
+        PointsTally.points,
+    ).where(
+        PointsTally.product_id == product.id,
+        PointsTally.period == period,
+        PointsTally.points > 0,
+    )
+    result = session.execute(
+        insert(LeaderboardRank).from_select(
+            ["product_id", "board", "user_pk", "rank", "points"], ranked
+        )
+    )
+    snapshot.period = period
+    snapshot.as_of = now
+    snapshot.last_entry_id = latest
+    snapshot.users = max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+    return True
+
+
+def refresh_product(db: Database, product_id: str, *, now: dt.datetime) -> int:
+    """Refresh each of a product's boards in a transaction of its own; how many changed."""
+    changed = 0
+    for board in BOARDS:
+        with db.session() as session:
+            product = session.get(Product, product_id)
+            if product is not None and refresh(session, product, board, now=now):
+                changed += 1
+    return changed
+
+
+def refresh_all(db: Database, *, now: dt.datetime) -> int:
+    """The background step: every product's boards that need it."""
+    with db.session() as session:
+        product_ids = list(session.scalars(select(Product.id)))
+    return sum(refresh_product(db, product_id, now=now) for product_id in product_ids)
+
+
+def read(
+    session: Session,
+    product: Product,
+    board: str,
+    *,
+    now: dt.datetime,
+    limit: int = 10,
+    user: User | None = None,
+    with_ids: bool = False,
+) -> dict[str, Any]:
+    """The top ``limit`` of the board and, given a user, their own rank and points."""
+    check_board(board)
+    period = board_period(board, now, product.time_zone)
+    snapshot = session.scalar(
+        select(LeaderboardSnapshot).where(
+            LeaderboardSnapshot.product_id == product.id, LeaderboardSnapshot.board == board
+        )
+    )
+    # A snapshot of last week (until the next refresh) is not this week's board.
+    current = snapshot is not None and snapshot.period == period
+    entries: list[dict[str, Any]] = []
+    if current:
+        rows = session.execute(
+            select(LeaderboardRank.rank, LeaderboardRank.points, User)
+            .join(User, User.id == LeaderboardRank.user_pk)
+            .where(LeaderboardRank.product_id == product.id, LeaderboardRank.board == board)
+            .order_by(LeaderboardRank.rank, LeaderboardRank.user_pk)
+            .limit(min(limit, MAX_TOP))
+        )
+        for rank, points, member in rows:
+            entry = {
+                "rank": rank,
+                "display_name": display_name(member),
+                "points": points,
+                "me": user is not None and member.id == user.id,
+            }
+            if with_ids:
+                entry["user_id"] = member.external_id
+            entries.append(entry)
+    answer: dict[str, Any] = {
+        "name": board,
+        "period": period,
+        "as_of": snapshot.as_of.isoformat() if current and snapshot else None,
+        "entries": entries,
+        "me": None,
+    }
+    if user is not None:
+        my_rank = (
+            session.scalar(
+                select(LeaderboardRank.rank).where(
+                    LeaderboardRank.product_id == product.id,
+                    LeaderboardRank.board == board,
+                    LeaderboardRank.user_pk == user.id,
+                )
+            )
+            if current
+            else None
+        )
+        my_points = session.scalar(
+            select(PointsTally.points).where(
+                PointsTally.user_pk == user.id, PointsTally.period == period
+            )
+        )
+        answer["me"] = {"rank": my_rank, "points": my_points or 0}
+    return answer

@@ -1,0 +1,181 @@
+"""The rewards catalog and redemptions: stock and balance checked and taken in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from plaudit.errors import Conflict, InvalidInput, NotFound
+from plaudit.products.models import Product
+from plaudit.users.models import User
+from plaudit.webhooks.service import enqueue
+
+from . import ledger
+from .errors import RewardOutOfStock, RewardUnavailable
+from .models import Redemption, Reward
+from .schemas import RewardCreate, RewardUpdate
+
+
+def list_rewards(session: Session, product: Product, *, enabled_only: bool = False) -> list[Reward]:
+    query = select(Reward).where(Reward.product_id == product.id)
+    if enabled_only:
+        query = query.where(Reward.enabled)
+    return list(session.scalars(query.order_by(Reward.cost, Reward.created_at, Reward.id)))
+
+
+def get_reward(session: Session, product: Product, reward_id: str) -> Reward:
+    reward = session.scalar(
+        select(Reward).where(Reward.product_id == product.id, Reward.id == reward_id)
+    )
+    if reward is None:
+        raise NotFound(f"Product {product.id!r} has no reward {reward_id!r}.")
+    return reward
+
+
+def create_reward(session: Session, product: Product, body: RewardCreate) -> Reward:
+    reward = Reward(id="rwd_" + secrets.token_hex(8), product_id=product.id, **body.model_dump())
+    session.add(reward)
+    session.flush()
+    return reward
+
+
+def update_reward(session: Session, product: Product, reward_id: str, body: RewardUpdate) -> Reward:
+    reward = get_reward(session, product, reward_id)
+    for name, value in body.model_dump(exclude_unset=True).items():
+        if value is None and name != "stock":  # a null stock means "no limit"
+            raise InvalidInput(f"'{name}' cannot be null.", field=name)
+        setattr(reward, name, value)
+    session.flush()
+    return reward
+
+
+def delete_reward(session: Session, product: Product, reward_id: str) -> None:
+    """Past redemptions keep the reward's name and cost; only the catalog item goes."""
+    session.delete(get_reward(session, product, reward_id))
+
+
+def reward_dict(reward: Reward) -> dict[str, Any]:
+    return {
+        "id": reward.id,
+        "name": reward.name,
+        "description": reward.description,
+        "cost": reward.cost,
+        "stock": reward.stock,
+        "enabled": reward.enabled,
+    }
+
+
+def catalog(session: Session, product: Product, user: User) -> dict[str, Any]:
+    """What the user may redeem, and whether each is in stock and within their balance."""
+    balance = ledger.account(session, user).balance
+    return {
+        "balance": balance,
+        "rewards": [
+            {
+                "id": r.id,
+                "name": r.name,
+                "description": r.description,
+                "cost": r.cost,
+                "stock": r.stock,
+                "available": r.stock is None or r.stock > 0,
+                "affordable": balance >= r.cost,
+            }
+            for r in list_rewards(session, product, enabled_only=True)
+        ],
+    }
+
+
+def redeem(
+    session: Session,
+    product: Product,
+    user: User,
+    reward_id: str,
+    *,
+    now: dt.datetime,
+    client_id: str | None = None,
+) -> tuple[Redemption, int]:
+    """Take one of the reward's stock and its cost from the user's balance, or neither.
+
+    Both are conditional UPDATEs in this transaction: if the debit fails, raising rolls the
+    stock back. Returns the redemption and the balance after it.
+    """
+    if client_id is not None:
+        earlier = _by_client_id(session, user, client_id)
+        if earlier is not None:
+            return earlier, ledger.account(session, user).balance
+    reward = get_reward(session, product, reward_id)
+    if not reward.enabled:
+        raise RewardUnavailable(f"The reward {reward.name!r} is not offered at the moment.")
+    if reward.stock is not None:
+        taken = session.execute(
+            update(Reward)
+            .where(Reward.id == reward.id, Reward.stock > 0)
+            .values(stock=Reward.stock - 1)
+        )
+        if not taken.rowcount:  # type: ignore[attr-defined]
+            raise RewardOutOfStock(f"The reward {reward.name!r} is out of stock.")
+    redemption = Redemption(
+        id="red_" + secrets.token_hex(8),
+        product_id=product.id,
+        user_pk=user.id,
+        reward_id=reward.id,
+        reward_name=reward.name,
+        cost=reward.cost,
+        client_id=client_id,
+        created_at=now,
+    )
+    entry = ledger.debit(
+        session,
+        user,
+        points=reward.cost,
+        kind="redeem",
+        reason=f"Redeemed: {reward.name}",
+        now=now,
+        redemption_id=redemption.id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(redemption)
+    except IntegrityError:
+        # The same client id raced in: the transaction is rolled back by the caller's raise.
+        raise Conflict("A redemption with this id is in progress; send it again.") from None
+    enqueue(
+        session,
+        product_id=product.id,
+        event_type="points.redeemed",
+        data={
+            "points": reward.cost,
+            "balance": entry.balance_after,
+            "reward": {"id": reward.id, "name": reward.name},
+            "redemption_id": redemption.id,
+            "entry_id": entry.id,
+        },
+        user_id=user.external_id,
+        now=now,
+    )
+    return redemption, entry.balance_after
+
+
+def redemption_dict(redemption: Redemption) -> dict[str, Any]:
+    return {
+        "id": redemption.id,
+        "reward_id": redemption.reward_id,
+        "reward_name": redemption.reward_name,
+        "cost": redemption.cost,
+        "created_at": redemption.created_at.isoformat(),
+    }
+
+
+def _by_client_id(session: Session, user: User, client_id: str) -> Redemption | None:
+    return session.scalar(
+        select(Redemption).where(
+            Redemption.product_id == user.product_id,
+            Redemption.user_pk == user.id,
+            Redemption.client_id == client_id,
+        )
+    )

@@ -1,0 +1,142 @@
+"""Loyalty rows. The ledger is the truth; the account row is its running sum, kept in the same
+transaction so that a balance check is one row read and a debit one conditional update."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from plaudit.store.base import Base, utcnow
+
+
+class EarningRule(Base):
+    """An event type earns points: a fixed amount, or a numeric property times a rate."""
+
+    __tablename__ = "earning_rules"
+    __table_args__ = (Index("ix_earning_rules_product_event", "product_id", "event_type"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(128))
+    points: Mapped[int | None] = mapped_column()
+    property: Mapped[str | None] = mapped_column(String(128))
+    rate: Mapped[float | None] = mapped_column(Float)
+    limit_per_day: Mapped[int | None] = mapped_column()
+    once: Mapped[bool] = mapped_column(default=False)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LoyaltyAccount(Base):
+    """One user's running totals: the sum of their ledger, never negative."""
+
+    __tablename__ = "loyalty_accounts"
+    __table_args__ = (
+        CheckConstraint("balance >= 0", name="balance_not_negative"),
+        Index("ix_loyalty_accounts_product_last_earned", "product_id", "last_earned_at"),
+    )
+
+    user_pk: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    balance: Mapped[int] = mapped_column(default=0)
+    #: Points ever earned (earns, referral points, positive adjustments): what tiers count.
+    lifetime: Mapped[int] = mapped_column(default=0)
+    tier_name: Mapped[str | None] = mapped_column(String(100))
+    last_earned_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class LedgerEntry(Base):
+    """One change of a balance, with its reason. Rows are only ever added."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        Index("ix_ledger_entries_user", "user_pk", "id"),
+        Index("ix_ledger_entries_user_rule", "user_pk", "rule_id", "created_at"),
+        Index("ix_ledger_entries_product", "product_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    delta: Mapped[int] = mapped_column()
+    #: earn | redeem | adjust | expire | referral
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    balance_after: Mapped[int] = mapped_column()
+    # Plain ids, not foreign keys: history outlives a deleted rule or reward.
+    rule_id: Mapped[str | None] = mapped_column(String(32))
+    event_id: Mapped[str | None] = mapped_column(String(40))
+    redemption_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Tier(Base):
+    __tablename__ = "tiers"
+    __table_args__ = (
+        UniqueConstraint("product_id", "threshold"),
+        UniqueConstraint("product_id", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    #: Lifetime points from which a user holds this tier.
+    threshold: Mapped[int] = mapped_column()
+
+
+class Reward(Base):
+    """An item of the rewards catalog."""
+
+    __tablename__ = "rewards"
+    __table_args__ = (
+        CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),
+        Index("ix_rewards_product", "product_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    cost: Mapped[int] = mapped_column()
+    #: None: unlimited.
+    stock: Mapped[int | None] = mapped_column()
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Redemption(Base):
+    __tablename__ = "redemptions"
+    __table_args__ = (
+        # The client's id makes a retried redemption answer the first one, not debit twice.
+        UniqueConstraint("user_pk", "client_id"),
+        Index("ix_redemptions_product", "product_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    reward_id: Mapped[str] = mapped_column(String(32))
+    reward_name: Mapped[str] = mapped_column(String(200))
+    cost: Mapped[int] = mapped_column()
+    client_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PointsTally(Base):
+    """Points earned by a user in one period ('all', 'week:2026-W48', 'month:2026-11'): what
+    leaderboards rank. Kept by the same statement that credits the ledger."""
+
+    __tablename__ = "points_tallies"
+    __table_args__ = (Index("ix_points_tallies_board", "product_id", "period", "points"),)
+
+    user_pk: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    period: Mapped[str] = mapped_column(String(24), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    points: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,256 @@
+"""The loyalty program's API: rules, tiers, catalog and adjustments for the tenant (management
+credentials); the catalog and redemption for the token's user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
+
+from plaudit.gamification import badges
+from plaudit.products.service import get_product
+from plaudit.users.service import get_user
+from plaudit.web.client import authenticate_user
+from plaudit.web.management import Manager
+from plaudit.web.state import AppState, in_session
+
+from . import catalog, ledger, rules, tiers
+from .schemas import (
+    AdjustmentIn,
+    AdjustmentOut,
+    Catalog,
+    Redeemed,
+    RedeemIn,
+    RewardCreate,
+    RewardOut,
+    RewardUpdate,
+    RuleCreate,
+    RuleOut,
+    RuleUpdate,
+    TiersIn,
+    TiersOut,
+)
+
+router = APIRouter(tags=["loyalty"])
+RULES = "/v1/products/{product_id}/loyalty/rules"
+REWARDS = "/v1/products/{product_id}/rewards"
+
+
+# --- earning rules ------------------------------------------------------------------------
+
+
+@router.get(RULES, response_model=list[RuleOut], summary="The product's earning rules")
+async def list_rules(request: Request, product_id: str, principal: Manager) -> Any:
+    principal.check_product(product_id)
+
+    def work(session: Session, _state: AppState) -> list[dict[str, Any]]:
+        return [
+            rules.rule_dict(r) for r in rules.list_rules(session, get_product(session, product_id))
+        ]
+
+    return await in_session(request, work)
+
+
+@router.post(RULES, status_code=201, response_model=RuleOut, summary="Add an earning rule")
+async def create_rule(
+    request: Request, product_id: str, body: RuleCreate, principal: Manager
+) -> Any:
+    principal.check_product(product_id)
+
+    def work(session: Session, _state: AppState) -> dict[str, Any]:
+        return rules.rule_dict(rules.create_rule(session, get_product(session, product_id), body))
+
+    return await in_session(request, work)
+
+
+@router.patch(RULES + "/{rule_id}", response_model=RuleOut, summary="Change an earning rule")
+async def update_rule(
+    request: Request, product_id: str, rule_id: str, body: RuleUpdate, principal: Manager
+) -> Any:
+    principal.check_product(product_id)
+
+    def work(session: Session, _state: AppState) -> dict[str, Any]:
+        product = get_product(session, product_id)
+        return rules.rule_dict(rules.update_rule(session, product, rule_id, body))
+
+    return await in_session(request, work)
+
+
+@router.delete(
+    RULES + "/{rule_id}",
+    status_code=204,
+    summary="Remove an earning rule (points it gave stay in the ledger)",
+)
+async def delete_rule(
+    request: Request, product_id: str, rule_id: str, principal: Manager
+) -> Response:
+    principal.check_product(product_id)
+
+    def work(session: Session, _state: AppState) -> None:
+        rules.delete_rule(session, get_product(session, product_id), rule_id)
+
+    await in_session(request, work)
+    return Response(status_code=204)
+
+
+# --- tiers --------------------------------------------------------------------------------
+
+
+@router.get("/v1/products/{product_id}/loyalty/tiers", response_model=TiersOut, summary="The tiers")
+async def get_tiers(request: Request, product_id: str, principal: Manager) -> Any:
+    principal.check_product(product_id)
+
+    def work(session: Session, _state: AppState) -> dict[str, Any]:
+        found = tiers.list_tiers(session, get_product(session, product_id))
+        return {"tiers": [tiers.tier_dict(t) for t in found]}
+
+    return await in_session(request, work)
+
+
+@router.put(
+    "/v1/products/{product_id}/loyalty/tiers",
+    response_model=TiersOut,
+    summary="Set the tiers (name and lifetime points threshold each)",
+)
+async def put_tiers(request: Request, product_id: str, body: TiersIn, principal: Manager) -> Any:
+    principal.check_product(product_id)
+
+    def work(session: Session, _state: AppState) -> dict[str, Any]:
+        product = get_product(session, product_id)
+        found = tiers.replace_tiers(session, product, [(t.name, t.threshold) for t in body.tiers])
+        return {"tiers": [tiers.tier_dict(t) for t in found]}
+
+    return await in_session(request, work)
+
+
+# --- rewards catalog ----------------------------------------------------------------------
+
+
+@router.get(REWARDS, response_model=list[RewardOut], summary="The rewards catalog")
+async def list_rewards(request: Request, product_id: str, principal: Manager) -> Any:
+    principal.check_product(product_id)
+
+    def work(session: Session, _state: AppState) -> list[dict[str, Any]]:
+        product = get_product(session, product_id)
+        return [catalog.reward_dict(r) for r in catalog.list_rewards(session, product)]
+
+    return await in_session(request, work)
+
+
+@router.post(REWARDS, status_code=201, response_model=RewardOut, summary="Add a reward")
+async def create_reward(
+    request: Request, product_id: str, body: RewardCreate, principal: Manager
+) -> Any:
+    principal.check_product(product_id)
+
+    def work(session: Session, _state: AppState) -> dict[str, Any]:
+        product = get_product(session, product_id)
+        return catalog.reward_dict(catalog.create_reward(session, product, body))
+
+    return await in_session(request, work)
+
+
+@router.patch(
+    REWARDS + "/{reward_id}", response_model=RewardOut, summary="Change a reward (or restock it)"
+)
+async def update_reward(
+    request: Request, product_id: str, reward_id: str, body: RewardUpdate, principal: Manager
+) -> Any:
+    principal.check_product(product_id)
+
+    def work(session: Session, _state: AppState) -> dict[str, Any]:
+        product = get_product(session, product_id)
+        return catalog.reward_dict(catalog.update_reward(session, product, reward_id, body))
+
+    return await in_session(request, work)
+
+
+@router.delete(
+    REWARDS + "/{reward_id}",
+    status_code=204,
+    summary="Remove a reward (past redemptions keep its name and cost)",
+)
+async def delete_reward(
+    request: Request, product_id: str, reward_id: str, principal: Manager
+) -> Response:
+    principal.check_product(product_id)
+
+    def work(session: Session, _state: AppState) -> None:
+        catalog.delete_reward(session, get_product(session, product_id), reward_id)
+
+    await in_session(request, work)
+    return Response(status_code=204)
+
+
+# --- adjustments --------------------------------------------------------------------------
+
+
+@router.post(
+    "/v1/products/{product_id}/users/{user_id}/points",
+    status_code=201,
+    response_model=AdjustmentOut,
+    summary="Adjust a user's points by hand, with a reason shown in their history",
+)
+async def adjust_points(
+    request: Request, product_id: str, user_id: str, body: AdjustmentIn, principal: Manager
+) -> Any:
+    principal.check_product(product_id)
+
+    def work(session: Session, state: AppState) -> dict[str, Any]:
+        product = get_product(session, product_id)
+        user = get_user(session, product.id, user_id)
+        now = state.now()
+        entry = ledger.adjust(
+            session, product, user, points=body.amount, reason=body.reason, now=now
+        )
+        if body.amount > 0:
+            lifetime = ledger.account(session, user).lifetime
+            badges.evaluate(session, product, user, now=now, lifetime=lifetime)
+        return {"entry": ledger.entry_dict(entry), "balance": entry.balance_after}
+
+    return await in_session(request, work)
+
+
+# --- the token's user ---------------------------------------------------------------------
+
+
+@router.get(
+    "/v1/rewards",
+    response_model=Catalog,
+    summary="The rewards the token's user may redeem (scope 'read')",
+    tags=["client"],
+)
+async def my_catalog(request: Request) -> Any:
+    context = await authenticate_user(request, scopes=("read",))
+
+    def work(session: Session, _state: AppState) -> dict[str, Any]:
+        product, user = context.product_and_user(session)
+        return catalog.catalog(session, product, user)
+
+    return await in_session(request, work)
+
+
+@router.post(
+    "/v1/rewards/{reward_id}/redeem",
+    status_code=201,
+    response_model=Redeemed,
+    summary="Redeem a reward with the token's user's points (scope 'write')",
+    tags=["client"],
+)
+async def redeem(request: Request, reward_id: str, body: RedeemIn | None = None) -> Any:
+    context = await authenticate_user(request, scopes=("write",))
+
+    def work(session: Session, state: AppState) -> dict[str, Any]:
+        product, user = context.product_and_user(session)
+        redemption, balance = catalog.redeem(
+            session,
+            product,
+            user,
+            reward_id,
+            now=state.now(),
+            client_id=body.id if body is not None else None,
+        )
+        return {"redemption": catalog.redemption_dict(redemption), "balance": balance}
+
+    return await in_session(request, work)

@@ -1,0 +1,179 @@
+"""Earning rules: which events earn how many points, within which limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import secrets
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from plaudit.errors import InvalidInput, NotFound
+from plaudit.products.models import Product
+from plaudit.users.models import User
+
+from . import ledger
+from .models import EarningRule, LedgerEntry, LoyaltyAccount
+from .periods import day_start, local_day
+from .schemas import RuleCreate, RuleUpdate
+
+
+def list_rules(
+    session: Session, product: Product, *, enabled_only: bool = False
+) -> list[EarningRule]:
+    query = select(EarningRule).where(EarningRule.product_id == product.id)
+    if enabled_only:
+        query = query.where(EarningRule.enabled)
+    return list(session.scalars(query.order_by(EarningRule.created_at, EarningRule.id)))
+
+
+def get_rule(session: Session, product: Product, rule_id: str) -> EarningRule:
+    rule = session.scalar(
+        select(EarningRule).where(EarningRule.product_id == product.id, EarningRule.id == rule_id)
+    )
+    if rule is None:
+        raise NotFound(f"Product {product.id!r} has no earning rule {rule_id!r}.")
+    return rule
+
+
+def create_rule(session: Session, product: Product, body: RuleCreate) -> EarningRule:
+    rule = EarningRule(
+        id="rule_" + secrets.token_hex(8),
+        product_id=product.id,
+        **body.model_dump(),
+    )
+    session.add(rule)
+    session.flush()
+    return rule
+
+
+def update_rule(session: Session, product: Product, rule_id: str, body: RuleUpdate) -> EarningRule:
+    rule = get_rule(session, product, rule_id)
+    changes = body.model_dump(exclude_unset=True)
+    if "points" in changes and rule.points is None and changes["points"] is not None:
+        raise InvalidInput("This rule earns by a property's value; set 'rate'.", field="points")
+    if "rate" in changes and rule.rate is None and changes["rate"] is not None:
+        raise InvalidInput("This rule earns a fixed amount; set 'points'.", field="rate")
+    for name, value in changes.items():
+        if value is None and name in ("name", "once", "enabled", "points", "rate"):
+            raise InvalidInput(f"'{name}' cannot be null.", field=name)
+        setattr(rule, name, value)
+    session.flush()
+    return rule
+
+
+def delete_rule(session: Session, product: Product, rule_id: str) -> None:
+    session.delete(get_rule(session, product, rule_id))
+
+
+def points_for(rule: EarningRule, properties: dict[str, Any]) -> int:
+    """What one event earns under this rule: 0 when a property rule's value is missing,
+    not a number, or rounds down to nothing."""
+    if rule.points is not None:
+        return rule.points
+    value = properties.get(rule.property or "")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    if isinstance(value, float) and not math.isfinite(value):
+        return 0
+    earned = (Decimal(str(value)) * Decimal(repr(rule.rate))).to_integral_value(ROUND_FLOOR)
+    return int(min(max(earned, Decimal(0)), Decimal(ledger.MAX_POINTS)))
+
+
+def describe(rule: EarningRule) -> str:
+    if rule.points is not None:
+        what = f"{rule.points} point{'s' if rule.points != 1 else ''}"
+    else:
+        rate = f"{rule.rate:g}"
+        what = f"{rate} point{'s' if rate != '1' else ''} per {rule.property}"
+    if rule.once:
+        what += ", once"
+    elif rule.limit_per_day:
+        times = "once" if rule.limit_per_day == 1 else f"up to {rule.limit_per_day} times"
+        what += f", {times} a day"
+    return what
+
+
+def rule_dict(rule: EarningRule) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "event_type": rule.event_type,
+        "points": rule.points,
+        "property": rule.property,
+        "rate": rule.rate,
+        "limit_per_day": rule.limit_per_day,
+        "once": rule.once,
+        "enabled": rule.enabled,
+        "description": describe(rule),
+    }
+
+
+def apply_rules(
+    session: Session,
+    product: Product,
+    user: User,
+    *,
+    event_type: str,
+    properties: dict[str, Any],
+    event_id: str,
+    now: dt.datetime,
+) -> list[LedgerEntry]:
+    """Credit what an event earns under each of the product's enabled rules for its type."""
+    rules = list(
+        session.scalars(
+            select(EarningRule)
+            .where(
+                EarningRule.product_id == product.id,
+                EarningRule.event_type == event_type,
+                EarningRule.enabled,
+            )
+            .order_by(EarningRule.created_at, EarningRule.id)
+        )
+    )
+    if not rules:
+        return []
+    # Serialise one user's earns: the limits below count, then credit, as one step.
+    ledger.account(session, user)
+    session.execute(
+        select(LoyaltyAccount.user_pk).where(LoyaltyAccount.user_pk == user.id).with_for_update()
+    )
+    entries = []
+    for rule in rules:
+        points = points_for(rule, properties)
+        if points <= 0 or _limit_reached(session, product, user, rule, now):
+            continue
+        entries.append(
+            ledger.credit(
+                session,
+                product,
+                user,
+                points=points,
+                kind="earn",
+                reason=rule.name,
+                now=now,
+                rule_id=rule.id,
+                event_id=event_id,
+            )
+        )
+    return entries
+
+
+def _limit_reached(
+    session: Session, product: Product, user: User, rule: EarningRule, now: dt.datetime
+) -> bool:
+    if not rule.once and not rule.limit_per_day:
+        return False
+    query = (
+        select(func.count())
+        .select_from(LedgerEntry)
+        .where(LedgerEntry.user_pk == user.id, LedgerEntry.rule_id == rule.id)
+    )
+    if rule.once:
+        return bool(session.scalar(query))
+    since = day_start(local_day(now, product.time_zone), product.time_zone)
+    earned_today = session.scalar(query.where(LedgerEntry.created_at >= since)) or 0
+    return earned_today >= (rule.limit_per_day or 0)

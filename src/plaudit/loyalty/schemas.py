@@ -1,0 +1,179 @@
+"""The loyalty program's API shapes: one validation for the HTTP API, the CLI and the console."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+EVENT_TYPE = r"^[A-Za-z0-9_.:-]+$"
+PROPERTY = r"^[A-Za-z0-9_.-]+$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RuleCreate(Strict):
+    """An event type earns ``points``, or ``property`` x ``rate`` (rounded down)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    event_type: str = Field(min_length=1, max_length=128, pattern=EVENT_TYPE)
+    points: int | None = Field(default=None, ge=1, le=1_000_000)
+    property: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=PROPERTY,
+        description="A numeric property of the event, e.g. 'amount'.",
+    )
+    rate: float | None = Field(
+        default=None, gt=0, le=1_000_000, description="Points per unit of the property."
+    )
+    limit_per_day: int | None = Field(
+        default=None, ge=1, le=10_000, description="At most this many earns per user per day."
+    )
+    once: bool = Field(default=False, description="Earn once per user, ever.")
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> RuleCreate:
+        if self.points is None and (self.property is None or self.rate is None):
+            raise ValueError("give 'points', or 'property' with 'rate'")
+        if self.points is not None and (self.property is not None or self.rate is not None):
+            raise ValueError("give 'points', or 'property' with 'rate', not both")
+        return self
+
+
+class RuleUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    points: int | None = Field(default=None, ge=1, le=1_000_000)
+    rate: float | None = Field(default=None, gt=0, le=1_000_000)
+    limit_per_day: int | None = Field(default=None, ge=1, le=10_000)
+    once: bool | None = None
+    enabled: bool | None = None
+
+
+class RuleOut(BaseModel):
+    id: str
+    name: str
+    event_type: str
+    points: int | None
+    property: str | None
+    rate: float | None
+    limit_per_day: int | None
+    once: bool
+    enabled: bool
+    description: str = Field(description="What the rule gives, in words for the widget.")
+
+
+class TierIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    threshold: int = Field(ge=0, le=1_000_000_000, description="Lifetime points to reach it.")
+
+
+class TiersIn(Strict):
+    tiers: list[TierIn] = Field(max_length=50)
+
+
+class TierOut(BaseModel):
+    name: str
+    threshold: int
+
+
+class TiersOut(BaseModel):
+    tiers: list[TierOut]
+
+
+class RewardCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=1000)
+    cost: int = Field(ge=1, le=1_000_000_000, description="Points it takes.")
+    stock: int | None = Field(default=None, ge=0, le=1_000_000_000, description="null: no limit.")
+    enabled: bool = True
+
+
+class RewardUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=1000)
+    cost: int | None = Field(default=None, ge=1, le=1_000_000_000)
+    stock: int | None = Field(default=None, ge=0, le=1_000_000_000)
+    enabled: bool | None = None
+
+
+class RewardOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    cost: int
+    stock: int | None
+    enabled: bool
+
+
+class AdjustmentIn(Strict):
+    amount: int = Field(
+        ge=-1_000_000_000,
+        le=1_000_000_000,
+        description="Points to add (positive) or take away (negative); never below zero.",
+    )
+    reason: str = Field(min_length=1, max_length=500, description="Shown in the user's history.")
+
+    @model_validator(mode="after")
+    def _not_zero(self) -> AdjustmentIn:
+        if self.amount == 0:
+            raise ValueError("an adjustment of 0 points changes nothing")
+        return self
+
+
+class EntryOut(BaseModel):
+    id: int
+    delta: int
+    kind: str = Field(description="earn, redeem, adjust, expire or referral.")
+    reason: str
+    created_at: str
+    balance_after: int
+
+
+class HistoryOut(BaseModel):
+    entries: list[EntryOut]
+    next_before: int | None = Field(description="Pass as ?before= for the next (older) page.")
+
+
+class RedeemIn(Strict):
+    id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="Your id for this redemption: sent again, it answers the first one.",
+    )
+
+
+class RedemptionOut(BaseModel):
+    id: str
+    reward_id: str
+    reward_name: str
+    cost: int
+    created_at: str
+
+
+class Redeemed(BaseModel):
+    redemption: RedemptionOut
+    balance: int
+
+
+class CatalogItem(BaseModel):
+    id: str
+    name: str
+    description: str
+    cost: int
+    stock: int | None
+    available: bool = Field(description="In stock.")
+    affordable: bool = Field(description="The user's balance covers the cost.")
+
+
+class Catalog(BaseModel):
+    balance: int
+    rewards: list[CatalogItem]
+
+
+class AdjustmentOut(BaseModel):
+    entry: EntryOut
+    balance: int

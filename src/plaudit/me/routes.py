@@ -1,0 +1,151 @@
+"""/v1/me and its history for the token's user; the same views of any user for the tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from plaudit.gamification.schemas import StreakOut, UserBadgeOut
+from plaudit.loyalty import ledger
+from plaudit.loyalty.schemas import HistoryOut, RuleOut, TierOut
+from plaudit.products.service import get_product
+from plaudit.users.service import get_user
+from plaudit.web.client import authenticate_user
+from plaudit.web.management import Manager
+from plaudit.web.state import AppState, in_session
+
+from . import service
+
+router = APIRouter()
+PAGE = 100
+
+
+class Points(BaseModel):
+    balance: int
+    lifetime: int = Field(description="Every point ever earned: what tiers count.")
+
+
+class NextTier(TierOut):
+    points_needed: int
+    progress: float = Field(ge=0, le=1, description="From the current tier's threshold.")
+
+
+class ProductBrief(BaseModel):
+    id: str
+    name: str
+    theme: dict[str, str]
+
+
+class MeUser(BaseModel):
+    id: str
+    first_name: str | None
+    name: str | None
+
+
+class ReferralStats(BaseModel):
+    code: str
+    link: str
+    clicks: int
+    signups: int
+    conversions: int
+
+
+class Me(BaseModel):
+    product: ProductBrief
+    user: MeUser
+    points: Points
+    tier: TierOut | None
+    next_tier: NextTier | None = Field(description="null at the top tier, or with no tiers.")
+    tiers: list[TierOut]
+    badges: list[UserBadgeOut]
+    streaks: list[StreakOut]
+    referrals: ReferralStats
+    ways_to_earn: list[RuleOut]
+
+
+@router.get(
+    "/v1/me",
+    response_model=Me,
+    summary="The token's user in every program: points, tier, badges, streaks (scope 'read')",
+    tags=["client"],
+)
+async def me(request: Request) -> Any:
+    context = await authenticate_user(request, scopes=("read",))
+
+    def work(session: Session, state: AppState) -> dict[str, Any]:
+        product, user = context.product_and_user(session)
+        return service.summary(
+            session, product, user, now=state.now(), public_url=state.settings.resolved_public_url
+        )
+
+    return await in_session(request, work)
+
+
+@router.get(
+    "/v1/me/history",
+    response_model=HistoryOut,
+    summary="The token's user's points history, newest first (scope 'read')",
+    tags=["client"],
+)
+async def my_history(
+    request: Request,
+    limit: int = Query(20, ge=1, le=PAGE),
+    before: int | None = Query(None, ge=1, le=2**62, description="next_before of a page."),
+) -> Any:
+    context = await authenticate_user(request, scopes=("read",))
+
+    def work(session: Session, _state: AppState) -> dict[str, Any]:
+        _product, user = context.product_and_user(session)
+        return _history(session, user, limit=limit, before=before)
+
+    return await in_session(request, work)
+
+
+@router.get(
+    "/v1/products/{product_id}/users/{user_id}/loyalty",
+    response_model=Me,
+    summary="One user in every program, as their widget shows them",
+    tags=["loyalty"],
+)
+async def user_summary(request: Request, product_id: str, user_id: str, principal: Manager) -> Any:
+    principal.check_product(product_id)
+
+    def work(session: Session, state: AppState) -> dict[str, Any]:
+        product = get_product(session, product_id)
+        user = get_user(session, product.id, user_id)
+        return service.summary(
+            session, product, user, now=state.now(), public_url=state.settings.resolved_public_url
+        )
+
+    return await in_session(request, work)
+
+
+@router.get(
+    "/v1/products/{product_id}/users/{user_id}/history",
+    response_model=HistoryOut,
+    summary="One user's points history, newest first",
+    tags=["loyalty"],
+)
+async def user_history(
+    request: Request,
+    product_id: str,
+    user_id: str,
+    principal: Manager,
+    limit: int = Query(20, ge=1, le=PAGE),
+    before: int | None = Query(None, ge=1, le=2**62),
+) -> Any:
+    principal.check_product(product_id)
+
+    def work(session: Session, _state: AppState) -> dict[str, Any]:
+        user = get_user(session, get_product(session, product_id).id, user_id)
+        return _history(session, user, limit=limit, before=before)
+
+    return await in_session(request, work)
+
+
+def _history(session: Session, user: Any, *, limit: int, before: int | None) -> dict[str, Any]:
+    entries, next_before = ledger.history(session, user, limit=limit, before=before)
+    return {"entries": [ledger.entry_dict(e) for e in entries], "next_before": next_before}

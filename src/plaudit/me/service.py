@@ -1,0 +1,49 @@
+"""One user's standing in every program of a product."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from plaudit.gamification import badges, streaks
+from plaudit.loyalty import ledger, rules, tiers
+from plaudit.products.models import Product
+from plaudit.referrals import service as referrals
+from plaudit.users.models import User
+
+
+def summary(
+    session: Session, product: Product, user: User, *, now: dt.datetime, public_url: str
+) -> dict[str, Any]:
+    account = ledger.account(session, user)
+    product_tiers = tiers.list_tiers(session, product)
+    tier, upcoming = tiers.progress(product_tiers, account.lifetime)
+    return {
+        "product": {
+            "id": product.id,
+            "name": product.name,
+            "theme": referrals.theme_of(product),
+        },
+        "user": {"id": user.external_id, "first_name": user.first_name, "name": user.name},
+        "points": {"balance": account.balance, "lifetime": account.lifetime},
+        "tier": tiers.tier_dict(tier) if tier is not None else None,
+        "next_tier": upcoming,
+        "tiers": [tiers.tier_dict(t) for t in product_tiers],
+        "badges": badges.for_user(session, product, user),
+        "streaks": streaks.for_user(session, product, user, now=now),
+        "referrals": _referral_stats(session, user, public_url=public_url),
+        "ways_to_earn": [
+            rules.rule_dict(r) for r in rules.list_rules(session, product, enabled_only=True)
+        ],
+    }
+
+
+def _referral_stats(session: Session, user: User, *, public_url: str) -> dict[str, Any]:
+    code = referrals.code_for(session, user).code
+    return {
+        "code": code,
+        "link": referrals.share_link(public_url, code),
+        **referrals.stats(session, user),
+    }
