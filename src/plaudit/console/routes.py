@@ -7,11 +7,21 @@ from starlette.responses import Response
 
 from plaudit.errors import NotFound
 
-from .pages import authentication, health, products, programs, sign_in, start, static, users
+from .pages import (
+    authentication,
+    health,
+    loyalty,
+    products,
+    programs,
+    sign_in,
+    start,
+    static,
+    users,
+)
 from .web import PREFIX, Console, ConsoleRoute
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
-for _pages in (sign_in, static, products, authentication, users, programs, health, start):
+for _pages in (sign_in, static, products, authentication, users, programs, loyalty, health, start):
     router.include_router(_pages.router)
 
 

@@ -8,12 +8,14 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from plaudit.loyalty import ledger
+from plaudit.me import service as me
 from plaudit.products import service as products
 from plaudit.referrals import service as referrals
 from plaudit.users import service
 from plaudit.web.state import AppState, in_session
 
-from ..web import PREFIX, Console, ConsoleRoute, product_of, render
+from ..web import PREFIX, Console, ConsoleContext, ConsoleRoute, product_of, render
 
 router = APIRouter(route_class=ConsoleRoute)
 PAGE_SIZE = 25
@@ -61,6 +63,54 @@ async def all_users(
     )
 
 
+NOTICES = {"adjusted": "Points adjusted; the change is in the history."}
+HISTORY = 50
+
+
+async def user_page(
+    request: Request,
+    product_id: str,
+    console: ConsoleContext,
+    user_id: str,
+    *,
+    status: int = 200,
+    adjust_form: dict[str, str] | None = None,
+    adjust_errors: dict[str, str] | None = None,
+) -> Response:
+    """One user: profile, points, tier, badges, streaks, referrals and points history, as the
+    API's .../users/{id}, .../loyalty, .../history and .../referrals answer them."""
+
+    def work(session: Session, state: AppState) -> dict[str, Any]:
+        product = product_of(session, console, product_id)
+        user = service.get_user(session, product.id, user_id)
+        made, _ = referrals.list_referrals(session, product, limit=100, user_id=user_id)
+        entries, _ = ledger.history(session, user, limit=HISTORY)
+        return {
+            "product": products.product_settings(product),
+            "user": user.to_dict(),
+            "standing": me.summary(
+                session,
+                product,
+                user,
+                now=state.now(),
+                public_url=state.settings.resolved_public_url,
+            ),
+            "history": [ledger.entry_dict(e) for e in entries],
+            "referrals": made,
+        }
+
+    return render(
+        request,
+        "user.html",
+        status=status,
+        tab="users",
+        adjust_form=adjust_form or {},
+        adjust_errors=adjust_errors or {},
+        notice=NOTICES.get(request.query_params.get("notice", "")),
+        **(await in_session(request, work)),
+    )
+
+
 @router.get(PREFIX + "/products/{product_id}/user", include_in_schema=False)
 async def one_user(
     request: Request,
@@ -68,14 +118,4 @@ async def one_user(
     console: Console,
     id: str = Query(min_length=1, max_length=255),  # the user's id, as the API names it
 ) -> Response:
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        product = product_of(session, console, product_id)
-        user = service.get_user(session, product.id, id)
-        made, _ = referrals.list_referrals(session, product, limit=100, user_id=id)
-        return {
-            "product": products.product_settings(product),
-            "user": user.to_dict(),
-            "referrals": made,
-        }
-
-    return render(request, "user.html", tab="users", **(await in_session(request, work)))
+    return await user_page(request, product_id, console, id)
