@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -88,3 +89,13 @@ def other_browser(settings: Settings, db: Database, clock: Clock) -> Iterator[Co
     app = create_app(settings, db=db, clock=clock, background=False)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield ConsoleClient(test_client)
+
+
+@pytest.fixture
+def wall_console(clock: Clock, client: TestClient) -> ConsoleClient:
+    """Signed in as the operator, with the app's clock at the wall clock's time: for what is
+    stamped or signed by real time (the failure log, snippets run as written)."""
+    clock.now = time.time()
+    signed_in = ConsoleClient(client)
+    assert signed_in.sign_in(ADMIN_TOKEN).status_code == 303
+    return signed_in
