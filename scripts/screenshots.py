@@ -21,11 +21,10 @@ import httpx
 import jwt
 import uvicorn
 from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from playwright.sync_api import sync_playwright
 
 from plaudit.app import create_app
+from plaudit.auth.signing import SigningKey, generate_private_key, private_pem
 from plaudit.settings import Settings
 from plaudit.store.db import Database
 from plaudit.store.migrate import upgrade
@@ -73,15 +72,8 @@ def seed(url: str) -> tuple[str, str]:
         ("Gamification sandbox", "sandbox", "standard"),
     ):
         call("POST", "/v1/products", json={"name": name, "id": product_id, "profile": profile})
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    private = private_pem(generate_private_key("rsa"))
+    public = SigningKey.from_pem(private, "RS256").public_pem()
     call(
         "POST",
         f"/v1/products/{PRODUCT}/keys",

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from playwright.sync_api import expect
+
+from plaudit.auth.signing import SigningKey, generate_private_key, private_pem
 
 from .conftest import ADMIN_TOKEN, Plaudit, Web
 
@@ -53,15 +53,8 @@ def create_product(web: Web, plaudit: Plaudit, name: str, profile: str) -> tuple
 
 
 def rsa_key_pair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    private = private_pem(generate_private_key("rsa"))
+    public = SigningKey.from_pem(private, "RS256").public_pem()
     return private, public
 
 

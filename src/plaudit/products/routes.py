@@ -125,17 +125,9 @@ async def create_secret(
     request: Request, product_id: str, body: SecretCreate, principal: Manager
 ) -> Any:
     def work(session: Session, state: AppState) -> dict[str, Any]:
-        secret, value = hmac_secrets.create_secret(
-            session,
-            _product(session, principal, product_id),
-            box=state.box,
-            value=body.value,
-            algorithm=body.algorithm,
-            kid=body.kid,
-            grace_seconds=body.grace_seconds,
-            now=state.now(),
+        return hmac_secrets.create_from(
+            session, _product(session, principal, product_id), body, box=state.box, now=state.now()
         )
-        return {"kid": secret.kid, "value": value, "algorithm": secret.algorithm}
 
     return await in_session(request, work, changes=product_id)
 
@@ -181,16 +173,7 @@ async def disable_secret(request: Request, product_id: str, kid: str, principal:
 )
 async def add_key(request: Request, product_id: str, body: KeyCreate, principal: Manager) -> Any:
     def work(session: Session, _state: AppState) -> dict[str, Any]:
-        record = public_keys.add_key(
-            session,
-            _product(session, principal, product_id),
-            public_key=body.public_key,
-            jwk=body.jwk,
-            kid=body.kid,
-            description=body.description,
-            enabled=body.enabled,
-            algorithm=body.algorithm,
-        )
+        record = public_keys.add_from(session, _product(session, principal, product_id), body)
         return public_keys.key_info(record)
 
     return await in_session(request, work, changes=product_id)

@@ -109,17 +109,13 @@ async def create_secret(request: Request, product_id: str, console: Console) -> 
         body: SecretCreate = validate(SecretCreate, values)
 
         def work(session: Session, state: AppState) -> dict[str, Any]:
-            secret, value = hmac_secrets.create_secret(
+            return hmac_secrets.create_from(
                 session,
                 product_of(session, console, product_id),
+                body,
                 box=state.box,
-                value=body.value,
-                algorithm=body.algorithm,
-                kid=body.kid,
-                grace_seconds=body.grace_seconds,
                 now=state.now(),
             )
-            return {"kid": secret.kid, "value": value, "algorithm": secret.algorithm}
 
         created = await in_session(request, work, changes=product_id)
     except FormErrors as exc:
@@ -195,16 +191,7 @@ async def add_key(request: Request, product_id: str, console: Console) -> Respon
         body: KeyCreate = validate(KeyCreate, {**values, **_key_material(text(form, "public_key"))})
 
         def work(session: Session, _state: AppState) -> None:
-            public_keys.add_key(
-                session,
-                product_of(session, console, product_id),
-                public_key=body.public_key,
-                jwk=body.jwk,
-                kid=body.kid,
-                description=body.description,
-                enabled=body.enabled,
-                algorithm=body.algorithm,
-            )
+            public_keys.add_from(session, product_of(session, console, product_id), body)
 
         await in_session(request, work, changes=product_id)
     except (FormErrors, ServiceError, AuthError) as exc:

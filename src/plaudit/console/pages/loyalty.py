@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -119,28 +120,6 @@ async def create_rule(request: Request, product_id: str, console: Console) -> Re
     return await _act(request, console, product_id, "rule", sent, work, notice="rule_added")
 
 
-@router.post(BASE + "/rules/update", include_in_schema=False)
-async def toggle_rule(request: Request, product_id: str, console: Console) -> Response:
-    form = await request.form()
-    rule_id, enabled = text(form, "id"), text(form, "enabled") == "true"
-
-    def work(session: Session, product: Product, _state: AppState) -> object:
-        return rules.update_rule(session, product, rule_id, RuleUpdate(enabled=enabled))
-
-    return await _act(request, console, product_id, "rule", {}, work, notice="changed")
-
-
-@router.post(BASE + "/rules/delete", include_in_schema=False)
-async def delete_rule(request: Request, product_id: str, console: Console) -> Response:
-    rule_id = text(await request.form(), "id")
-
-    def work(session: Session, product: Product, _state: AppState) -> object:
-        rules.delete_rule(session, product, rule_id)
-        return None
-
-    return await _act(request, console, product_id, "rule", {}, work, notice="deleted")
-
-
 # --- tiers --------------------------------------------------------------------------------
 
 
@@ -190,28 +169,6 @@ async def create_reward(request: Request, product_id: str, console: Console) -> 
     return await _act(request, console, product_id, "reward", sent, work, notice="reward_added")
 
 
-@router.post(BASE + "/rewards/update", include_in_schema=False)
-async def toggle_reward(request: Request, product_id: str, console: Console) -> Response:
-    form = await request.form()
-    reward_id, enabled = text(form, "id"), text(form, "enabled") == "true"
-
-    def work(session: Session, product: Product, _state: AppState) -> object:
-        return catalog.update_reward(session, product, reward_id, RewardUpdate(enabled=enabled))
-
-    return await _act(request, console, product_id, "reward", {}, work, notice="changed")
-
-
-@router.post(BASE + "/rewards/delete", include_in_schema=False)
-async def delete_reward(request: Request, product_id: str, console: Console) -> Response:
-    reward_id = text(await request.form(), "id")
-
-    def work(session: Session, product: Product, _state: AppState) -> object:
-        catalog.delete_reward(session, product, reward_id)
-        return None
-
-    return await _act(request, console, product_id, "reward", {}, work, notice="deleted")
-
-
 # --- badges -------------------------------------------------------------------------------
 
 
@@ -250,26 +207,52 @@ async def create_badge(request: Request, product_id: str, console: Console) -> R
     return await _act(request, console, product_id, "badge", sent, work, notice="badge_added")
 
 
-@router.post(BASE + "/badges/update", include_in_schema=False)
-async def toggle_badge(request: Request, product_id: str, console: Console) -> Response:
-    form = await request.form()
-    badge_id, enabled = text(form, "id"), text(form, "enabled") == "true"
-
-    def work(session: Session, product: Product, _state: AppState) -> object:
-        return badges.update_badge(session, product, badge_id, BadgeUpdate(enabled=enabled))
-
-    return await _act(request, console, product_id, "badge", {}, work, notice="changed")
+# --- the enabled toggle and delete, alike for rules, rewards and badges ---------------------
 
 
-@router.post(BASE + "/badges/delete", include_in_schema=False)
-async def delete_badge(request: Request, product_id: str, console: Console) -> Response:
-    badge_id = text(await request.form(), "id")
+@dataclass(frozen=True)
+class Listed:
+    """One kind of loyalty row the Programs tab lists with a toggle and a Delete button."""
 
-    def work(session: Session, product: Product, _state: AppState) -> object:
-        badges.delete_badge(session, product, badge_id)
-        return None
+    path: str
+    form: str
+    update: Callable[[Session, Product, str, Any], object]
+    delete: Callable[[Session, Product, str], None]
+    changes: type[BaseModel]
 
-    return await _act(request, console, product_id, "badge", {}, work, notice="deleted")
+
+LISTED = (
+    Listed("rules", "rule", rules.update_rule, rules.delete_rule, RuleUpdate),
+    Listed("rewards", "reward", catalog.update_reward, catalog.delete_reward, RewardUpdate),
+    Listed("badges", "badge", badges.update_badge, badges.delete_badge, BadgeUpdate),
+)
+
+
+def _listed_routes(kind: Listed) -> None:
+    async def toggle(request: Request, product_id: str, console: Console) -> Response:
+        form = await request.form()
+        row_id, enabled = text(form, "id"), text(form, "enabled") == "true"
+
+        def work(session: Session, product: Product, _state: AppState) -> object:
+            return kind.update(session, product, row_id, kind.changes(enabled=enabled))
+
+        return await _act(request, console, product_id, kind.form, {}, work, notice="changed")
+
+    async def delete(request: Request, product_id: str, console: Console) -> Response:
+        row_id = text(await request.form(), "id")
+
+        def work(session: Session, product: Product, _state: AppState) -> object:
+            kind.delete(session, product, row_id)
+            return None
+
+        return await _act(request, console, product_id, kind.form, {}, work, notice="deleted")
+
+    router.post(f"{BASE}/{kind.path}/update", include_in_schema=False)(toggle)
+    router.post(f"{BASE}/{kind.path}/delete", include_in_schema=False)(delete)
+
+
+for _kind in LISTED:
+    _listed_routes(_kind)
 
 
 # --- a user's points ----------------------------------------------------------------------
