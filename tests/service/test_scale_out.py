@@ -5,9 +5,6 @@ the products' versions every keystore_refresh_seconds; Keystore.refresh() is one
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +20,7 @@ from plaudit.settings import Settings
 from plaudit.store.db import Database
 
 from .conftest import ADMIN, ADMIN_TOKEN, NOW, Clock, RsaPair, product_header, standard_claims
+from .served import Server
 
 PROPAGATION_LIMIT = 5.0
 
@@ -146,50 +144,6 @@ def test_a_product_created_through_one_app_is_reachable_from_the_other(
 
 
 # --- real processes -----------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """One `plaudit serve` process."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self._log = log.open("wb")
-        plaudit = Path(sys.executable).parent / "plaudit"
-        self.process = subprocess.Popen(  # noqa: S603  # our own console script
-            [str(plaudit), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_ready(self, deadline: float) -> None:
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"plaudit serve exited with {self.process.returncode}")
-            try:
-                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("plaudit serve did not become ready in time")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._log.close()
 
 
 @pytest.fixture

@@ -734,3 +734,56 @@ def test_the_cli_adds_lists_shows_the_log_and_redelivers(
     missing = run("deliveries", "acme", "ep_nope")
     assert missing.exit_code == 1
     assert "not_found" in missing.output
+
+
+def test_loyalty_changes_send_points_tier_and_badge_notifications_in_order(
+    client: TestClient, acme: dict[str, Any], clock: Clock, receiver: Receiver, http: httpx.Client
+) -> None:
+    """One purchase that crosses a tier and wins a badge sends points.earned, tier.changed,
+    badge.awarded, in that order, about that user; a redemption sends points.redeemed."""
+    _add(
+        client,
+        receiver,
+        "/loyalty",
+        ["points.earned", "points.redeemed", "tier.changed", "badge.awarded"],
+    )
+    admin = {"headers": ADMIN}
+    base = "/v1/products/acme"
+    client.post(
+        f"{base}/loyalty/rules",
+        json={"name": "Spend", "event_type": "purchase", "property": "amount", "rate": 1},
+        **admin,
+    )
+    client.put(
+        f"{base}/loyalty/tiers", json={"tiers": [{"name": "Gold", "threshold": 100}]}, **admin
+    )
+    client.post(
+        f"{base}/badges",
+        json={"name": "Whale", "criteria": {"kind": "points_total", "points": 100}},
+        **admin,
+    )
+    reward = client.post(f"{base}/rewards", json={"name": "Mug", "cost": 30}, **admin).json()
+    token = _token(acme, clock, "ann")
+    sent = client.post(
+        "/v1/events",
+        headers=bearer(token),
+        json={"type": "purchase", "properties": {"amount": 120}},
+    )
+    assert sent.json()["badges_awarded"] == ["Whale"]
+    redeemed = client.post(f"/v1/rewards/{reward['id']}/redeem", headers=bearer(token))
+    assert redeemed.status_code == 201, redeemed.text
+    while _deliver(client, http, clock).attempted:
+        pass
+    bodies = receiver.on("/loyalty")
+    assert [b["type"] for b in bodies] == [
+        "points.earned",
+        "tier.changed",
+        "badge.awarded",
+        "points.redeemed",
+    ]
+    assert {b["data"]["user_id"] for b in bodies} == {"ann"}
+    earned, tier, badge, spent = (b["data"] for b in bodies)
+    assert (earned["points"], earned["balance"], earned["reason"]) == (120, 120, "Spend")
+    assert (tier["from"], tier["to"]) == (None, "Gold")
+    assert badge["badge"]["name"] == "Whale"
+    assert (spent["points"], spent["balance"], spent["reward"]["name"]) == (30, 90, "Mug")

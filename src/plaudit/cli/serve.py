@@ -8,12 +8,21 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy.orm import Session
 
 from plaudit.auth import SigningKey, sign
+from plaudit.events.service import ingest
+from plaudit.gamification import badges, leaderboards
+from plaudit.gamification.schemas import BadgeCreate
+from plaudit.loyalty import catalog, ledger, rules, tiers
+from plaudit.loyalty.periods import BOARDS
+from plaudit.loyalty.schemas import RewardCreate, RuleCreate
 from plaudit.products import hmac_secrets, service
 from plaudit.products.models import Product
 from plaudit.products.schemas import ProductSettings
+from plaudit.store.base import utcnow
 from plaudit.store.migrate import current_revision
+from plaudit.users.service import upsert_user
 
 from .runtime import console, load_settings, services
 
@@ -86,6 +95,7 @@ def demo(host: HostOpt = None, port: PortOpt = None) -> None:
                 session, product, box=s.box, algorithm="HS512", grace_seconds=0
             )
         key = SigningKey.from_secret(s.box.open(secret.ciphertext), "HS512")
+        _seed_loyalty(session, product)
     # The token the referral widget guide's backend code signs: ProductId, UserId, iat.
     token = sign({"ProductId": DEMO_PRODUCT, "UserId": DEMO_USER, "iat": int(time.time())}, key)
     os.environ["PLAUDIT_DEMO"] = "true"  # the served app (built from the environment) shows /demo
@@ -101,6 +111,83 @@ def demo(host: HostOpt = None, port: PortOpt = None) -> None:
         f"  curl -s {url}/v1/auth/verify -H 'Authorization: Bearer {token}'\n", soft_wrap=True
     )
     _run(host, port, 1)
+
+
+def _seed_loyalty(session: Session, product: Product) -> None:
+    """A living loyalty program for /demo, once: rules, tiers, rewards, badges, and points for
+    the demo user and three others, so the leaderboard has someone to beat."""
+    if rules.list_rules(session, product):
+        return  # seeded before, or the operator set up a program of their own
+    now = utcnow()
+    for rule in (
+        RuleCreate(name="Write a note", event_type="note_created", points=10, limit_per_day=5),
+        RuleCreate(name="Share a notebook", event_type="notebook_shared", points=50),
+        RuleCreate(name="Upgrade to Pro", event_type="subscribed", property="amount", rate=2),
+        RuleCreate(
+            name="Complete your profile", event_type="profile_completed", points=25, once=True
+        ),
+    ):
+        rules.create_rule(session, product, rule)
+    tiers.replace_tiers(session, product, [("Bronze", 0), ("Silver", 250), ("Gold", 1000)])
+    for reward in (
+        RewardCreate(name="Dark theme pack", description="Six hand-tuned themes.", cost=100),
+        RewardCreate(name="Extra 10 GB", description="More room for attachments.", cost=300),
+        RewardCreate(name="Acme mug", description="Ceramic, 350 ml.", cost=800, stock=25),
+        RewardCreate(name="A year of Pro", description="Every feature, twelve months.", cost=5000),
+    ):
+        catalog.create_reward(session, product, reward)
+    for badge in (
+        {
+            "name": "First note",
+            "icon": "📝",
+            "description": "Wrote a first note.",
+            "criteria": {"kind": "event_count", "event_type": "note_created", "count": 1},
+        },
+        {
+            "name": "Sharer",
+            "icon": "🤝",
+            "description": "Shared three notebooks.",
+            "criteria": {"kind": "event_count", "event_type": "notebook_shared", "count": 3},
+        },
+        {
+            "name": "On a roll",
+            "icon": "🔥",
+            "description": "Wrote notes 7 days in a row.",
+            "criteria": {"kind": "streak", "event_type": "note_created", "days": 7},
+        },
+        {
+            "name": "Silver",
+            "icon": "🥈",
+            "description": "Reached 250 points.",
+            "criteria": {"kind": "points_total", "points": 250},
+        },
+    ):
+        badges.create_badge(session, product, BadgeCreate.model_validate(badge))
+    people = {DEMO_USER: "Dana", "demo-sam": "Sam", "demo-lee": "Lee", "demo-ana": "Ana"}
+    users = {
+        external_id: upsert_user(
+            session,
+            product_id=product.id,
+            external_id=external_id,
+            profile={"first_name": first_name},
+            listed=True,
+            now=now,
+        )
+        for external_id, first_name in people.items()
+    }
+    for external_id, kind, properties in (
+        (DEMO_USER, "profile_completed", {}),
+        (DEMO_USER, "note_created", {}),
+        (DEMO_USER, "note_created", {}),
+        (DEMO_USER, "notebook_shared", {}),
+        ("demo-sam", "subscribed", {"amount": 240}),
+        ("demo-lee", "notebook_shared", {}),
+        ("demo-ana", "note_created", {}),
+    ):
+        ingest(session, product, users[external_id], type=kind, properties=properties, now=now)
+    ledger.adjust(session, product, users[DEMO_USER], points=150, reason="Welcome bonus", now=now)
+    for board in BOARDS:
+        leaderboards.refresh(session, product, board, now=now)
 
 
 def _run(host: str, port: int, workers: int) -> None:

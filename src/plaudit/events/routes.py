@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from sqlalchemy.orm import Session
 
 from plaudit.products.service import get_product
@@ -52,6 +52,18 @@ class EventAccepted(BaseModel):
     badges_awarded: list[str] = Field(description="Names of the badges this event awarded.")
 
 
+def _shape(value: Any) -> str:
+    return "batch" if isinstance(value, dict) and "events" in value else "event"
+
+
+#: One event, or ``{"events": [...]}``: told apart by the key, so that an error names the field
+#: of the shape that was sent rather than of the first one tried.
+ServerBody = Annotated[
+    Annotated[ServerEventIn, Tag("event")] | Annotated[EventBatchIn, Tag("batch")],
+    Discriminator(_shape),
+]
+
+
 class BatchAccepted(BaseModel):
     events: list[EventAccepted] = Field(description="One result per event, in the order sent.")
     accepted: int
@@ -96,7 +108,7 @@ async def send_event(request: Request, body: EventIn) -> Any:
 async def send_server_events(
     request: Request,
     product_id: str,
-    body: ServerEventIn | EventBatchIn,
+    body: ServerBody,
     principal: Manager,
 ) -> Any:
     principal.check_product(product_id)

@@ -8,13 +8,13 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from plaudit.gamification import badges, streaks
-from plaudit.loyalty import ledger, rules
+from plaudit.loyalty import rules
 from plaudit.products.models import Product
+from plaudit.store.upsert import insert_ignore
 from plaudit.users.models import User
 
 from .models import Event
@@ -24,14 +24,14 @@ from .models import Event
 class Outcome:
     """What one event did: stored (or found as a retry), points earned, badges awarded."""
 
-    event: Event
+    event_id: str
     new: bool
     points: int = 0
     badges: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.event.id,
+            "id": self.event_id,
             "duplicate": not self.new,
             "points_earned": self.points,
             "badges_awarded": self.badges,
@@ -50,7 +50,7 @@ def ingest(
     now: dt.datetime,
 ) -> Outcome:
     """Store the event and apply it once: a retry with the same id earns nothing again."""
-    event, new = record_event(
+    event_id, new = record_event(
         session,
         user=user,
         type=type,
@@ -60,14 +60,14 @@ def ingest(
         now=now,
     )
     if not new:
-        return Outcome(event, new=False)
+        return Outcome(event_id, new=False)
     entries = rules.apply_rules(
         session,
         product,
         user,
         event_type=type,
-        properties=event.properties,
-        event_id=event.id,
+        properties=properties or {},
+        event_id=event_id,
         now=now,
     )
     streak = streaks.record(session, product, user, event_type=type, now=now)
@@ -76,13 +76,21 @@ def ingest(
         product,
         user,
         now=now,
-        lifetime=ledger.account(session, user).lifetime if entries else None,
+        lifetime=entries[-1].lifetime if entries else None,
         event_type=type,
         streak=streak,
     )
     return Outcome(
-        event, new=True, points=sum(e.delta for e in entries), badges=[b.name for b in awarded]
+        event_id, new=True, points=sum(e.delta for e in entries), badges=[b.name for b in awarded]
     )
+
+
+_events: Table = Event.__table__  # type: ignore[assignment]
+_BY_CLIENT_ID = select(_events.c.id).where(
+    _events.c.product_id == bindparam("product"),
+    _events.c.user_pk == bindparam("user"),
+    _events.c.client_event_id == bindparam("client_id"),
+)
 
 
 def record_event(
@@ -93,40 +101,35 @@ def record_event(
     properties: dict[str, Any] | None = None,
     client_event_id: str | None = None,
     source: str = "client",
-    now: dt.datetime | None = None,
-) -> tuple[Event, bool]:
-    """Store an event; returns it and whether it is new (False: a retry of a stored one)."""
-    if client_event_id is not None:
-        existing = _by_client_id(session, user, client_event_id)
-        if existing is not None:
-            return existing, False
-    event = Event(
-        id="evt_" + secrets.token_hex(12),
-        product_id=user.product_id,
-        user_pk=user.id,
-        type=type,
-        properties=properties or {},
-        client_event_id=client_event_id,
-        source=source,
-    )
-    if now is not None:
-        event.created_at = now
-    try:
-        with session.begin_nested():
-            session.add(event)
-    except IntegrityError:
-        existing = _by_client_id(session, user, client_event_id or "")
-        if existing is None:
-            raise
-        return existing, False
-    return event, True
-
-
-def _by_client_id(session: Session, user: User, client_event_id: str) -> Event | None:
-    return session.scalar(
-        select(Event).where(
-            Event.product_id == user.product_id,
-            Event.user_pk == user.id,
-            Event.client_event_id == client_event_id,
+    now: dt.datetime,
+) -> tuple[str, bool]:
+    """Store an event; returns its id and whether it is new (False: a retry of a stored one,
+    whose id is returned). One statement for a new event: the unique (product, user, client
+    id) turns a retry into a no-op insert, also when two copies race."""
+    event_id = "evt_" + secrets.token_hex(12)
+    if insert_ignore(
+        session,
+        _events,
+        {
+            "id": event_id,
+            "product_id": user.product_id,
+            "user_pk": user.id,
+            "type": type,
+            "properties": properties or {},
+            "client_event_id": client_event_id,
+            "source": source,
+            "created_at": now,
+        },
+    ):
+        return event_id, True
+    existing = (
+        session.connection()
+        .execute(
+            _BY_CLIENT_ID,
+            {"product": user.product_id, "user": user.id, "client_id": client_event_id},
         )
+        .scalar()
     )
+    if existing is None:  # a conflict on the id itself: 96 random bits, so never in practice
+        raise RuntimeError("event id collision")
+    return existing, False

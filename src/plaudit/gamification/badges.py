@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session
 from plaudit.errors import InvalidInput, NotFound
 from plaudit.events.models import Event
 from plaudit.products.models import Product
+from plaudit.store.memo import forget
 from plaudit.store.upsert import insert_ignore
 from plaudit.users.models import User
 from plaudit.webhooks.service import enqueue
 
-from .models import Badge, Streak, UserBadge
+from .models import Badge, UserBadge
 from .schemas import BadgeCreate, BadgeUpdate, EventCount, PointsTotal
+from .streaks import StreakState
 
 
 def list_badges(session: Session, product: Product, *, enabled_only: bool = False) -> list[Badge]:
@@ -57,6 +59,7 @@ def create_badge(session: Session, product: Product, body: BadgeCreate) -> Badge
     )
     session.add(badge)
     session.flush()
+    forget(session)
     return badge
 
 
@@ -68,11 +71,13 @@ def update_badge(session: Session, product: Product, badge_id: str, body: BadgeU
             raise InvalidInput(f"'{name}' cannot be null.", field=name)
         setattr(badge, name, value)
     session.flush()
+    forget(session)
     return badge
 
 
 def delete_badge(session: Session, product: Product, badge_id: str) -> None:
     session.delete(get_badge(session, product, badge_id))
+    forget(session)
 
 
 def criteria_of(badge: Badge) -> dict[str, str | int]:
@@ -102,7 +107,7 @@ def evaluate(
     now: dt.datetime,
     lifetime: int | None = None,
     event_type: str | None = None,
-    streak: Streak | None = None,
+    streak: StreakState | None = None,
 ) -> list[Badge]:
     """Award every badge whose rule the user now meets and does not hold yet."""
     held = select(UserBadge.badge_id).where(UserBadge.user_pk == user.id)
@@ -124,7 +129,7 @@ def _met(
     *,
     lifetime: int | None,
     event_type: str | None,
-    streak: Streak | None,
+    streak: StreakState | None,
 ) -> bool:
     if badge.kind == "points_total":
         return lifetime is not None and lifetime >= badge.threshold

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Date, Table, bindparam, case, select
 from sqlalchemy.orm import Session
 
 from plaudit.loyalty.periods import local_day
 from plaudit.products.models import Product
-from plaudit.store.upsert import insert_ignore
+from plaudit.store.upsert import dialect_insert, dialect_of
 from plaudit.users.models import User
 
 from .models import Streak
@@ -19,37 +21,68 @@ from .models import Streak
 MAX_LISTED = 20
 
 
+@dataclass(frozen=True)
+class StreakState:
+    current: int
+    best: int
+    last_day: dt.date
+
+
+_streaks: Table = Streak.__table__  # type: ignore[assignment]
+
+
+@lru_cache(maxsize=2)
+def _count_day(dialect: str) -> Any:
+    """One statement per event: insert the streak at 1, or move the stored one on by a day.
+
+    Every SET expression reads the row as it was, on both stores: yesterday's streak grows,
+    today's (or a later day's) stays, an older one starts again at 1.
+    """
+    c = _streaks.c
+    today = bindparam("today", type_=Date)
+    grown = case(
+        (c.last_day == bindparam("yesterday", type_=Date), c.current + 1),
+        (c.last_day >= today, c.current),
+        else_=1,
+    )
+    statement = dialect_insert(dialect, _streaks).values(
+        user_pk=bindparam("streak_user"),
+        event_type=bindparam("type"),
+        product_id=bindparam("product"),
+        current=1,
+        best=1,
+        last_day=today,
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[c.user_pk, c.event_type],
+        set_={
+            "current": grown,
+            "best": case((grown > c.best, grown), else_=c.best),
+            "last_day": case((c.last_day > today, c.last_day), else_=today),
+        },
+    ).returning(c.current, c.best, c.last_day)
+
+
 def record(
     session: Session, product: Product, user: User, *, event_type: str, now: dt.datetime
-) -> Streak:
+) -> StreakState:
     """Count today (in the product's zone) for the event type; returns the streak after it."""
     today = local_day(now, product.time_zone)
-    insert_ignore(
-        session,
-        Streak.__table__,  # type: ignore[arg-type]
-        {
-            "user_pk": user.id,
-            "event_type": event_type,
-            "product_id": product.id,
-            "current": 0,
-            "best": 0,
-            "last_day": today - dt.timedelta(days=2),
-        },
+    row = (
+        session.connection()
+        .execute(
+            _count_day(dialect_of(session)),
+            {
+                "streak_user": user.id,
+                "type": event_type,
+                "product": product.id,
+                "today": today,
+                "yesterday": today - dt.timedelta(days=1),
+            },
+        )
+        .one()
     )
-    streak = session.scalar(
-        select(Streak)
-        .where(Streak.user_pk == user.id, Streak.event_type == event_type)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert streak is not None  # noqa: S101  # inserted or present just above
-    if today == streak.last_day or today < streak.last_day:
-        # Same day, or an event stamped before the last one counted: nothing new.
-        return streak
-    streak.current = streak.current + 1 if today - streak.last_day == dt.timedelta(days=1) else 1
-    streak.best = max(streak.best, streak.current)
-    streak.last_day = today
-    return streak
+    return StreakState(current=row.current, best=row.best, last_day=row.last_day)
 
 
 def current(streak: Streak, today: dt.date) -> int:

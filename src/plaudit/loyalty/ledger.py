@@ -13,11 +13,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from plaudit.products.models import Product
 from plaudit.store.db import Database
+from plaudit.store.memo import remembered
 from plaudit.store.upsert import insert_ignore, insert_or_add
 from plaudit.users.models import User
 from plaudit.webhooks.service import enqueue
@@ -39,13 +40,72 @@ class TierChange:
     after: str | None
 
 
-def account(session: Session, user: User) -> LoyaltyAccount:
-    """The user's account row, made on first use."""
+@dataclass(frozen=True)
+class Entry:
+    """A ledger entry as written: the same fields a stored LedgerEntry reads with."""
+
+    id: int
+    delta: int
+    kind: str
+    reason: str
+    created_at: dt.datetime
+    balance_after: int
+    #: The user's lifetime points after it.
+    lifetime: int
+
+
+_accounts: Table = LoyaltyAccount.__table__  # type: ignore[assignment]
+_entries: Table = LedgerEntry.__table__  # type: ignore[assignment]
+_tallies: Table = PointsTally.__table__  # type: ignore[assignment]
+# Built once with bind parameters: the hot path runs these for every earning event.
+_CREDIT = (
+    update(_accounts)
+    .where(_accounts.c.user_pk == bindparam("account_user"))
+    .values(
+        balance=_accounts.c.balance + bindparam("points"),
+        lifetime=_accounts.c.lifetime + bindparam("points"),
+        last_earned_at=bindparam("at", type_=_accounts.c.last_earned_at.type),
+    )
+    .returning(_accounts.c.balance, _accounts.c.lifetime, _accounts.c.tier_name)
+)
+_DEBIT = (
+    update(_accounts)
+    .where(
+        _accounts.c.user_pk == bindparam("account_user"), _accounts.c.balance >= bindparam("points")
+    )
+    .values(balance=_accounts.c.balance - bindparam("points"))
+    .returning(_accounts.c.balance, _accounts.c.lifetime)
+)
+_ENTRY_COLUMNS = (
+    "product_id",
+    "user_pk",
+    "delta",
+    "kind",
+    "reason",
+    "balance_after",
+    "rule_id",
+    "event_id",
+    "redemption_id",
+    "created_at",
+)
+_APPEND = (
+    insert(_entries)
+    .values({name: bindparam(name, type_=_entries.c[name].type) for name in _ENTRY_COLUMNS})
+    .returning(_entries.c.id)
+)
+
+
+def ensure_account(session: Session, user: User) -> None:
     insert_ignore(
         session,
-        LoyaltyAccount.__table__,  # type: ignore[arg-type]
+        _accounts,
         {"user_pk": user.id, "product_id": user.product_id, "balance": 0, "lifetime": 0},
     )
+
+
+def account(session: Session, user: User) -> LoyaltyAccount:
+    """The user's account row, made on first use."""
+    ensure_account(session, user)
     found = session.get(LoyaltyAccount, user.id, populate_existing=True)
     assert found is not None  # noqa: S101  # inserted or present just above
     return found
@@ -62,28 +122,26 @@ def credit(
     now: dt.datetime,
     rule_id: str | None = None,
     event_id: str | None = None,
-) -> LedgerEntry:
+) -> Entry:
     """Add earned points: balance, lifetime, the leaderboard tallies, and the tier."""
     if points <= 0:
         raise ValueError("a credit adds a positive number of points")
-    account(session, user)
-    balance, lifetime = session.execute(
-        update(LoyaltyAccount)
-        .where(LoyaltyAccount.user_pk == user.id)
-        .values(
-            balance=LoyaltyAccount.balance + points,
-            lifetime=LoyaltyAccount.lifetime + points,
-            last_earned_at=now,
-        )
-        .returning(LoyaltyAccount.balance, LoyaltyAccount.lifetime)
-    ).one()
-    for period in periods(now, product.time_zone):
-        insert_or_add(
-            session,
-            PointsTally.__table__,  # type: ignore[arg-type]
-            {"user_pk": user.id, "period": period, "product_id": product.id},
-            add={"points": points},
-        )
+    connection = session.connection()
+    params = {"account_user": user.id, "points": points, "at": now}
+    row = connection.execute(_CREDIT, params).first()
+    if row is None:  # the user's first points
+        ensure_account(session, user)
+        row = connection.execute(_CREDIT, params).one()
+    balance, lifetime, tier_before = row
+    insert_or_add(
+        session,
+        _tallies,
+        [
+            {"user_pk": user.id, "period": period, "product_id": product.id, "points": points}
+            for period in periods(now, product.time_zone)
+        ],
+        add=("points",),
+    )
     entry = _append(
         session,
         user,
@@ -91,6 +149,7 @@ def credit(
         kind=kind,
         reason=reason,
         balance_after=balance,
+        lifetime=lifetime,
         now=now,
         rule_id=rule_id,
         event_id=event_id,
@@ -109,7 +168,7 @@ def credit(
         event_id=event_id,
         rule_id=rule_id,
     )
-    change = _retier(session, product, user, lifetime)
+    change = _retier(session, product, user, lifetime, tier_before)
     if change is not None:
         _notify(
             session,
@@ -130,24 +189,19 @@ def debit(
     reason: str,
     now: dt.datetime,
     redemption_id: str | None = None,
-) -> LedgerEntry:
+) -> Entry:
     """Take points from the balance, or raise InsufficientPoints and change nothing."""
     if points <= 0:
         raise ValueError("a debit takes a positive number of points")
-    account(session, user)
-    balance = session.scalar(
-        update(LoyaltyAccount)
-        .where(LoyaltyAccount.user_pk == user.id, LoyaltyAccount.balance >= points)
-        .values(balance=LoyaltyAccount.balance - points)
-        .returning(LoyaltyAccount.balance)
-    )
-    if balance is None:
-        have = session.scalar(
-            select(LoyaltyAccount.balance).where(LoyaltyAccount.user_pk == user.id)
+    ensure_account(session, user)
+    row = session.connection().execute(_DEBIT, {"account_user": user.id, "points": points}).first()
+    if row is None:
+        have = (
+            session.scalar(select(LoyaltyAccount.balance).where(LoyaltyAccount.user_pk == user.id))
+            or 0
         )
-        short = points - (have or 0)
         raise InsufficientPoints(
-            f"This needs {points} points; the balance is {have or 0}, {short} short."
+            f"This needs {points} points; the balance is {have}, {points - have} short."
         )
     return _append(
         session,
@@ -155,7 +209,8 @@ def debit(
         delta=-points,
         kind=kind,
         reason=reason,
-        balance_after=balance,
+        balance_after=row.balance,
+        lifetime=row.lifetime,
         now=now,
         redemption_id=redemption_id,
     )
@@ -163,7 +218,7 @@ def debit(
 
 def adjust(
     session: Session, product: Product, user: User, *, points: int, reason: str, now: dt.datetime
-) -> LedgerEntry:
+) -> Entry:
     """The tenant's manual correction: a credit counts as earned, a debit never overdraws."""
     if points > 0:
         return credit(session, product, user, points=points, kind="adjust", reason=reason, now=now)
@@ -242,7 +297,7 @@ def history(
     return rows, (rows[-1].id if more and rows else None)
 
 
-def entry_dict(entry: LedgerEntry) -> dict[str, Any]:
+def entry_dict(entry: LedgerEntry | Entry) -> dict[str, Any]:
     return {
         "id": entry.id,
         "delta": entry.delta,
@@ -273,39 +328,56 @@ def _append(
     kind: str,
     reason: str,
     balance_after: int,
+    lifetime: int = 0,
     now: dt.datetime,
     rule_id: str | None = None,
     event_id: str | None = None,
     redemption_id: str | None = None,
-) -> LedgerEntry:
-    entry = LedgerEntry(
-        product_id=user.product_id,
-        user_pk=user.id,
+) -> Entry:
+    reason = reason[:500]
+    entry_id = (
+        session.connection()
+        .execute(
+            _APPEND,
+            {
+                "product_id": user.product_id,
+                "user_pk": user.id,
+                "delta": delta,
+                "kind": kind,
+                "reason": reason,
+                "balance_after": balance_after,
+                "rule_id": rule_id,
+                "event_id": event_id,
+                "redemption_id": redemption_id,
+                "created_at": now,
+            },
+        )
+        .scalar_one()
+    )
+    return Entry(
+        id=entry_id,
         delta=delta,
         kind=kind,
-        reason=reason[:500],
-        balance_after=balance_after,
-        rule_id=rule_id,
-        event_id=event_id,
-        redemption_id=redemption_id,
+        reason=reason,
         created_at=now,
+        balance_after=balance_after,
+        lifetime=lifetime,
     )
-    session.add(entry)
-    session.flush()
-    return entry
 
 
-def _retier(session: Session, product: Product, user: User, lifetime: int) -> TierChange | None:
+def _retier(
+    session: Session, product: Product, user: User, lifetime: int, before: str | None
+) -> TierChange | None:
     """Move the user to the tier their lifetime points reach; the change, if any."""
-    tier = tiers.tier_for(tiers.list_tiers(session, product), lifetime)
-    name = tier.name if tier is not None else None
-    before = session.scalar(
-        select(LoyaltyAccount.tier_name).where(LoyaltyAccount.user_pk == user.id)
+    product_tiers = remembered(
+        session, ("tiers", product.id), lambda: tiers.list_tiers(session, product)
     )
+    tier = tiers.tier_for(product_tiers, lifetime)
+    name = tier.name if tier is not None else None
     if before == name:
         return None
-    session.execute(
-        update(LoyaltyAccount).where(LoyaltyAccount.user_pk == user.id).values(tier_name=name)
+    session.connection().execute(
+        update(_accounts).where(_accounts.c.user_pk == user.id).values(tier_name=name)
     )
     return TierChange(before=before, after=name)
 

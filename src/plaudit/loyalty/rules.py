@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from plaudit.errors import InvalidInput, NotFound
 from plaudit.products.models import Product
+from plaudit.store.memo import forget, remembered
+from plaudit.store.upsert import dialect_of
 from plaudit.users.models import User
 
 from . import ledger
@@ -47,6 +49,7 @@ def create_rule(session: Session, product: Product, body: RuleCreate) -> Earning
     )
     session.add(rule)
     session.flush()
+    forget(session)
     return rule
 
 
@@ -62,11 +65,13 @@ def update_rule(session: Session, product: Product, rule_id: str, body: RuleUpda
             raise InvalidInput(f"'{name}' cannot be null.", field=name)
         setattr(rule, name, value)
     session.flush()
+    forget(session)
     return rule
 
 
 def delete_rule(session: Session, product: Product, rule_id: str) -> None:
     session.delete(get_rule(session, product, rule_id))
+    forget(session)
 
 
 def points_for(rule: EarningRule, properties: dict[str, Any]) -> int:
@@ -112,6 +117,19 @@ def rule_dict(rule: EarningRule) -> dict[str, Any]:
     }
 
 
+def rules_for(session: Session, product: Product, event_type: str) -> list[EarningRule]:
+    """The product's enabled rules for an event type, read once per transaction."""
+    by_type = remembered(session, ("rules", product.id), lambda: _by_type(session, product))
+    return by_type.get(event_type, [])
+
+
+def _by_type(session: Session, product: Product) -> dict[str, list[EarningRule]]:
+    grouped: dict[str, list[EarningRule]] = {}
+    for rule in list_rules(session, product, enabled_only=True):
+        grouped.setdefault(rule.event_type, []).append(rule)
+    return grouped
+
+
 def apply_rules(
     session: Session,
     product: Product,
@@ -121,26 +139,21 @@ def apply_rules(
     properties: dict[str, Any],
     event_id: str,
     now: dt.datetime,
-) -> list[LedgerEntry]:
+) -> list[ledger.Entry]:
     """Credit what an event earns under each of the product's enabled rules for its type."""
-    rules = list(
-        session.scalars(
-            select(EarningRule)
-            .where(
-                EarningRule.product_id == product.id,
-                EarningRule.event_type == event_type,
-                EarningRule.enabled,
-            )
-            .order_by(EarningRule.created_at, EarningRule.id)
-        )
-    )
+    rules = rules_for(session, product, event_type)
     if not rules:
         return []
-    # Serialise one user's earns: the limits below count, then credit, as one step.
-    ledger.account(session, user)
-    session.execute(
-        select(LoyaltyAccount.user_pk).where(LoyaltyAccount.user_pk == user.id).with_for_update()
-    )
+    if any(rule.once or rule.limit_per_day for rule in rules):
+        # Serialise one user's limited earns: counting and crediting must be one step. (SQLite
+        # runs one writer at a time already.)
+        ledger.ensure_account(session, user)
+        if dialect_of(session) == "postgresql":
+            session.execute(
+                select(LoyaltyAccount.user_pk)
+                .where(LoyaltyAccount.user_pk == user.id)
+                .with_for_update()
+            )
     entries = []
     for rule in rules:
         points = points_for(rule, properties)

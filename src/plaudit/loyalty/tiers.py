@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from plaudit.errors import InvalidInput
 from plaudit.products.models import Product
+from plaudit.store.memo import forget
 
 from .models import Tier
 
@@ -35,6 +36,7 @@ def replace_tiers(
     for name, threshold in sorted(zip(names, thresholds, strict=True), key=lambda t: t[1]):
         session.add(Tier(product_id=product.id, name=name, threshold=threshold))
     session.flush()
+    forget(session)
     return list_tiers(session, product)
 
 

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from plaudit.gamification import badges, streaks
 from plaudit.loyalty import ledger, rules, tiers
-from plaudit.loyalty.models import LedgerEntry
 from plaudit.products.models import Product
 from plaudit.referrals import service as referrals
 from plaudit.users.models import User
@@ -52,7 +51,7 @@ def _referral_stats(session: Session, user: User, *, public_url: str) -> dict[st
 
 def adjust_points(
     session: Session, product: Product, user: User, *, amount: int, reason: str, now: dt.datetime
-) -> LedgerEntry:
+) -> ledger.Entry:
     """A hand-made adjustment (API and console): points added also count towards badges."""
     entry = ledger.adjust(session, product, user, points=amount, reason=reason, now=now)
     if amount > 0:

@@ -19,6 +19,7 @@ from plaudit.errors import Conflict, InvalidInput, NotFound
 from plaudit.netsafe import check_url
 from plaudit.store.base import utcnow
 from plaudit.store.crypto import SecretBox
+from plaudit.store.memo import forget, remembered
 
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
 
@@ -67,15 +68,10 @@ def enqueue(
     """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}")
-    endpoints = [
-        endpoint_id
-        for endpoint_id, types in session.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
-                WebhookEndpoint.product_id == product_id, WebhookEndpoint.enabled
-            )
-        )
-        if event_type in (types or ())
-    ]
+    subscriptions = remembered(
+        session, ("webhooks", product_id), lambda: _subscriptions(session, product_id)
+    )
+    endpoints = [endpoint_id for endpoint_id, types in subscriptions if event_type in types]
     if not endpoints:
         return None
     message, _ = _write(
@@ -88,6 +84,18 @@ def enqueue(
         now=now or utcnow(),
     )
     return message.id
+
+
+def _subscriptions(session: Session, product_id: str) -> list[tuple[str, frozenset[str]]]:
+    """The product's enabled endpoints and the event types each listens to."""
+    return [
+        (endpoint_id, frozenset(types or ()))
+        for endpoint_id, types in session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
+                WebhookEndpoint.product_id == product_id, WebhookEndpoint.enabled
+            )
+        )
+    ]
 
 
 def _write(
@@ -175,6 +183,7 @@ def create_endpoint(
     )
     session.add(endpoint)
     session.flush()
+    forget(session)
     return endpoint, secret
 
 
@@ -227,12 +236,14 @@ def update_endpoint(
     if description is not None:
         endpoint.description = description
     session.flush()
+    forget(session)
     return endpoint
 
 
 def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
     """Delete an endpoint with its deliveries; the messages stay for the other endpoints."""
     session.delete(endpoint)
+    forget(session)
 
 
 def endpoint_info(endpoint: WebhookEndpoint) -> dict[str, Any]:

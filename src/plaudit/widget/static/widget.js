@@ -1,9 +1,10 @@
-/*! Plaudit referral widget | Apache-2.0 | no dependencies, no build step.
+/*! Plaudit widget: referrals and loyalty | Apache-2.0 | no dependencies, no build step.
  *
  * Embed (see docs/widget.md):
  *   <script>window.plaudit = window.plaudit || function () { (plaudit.q = plaudit.q || []).push(arguments) };</script>
  *   <script async src="https://PLAUDIT/widget.js"></script>
  *   plaudit("loadReferralWidget", {auth_token: "..."}); plaudit("showReferralWidget");
+ *   plaudit("loadLoyaltyWidget", {auth_token: "...", tabs: true}); plaudit("showLoyaltyWidget");
  *
  * Pages written for the referral widget guide's `gr(...)` global work unchanged.
  * Under a strict CSP: no eval, no inline handlers, styles through constructed stylesheets.
@@ -54,6 +55,61 @@
       retry: "Try again",
       shareSubject: "Join me on {product}",
       shareText: "I use {product} and think you'd like it. Sign up with my link: {link}",
+      // the loyalty view
+      tab_referral: "Invite friends",
+      tab_loyalty: "Rewards",
+      tabs: "Sections",
+      titleLoyalty: "Your rewards",
+      titleLoyaltyProduct: "Your {product} rewards",
+      loadingLoyalty: "Loading your points…",
+      errorNetworkLoyalty: "We couldn't reach the rewards service. Check your connection and try again.",
+      errorGenericLoyalty: "Your points can't be shown right now. Please try again later.",
+      unit: "points",
+      unit_one: "point",
+      balance: "Your balance",
+      tierNow: "{tier} tier",
+      tierNext: "{points} to reach {tier}",
+      tierTop: "You've reached the top tier.",
+      tierProgress: "Progress to {tier}",
+      redeemTitle: "Redeem your points",
+      redeem: "Redeem",
+      redeemName: "Redeem {reward}",
+      needMore: "{points} more needed",
+      soldOut: "Out of stock",
+      left: "{n} left",
+      rewardsEmptyLoyalty: "There are no rewards to redeem yet.",
+      confirmTitle: "Redeem {reward}?",
+      confirmText: "This costs {cost}. You have {balance}; afterwards you'll have {after}.",
+      confirm: "Redeem for {cost}",
+      cancel: "Cancel",
+      redeeming: "Redeeming…",
+      redeemed: "You redeemed {reward}. Your balance is now {balance}.",
+      fail_insufficient_points: "You don't have enough points for {reward}.",
+      fail_reward_out_of_stock: "{reward} is out of stock.",
+      fail_reward_unavailable: "{reward} can't be redeemed any more.",
+      fail_not_found: "{reward} can't be redeemed any more.",
+      failOther: "{reward} couldn't be redeemed. Please try again later.",
+      failNetwork: "We couldn't reach the rewards service. Try again: you won't be charged twice.",
+      earnTitle: "Ways to earn",
+      earnRate: "{points} per {property}",
+      earnOnce: "once",
+      earnDaily: "up to {n}× a day",
+      badgesTitle: "Badges",
+      badgesCount: "{n} of {total} earned",
+      badgeEarned: "Earned {date}",
+      badgeLocked: "Not earned yet",
+      boardTitle: "Leaderboard",
+      "board_all-time": "All time",
+      board_month: "This month",
+      board_week: "This week",
+      you: "(you)",
+      boardMe: "Your rank: {rank} · {points}",
+      boardUnranked: "Earn points to appear on this board.",
+      boardEmpty: "No one is on this board yet.",
+      historyTitle: "History",
+      historyEmpty: "No points yet: the ways to earn are above.",
+      more: "Show more",
+      sectionError: "This can't be shown right now.",
     },
     de: {
       title: "Freunde einladen",
@@ -93,6 +149,61 @@
       retry: "Erneut versuchen",
       shareSubject: "Komm zu {product}",
       shareText: "Ich nutze {product} und glaube, es gefällt dir auch. Melde dich mit meinem Link an: {link}",
+      // die Treue-Ansicht
+      tab_referral: "Freunde einladen",
+      tab_loyalty: "Prämien",
+      tabs: "Bereiche",
+      titleLoyalty: "Deine Prämien",
+      titleLoyaltyProduct: "Deine Prämien bei {product}",
+      loadingLoyalty: "Deine Punkte werden geladen …",
+      errorNetworkLoyalty: "Der Prämiendienst ist nicht erreichbar. Prüfe deine Verbindung und versuche es noch einmal.",
+      errorGenericLoyalty: "Deine Punkte können gerade nicht angezeigt werden. Bitte versuche es später noch einmal.",
+      unit: "Punkte",
+      unit_one: "Punkt",
+      balance: "Dein Kontostand",
+      tierNow: "Stufe {tier}",
+      tierNext: "Noch {points} bis {tier}",
+      tierTop: "Du hast die höchste Stufe erreicht.",
+      tierProgress: "Fortschritt bis {tier}",
+      redeemTitle: "Punkte einlösen",
+      redeem: "Einlösen",
+      redeemName: "{reward} einlösen",
+      needMore: "Noch {points} nötig",
+      soldOut: "Ausverkauft",
+      left: "Noch {n} verfügbar",
+      rewardsEmptyLoyalty: "Noch gibt es keine Prämien zum Einlösen.",
+      confirmTitle: "{reward} einlösen?",
+      confirmText: "Das kostet {cost}. Du hast {balance}, danach noch {after}.",
+      confirm: "Für {cost} einlösen",
+      cancel: "Abbrechen",
+      redeeming: "Wird eingelöst …",
+      redeemed: "Du hast {reward} eingelöst. Dein Kontostand: {balance}.",
+      fail_insufficient_points: "Für {reward} reichen deine Punkte nicht.",
+      fail_reward_out_of_stock: "{reward} ist ausverkauft.",
+      fail_reward_unavailable: "{reward} kann nicht mehr eingelöst werden.",
+      fail_not_found: "{reward} kann nicht mehr eingelöst werden.",
+      failOther: "{reward} konnte nicht eingelöst werden. Bitte versuche es später noch einmal.",
+      failNetwork: "Der Prämiendienst ist nicht erreichbar. Versuche es noch einmal: es wird nur einmal abgebucht.",
+      earnTitle: "So sammelst du Punkte",
+      earnRate: "{points} pro {property}",
+      earnOnce: "einmalig",
+      earnDaily: "bis zu {n}× am Tag",
+      badgesTitle: "Abzeichen",
+      badgesCount: "{n} von {total} erhalten",
+      badgeEarned: "Erhalten am {date}",
+      badgeLocked: "Noch nicht erhalten",
+      boardTitle: "Bestenliste",
+      "board_all-time": "Gesamt",
+      board_month: "Dieser Monat",
+      board_week: "Diese Woche",
+      you: "(du)",
+      boardMe: "Dein Rang: {rank} · {points}",
+      boardUnranked: "Sammle Punkte, um hier zu erscheinen.",
+      boardEmpty: "Auf dieser Bestenliste steht noch niemand.",
+      historyTitle: "Verlauf",
+      historyEmpty: "Noch keine Punkte: oben steht, wie du welche sammelst.",
+      more: "Mehr anzeigen",
+      sectionError: "Das kann gerade nicht angezeigt werden.",
     },
   };
 
@@ -138,6 +249,39 @@ ul{margin:8px 0 0;padding:0;list-style:none}
 li{display:flex;justify-content:space-between;gap:12px;padding:6px 0;font-size:.9em;border-top:1px solid rgba(127,127,127,.25)}
 .muted{opacity:.75}
 .error{padding:12px 14px;border-radius:8px;background:rgba(220,38,38,.1)}
+.tabs{display:flex;gap:4px;margin:8px 0 16px;border-bottom:1px solid rgba(127,127,127,.3)}
+.tab{margin-bottom:-1px;padding:8px 12px;font:inherit;font-weight:600;color:inherit;background:none;border:0;
+border-bottom:3px solid transparent;cursor:pointer;opacity:.8}
+.tab[aria-selected=true]{opacity:1;color:var(--plaudit-primary);border-bottom-color:currentColor}
+.big{font-size:2em;font-weight:700;line-height:1.1}
+.chip{display:inline-block;margin-left:8px;padding:2px 10px;border-radius:999px;font-size:.8em;font-weight:700;vertical-align:middle;
+background:rgba(127,127,127,.15)}
+progress{display:block;width:100%;height:8px;margin:10px 0 4px;border:0;border-radius:999px;overflow:hidden;-webkit-appearance:none;
+appearance:none;background:rgba(127,127,127,.2);color:var(--plaudit-primary)}
+progress::-webkit-progress-bar{background:transparent}
+progress::-webkit-progress-value{background:var(--plaudit-primary)}
+progress::-moz-progress-bar{background:var(--plaudit-primary)}
+li.item{align-items:center}
+.small{font-size:.85em}
+.sub{display:block;font-size:.85em;opacity:.75}
+.end{display:flex;flex-direction:column;align-items:flex-end;gap:2px;text-align:right}
+.btn.small{padding:6px 12px}
+.btn[disabled]{cursor:not-allowed;opacity:.5;filter:none}
+.btn[aria-disabled=true]{cursor:progress;opacity:.7}
+.note{padding:12px 14px;border-radius:8px;background:rgba(127,127,127,.12)}
+.note:focus{outline:none}
+.confirm{padding:16px;border:2px solid var(--plaudit-primary);border-radius:8px}
+.confirm h3{margin-top:0}
+.badges{display:grid;grid-template-columns:repeat(auto-fill,minmax(96px,1fr));gap:8px}
+.badges li{flex-direction:column;align-items:center;gap:2px;padding:10px 6px;text-align:center;border:0;border-radius:8px;background:rgba(127,127,127,.12)}
+.badges .locked .icon{filter:grayscale(1);opacity:.45}
+.icon{font-size:1.6em;line-height:1.2}
+.seg{display:flex;flex-wrap:wrap;gap:6px;margin-bottom:8px}
+.seg .btn{padding:4px 10px;font-size:.85em}
+.seg .btn[aria-pressed=false]{background:transparent;color:inherit;border:1px solid rgba(127,127,127,.4)}
+ol{margin:8px 0 0;padding:0;list-style:none}
+li[aria-current]{font-weight:700}
+.rank{display:inline-block;min-width:2em;opacity:.75}
 .live{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:480px){.backdrop{padding:0;align-items:flex-end}
 .dialog{max-width:none;max-height:100vh;max-height:100dvh;border-radius:14px 14px 0 0}
@@ -178,7 +322,7 @@ li{display:flex;justify-content:space-between;gap:12px;padding:6px 0;font-size:.
       const value = attrs[key];
       if (value != null && value !== false) el.setAttribute(key, value === true ? "" : String(value));
     }
-    el.append(...kids.flat().filter((kid) => kid != null && kid !== false));
+    el.append(...kids.flat(3).filter((kid) => kid != null && kid !== false));
     return el;
   }
 
@@ -253,15 +397,27 @@ li{display:flex;justify-content:space-between;gap:12px;padding:6px 0;font-size:.
     return el;
   }
 
-  // --- the API call ----------------------------------------------------------------------------
+  // --- the API calls ---------------------------------------------------------------------------
   const AUTH_ERRORS = /^(missing_token|invalid_token|invalid_signature|unknown_key|key_disabled|token_revoked|token_not_yet_valid|insufficient_permissions|unknown_product|invalid_claim|invalid_issuer|invalid_audience|missing_required_claim)$/;
+  const RETRYABLE = /^(network_error|server_error)$/;
+  const VIEWS = ["referral", "loyalty"];
+  const BOARDS = ["all-time", "month", "week"];
+  const HISTORY_PAGE = 10;
 
-  async function request(cfg, lang) {
+  /** One call: GET, or POST with `send` as its JSON body; `check` says a 2xx body is the right shape. */
+  async function request(cfg, lang, path, check, send) {
     const headers = { Authorization: "Bearer " + cfg.token, Accept: "application/json", "Accept-Language": lang };
     if (cfg.product) headers["X-Plaudit-Product"] = cfg.product;
+    if (send) headers["Content-Type"] = "application/json";
     let response;
     try {
-      response = await fetch(cfg.api + "/v1/referrals/me", { headers, credentials: "omit", cache: "no-store" });
+      response = await fetch(cfg.api + path, {
+        method: send ? "POST" : "GET",
+        headers,
+        body: send ? JSON.stringify(send) : undefined,
+        credentials: "omit",
+        cache: "no-store",
+      });
     } catch (_) {
       return { ok: false, code: "network_error", message: "The Plaudit API could not be reached (network or CORS).", status: 0 };
     }
@@ -271,7 +427,7 @@ li{display:flex;justify-content:space-between;gap:12px;padding:6px 0;font-size:.
     } catch (_) {
       /* not JSON */
     }
-    if (response.ok && body && typeof body.link === "string") return { ok: true, data: body };
+    if (response.ok && body && check(body)) return { ok: true, data: body };
     if (body && typeof body.error === "string") {
       return { ok: false, code: body.error, message: String(body.message || ""), hint: body.hint, status: response.status };
     }
@@ -279,23 +435,50 @@ li{display:flex;justify-content:space-between;gap:12px;padding:6px 0;font-size:.
     return { ok: false, code, message: `The Plaudit API answered HTTP ${response.status}.`, status: response.status };
   }
 
-  /** GET /v1/referrals/me; on token_expired ask refresh() once for a new token and retry once. */
-  async function fetchSummary(cfg, lang) {
-    let result = await request(cfg, lang);
+  /** request(); on token_expired ask refresh() for a new token and retry once. Calls made at
+   * the same time with the same expired token share one refresh. */
+  async function call(cfg, lang, path, check, send) {
+    const used = cfg.token;
+    let result = await request(cfg, lang, path, check, send);
     if (!result.ok && result.code === "token_expired" && typeof cfg.refresh === "function") {
-      let token = null;
-      try {
-        token = await cfg.refresh();
-        if (token && typeof token === "object") token = token.token;
-      } catch (_) {
-        token = null;
+      if (cfg.token === used) {
+        cfg.renewing = cfg.renewing || renew(cfg).finally(() => (cfg.renewing = null));
+        await cfg.renewing;
       }
-      if (typeof token === "string" && token) {
-        cfg.token = token;
-        result = await request(cfg, lang);
-      }
+      if (cfg.token !== used) result = await request(cfg, lang, path, check, send);
     }
     return result;
+  }
+
+  async function renew(cfg) {
+    let token = null;
+    try {
+      token = await cfg.refresh();
+      if (token && typeof token === "object") token = token.token;
+    } catch (_) {
+      token = null;
+    }
+    if (typeof token === "string" && token) cfg.token = token;
+  }
+
+  const isList = (key) => (body) => Array.isArray(body[key]);
+
+  /** Which views, in tab order: `tabs` true means both, the loaded one first. */
+  function viewList(first, tabs) {
+    let list = tabs === true ? [first, ...VIEWS] : Array.isArray(tabs) ? [...tabs] : typeof tabs === "string" ? tabs.split(/[\s,]+/) : [];
+    list = list.filter((name, i) => {
+      if (!VIEWS.includes(name)) {
+        if (name) warn(`unknown view ${JSON.stringify(name)}; views are ${VIEWS.join(", ")}.`);
+        return false;
+      }
+      return list.indexOf(name) === i;
+    });
+    if (first && !list.includes(first)) list.unshift(first);
+    return list.length ? list : ["referral"];
+  }
+
+  function randomId() {
+    return "w_" + [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
   }
 
   // --- the panel: shared by the modal and <plaudit-widget> -------------------------------------
@@ -306,47 +489,96 @@ li{display:flex;justify-content:space-between;gap:12px;padding:6px 0;font-size:.
       this.root = host.shadowRoot || host.attachShadow({ mode: "open" });
       this.setTheme = styleRoot(this.root);
       this.panel = h("div", { class: "panel", part: "panel", "data-plaudit": "panel" });
+      // One live region for results, there from the start so that screen readers watch it.
+      this.live = h("div", { class: "live", role: "status", "data-plaudit": "announce" });
       this.cfg = null;
-      this.state = { status: "idle" };
-      this.seq = 0;
+      this.views = ["referral"];
+      this.active = "referral";
+      this.reset();
       this.shown = "";
       this.loc = pickLocale();
       this.t = STRINGS[this.loc.lang];
       this.root.addEventListener("click", (event) => this.click(event));
+      this.root.addEventListener("keydown", (event) => this.keydown(event));
     }
 
-    configure(cfg) {
+    reset() {
+      const seq = this.seq || {};
+      this.seq = {};
+      this.states = {};
+      for (const name of VIEWS) {
+        this.seq[name] = (seq[name] || 0) + 1; // supersedes whatever was on its way
+        this.states[name] = { status: "idle" };
+      }
+      this.ui = { board: "all-time", confirm: null, note: null };
+    }
+
+    /** New options (token, locale, …): forget every view's data, load `first` and the other tabs. */
+    configure(cfg, first, views) {
       this.cfg = cfg;
       this.loc = pickLocale(cfg.locale);
       this.t = STRINGS[this.loc.lang];
       this.shown = "";
-      return this.load(false);
+      this.reset();
+      this.views = views;
+      this.active = first;
+      const loading = this.load(first, false);
+      for (const name of views) if (name !== first) this.load(name, false);
+      return loading;
     }
 
-    async load(quiet) {
+    /** Show `name`: its tab if it has one, else it alone; load it if nothing has yet. */
+    select(name, focusTab) {
+      if (!this.views.includes(name)) this.views = [name];
+      const changed = name !== this.active;
+      this.active = name;
+      if (changed && this.ui.confirm && !this.ui.confirm.busy) this.ui.confirm = null;
+      if (focusTab) this.focusNext = [["tab-" + name]];
+      if (this.states[name].status === "idle") this.load(name, false);
+      else this.render();
+    }
+
+    async load(name, quiet) {
       const cfg = this.cfg;
       if (!cfg) return undefined;
-      const seq = ++this.seq;
-      if (!quiet) this.setState({ status: "loading" });
-      const result = await fetchSummary(cfg, this.loc.lang);
-      if (seq !== this.seq || cfg !== this.cfg) return result.ok ? result.data : undefined; // superseded
+      const seq = ++this.seq[name];
+      if (!quiet) this.setState(name, { status: "loading" });
+      const result = name === "loyalty" ? await this.fetchLoyalty(cfg) : await call(cfg, this.loc.lang, "/v1/referrals/me", (b) => typeof b.link === "string");
+      if (seq !== this.seq[name] || cfg !== this.cfg) return result.ok ? result.data : undefined; // superseded
       if (result.ok) {
-        this.setState({ status: "ready", data: result.data });
-        if (!quiet) this.emit("ready", result.data);
+        this.setState(name, { status: "ready", data: result.data });
+        if (!quiet) this.emit("ready", Object.assign({ view: name }, result.data));
         return result.data;
       }
-      const network = result.code === "network_error" || result.code === "server_error";
-      if (!(quiet && network)) this.fail(result); // a background refresh keeps what it showed
+      if (!(quiet && RETRYABLE.test(result.code))) this.fail(result, name); // a background refresh keeps what it showed
       return undefined;
     }
 
-    fail(result) {
-      this.setState({ status: "error", error: result });
-      this.emit("error", { code: result.code, message: result.message || "" });
+    /** /v1/me, the catalog, a page of history and a leaderboard, at once. The first two must
+     * answer; history and the board each show "can't be shown" on their own when they fail. */
+    async fetchLoyalty(cfg) {
+      const get = (path, check) => call(cfg, this.loc.lang, path, check);
+      const [me, catalog, history, board] = await Promise.all([
+        get("/v1/me", (b) => b.points && typeof b.points.balance === "number"),
+        get("/v1/rewards", isList("rewards")),
+        get("/v1/me/history?limit=" + HISTORY_PAGE, isList("entries")),
+        get(`/v1/leaderboards/${this.ui.board}?limit=10`, isList("entries")),
+      ]);
+      if (!me.ok) return me;
+      if (!catalog.ok) return catalog;
+      const data = Object.assign({}, me.data, { rewards: catalog.data.rewards });
+      data.history = history.ok ? history.data : null;
+      data.board = board.ok ? board.data : null;
+      return { ok: true, data };
     }
 
-    setState(state) {
-      this.state = state;
+    fail(result, name) {
+      this.setState(name, { status: "error", error: result });
+      this.emit("error", { code: result.code, message: result.message || "", view: name });
+    }
+
+    setState(name, state) {
+      this.states[name] = state;
       if (state.data) this.setTheme(themeCss(state.data.product && state.data.product.theme));
       this.render();
     }
@@ -355,12 +587,32 @@ li{display:flex;justify-content:space-between;gap:12px;padding:6px 0;font-size:.
       this.host.dispatchEvent(new CustomEvent("plaudit:" + type, { detail, bubbles: true, composed: true }));
     }
 
+    announce(text) {
+      this.live.textContent = "";
+      setTimeout(() => (this.live.textContent = text), 50); // a change, even when the text repeats
+    }
+
     num(value) {
       try {
         return new Intl.NumberFormat(this.loc.tag).format(Number(value) || 0);
       } catch (_) {
         return String(Number(value) || 0);
       }
+    }
+
+    unit(value) {
+      let one;
+      try {
+        one = new Intl.PluralRules(this.loc.tag).select(Number(value) || 0) === "one";
+      } catch (_) {
+        one = Number(value) === 1;
+      }
+      return one ? this.t.unit_one : this.t.unit;
+    }
+
+    /** "1 point", "1.250 Punkte", "0.5 points" */
+    pts(value) {
+      return this.num(value) + " " + this.unit(value);
     }
 
     date(value) {
@@ -378,48 +630,89 @@ li{display:flex;justify-content:space-between;gap:12px;padding:6px 0;font-size:.
       return fill(t["kind_" + kind] || t.kind_other, { n: this.num(amount), kind: String(kind || "") });
     }
 
+    title(name, data) {
+      const t = this.t;
+      const product = data && data.product && data.product.name;
+      if (name === "loyalty") return product ? fill(t.titleLoyaltyProduct, { product }) : t.titleLoyalty;
+      return product ? fill(t.titleProduct, { product }) : t.title;
+    }
+
     render() {
       const t = this.t;
-      const { status, data, error } = this.state;
-      const name = data && data.product && data.product.name;
-      const kids = [
-        h("h2", { id: "plaudit-title", part: "title", "data-plaudit": "title" }, name ? fill(t.titleProduct, { product: name }) : t.title),
-      ];
+      const name = this.active;
+      const { status, data, error } = this.states[name];
+      const kids = [h("h2", { id: "plaudit-title", part: "title", "data-plaudit": "title" }, this.title(name, data))];
+      let body;
       if (status === "ready") {
-        kids.push(...this.content(data));
+        body = name === "loyalty" ? this.loyalty(data) : this.content(data);
       } else if (status === "error") {
-        kids.push(h("p", { class: "error", role: "alert", part: "error", "data-plaudit": "error" }, this.friendly(error)));
-        if (error.code === "network_error" || error.code === "server_error") {
-          kids.push(h("button", { type: "button", class: "btn quiet", part: "retry", "data-plaudit": "retry" }, t.retry));
-        }
+        body = [h("p", { class: "error", role: "alert", part: "error", "data-plaudit": "error" }, this.friendly(error, name))];
+        if (RETRYABLE.test(error.code)) body.push(h("button", { type: "button", class: "btn quiet", part: "retry", "data-plaudit": "retry" }, t.retry));
       } else {
-        kids.push(h("p", { class: "muted", role: "status", part: "loading", "data-plaudit": "loading" }, t.loading));
+        body = [h("p", { class: "muted", role: "status", part: "loading", "data-plaudit": "loading" }, name === "loyalty" ? t.loadingLoyalty : t.loading)];
       }
-      const key = this.shownKey(status, data);
-      if (key === this.shown) return; // nothing changed: keep the DOM (and focus, and "Copied!")
-      this.shown = key;
+      if (this.views.length > 1) {
+        kids.push(
+          h(
+            "div",
+            { class: "tabs", role: "tablist", "aria-label": t.tabs, part: "tabs" },
+            this.views.map((view) =>
+              h(
+                "button",
+                {
+                  type: "button",
+                  role: "tab",
+                  id: "plaudit-tab-" + view,
+                  class: "tab",
+                  part: "tab",
+                  "aria-selected": String(view === name),
+                  "aria-controls": "plaudit-tabpanel",
+                  tabindex: view === name ? "0" : "-1",
+                  "data-plaudit": "tab-" + view,
+                },
+                t["tab_" + view],
+              ),
+            ),
+          ),
+          h("div", { role: "tabpanel", id: "plaudit-tabpanel", "aria-labelledby": "plaudit-tab-" + name, part: "tabpanel", "data-plaudit": "tabpanel" }, body),
+        );
+      } else {
+        kids.push(...body);
+      }
+      const key = [status, this.loc.tag, this.views, name, status === "ready" ? JSON.stringify([data, this.ui]) : error ? error.code : ""].join("\n");
       const active = this.root.activeElement;
-      const focused = active && this.panel.contains(active) && active.getAttribute("data-plaudit");
-      this.panel.setAttribute("lang", this.loc.lang);
-      this.panel.replaceChildren(...kids.filter(Boolean));
-      if (focused) {
-        const again = this.panel.querySelector(`[data-plaudit="${focused}"]`);
-        if (again) again.focus();
-        else if (this.modal) this.dialog.focus();
+      const wanted = this.focusNext || (active && this.panel.contains(active) ? [[active.getAttribute("data-plaudit"), active.getAttribute("data-id")]] : null);
+      this.focusNext = null;
+      if (key !== this.shown) {
+        // Only when something changed: else keep the DOM (and focus, and "Copied!").
+        this.shown = key;
+        this.panel.setAttribute("lang", this.loc.lang);
+        this.panel.replaceChildren(...kids.flat(3).filter(Boolean));
       }
+      if (wanted) this.focus(wanted);
       if (this.modal) this.closeButton.setAttribute("aria-label", t.close);
     }
 
-    shownKey(status, data) {
-      return status + "\n" + this.loc.tag + "\n" + (status === "ready" ? JSON.stringify(data) : this.state.error ? this.state.error.code : "");
+    /** Focus the first of [data-plaudit, data-id] pairs that can take it; else the dialog. */
+    focus(wanted) {
+      for (const [key, id] of wanted) {
+        if (!key) continue;
+        const el = this.panel.querySelector(`[data-plaudit="${key}"]` + (id ? `[data-id="${w.CSS.escape(id)}"]` : ""));
+        if (el && !el.disabled) {
+          el.focus();
+          if (this.root.activeElement === el) return;
+        }
+      }
+      if (this.modal && this.isOpen && !this.panel.contains(this.root.activeElement)) this.dialog.focus();
     }
 
-    friendly(error) {
+    friendly(error, name) {
       const t = this.t;
+      const loyal = name === "loyalty";
       if (error.code === "token_expired") return t.errorExpired;
-      if (error.code === "network_error") return t.errorNetwork;
+      if (error.code === "network_error") return loyal ? t.errorNetworkLoyalty : t.errorNetwork;
       if (AUTH_ERRORS.test(error.code) || error.status === 401 || error.status === 403) return t.errorAuth;
-      return t.errorGeneric;
+      return loyal ? t.errorGenericLoyalty : t.errorGeneric;
     }
 
     content(data) {
@@ -524,12 +817,293 @@ li{display:flex;justify-content:space-between;gap:12px;padding:6px 0;font-size:.
       ];
     }
 
+    // --- the loyalty view ----------------------------------------------------------------------
+    loyalty(data) {
+      const t = this.t;
+      const ui = this.ui;
+      const balance = data.points.balance;
+      if (ui.confirm) return [this.confirmStep(ui.confirm, balance)];
+      const { tier, next_tier: next } = data;
+      const first = data.user && data.user.first_name;
+      const list = (key, items, make, tag) => h(tag || "ul", { part: key, "data-plaudit": key, tabindex: key === "history" ? "-1" : null }, items.map(make));
+      const heading = (text) => h("h3", { part: "heading" }, text);
+      const rewards = data.rewards;
+      const rules = data.ways_to_earn || [];
+      const badges = data.badges || [];
+      const earned = badges.filter((b) => b.awarded_at).length;
+      const board = data.board;
+      const history = data.history;
+      const mine = board && board.me;
+      return [
+        first ? h("p", { part: "greeting", "data-plaudit": "greeting" }, fill(t.greeting, { name: first })) : null,
+        h("p", { class: "muted small", part: "balance-label" }, t.balance),
+        h(
+          "p",
+          { part: "balance" },
+          h("span", { class: "big", "data-plaudit": "balance" }, this.num(balance)),
+          " " + this.unit(balance),
+          tier ? h("span", { class: "chip", part: "tier", "data-plaudit": "tier" }, fill(t.tierNow, { tier: tier.name })) : null,
+        ),
+        next
+          ? [
+              h("progress", {
+                max: "100",
+                value: String(Math.round(Math.min(1, Math.max(0, Number(next.progress) || 0)) * 100)),
+                "aria-label": fill(t.tierProgress, { tier: next.name }),
+                part: "progress",
+                "data-plaudit": "tier-progress",
+              }),
+              h("p", { class: "muted small", part: "tier-next", "data-plaudit": "tier-next" }, fill(t.tierNext, { points: this.pts(next.points_needed), tier: next.name })),
+            ]
+          : tier
+            ? h("p", { class: "muted small", part: "tier-next", "data-plaudit": "tier-next" }, t.tierTop)
+            : null,
+
+        heading(t.redeemTitle),
+        ui.note
+          ? h(
+              "p",
+              { class: ui.note.ok ? "note" : "error", tabindex: "-1", part: "redeem-result", "data-plaudit": "redeem-result" },
+              ui.note.text,
+              ui.note.message ? [" ", h("span", { lang: "en" }, ui.note.message)] : null,
+            )
+          : null,
+        rewards.length
+          ? list("rewards", rewards, (r) => {
+              const short = r.cost - balance;
+              const why = !r.available ? t.soldOut : short > 0 ? fill(t.needMore, { points: this.pts(short) }) : "";
+              const stock = r.stock != null && r.available ? " · " + fill(t.left, { n: this.num(r.stock) }) : "";
+              return h(
+                "li",
+                { class: "item", part: "reward-item", "data-plaudit": "reward-item", "data-id": r.id },
+                h(
+                  "span",
+                  null,
+                  h("strong", { "data-plaudit": "reward-name" }, r.name),
+                  r.description ? h("span", { class: "sub" }, r.description) : null,
+                  h("span", { class: "sub", "data-plaudit": "reward-cost" }, this.pts(r.cost) + stock),
+                ),
+                h(
+                  "span",
+                  { class: "end" },
+                  h(
+                    "button",
+                    { type: "button", class: "btn small", part: "redeem", "data-plaudit": "redeem", "data-id": r.id, disabled: !!why, "aria-label": fill(t.redeemName, { reward: r.name }) },
+                    t.redeem,
+                  ),
+                  why ? h("span", { class: "muted small", "data-plaudit": "reward-why" }, why) : null,
+                ),
+              );
+            })
+          : h("p", { class: "muted" }, t.rewardsEmptyLoyalty),
+
+        rules.length ? heading(t.earnTitle) : null,
+        rules.length
+          ? list("earn", rules, (rule) => {
+              let what = rule.points != null ? "+" + this.pts(rule.points) : fill(t.earnRate, { points: this.pts(rule.rate), property: rule.property });
+              if (rule.once) what += " · " + t.earnOnce;
+              else if (rule.limit_per_day) what += " · " + fill(t.earnDaily, { n: this.num(rule.limit_per_day) });
+              return h("li", { part: "earn-item", "data-plaudit": "earn-item" }, h("span", null, rule.name), h("span", { class: "muted" }, what));
+            })
+          : null,
+
+        badges.length ? [heading(t.badgesTitle), h("p", { class: "muted small", "data-plaudit": "badges-count" }, fill(t.badgesCount, { n: this.num(earned), total: this.num(badges.length) }))] : null,
+        badges.length
+          ? h(
+              "ul",
+              { class: "badges", part: "badges", "data-plaudit": "badges" },
+              badges.map((b) =>
+                h(
+                  "li",
+                  { class: b.awarded_at ? "earned" : "locked", part: "badge", "data-plaudit": "badge", "data-id": b.id, title: b.description || null },
+                  h("span", { class: "icon", "aria-hidden": "true" }, b.icon || "🏅"),
+                  h("strong", { class: "small" }, b.name),
+                  h("span", { class: "sub", "data-plaudit": "badge-state" }, b.awarded_at ? fill(t.badgeEarned, { date: this.date(b.awarded_at) }) : t.badgeLocked),
+                ),
+              ),
+            )
+          : null,
+
+        heading(t.boardTitle),
+        h(
+          "div",
+          { class: "seg", role: "group", "aria-label": t.boardTitle, part: "periods" },
+          BOARDS.map((b) =>
+            h("button", { type: "button", class: "btn", part: "period", "aria-pressed": String(b === ui.board), "data-plaudit": "period-" + b }, t["board_" + b]),
+          ),
+        ),
+        !board
+          ? h("p", { class: "muted" }, t.sectionError)
+          : board.entries.length
+            ? list(
+                "leaderboard",
+                board.entries,
+                (e) =>
+                  h(
+                    "li",
+                    { part: "board-entry", "data-plaudit": "board-entry", "aria-current": e.me ? "true" : null },
+                    h("span", null, h("span", { class: "rank" }, this.num(e.rank) + "."), e.display_name + (e.me ? " " + t.you : "")),
+                    h("span", null, this.pts(e.points)),
+                  ),
+                "ol",
+              )
+            : h("p", { class: "muted" }, t.boardEmpty),
+        board && mine && !board.entries.some((e) => e.me)
+          ? h("p", { class: "muted small", "data-plaudit": "board-me" }, mine.rank ? fill(t.boardMe, { rank: this.num(mine.rank), points: this.pts(mine.points) }) : t.boardUnranked)
+          : null,
+
+        heading(t.historyTitle),
+        !history
+          ? h("p", { class: "muted" }, t.sectionError)
+          : history.entries.length
+            ? list("history", history.entries, (e) =>
+                h(
+                  "li",
+                  { part: "history-item", "data-plaudit": "history-item" },
+                  h("span", null, e.reason, h("span", { class: "sub" }, this.date(e.created_at))),
+                  h("span", { "data-plaudit": "history-delta" }, (e.delta < 0 ? "−" : "+") + this.pts(Math.abs(e.delta))),
+                ),
+              )
+            : h("p", { class: "muted" }, t.historyEmpty),
+        history && history.next_before ? h("button", { type: "button", class: "btn quiet small", part: "more", "data-plaudit": "history-more" }, t.more) : null,
+      ];
+    }
+
+    confirmStep(c, balance) {
+      const t = this.t;
+      const r = c.reward;
+      const cost = this.pts(r.cost);
+      return h(
+        "div",
+        { class: "confirm", role: "alertdialog", "aria-labelledby": "plaudit-confirm-title", "aria-describedby": "plaudit-confirm-text", part: "confirm", "data-plaudit": "confirm" },
+        h("h3", { id: "plaudit-confirm-title" }, fill(t.confirmTitle, { reward: r.name })),
+        h("p", { id: "plaudit-confirm-text", "data-plaudit": "confirm-text" }, fill(t.confirmText, { cost, balance: this.pts(balance), after: this.pts(balance - r.cost) })),
+        c.error ? h("p", { class: "error", role: "alert", "data-plaudit": "confirm-error" }, c.error) : null,
+        h(
+          "div",
+          { class: "row" },
+          h("button", { type: "button", class: "btn", part: "confirm-redeem", "data-plaudit": "confirm-redeem", "aria-disabled": c.busy ? "true" : null }, c.busy ? t.redeeming : fill(t.confirm, { cost })),
+          h("button", { type: "button", class: "btn quiet", part: "confirm-cancel", "data-plaudit": "confirm-cancel", "aria-disabled": c.busy ? "true" : null }, t.cancel),
+        ),
+      );
+    }
+
+    ask(id) {
+      const data = this.states.loyalty.data;
+      const reward = data && data.rewards.find((r) => r.id === id);
+      if (!reward) return;
+      // One idempotency id per confirmation: trying again after a network failure cannot redeem twice.
+      this.ui.confirm = { reward, key: randomId(), busy: false, error: null };
+      this.ui.note = null;
+      this.focusNext = [["confirm-cancel"]]; // spending is not undone: focus starts on the safe choice
+      this.render();
+    }
+
+    cancel() {
+      const c = this.ui.confirm;
+      if (!c || c.busy) return;
+      this.ui.confirm = null;
+      this.focusNext = [["redeem", c.reward.id]];
+      this.render();
+    }
+
+    async redeem() {
+      const c = this.ui.confirm;
+      const cfg = this.cfg;
+      if (!c || c.busy || !cfg) return;
+      const t = this.t;
+      const r = c.reward;
+      c.busy = true;
+      c.error = null;
+      this.render();
+      const result = await call(cfg, this.loc.lang, `/v1/rewards/${encodeURIComponent(r.id)}/redeem`, (b) => typeof b.balance === "number", { id: c.key });
+      if (cfg !== this.cfg) return; // another user now
+      c.busy = false;
+      if (!result.ok && RETRYABLE.test(result.code)) {
+        c.error = t.failNetwork; // stay: "Redeem" again sends the same idempotency id
+        this.render();
+        return;
+      }
+      if (this.ui.confirm === c) this.ui.confirm = null;
+      const data = this.states.loyalty.data;
+      let text;
+      if (result.ok) {
+        if (data) data.points.balance = result.data.balance;
+        text = fill(t.redeemed, { reward: r.name, balance: this.pts(result.data.balance) });
+        this.ui.note = { ok: true, text };
+      } else {
+        text = fill(t["fail_" + result.code] || (AUTH_ERRORS.test(result.code) || result.code === "token_expired" ? this.friendly(result) : t.failOther), { reward: r.name });
+        this.ui.note = { ok: false, text, message: result.message };
+      }
+      // Success: back to the reward's button (if it is still on). Failure: to the reason why.
+      this.focusNext = result.ok ? [["redeem", r.id], ["redeem-result"]] : [["redeem-result"]];
+      this.render();
+      this.announce(text + (result.ok || !result.message ? "" : " " + result.message));
+      if (result.ok) this.emit("redeemed", { reward_id: r.id, reward_name: r.name, cost: r.cost, balance: result.data.balance, redemption: result.data.redemption });
+      else this.emit("redeem_failed", { reward_id: r.id, code: result.code, message: result.message || "" });
+      this.load("loyalty", true); // the new tier, stock, history; after a failure, the balance as it is
+    }
+
+    async page(kind) {
+      const cfg = this.cfg;
+      const data = this.states.loyalty.data;
+      if (!cfg || !data) return;
+      const lang = this.loc.lang;
+      const seq = this.seq.loyalty;
+      let result;
+      if (kind === "history") {
+        result = await call(cfg, lang, `/v1/me/history?limit=${HISTORY_PAGE}&before=${data.history.next_before}`, isList("entries"));
+      } else {
+        this.ui.board = kind;
+        this.render();
+        result = await call(cfg, lang, `/v1/leaderboards/${kind}?limit=10`, isList("entries"));
+      }
+      if (seq !== this.seq.loyalty || cfg !== this.cfg || data !== this.states.loyalty.data) return; // reloaded meanwhile
+      if (kind === "history") {
+        if (!result.ok) return this.announce(this.t.sectionError);
+        data.history = { entries: data.history.entries.concat(result.data.entries), next_before: result.data.next_before };
+        this.focusNext = [["history-more"], ["history"]];
+      } else {
+        if (kind !== this.ui.board) return; // another period was chosen since
+        data.board = result.ok ? result.data : null;
+      }
+      this.render();
+    }
+
     click(event) {
       const target = event.target.closest && event.target.closest("[data-plaudit]");
-      const key = target && target.getAttribute("data-plaudit");
+      const key = target ? target.getAttribute("data-plaudit") : "";
+      if (target && target.getAttribute("aria-disabled") === "true") return;
       if (key === "copy") this.copy(target);
-      else if (key === "retry") this.load(false);
+      else if (key === "retry") this.load(this.active, false);
       else if (key === "close" && this.modal) this.close();
+      else if (key.startsWith("tab-")) this.select(key.slice(4), true);
+      else if (key === "redeem") this.ask(target.getAttribute("data-id"));
+      else if (key === "confirm-redeem") this.redeem();
+      else if (key === "confirm-cancel") this.cancel();
+      else if (key === "history-more") this.page("history");
+      else if (key.startsWith("period-")) this.page(key.slice(7));
+    }
+
+    keydown(event) {
+      const key = (event.target.getAttribute && event.target.getAttribute("data-plaudit")) || "";
+      if (key.startsWith("tab-")) {
+        const at = this.views.indexOf(key.slice(4));
+        const n = this.views.length;
+        const to = { ArrowRight: at + 1, ArrowLeft: at - 1 + n, Home: 0, End: n - 1 }[event.key];
+        if (to === undefined) return;
+        event.preventDefault();
+        this.select(this.views[to % n], true);
+      } else if (!this.modal && (event.key === "Escape" || event.key === "Esc") && this.escape()) {
+        event.preventDefault();
+      }
+    }
+
+    /** Esc during a confirmation cancels it (and not the modal); true if it did anything. */
+    escape() {
+      if (!this.ui.confirm || this.active !== "loyalty") return false;
+      this.cancel();
+      return true;
     }
 
     async copy(button) {
@@ -580,6 +1154,7 @@ li{display:flex;justify-content:space-between;gap:12px;padding:6px 0;font-size:.
         { class: "dialog", part: "dialog", role: "dialog", "aria-modal": "true", "aria-labelledby": "plaudit-title", tabindex: "-1", "data-plaudit": "dialog" },
         this.closeButton,
         this.panel,
+        this.live,
       );
       this.backdrop = h("div", { class: "backdrop", part: "backdrop", "data-plaudit": "backdrop", hidden: true }, this.dialog);
       this.root.append(this.backdrop);
@@ -611,21 +1186,25 @@ li{display:flex;justify-content:space-between;gap:12px;padding:6px 0;font-size:.
       notify(type, detail);
     }
 
-    open() {
-      if (this.isOpen) return;
-      if (!this.host.isConnected) (d.body || d.documentElement).append(this.host);
-      this.restore = deepActive();
-      this.isOpen = true;
-      this.backdrop.hidden = false;
-      this.host.setAttribute("open", "");
-      const html = d.documentElement.style;
-      this.overflow = html.overflow;
-      html.overflow = "hidden";
-      d.addEventListener("keydown", this.onKey, true);
-      d.addEventListener("focusin", this.onFocus, true);
-      this.dialog.focus();
-      this.emit("open", {});
-      if (this.state.status === "ready") this.load(true); // fresh stats each time it opens
+    /** Open on `name` (a tab, or the only view); fresh data each time it opens. */
+    open(name) {
+      const status = this.states[name].status;
+      if (name !== this.active || !this.views.includes(name)) this.select(name, false);
+      if (!this.isOpen) {
+        if (!this.host.isConnected) (d.body || d.documentElement).append(this.host);
+        this.restore = deepActive();
+        this.isOpen = true;
+        this.backdrop.hidden = false;
+        this.host.setAttribute("open", "");
+        const html = d.documentElement.style;
+        this.overflow = html.overflow;
+        html.overflow = "hidden";
+        d.addEventListener("keydown", this.onKey, true);
+        d.addEventListener("focusin", this.onFocus, true);
+        this.dialog.focus();
+        this.emit("open", { view: name });
+      }
+      if (status === "ready" && !this.ui.confirm) this.load(name, true);
     }
 
     close() {
@@ -636,6 +1215,10 @@ li{display:flex;justify-content:space-between;gap:12px;padding:6px 0;font-size:.
       d.documentElement.style.overflow = this.overflow || "";
       d.removeEventListener("keydown", this.onKey, true);
       d.removeEventListener("focusin", this.onFocus, true);
+      if (this.ui.confirm && !this.ui.confirm.busy) {
+        this.ui.confirm = null; // reopened, it shows the rewards, not a stale question
+        this.render();
+      }
       const back = this.restore;
       this.restore = null;
       if (back && back.isConnected && typeof back.focus === "function") back.focus();
@@ -643,8 +1226,8 @@ li{display:flex;justify-content:space-between;gap:12px;padding:6px 0;font-size:.
     }
 
     focusables() {
-      return [...this.dialog.querySelectorAll('a[href],button:not([disabled]),input:not([disabled]),[tabindex]:not([tabindex="-1"])')].filter(
-        (el) => el.getClientRects().length,
+      return [...this.dialog.querySelectorAll("a[href],button:not([disabled]),input:not([disabled]),[tabindex]")].filter(
+        (el) => el.tabIndex >= 0 && el.getClientRects().length,
       );
     }
 
@@ -652,7 +1235,7 @@ li{display:flex;justify-content:space-between;gap:12px;padding:6px 0;font-size:.
       if (event.key === "Escape" || event.key === "Esc") {
         event.preventDefault();
         event.stopPropagation();
-        this.close();
+        if (!this.escape()) this.close();
         return;
       }
       if (event.key !== "Tab") return;
@@ -671,16 +1254,16 @@ li{display:flex;justify-content:space-between;gap:12px;padding:6px 0;font-size:.
     }
   }
 
-  // --- <plaudit-widget product="..." token="..." locale="..."> : the same panel, inline ----------
+  // --- <plaudit-widget view="loyalty" product="..." token="..."> : the same panel, inline -------
   class PlauditWidget extends HTMLElement {
     static get observedAttributes() {
-      return ["product", "token", "locale", "api-base"];
+      return ["product", "token", "locale", "api-base", "view"];
     }
 
     connectedCallback() {
       if (!this.view) {
         this.view = new View(this, false);
-        this.view.root.append(h("section", { class: "card", part: "card", "aria-labelledby": "plaudit-title" }, this.view.panel));
+        this.view.root.append(h("section", { class: "card", part: "card", "aria-labelledby": "plaudit-title" }, this.view.panel, this.view.live));
         this.view.render();
       }
       this.schedule();
@@ -699,21 +1282,28 @@ li{display:flex;justify-content:space-between;gap:12px;padding:6px 0;font-size:.
       });
     }
 
-    /** Load again (new stats); resolves with the data, or undefined on failure. */
+    /** Load again (fresh data); resolves with the first view's data, or undefined on failure. */
     reload() {
       const token = this.getAttribute("token");
+      const views = viewList(null, this.getAttribute("view") || "referral");
       if (!token) {
         this.view.cfg = null;
-        this.view.fail({ code: "missing_token", message: "<plaudit-widget> needs a token attribute." });
+        this.view.views = views;
+        this.view.active = views[0];
+        this.view.fail({ code: "missing_token", message: "<plaudit-widget> needs a token attribute." }, views[0]);
         return Promise.resolve(undefined);
       }
-      return this.view.configure({
-        api: apiBase(this.getAttribute("api-base")),
-        product: this.getAttribute("product") || null,
-        token,
-        refresh: this.refreshToken,
-        locale: this.getAttribute("locale") || undefined,
-      });
+      return this.view.configure(
+        {
+          api: apiBase(this.getAttribute("api-base")),
+          product: this.getAttribute("product") || null,
+          token,
+          refresh: this.refreshToken,
+          locale: this.getAttribute("locale") || undefined,
+        },
+        views[0],
+        views,
+      );
     }
 
     get refreshToken() {
@@ -727,7 +1317,7 @@ li{display:flex;justify-content:space-between;gap:12px;padding:6px 0;font-size:.
   }
 
   // --- the command API: plaudit(...) and gr(...) -----------------------------------------------
-  const listeners = { ready: [], open: [], close: [], error: [] };
+  const listeners = { ready: [], open: [], close: [], error: [], redeemed: [], redeem_failed: [] };
   let modal = null;
 
   function notify(type, detail) {
@@ -742,34 +1332,42 @@ li{display:flex;justify-content:space-between;gap:12px;padding:6px 0;font-size:.
     }
   }
 
+  function load(name, command, options) {
+    const o = options || {};
+    if (typeof o.auth_token !== "string" || !o.auth_token) {
+      warn(`${command} needs {auth_token: "<the token your backend signed>"}.`);
+      notify("error", { code: "invalid_options", message: "auth_token is missing." });
+      return Promise.resolve(undefined);
+    }
+    modal = modal || new Modal();
+    const cfg = {
+      api: apiBase(o.api_base),
+      product: o.product_id ? String(o.product_id) : null,
+      token: o.auth_token,
+      refresh: typeof o.refresh_token === "function" ? o.refresh_token : undefined,
+      locale: o.locale,
+    };
+    return modal.configure(cfg, name, viewList(name, o.tabs));
+  }
+
+  function show(name, command) {
+    if (!modal) {
+      warn(`${command} before loadReferralWidget or loadLoyaltyWidget: nothing to show.`);
+      notify("error", { code: "not_loaded", message: "Call loadReferralWidget or loadLoyaltyWidget first." });
+      return;
+    }
+    modal.open(name);
+  }
+
+  const hide = () => modal && modal.close();
+
   const commands = {
-    loadReferralWidget(options) {
-      const o = options || {};
-      if (typeof o.auth_token !== "string" || !o.auth_token) {
-        warn('loadReferralWidget needs {auth_token: "<the token your backend signed>"}.');
-        notify("error", { code: "invalid_options", message: "auth_token is missing." });
-        return Promise.resolve(undefined);
-      }
-      modal = modal || new Modal();
-      return modal.configure({
-        api: apiBase(o.api_base),
-        product: o.product_id ? String(o.product_id) : null,
-        token: o.auth_token,
-        refresh: typeof o.refresh_token === "function" ? o.refresh_token : undefined,
-        locale: o.locale,
-      });
-    },
-    showReferralWidget() {
-      if (!modal) {
-        warn("showReferralWidget before loadReferralWidget: nothing to show.");
-        notify("error", { code: "not_loaded", message: "Call loadReferralWidget first." });
-        return;
-      }
-      modal.open();
-    },
-    hideReferralWidget() {
-      if (modal) modal.close();
-    },
+    loadReferralWidget: (options) => load("referral", "loadReferralWidget", options),
+    loadLoyaltyWidget: (options) => load("loyalty", "loadLoyaltyWidget", options),
+    showReferralWidget: () => show("referral", "showReferralWidget"),
+    showLoyaltyWidget: () => show("loyalty", "showLoyaltyWidget"),
+    hideReferralWidget: hide,
+    hideLoyaltyWidget: hide,
     on(type, fn) {
       if (!listeners[type] || typeof fn !== "function") return warn(`on(${JSON.stringify(type)}, fn): unknown event or not a function.`);
       listeners[type].push(fn);
