@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from plaudit import __version__, logs
+from plaudit.console.routes import router as console_router
 from plaudit.events.routes import router as events_router
 from plaudit.gamification import leaderboards
 from plaudit.gamification.routes import router as gamification_router
@@ -131,6 +132,7 @@ def create_app(
     app.include_router(referrals_router)
     app.include_router(widget_router)
     app.include_router(webhooks_router)
+    app.include_router(console_router)
     app.origins = origins
     state.on_change.append(origins.invalidate)
     return app

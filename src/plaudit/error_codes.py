@@ -9,6 +9,7 @@ tenant reads is always the one the server answers with.
 from __future__ import annotations
 
 from plaudit.auth.errors import KeyError_, TokenError, all_error_types
+from plaudit.console import errors as _console  # noqa: F401  # defines its own errors
 from plaudit.errors import all_service_error_types
 from plaudit.loyalty import errors as _loyalty  # noqa: F401  # defines its own errors
 from plaudit.referrals import service as _referrals  # noqa: F401  # defines its own errors

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
-from plaudit.gamification import badges
+from plaudit.me import service as me
 from plaudit.products.models import Product
 from plaudit.users.service import get_user
 from plaudit.web.client import authenticate_user
@@ -205,12 +205,9 @@ async def adjust_points(
 ) -> Any:
     def work(session: Session, product: Product, state: AppState) -> dict[str, Any]:
         user = get_user(session, product.id, user_id)
-        now = state.now()
-        entry = ledger.adjust(
-            session, product, user, points=body.amount, reason=body.reason, now=now
+        entry = me.adjust_points(
+            session, product, user, amount=body.amount, reason=body.reason, now=state.now()
         )
-        if body.amount > 0:
-            badges.evaluate(session, product, user, now=now, lifetime=entry.lifetime)
         return {"entry": ledger.entry_dict(entry), "balance": entry.balance_after}
 
     return await for_product(request, principal, product_id, work)

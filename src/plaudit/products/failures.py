@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from plaudit.store.base import utcnow
+
 from .models import (
     AuthFailure,
     Product,
@@ -16,6 +18,8 @@ from .models import (
 from .scope import scoped
 
 RECENT_FAILURES_KEPT = 1000
+#: The failure report's timeline: this many UTC days, today included.
+TIMELINE_DAYS = 7
 
 
 def record_failures(session: Session, failures: list[dict[str, Any]]) -> None:
@@ -40,7 +44,12 @@ def record_failures(session: Session, failures: list[dict[str, Any]]) -> None:
 
 
 def failure_report(
-    session: Session, product: Product, *, limit: int = 50, since: dt.datetime | None = None
+    session: Session,
+    product: Product,
+    *,
+    limit: int = 50,
+    since: dt.datetime | None = None,
+    now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     counts_query = (
         select(AuthFailure.code, func.count())
@@ -67,7 +76,34 @@ def failure_report(
             }
             for f in recent
         ],
+        "timeline": failure_timeline(session, product, now=now or utcnow()),
     }
+
+
+def failure_timeline(
+    session: Session, product: Product, *, now: dt.datetime, days: int = TIMELINE_DAYS
+) -> list[dict[str, Any]]:
+    """Refused tokens per UTC day and code, the last ``days`` days, oldest first.
+
+    Bucketed here rather than in SQL: date functions differ between SQLite and PostgreSQL, and
+    a product keeps at most ``RECENT_FAILURES_KEPT`` rows, so this reads little.
+    """
+    first = now.date() - dt.timedelta(days=days - 1)
+    start = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
+    buckets: dict[dt.date, dict[str, int]] = {first + dt.timedelta(days=i): {} for i in range(days)}
+    rows = session.execute(
+        select(AuthFailure.occurred_at, AuthFailure.code).where(
+            AuthFailure.product_id == product.id, AuthFailure.occurred_at >= start
+        )
+    )
+    for occurred_at, code in rows:
+        bucket = buckets.get(occurred_at.astimezone(dt.UTC).date())
+        if bucket is not None:  # a failure stamped after `now` (another clock) is left out
+            bucket[code] = bucket.get(code, 0) + 1
+    return [
+        {"day": day.isoformat(), "counts": counts, "total": sum(counts.values())}
+        for day, counts in buckets.items()
+    ]
 
 
 def safe_json(value: Any, limit: int = 4096) -> Any:

@@ -21,6 +21,7 @@ from .models import (
     Product,
     ProductSecret,
 )
+from .schemas import SecretCreate
 from .scope import refuse_taken_kid, scoped, touch
 
 
@@ -59,6 +60,23 @@ def create_secret(
     touch(product)
     session.flush()
     return secret, value
+
+
+def create_from(
+    session: Session, product: Product, body: SecretCreate, *, box: SecretBox, now: dt.datetime
+) -> dict[str, Any]:
+    """POST .../secrets as the API and the console take it; the answer shows the value once."""
+    secret, value = create_secret(
+        session,
+        product,
+        box=box,
+        value=body.value,
+        algorithm=body.algorithm,
+        kid=body.kid,
+        grace_seconds=body.grace_seconds,
+        now=now,
+    )
+    return {"kid": secret.kid, "value": value, "algorithm": secret.algorithm}
 
 
 def _refuse_too_short_for_profile(product: Product, value: str) -> None:

@@ -14,6 +14,7 @@ from .models import (
     Product,
     PublicKeyRecord,
 )
+from .schemas import KeyCreate
 from .scope import refuse_taken_kid, scoped, touch
 
 
@@ -53,6 +54,20 @@ def add_key(
     touch(product)
     session.flush()
     return record
+
+
+def add_from(session: Session, product: Product, body: KeyCreate) -> PublicKeyRecord:
+    """POST .../keys as the API and the console take it (the loyalty guide's Add Key)."""
+    return add_key(
+        session,
+        product,
+        public_key=body.public_key,
+        jwk=body.jwk,
+        kid=body.kid,
+        description=body.description,
+        enabled=body.enabled,
+        algorithm=body.algorithm,
+    )
 
 
 def _pem_of(key: VerificationKey) -> str:

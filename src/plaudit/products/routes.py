@@ -9,10 +9,20 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from plaudit.errors import NotFound
 from plaudit.web.management import Manager, Principal
 from plaudit.web.state import AppState, get_state, in_session
 
-from . import api_keys, failures, hmac_secrets, jwks, public_keys, revocations, service
+from . import (
+    api_keys,
+    failures,
+    hmac_secrets,
+    jwks,
+    public_keys,
+    revocations,
+    service,
+    token_check,
+)
 from .models import Product
 from .schemas import (
     ApiKeyCreate,
@@ -33,6 +43,8 @@ from .schemas import (
     SecretCreate,
     SecretCreated,
     SecretOut,
+    TokenExplanation,
+    TokenExplanationIn,
 )
 
 router = APIRouter(prefix="/v1/products", tags=["products"])
@@ -113,17 +125,9 @@ async def create_secret(
     request: Request, product_id: str, body: SecretCreate, principal: Manager
 ) -> Any:
     def work(session: Session, state: AppState) -> dict[str, Any]:
-        secret, value = hmac_secrets.create_secret(
-            session,
-            _product(session, principal, product_id),
-            box=state.box,
-            value=body.value,
-            algorithm=body.algorithm,
-            kid=body.kid,
-            grace_seconds=body.grace_seconds,
-            now=state.now(),
+        return hmac_secrets.create_from(
+            session, _product(session, principal, product_id), body, box=state.box, now=state.now()
         )
-        return {"kid": secret.kid, "value": value, "algorithm": secret.algorithm}
 
     return await in_session(request, work, changes=product_id)
 
@@ -169,16 +173,7 @@ async def disable_secret(request: Request, product_id: str, kid: str, principal:
 )
 async def add_key(request: Request, product_id: str, body: KeyCreate, principal: Manager) -> Any:
     def work(session: Session, _state: AppState) -> dict[str, Any]:
-        record = public_keys.add_key(
-            session,
-            _product(session, principal, product_id),
-            public_key=body.public_key,
-            jwk=body.jwk,
-            kid=body.kid,
-            description=body.description,
-            enabled=body.enabled,
-            algorithm=body.algorithm,
-        )
+        record = public_keys.add_from(session, _product(session, principal, product_id), body)
         return public_keys.key_info(record)
 
     return await in_session(request, work, changes=product_id)
@@ -404,5 +399,23 @@ async def auth_failures(
     await run_in_threadpool(state.failures.flush, state.db)
     return await in_session(
         request,
-        lambda s, _: failures.failure_report(s, _product(s, principal, product_id), limit=limit),
+        lambda s, state: failures.failure_report(
+            s, _product(s, principal, product_id), limit=limit, now=state.now()
+        ),
     )
+
+
+@router.post(
+    "/{product_id}/token-explanations",
+    response_model=TokenExplanation,
+    summary="Explain a token against this product's real rules, line by line (nothing recorded)",
+)
+async def explain_token(
+    request: Request, product_id: str, body: TokenExplanationIn, principal: Manager
+) -> Any:
+    principal.check_product(product_id)
+    state = get_state(request)
+    runtime = await run_in_threadpool(state.keystore.load, product_id)
+    if runtime is None:
+        raise NotFound(f"No product has the id {product_id!r}.")
+    return token_check.explain_token(runtime, body.token, now=state.clock()).to_dict()

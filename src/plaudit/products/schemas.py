@@ -345,10 +345,48 @@ class FailureOut(BaseModel):
     claims: dict[str, Any] | None
 
 
+class FailureDay(BaseModel):
+    day: dt.date = Field(description="A UTC day.")
+    counts: dict[str, int] = Field(description="Refused tokens that day, by error code.")
+    total: int
+
+
 class FailureReport(BaseModel):
     counts: dict[str, int]
     total: int
     recent: list[FailureOut]
+    timeline: list[FailureDay] = Field(
+        description="The last days (oldest first, today last), each with its counts by code."
+    )
+
+
+class TokenExplanationIn(Strict):
+    token: str = Field(
+        max_length=65_536, description="The token to explain, as your backend signed it."
+    )
+
+
+class FindingOut(BaseModel):
+    status: Literal["ok", "warning", "error", "info"]
+    section: Literal["token", "header", "claims", "profile", "verification"]
+    field: str = Field(description="The header field or claim concerned, or a step.")
+    message: str
+    value: Any = Field(default=None, description="The decoded value concerned (untrusted).")
+    code: str | None = Field(description="The error code this finding corresponds to.")
+    hint: str | None
+
+
+class TokenExplanation(BaseModel):
+    well_formed: bool
+    error: dict[str, str] | None = Field(description="Why the strict parser refused the token.")
+    header: dict[str, Any] | None
+    claims: dict[str, Any] | None
+    profile: str | None
+    user_id: str | None
+    verification: dict[str, Any] | None = Field(
+        description='{"valid": true}, or {"valid": false, "error", "message", "hint"}.'
+    )
+    findings: list[FindingOut]
 
 
 class ErrorOut(BaseModel):

@@ -207,12 +207,15 @@ async def list_referrals(
     principal: Manager,
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=1_000_000_000),
+    user_id: str | None = Query(
+        None, min_length=1, max_length=255, description="Only those this user made or came by."
+    ),
 ) -> Any:
     principal.check_product(product_id)
 
     def work(session: Session, _state: AppState) -> dict[str, Any]:
         rows, total = service.list_referrals(
-            session, get_product(session, product_id), limit=limit, offset=offset
+            session, get_product(session, product_id), limit=limit, offset=offset, user_id=user_id
         )
         return {"referrals": rows, "total": total}
 

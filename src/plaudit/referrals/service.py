@@ -9,7 +9,7 @@ from collections import defaultdict
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -350,9 +350,20 @@ def referral_info(
 
 
 def list_referrals(
-    session: Session, product: Product, *, limit: int = 50, offset: int = 0
+    session: Session,
+    product: Product,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    user_id: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
+    """The product's referrals, newest first; with ``user_id``, those that user made or came by."""
     query = select(Referral).where(Referral.product_id == product.id)
+    if user_id is not None:
+        referrer = select(User.id).where(User.product_id == product.id, User.external_id == user_id)
+        query = query.where(
+            or_(Referral.referrer_pk.in_(referrer), Referral.referred_external_id == user_id)
+        )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = []
     for referral in session.scalars(query.order_by(Referral.id.desc()).limit(limit).offset(offset)):

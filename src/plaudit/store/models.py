@@ -1,5 +1,6 @@
 """Every feature's models, imported in one place for Alembic and for creating a schema."""
 
+from plaudit.console.models import ConsoleSession
 from plaudit.events.models import Event
 from plaudit.gamification.models import (
     Badge,
@@ -41,6 +42,7 @@ __all__ = [
     "AuthFailure",
     "Badge",
     "Base",
+    "ConsoleSession",
     "EarningRule",
     "Event",
     "JwksSource",

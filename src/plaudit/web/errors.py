@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -74,6 +75,20 @@ def response_for(exc: Exception) -> JSONResponse:
     return service_error_response(InternalError())
 
 
+def describe_validation_error(error: Mapping[str, Any]) -> tuple[str | None, str]:
+    """The field a pydantic error concerns and its message, as the API words it: the console
+    shows these very words beside its form fields."""
+    location = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
+    field = ".".join(location) or None
+    kind = error.get("type", "")
+    message = (
+        "Unknown field."
+        if kind == "extra_forbidden"
+        else str(error.get("msg", "The request is not valid."))
+    )
+    return field, message
+
+
 def install(app: FastAPI) -> None:
     async def on_error(_request: Request, exc: Exception) -> JSONResponse:
         return response_for(exc)
@@ -83,15 +98,7 @@ def install(app: FastAPI) -> None:
             exc, RequestValidationError
         ):  # the handler is registered for this type only
             raise exc
-        first = exc.errors()[0] if exc.errors() else {}
-        location = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
-        field = ".".join(location) or None
-        kind = first.get("type", "")
-        message = (
-            "Unknown field."
-            if kind == "extra_forbidden"
-            else str(first.get("msg", "The request is not valid."))
-        )
+        field, message = describe_validation_error(exc.errors()[0] if exc.errors() else {})
         body = {
             "error": "invalid_request",
             "message": f"{field}: {message}" if field else message,

@@ -16,6 +16,7 @@ from plaudit.errors import Forbidden, NotFound, Unauthenticated
 from plaudit.products.api_keys import API_KEY_PREFIX, authenticate_api_key
 from plaudit.products.models import Product
 from plaudit.products.service import get_product
+from plaudit.settings import Settings
 
 from .credentials import bearer
 from .state import AppState, get_state, in_session
@@ -27,6 +28,9 @@ T = TypeVar("T")
 class Principal:
     #: None for the operator, who may manage every product.
     product_id: str | None
+    #: The API key this principal presented (None for the operator): revoking it ends the
+    #: console sessions it opened.
+    api_key_id: str | None = None
 
     @property
     def is_operator(self) -> bool:
@@ -42,6 +46,25 @@ class Principal:
             raise Forbidden("This call needs the operator's admin token, not a product API key.")
 
 
+def operator(settings: Settings, presented: str) -> Principal | None:
+    """The operator, if ``presented`` is the admin token (compared in constant time)."""
+    admin = settings.admin_token or ""
+    if admin and hmac.compare_digest(presented.encode(), admin.encode()):
+        return Principal(product_id=None)
+    return None
+
+
+def authenticate(session: Session, settings: Settings, presented: str) -> Principal | None:
+    """Who ``presented`` (an admin token or an API key) is, or None: the one check behind the
+    management API and the console's sign-in. An API key is found by its hash."""
+    if presented.startswith(API_KEY_PREFIX):
+        record = authenticate_api_key(session, presented)
+        if record is None:
+            return None
+        return Principal(product_id=record.product_id, api_key_id=record.id)
+    return operator(settings, presented)
+
+
 async def management_principal(request: Request) -> Principal:
     presented = bearer(request)
     if not presented:
@@ -49,18 +72,15 @@ async def management_principal(request: Request) -> Principal:
     state = get_state(request)
     if presented.startswith(API_KEY_PREFIX):
 
-        def check() -> str | None:
+        def check() -> Principal | None:
             with state.db.session() as session:
-                record = authenticate_api_key(session, presented)
-                return record.product_id if record else None
+                return authenticate(session, state.settings, presented)
 
-        product_id = await run_in_threadpool(check)
-        if product_id is not None:
-            return Principal(product_id=product_id)
+        principal = await run_in_threadpool(check)
     else:
-        admin = state.settings.admin_token or ""
-        if admin and hmac.compare_digest(presented.encode(), admin.encode()):
-            return Principal(product_id=None)
+        principal = operator(state.settings, presented)  # no database needed
+    if principal is not None:
+        return principal
     raise Unauthenticated("The admin token or API key is not valid.")
 
 

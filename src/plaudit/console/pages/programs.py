@@ -1,0 +1,108 @@
+"""The Programs tab: the referral reward as a form over the product's settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from plaudit.gamification import badges
+from plaudit.loyalty import catalog, rules, tiers
+from plaudit.products import service
+from plaudit.products.models import Product
+from plaudit.web.state import AppState, in_session
+
+from ..web import PREFIX, Console, ConsoleContext, ConsoleRoute, optional, product_of, render, text
+from .products import NOTICES as SETTINGS_NOTICES
+from .products import refilled, save_settings
+
+router = APIRouter(route_class=ConsoleRoute)
+PAGE = "/programs"
+NOTICES = {
+    **SETTINGS_NOTICES,
+    "rule_added": "Earning rule added.",
+    "reward_added": "Reward added to the catalog.",
+    "badge_added": "Badge added.",
+    "tiers_saved": "Tiers saved. Users move to their new tier with their next earn.",
+    "changed": "Changed.",
+    "deleted": "Deleted.",
+}
+
+
+def loyalty_data(session: Session, product: Product) -> dict[str, Any]:
+    """What the Programs tab lists, as the loyalty API's GET routes answer it."""
+    found = tiers.list_tiers(session, product)
+    return {
+        "rules": [rules.rule_dict(r) for r in rules.list_rules(session, product)],
+        "tiers": [tiers.tier_dict(t) for t in found],
+        "tiers_text": "\n".join(f"{t.name}: {t.threshold}" for t in found),
+        "rewards": [catalog.reward_dict(r) for r in catalog.list_rewards(session, product)],
+        "badges": [badges.badge_dict(b) for b in badges.list_badges(session, product)],
+    }
+
+
+async def programs_page(
+    request: Request,
+    product_id: str,
+    console: ConsoleContext,
+    *,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    loyalty_forms: dict[str, dict[str, Any]] | None = None,
+    loyalty_errors: dict[str, dict[str, str]] | None = None,
+) -> Response:
+    def work(session: Session, _state: AppState) -> dict[str, Any]:
+        found = product_of(session, console, product_id)
+        return {"product": service.product_settings(found), **loyalty_data(session, found)}
+
+    data = await in_session(request, work)
+    product = data["product"]
+    forms = {
+        "rule": {"enabled": True},
+        "reward": {"enabled": True},
+        "badge": {"enabled": True, "kind": "event_count"},
+        "tiers": {"tiers": data["tiers_text"]},
+    }
+    forms.update(loyalty_forms or {})
+    return render(
+        request,
+        "programs.html",
+        status=status,
+        tab="programs",
+        product=product,
+        form=form or refilled(product, {}),
+        errors=errors or {},
+        notice=NOTICES.get(request.query_params.get("notice", "")),
+        loyalty=data,
+        forms=forms,
+        form_errors={"rule": {}, "reward": {}, "badge": {}, "tiers": {}, **(loyalty_errors or {})},
+    )
+
+
+@router.get(PREFIX + "/products/{product_id}" + PAGE, include_in_schema=False)
+async def programs(request: Request, product_id: str, console: Console) -> Response:
+    return await programs_page(request, product_id, console)
+
+
+@router.post(PREFIX + "/products/{product_id}/programs/referrals", include_in_schema=False)
+async def referral_reward(request: Request, product_id: str, console: Console) -> Response:
+    form = await request.form()
+    body = {
+        "referral_reward_kind": text(form, "referral_reward_kind").strip(),
+        "referral_reward_amount": text(form, "referral_reward_amount").strip(),
+        "referral_reward_on": text(form, "referral_reward_on"),
+        "referral_landing_url": optional(form, "referral_landing_url"),
+    }
+
+    async def refill(sent: dict[str, Any], errors: dict[str, str]) -> Response:
+        product = await in_session(
+            request, lambda s, _: service.product_settings(product_of(s, console, product_id))
+        )
+        return await programs_page(
+            request, product_id, console, form=refilled(product, sent), errors=errors, status=422
+        )
+
+    return await save_settings(request, console, product_id, body, page=PAGE, refill=refill)

@@ -1,0 +1,34 @@
+"""The console's router: every page module's routes under /console, and a 404 page for the rest."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from plaudit.errors import NotFound
+
+from .pages import (
+    authentication,
+    health,
+    loyalty,
+    products,
+    programs,
+    sign_in,
+    start,
+    static,
+    users,
+)
+from .web import PREFIX, Console, ConsoleRoute
+
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+for _pages in (sign_in, static, products, authentication, users, programs, loyalty, health, start):
+    router.include_router(_pages.router)
+
+
+@router.get(PREFIX + "/{rest:path}", include_in_schema=False)
+async def not_found(_request: Request, _console: Console) -> Response:
+    """Any other console path: a page that says so (the API answers JSON for its own paths)."""
+    raise NotFound("There is no console page at this address.")
+
+
+__all__ = ["router"]
