@@ -27,22 +27,22 @@ from pathlib import Path
 # comes first on sys.path and would shadow the standard library's http package.
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     del sys.path[0]
+sys.path.append(str(Path(__file__).resolve().parent))  # after the standard library: benchkit
 
 import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import tempfile
 import textwrap
 import time
-from contextlib import closing
 
 import jwt as pyjwt
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchkit import ROOT, Server
+
 SECRET = "bench-secret-" + "s" * 51  # 64 bytes: HS256..HS512
 ISSUER, AUDIENCE = "bench-tenant", "bench"
 
@@ -74,12 +74,6 @@ REFERENCE_APP = textwrap.dedent(
 )
 
 
-def free_port() -> int:
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def token(sub: str, now: int) -> str:
     return pyjwt.encode(
         {
@@ -93,58 +87,6 @@ def token(sub: str, now: int) -> str:
         SECRET,
         algorithm="HS256",
     )
-
-
-class Server:
-    def __init__(self, name: str, app: str, env: dict[str, str], cwd: Path) -> None:
-        factory = app.startswith("plaudit.")
-        self.name, self.port = name, free_port()
-        self.process = subprocess.Popen(  # noqa: S603  # our own interpreter and arguments
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                app,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-                *(["--factory"] if factory else []),
-            ],
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-
-    def wait_ready(self, path: str, headers: dict[str, str], timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited: {self.process.stderr.read().decode()}")  # type: ignore[union-attr]
-            try:
-                status = asyncio.run(_one_request(self.port, path, headers))
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not answer 200 on {path} within {timeout}s")
-
-    def cpu_seconds(self) -> float:
-        """User plus system CPU the server process has used (Linux /proc)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 def _request(path: str, headers: dict[str, str]) -> bytes:
@@ -161,15 +103,6 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
         if line[:15].lower() == b"content-length:":
             length = int(line[15:])
     await reader.readexactly(length)
-    return status
-
-
-async def _one_request(port: int, path: str, headers: dict[str, str]) -> int:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(_request(path, headers))
-    await writer.drain()
-    status = await _read_response(reader)
-    writer.close()
     return status
 
 

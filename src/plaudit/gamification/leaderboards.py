@@ -97,7 +97,10 @@ def refresh(session: Session, product: Product, board: str, *, now: dt.datetime)
     result = session.execute(
         insert(LeaderboardRank).from_select(
             ["product_id", "board", "user_pk", "rank", "points"], ranked
-        )
+        ),
+        # SQLAlchemy keeps an INSERT's rowcount only when asked: without this it is -1 on
+        # PostgreSQL (psycopg), and every board recorded 0 users there.
+        execution_options={"preserve_rowcount": True},
     )
     snapshot.period = period
     snapshot.as_of = now

@@ -1,0 +1,357 @@
+"""Events per second, one at a time and in server batches, beside ``GET /v1/auth/verify``.
+
+    python bench/events.py [--stores sqlite,postgres] [--postgres-url URL] [--seconds 4]
+                           [--rounds 3] [--connections 8] [--batch-connections 2]
+                           [--quick] [--json]
+
+Plaudit runs as ``uvicorn`` on 127.0.0.1 (one worker, its background loop on: leaderboards are
+re-ranked every 10 s as in production), on SQLite in a temporary data directory, then on
+PostgreSQL at ``--postgres-url`` (default ``PLAUDIT_BENCH_POSTGRES_URL``; skipped with a message
+without one); that database is emptied and migrated, so give the benchmark one of its own. The
+product has what makes ingestion do its real work: two earning rules, three tiers and three
+badges (an event count, a points total, a streak). Then, from concurrent httpx clients
+(``--connections`` for verify and single, ``--batch-connections`` for the batches), each with
+users of its own:
+
+``verify``      ``GET /v1/auth/verify`` with the users' tokens (answered from the verified-token
+                cache): the reference, requests per second
+``single``      ``POST /v1/events`` with the same tokens, one ``level_completed`` event each:
+                stored, 10 points credited (ledger, balance, three leaderboard tallies, tier),
+                the streak and the badges evaluated, committed before the 202
+``batch-100``   ``POST /v1/products/{id}/events`` with the product's API key, 100 ``purchase``
+                events for 100 users (points = amount x 1) in one transaction
+``batch-1000``  the same with 1,000 events, the most one call may carry
+
+Each kind runs for ``--seconds`` per round (requests still in flight at the end are waited for
+and counted), rounds interleave the kinds in a rotating order, and the table shows the median
+round: events per second, its ratio to the verify endpoint's requests per second, and the
+server process's CPU time per event (with SQLite the store's work is in that process; with
+PostgreSQL the database server's CPU is not counted). The load client shares the machine.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# bench/http.py (named by its issue) would shadow the standard library's http package for any
+# script run from this folder: take this folder off the path.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    del sys.path[0]
+sys.path.append(str(Path(__file__).resolve().parent))  # after the standard library: benchkit
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt as pyjwt
+from rich.console import Console
+from rich.table import Table
+
+from benchkit import ROOT, Server, machine, postgres_database, reset
+
+ADMIN_TOKEN = "bench-admin-" + "a" * 24
+PRODUCT = "bench-events"
+KINDS = ("verify", "single", "batch-100", "batch-1000")
+BATCH = {"verify": 0, "single": 1, "batch-100": 100, "batch-1000": 1000}
+#: Users per connection: token holders for verify and single, named users for the batches.
+TOKEN_USERS, BATCH_USERS = 50, 1000
+
+console = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes | None = None
+
+
+def seed(base: str) -> tuple[str, str]:
+    """The product, its rules, tiers and badges, through the API; (HMAC secret, API key)."""
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with httpx.Client(base_url=base, headers=admin, timeout=30) as client:
+
+        def post(path: str, body: dict[str, Any], method: str = "POST") -> dict[str, Any]:
+            response = client.request(method, path, json=body)
+            if response.status_code not in (200, 201):
+                raise SystemExit(f"{method} {path}: {response.status_code} {response.text}")
+            answer: dict[str, Any] = response.json()
+            return answer
+
+        created = post("/v1/products", {"id": PRODUCT, "name": "Bench events"})
+        rules = f"/v1/products/{PRODUCT}/loyalty/rules"
+        post(rules, {"name": "Level", "event_type": "level_completed", "points": 10})
+        post(rules, {"name": "Purchase", "event_type": "purchase", "property": "amount", "rate": 1})
+        tiers = [
+            {"name": "Bronze", "threshold": 0},
+            {"name": "Silver", "threshold": 500},
+            {"name": "Gold", "threshold": 5000},
+        ]
+        post(f"/v1/products/{PRODUCT}/loyalty/tiers", {"tiers": tiers}, method="PUT")
+        badges = f"/v1/products/{PRODUCT}/badges"
+        for name, criteria in (
+            ("Fifty levels", {"kind": "event_count", "event_type": "level_completed", "count": 50}),
+            ("Big spender", {"kind": "points_total", "points": 1000}),
+            ("Three days", {"kind": "streak", "event_type": "level_completed", "days": 3}),
+        ):
+            post(badges, {"name": name, "criteria": criteria})
+        return str(created["secret"]["value"]), str(created["api_key"])
+
+
+def user_token(secret: str, sub: str, now: int) -> str:
+    claims = {
+        "sub": sub,
+        "iss": "bench",
+        "aud": PRODUCT,
+        "iat": now,
+        "exp": now + 3600,
+        "scope": ["read", "write"],
+    }
+    return pyjwt.encode(claims, secret, algorithm="HS256")
+
+
+def calls(kind: str, connection: int, secret: str, api_key: str, now: int) -> list[Call]:
+    """The requests one connection cycles through: its own users, none shared."""
+    if kind in ("verify", "single"):
+        tokens = [user_token(secret, f"c{connection}-u{i}", now) for i in range(TOKEN_USERS)]
+        if kind == "verify":
+            return [
+                Call("GET", "/v1/auth/verify", {"Authorization": f"Bearer {t}"}) for t in tokens
+            ]
+        body = json.dumps({"type": "level_completed", "properties": {"level": 7}}).encode()
+        return [Call("POST", "/v1/events", {"Authorization": f"Bearer {t}"}, body) for t in tokens]
+    size = BATCH[kind]
+    headers = {"Authorization": f"Bearer {api_key}"}
+    out = []
+    for start in range(0, BATCH_USERS, size):
+        events = [
+            {"user_id": f"c{connection}-s{(start + j) % BATCH_USERS}", "type": "purchase"}
+            | {"properties": {"amount": 12.5, "sku": "tea"}}
+            for j in range(size)
+        ]
+        out.append(
+            Call(
+                "POST",
+                f"/v1/products/{PRODUCT}/events",
+                headers,
+                json.dumps({"events": events}).encode(),
+            )
+        )
+    return out
+
+
+async def load(
+    base: str, per_connection: list[list[Call]], seconds: float = 0.0, *, once: bool = False
+) -> tuple[int, int, float, str]:
+    """Each connection sends its calls one after another until ``seconds`` have passed (or,
+    ``once``, each call once), and finishes the call in flight: (answered 2xx, errors, elapsed
+    seconds, first error)."""
+    counts = [0, 0]
+    first_error = [""]
+    limits = httpx.Limits(
+        max_connections=len(per_connection), max_keepalive_connections=len(per_connection)
+    )
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+        start = time.perf_counter()
+        deadline = start + seconds
+
+        async def worker(mine: list[Call]) -> None:
+            index = 0
+            while index < len(mine) if once else time.perf_counter() < deadline:
+                call = mine[index % len(mine)]
+                index += 1
+                headers = call.headers
+                if call.body is not None:
+                    headers = {**headers, "Content-Type": "application/json"}
+                response = await client.request(
+                    call.method, call.path, headers=headers, content=call.body
+                )
+                if response.is_success:
+                    counts[0] += 1
+                else:
+                    counts[1] += 1
+                    first_error[0] = (
+                        first_error[0] or f"{response.status_code} {response.text[:300]}"
+                    )
+
+        await asyncio.gather(*(worker(mine) for mine in per_connection))
+        elapsed = time.perf_counter() - start
+    return counts[0], counts[1], elapsed, first_error[0]
+
+
+def connections(kind: str, args: argparse.Namespace) -> int:
+    return int(args.batch_connections if kind.startswith("batch") else args.connections)
+
+
+def measure(
+    store: str, env: dict[str, str], work: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    # What `plaudit migrate` does; `plaudit serve` would on SQLite, uvicorn's factory does not.
+    subprocess.run(  # our own interpreter and arguments
+        [sys.executable, "-c", "from plaudit.cli import main; main()", "migrate"],
+        env=env,
+        cwd=work,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    server = Server(f"plaudit-{store}", "plaudit.app:app_from_environment", env, work)
+    try:
+        server.wait_ready("/healthz", {})
+        secret, api_key = seed(server.base)
+        now = int(time.time())
+        plan = {
+            kind: [calls(kind, c, secret, api_key, now) for c in range(connections(kind, args))]
+            for kind in KINDS
+        }
+        rates: dict[str, list[float]] = {kind: [] for kind in KINDS}
+        cpu: dict[str, list[float]] = {kind: [] for kind in KINDS}
+        errors: dict[str, int] = dict.fromkeys(KINDS, 0)
+        first_errors: dict[str, str] = {}
+        # Warm: statement caches, and every user seen once (batch-1000 names them all), so that
+        # rounds measure a steady state: cached tokens, known users, accounts that exist.
+        with console.status(f"{store}: warming up"):
+            for kind in ("verify", "single", "batch-1000"):
+                asyncio.run(load(server.base, plan[kind], once=True))
+        with console.status(f"{store}: {args.rounds} rounds") as status:
+            for round_no in range(args.rounds):
+                shift = round_no % len(KINDS)
+                for kind in KINDS[shift:] + KINDS[:shift]:
+                    status.update(f"{store}: round {round_no + 1} of {args.rounds}, {kind}")
+                    before = server.cpu_seconds()
+                    ok, bad, elapsed, error = asyncio.run(
+                        load(server.base, plan[kind], args.seconds)
+                    )
+                    events = ok * max(BATCH[kind], 1)
+                    rates[kind].append(events / elapsed)
+                    cpu[kind].append((server.cpu_seconds() - before) / max(events, 1) * 1e6)
+                    errors[kind] += bad
+                    if error:
+                        first_errors.setdefault(kind, error)
+    finally:
+        server.stop()
+    per_second = {kind: statistics.median(values) for kind, values in rates.items()}
+    cpu_us = {kind: statistics.median(values) for kind, values in cpu.items()}
+    return {
+        "per_second": per_second,
+        "ratio_to_verify": {kind: per_second[kind] / per_second["verify"] for kind in KINDS},
+        "server_cpu_us": cpu_us,
+        "errors": errors,
+        "first_errors": first_errors,
+    }
+
+
+def render(store: str, result: dict[str, Any], args: argparse.Namespace) -> Table:
+    table = Table(
+        title=f"{store}: one uvicorn worker on 127.0.0.1, median of {args.rounds} rounds of "
+        f"{args.seconds:g} s",
+        caption="verify: requests/s, the reference; the others: events/s, and x verify is "
+        "their ratio to it. CPU: the server process's CPU µs per request (verify) or per event"
+        + ("; PostgreSQL's own CPU is not in it" if store == "postgres" else ""),
+        caption_justify="left",
+    )
+    for column in ("kind", "connections", "events/s", "x verify", "server CPU µs", "errors"):
+        table.add_column(column, justify="left" if column == "kind" else "right")
+    for kind in KINDS:
+        table.add_row(
+            kind + (" (req/s)" if kind == "verify" else ""),
+            str(connections(kind, args)),
+            f"{result['per_second'][kind]:,.0f}",
+            f"{result['ratio_to_verify'][kind]:.2f}x",
+            f"{result['server_cpu_us'][kind]:,.0f}",
+            str(result["errors"][kind]),
+        )
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stores", default="sqlite,postgres", help="sqlite, postgres or both")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("PLAUDIT_BENCH_POSTGRES_URL"),
+        help="a database of the benchmark's own (default: $PLAUDIT_BENCH_POSTGRES_URL)",
+    )
+    parser.add_argument("--seconds", type=float, default=4.0, help="per kind and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=8, help="for verify and single")
+    parser.add_argument(
+        "--batch-connections",
+        type=int,
+        default=2,
+        help="for the batches: SQLite runs one write transaction at a time, and a batch of "
+        "1,000 holds it for seconds, so more only queue (and time out at 30 s)",
+    )
+    parser.add_argument("--quick", action="store_true", help="one round of 1 s: a smoke run")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds, args.rounds = 1.0, 1
+    stores = [s.strip() for s in args.stores.split(",") if s.strip()]
+    if set(stores) - {"sqlite", "postgres"}:
+        parser.error(f"unknown store(s) {sorted(set(stores) - {'sqlite', 'postgres'})}")
+
+    results: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    for store in stores:
+        work = Path(tempfile.mkdtemp(prefix="plaudit-bench-events-"))
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT / "src"),
+            "PLAUDIT_DATA_DIR": str(work / "data"),
+            "PLAUDIT_ADMIN_TOKEN": ADMIN_TOKEN,
+            "PLAUDIT_LOG_LEVEL": "warning",
+        }
+        env.pop("PLAUDIT_DATABASE_URL", None)
+        try:
+            if store == "postgres":
+                if not args.postgres_url:
+                    skipped[store] = "no URL: set PLAUDIT_BENCH_POSTGRES_URL or pass --postgres-url"
+                    console.print(f"[yellow]{store} skipped[/]: {skipped[store]}")
+                    continue
+                db = postgres_database(args.postgres_url)
+                if isinstance(db, str):
+                    skipped[store] = db
+                    console.print(f"[yellow]{store} skipped[/]: {db}")
+                    continue
+                env["PLAUDIT_DATABASE_URL"] = args.postgres_url
+                try:
+                    results[store] = measure(store, env, work, args)
+                finally:
+                    reset(db)  # leave nothing behind
+                    db.dispose()
+            else:
+                results[store] = measure(store, env, work, args)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    failed = any(sum(r["errors"].values()) for r in results.values())
+    if args.json:
+        print(json.dumps({"machine": machine(), "results": results, "skipped": skipped}, indent=2))
+        return 1 if failed else 0
+    out = Console()
+    if not out.is_terminal:
+        out.width = 120  # a log or a pipe: wide enough for the table
+    for store, result in results.items():
+        out.print(render(store, result, args))
+        for kind, error in result["first_errors"].items():
+            out.print(f"  first error on {kind}: {error}")
+        out.print()
+    for store, why in skipped.items():
+        out.print(f"{store}: skipped ({why})")
+    out.print(f"Machine: {machine()}.")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
