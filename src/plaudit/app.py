@@ -84,14 +84,18 @@ def create_app(
         task = asyncio.create_task(_maintain(state, origins)) if background else None
         # Webhooks: their own delivery loop, so a slow receiver never holds up maintenance.
         deliveries = asyncio.create_task(webhooks_worker.run(state)) if background else None
+        # Programs: ranking a million-user board takes tens of seconds; it must not hold up the
+        # keystore refresh that spreads key changes within seconds.
+        programs = asyncio.create_task(_programs(state)) if background else None
         try:
             yield
         finally:
             await webhooks_worker.stop(deliveries)
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            for loop in (task, programs):
+                if loop is not None:
+                    loop.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await loop
             await run_in_threadpool(state.failures.flush, db)
             state.http.close()
 
@@ -148,8 +152,7 @@ def app_from_environment() -> FastAPI:
 async def _maintain(state: AppState, origins: OriginRegistry) -> None:
     """The background loop: pick up changes made by other processes, write the failure log,
     refresh JWKS sources when due. Each step is isolated: one failing never stops the others."""
-    last_jwks = last_boards = last_expiry = 0.0
-    boards = leaderboards.Refresher(state.db)
+    last_jwks = 0.0
     while True:
         await asyncio.sleep(state.settings.keystore_refresh_seconds)
         steps: list[tuple[str, Callable[[], object]]] = [
@@ -161,17 +164,31 @@ async def _maintain(state: AppState, origins: OriginRegistry) -> None:
         if time.monotonic() - last_jwks >= JWKS_CHECK_SECONDS:
             last_jwks = time.monotonic()
             steps.append(("jwks_refresh", lambda: _refresh_jwks(state)))
-        if time.monotonic() - last_boards >= state.settings.leaderboard_refresh_seconds:
-            last_boards = time.monotonic()
-            steps.append(("leaderboards", lambda: boards(state.now())))
+        await _run_steps(steps)
+
+
+async def _programs(state: AppState) -> None:
+    """The programs' background loop: re-rank the leaderboards that moved, expire balances."""
+    boards = leaderboards.Refresher(state.db)
+    last_expiry = 0.0
+    while True:
+        await asyncio.sleep(state.settings.leaderboard_refresh_seconds)
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("leaderboards", lambda: boards(state.now()))
+        ]
         if time.monotonic() - last_expiry >= EXPIRY_CHECK_SECONDS:
             last_expiry = time.monotonic()
             steps.append(("points_expiry", lambda: ledger.expire_all(state.db, now=state.now())))
-        for name, step in steps:
-            try:
-                await run_in_threadpool(step)
-            except Exception as exc:  # logged; the loop must survive
-                log.warning("maintenance_failed", step=name, error_type=type(exc).__name__)
+        await _run_steps(steps)
+
+
+async def _run_steps(steps: list[tuple[str, Callable[[], object]]]) -> None:
+    """Each step off the event loop and isolated: one failing never stops the others."""
+    for name, step in steps:
+        try:
+            await run_in_threadpool(step)
+        except Exception as exc:  # logged; the loop must survive
+            log.warning("maintenance_failed", step=name, error_type=type(exc).__name__)
 
 
 def _refresh_jwks(state: AppState) -> int:

@@ -271,3 +271,17 @@ def test_one_products_board_never_shows_another_products_users(
     _refresh(other)
     assert 9999 not in [e["points"] for e in _board(players, "ann")["entries"]]
     assert [e["points"] for e in _board(other, "zed")["entries"]] == [9999]
+
+
+def test_deleting_a_product_deletes_its_leaderboard_ranks(players: Tenant, db: Database) -> None:
+    """Ranks carry no foreign key (refresh speed); the product's deletion still takes them."""
+    from sqlalchemy import func, select
+
+    from plaudit.gamification.models import LeaderboardRank
+
+    _refresh(players)
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(LeaderboardRank)) == 12
+    assert players.client.delete("/v1/products/acme", headers=ADMIN).status_code == 204
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(LeaderboardRank)) == 0

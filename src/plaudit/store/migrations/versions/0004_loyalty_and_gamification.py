@@ -132,18 +132,6 @@ def upgrade() -> None:
         sa.Column("user_pk", sa.Integer(), nullable=False),
         sa.Column("rank", sa.Integer(), nullable=False),
         sa.Column("points", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["product_id"],
-            ["products.id"],
-            name=op.f("fk_leaderboard_ranks_product_id_products"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_pk"],
-            ["users.id"],
-            name=op.f("fk_leaderboard_ranks_user_pk_users"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint(
             "product_id", "board", "user_pk", name=op.f("pk_leaderboard_ranks")
         ),
