@@ -7,7 +7,8 @@ input. The web layer turns both trees into ``{"error", "message", "hint"}`` in o
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 
 class ServiceError(Exception):
@@ -85,6 +86,21 @@ class InvalidInput(ServiceError):
     status = 422
     description = "The request body is not valid."
     hint = "See the field named in this error and the API reference (GET /openapi.json)."
+
+
+def invalid_input(
+    errors: Sequence[Mapping[str, Any]], *, hint: str | None = None, skip: Sequence[str] = ()
+) -> InvalidInput:
+    """The first of pydantic's errors as the API words it (``field: message``), for the HTTP
+    API and the CLI alike. ``skip`` drops location parts that are not fields ("body")."""
+    first = errors[0] if errors else {}
+    field = ".".join(str(p) for p in first.get("loc", ()) if p not in skip) or None
+    message = (
+        "Unknown field."
+        if first.get("type") == "extra_forbidden"
+        else str(first.get("msg", "The request is not valid."))
+    )
+    return InvalidInput(f"{field}: {message}" if field else message, hint=hint, field=field)
 
 
 class UnsafeUrl(InvalidInput):

@@ -8,14 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
-from plaudit.gamification import badges
 from plaudit.products.service import get_product
 from plaudit.users.service import get_user
 from plaudit.web.client import authenticate_user
 from plaudit.web.management import Manager
 from plaudit.web.state import AppState, in_session
 
-from . import catalog, ledger, rules, tiers
+from . import adjustments, catalog, rules, tiers
 from .schemas import (
     AdjustmentIn,
     AdjustmentOut,
@@ -200,14 +199,7 @@ async def adjust_points(
     def work(session: Session, state: AppState) -> dict[str, Any]:
         product = get_product(session, product_id)
         user = get_user(session, product.id, user_id)
-        now = state.now()
-        entry = ledger.adjust(
-            session, product, user, points=body.amount, reason=body.reason, now=now
-        )
-        if body.amount > 0:
-            lifetime = ledger.account(session, user).lifetime
-            badges.evaluate(session, product, user, now=now, lifetime=lifetime)
-        return {"entry": ledger.entry_dict(entry), "balance": entry.balance_after}
+        return adjustments.adjust_points(session, product, user, body, now=state.now())
 
     return await in_session(request, work)
 

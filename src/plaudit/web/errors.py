@@ -20,6 +20,7 @@ from plaudit.errors import (
     NotFound,
     ServerMisconfigured,
     ServiceError,
+    invalid_input,
 )
 from plaudit.store.crypto import MasterKeyError
 
@@ -83,23 +84,12 @@ def install(app: FastAPI) -> None:
             exc, RequestValidationError
         ):  # the handler is registered for this type only
             raise exc
-        first = exc.errors()[0] if exc.errors() else {}
-        location = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
-        field = ".".join(location) or None
-        kind = first.get("type", "")
-        message = (
-            "Unknown field."
-            if kind == "extra_forbidden"
-            else str(first.get("msg", "The request is not valid."))
+        error = invalid_input(
+            exc.errors(),
+            hint="See the field named here and the API reference (GET /openapi.json).",
+            skip=("body", "query", "path"),
         )
-        body = {
-            "error": "invalid_request",
-            "message": f"{field}: {message}" if field else message,
-            "hint": "See the field named here and the API reference (GET /openapi.json).",
-        }
-        if field:
-            body["field"] = field
-        return error_response(422, body)
+        return service_error_response(error)
 
     async def on_http(_request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, HTTPException):  # the handler is registered for this type only
