@@ -7,7 +7,8 @@ input. The web layer turns both trees into ``{"error", "message", "hint"}`` in o
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 
 class ServiceError(Exception):
@@ -85,6 +86,31 @@ class InvalidInput(ServiceError):
     status = 422
     description = "The request body is not valid."
     hint = "See the field named in this error and the API reference (GET /openapi.json)."
+
+
+#: Parts of a pydantic error location that say where in the request, not which field.
+REQUEST_PARTS = ("body", "query", "path")
+
+
+def describe_validation_error(
+    error: Mapping[str, Any], *, skip: Sequence[str] = REQUEST_PARTS
+) -> tuple[str | None, str]:
+    """The field a pydantic error concerns and its message, as the API words them: the CLI
+    and the console's forms show these very words."""
+    field = ".".join(str(p) for p in error.get("loc", ()) if p not in skip) or None
+    message = (
+        "Unknown field."
+        if error.get("type") == "extra_forbidden"
+        else str(error.get("msg", "The request is not valid."))
+    )
+    return field, message
+
+
+def invalid_input(errors: Sequence[Mapping[str, Any]], *, hint: str | None = None) -> InvalidInput:
+    """The first of pydantic's errors as the API words it (``field: message``), for the HTTP
+    API and the CLI alike."""
+    field, message = describe_validation_error(errors[0] if errors else {})
+    return InvalidInput(f"{field}: {message}" if field else message, hint=hint, field=field)
 
 
 class UnsafeUrl(InvalidInput):

@@ -6,8 +6,9 @@ empty tables. Time is a pinned clock that tests move by hand.
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from tests.conftest import missing_backend
 from tests.local_http import LocalServer
+from typer.testing import CliRunner
 
 from plaudit.app import create_app
+from plaudit.cli import app as cli_app
+from plaudit.cli.runtime import console as cli_console
 from plaudit.settings import Settings
 from plaudit.store.base import Base
 from plaudit.store.db import Database
@@ -219,3 +223,50 @@ def jwks_server(_jwks_httpd: JwksServer) -> JwksServer:
     _jwks_httpd.routes.clear()
     _jwks_httpd.hits.clear()
     return _jwks_httpd
+
+
+# --- the `plaudit` command on the test store ----------------------------------------------
+
+Run = Callable[..., Any]
+
+
+@pytest.fixture
+def cli(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """Run `plaudit ...` against the test store, asserting it never prints a traceback."""
+    # Tables 200 wide even where the console was made (at import) under a narrower COLUMNS,
+    # as in an xdist worker; restored exactly (None: follow COLUMNS) for the tests after.
+    monkeypatch.setattr(cli_console, "_width", 200)
+    runner = CliRunner()
+    env = {
+        "PLAUDIT_DATABASE_URL": settings.resolved_database_url,
+        "PLAUDIT_DATA_DIR": str(tmp_path),
+        "PLAUDIT_MASTER_KEY": settings.master_key or "",
+        "PLAUDIT_ADMIN_TOKEN": settings.admin_token or "",
+        "PLAUDIT_PUBLIC_URL": settings.resolved_public_url,
+        "COLUMNS": "200",
+    }
+
+    def run(*args: str, exit_code: int = 0, input: str | None = None, **extra_env: str) -> Any:
+        result = runner.invoke(cli_app, list(args), input=input, env={**env, **extra_env})
+        assert "Traceback" not in result.output, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+            result.exception
+        )
+        assert result.exit_code == exit_code, result.output
+        return result
+
+    return run
+
+
+def cli_json(result: Any) -> Any:
+    """A command's --json output."""
+    return json.loads(result.stdout)
+
+
+def cli_error_line(result: Any, code: str) -> str:
+    """The one line a refused command prints on stderr: `error: ... (code)  hint: ...`."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert f"({code})" in lines[0]
+    return lines[0]

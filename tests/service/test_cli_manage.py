@@ -4,57 +4,23 @@ store as the API; tables for people, --json for scripts, and one clean line for 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import jwt
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
-from plaudit.cli import app
-from plaudit.settings import Settings
-
-from .conftest import ADMIN, NOW, RsaPair, product_header, standard_claims, verify
-
-Run = Callable[..., Any]
-
-
-@pytest.fixture
-def cli(settings: Settings, tmp_path: Path) -> Run:
-    """Run `plaudit ...` against the test store, asserting it never prints a traceback."""
-    runner = CliRunner()
-    env = {
-        "PLAUDIT_DATABASE_URL": settings.resolved_database_url,
-        "PLAUDIT_DATA_DIR": str(tmp_path),
-        "PLAUDIT_MASTER_KEY": settings.master_key or "",
-        "PLAUDIT_ADMIN_TOKEN": settings.admin_token or "",
-        "COLUMNS": "200",
-    }
-
-    def run(*args: str, exit_code: int = 0, **extra_env: str) -> Any:
-        result = runner.invoke(app, list(args), env={**env, **extra_env})
-        assert "Traceback" not in result.output, result.output
-        assert result.exception is None or isinstance(result.exception, SystemExit), repr(
-            result.exception
-        )
-        assert result.exit_code == exit_code, result.output
-        return result
-
-    return run
-
-
-def _json(result: Any) -> Any:
-    return json.loads(result.stdout)
-
-
-def _error_line(result: Any, code: str) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert f"({code})" in lines[0]
-    return lines[0]
+from .conftest import (
+    ADMIN,
+    NOW,
+    RsaPair,
+    Run,
+    cli_error_line,
+    cli_json,
+    product_header,
+    standard_claims,
+    verify,
+)
 
 
 def test_products_create_prints_the_key_and_secret_once(cli: Run) -> None:
@@ -63,7 +29,7 @@ def test_products_create_prints_the_key_and_secret_once(cli: Run) -> None:
     assert "Created product acme" in table.stdout
     assert "pk_" in table.stdout
     assert "shown once" in table.stdout
-    created = _json(
+    created = cli_json(
         cli("products", "create", "Widget", "--id", "widget", "--profile", "reditus", "--json")
     )
     assert created["id"] == "widget"
@@ -75,7 +41,7 @@ def test_products_create_prints_the_key_and_secret_once(cli: Run) -> None:
 
 def test_a_product_made_by_the_cli_serves_the_api(cli: Run, client: TestClient) -> None:
     """The CLI and the API share one store: a CLI product's secret verifies at the API."""
-    created = _json(cli("products", "create", "Acme", "--id", "acme", "--published", "--json"))
+    created = cli_json(cli("products", "create", "Acme", "--id", "acme", "--published", "--json"))
     assert created["published"] is True
     token = jwt.encode(standard_claims("acme"), created["secret"]["value"], algorithm="HS256")
     response = verify(client, token)
@@ -92,9 +58,9 @@ def test_products_list_and_show_as_tables_and_json(cli: Run) -> None:
     assert "alpha" in table
     assert "Bravo Co" in table
     assert "saasquatch" in table
-    listed = _json(cli("products", "list", "--json"))
+    listed = cli_json(cli("products", "list", "--json"))
     assert [p["id"] for p in listed] == ["alpha", "bravo"]
-    shown = _json(cli("products", "show", "alpha", "--json"))
+    shown = cli_json(cli("products", "show", "alpha", "--json"))
     assert shown["id"] == "alpha"
     assert [s["state"] for s in shown["secrets"]] == ["active"]
     assert shown["keys"] == []
@@ -112,7 +78,7 @@ def test_keys_add_list_disable(
     cli("products", "create", "Loyalty", "--id", "loyalty", "--profile", "xtremepush")
     public = tmp_path / "public.key"
     public.write_text(rsa_pair.public_pem)
-    added = _json(
+    added = cli_json(
         cli(
             "keys",
             "add",
@@ -138,23 +104,23 @@ def test_keys_add_list_disable(
         headers={"kid": "primary"},
     )
     assert verify(client, token, **product_header("loyalty")).status_code == 200
-    disabled = _json(cli("keys", "disable", "loyalty", "primary", "--json"))
+    disabled = cli_json(cli("keys", "disable", "loyalty", "primary", "--json"))
     assert disabled["enabled"] is False
     client.app.state.plaudit.keystore.refresh()  # type: ignore[attr-defined]  # the background poll
     assert verify(client, token, **product_header("loyalty")).json()["error"] == "key_disabled"
-    assert _json(cli("keys", "list", "loyalty", "--json"))[0]["enabled"] is False
+    assert cli_json(cli("keys", "list", "loyalty", "--json"))[0]["enabled"] is False
 
 
 def test_secrets_rotate_and_list(cli: Run, tmp_path: Path) -> None:
     """`secrets rotate` generates or imports a secret; `secrets list` shows states, no values."""
-    created = _json(cli("products", "create", "Acme", "--id", "acme", "--json"))
-    rotated = _json(cli("secrets", "rotate", "acme", "--grace-seconds", "600", "--json"))
+    created = cli_json(cli("products", "create", "Acme", "--id", "acme", "--json"))
+    rotated = cli_json(cli("secrets", "rotate", "acme", "--grace-seconds", "600", "--json"))
     assert rotated["value"] != created["secret"]["value"]
     own = tmp_path / "secret.txt"
     own.write_text("my-own-secret-that-is-long-enough-for-hs256\n")
-    imported = _json(cli("secrets", "rotate", "acme", "--import", str(own), "--json"))
+    imported = cli_json(cli("secrets", "rotate", "acme", "--import", str(own), "--json"))
     assert imported["value"] == "my-own-secret-that-is-long-enough-for-hs256"
-    states = {s["kid"]: s["state"] for s in _json(cli("secrets", "list", "acme", "--json"))}
+    states = {s["kid"]: s["state"] for s in cli_json(cli("secrets", "list", "acme", "--json"))}
     assert states[created["secret"]["kid"]] == "retiring"
     assert states[imported["kid"]] == "active"
     table = cli("secrets", "list", "acme").stdout
@@ -167,7 +133,7 @@ def test_secrets_rotate_and_list(cli: Run, tmp_path: Path) -> None:
 
 def test_users_list(cli: Run, client: TestClient) -> None:
     """`users list` shows All Users, searchable, as a table or JSON."""
-    created = _json(cli("products", "create", "Acme", "--id", "acme", "--published", "--json"))
+    created = cli_json(cli("products", "create", "Acme", "--id", "acme", "--published", "--json"))
     for sub, email in (("u-ada", "ada@example.com"), ("u-alan", "alan@example.org")):
         token = jwt.encode(
             standard_claims("acme", sub=sub, email=email),
@@ -175,18 +141,18 @@ def test_users_list(cli: Run, client: TestClient) -> None:
             algorithm="HS256",
         )
         assert verify(client, token).status_code == 200
-    page = _json(cli("users", "list", "acme", "--json"))
+    page = cli_json(cli("users", "list", "acme", "--json"))
     assert page["total"] == 2
     assert {u["id"] for u in page["users"]} == {"u-ada", "u-alan"}
-    found = _json(cli("users", "list", "acme", "-q", "example.org", "--json"))
+    found = cli_json(cli("users", "list", "acme", "-q", "example.org", "--json"))
     assert [u["id"] for u in found["users"]] == ["u-alan"]
     table = cli("users", "list", "acme").stdout
     assert "u-ada" in table
     assert "ada@example.com" in table
     assert "Users (2)" in table
-    assert _json(cli("users", "list", "acme", "--limit", "1", "--offset", "1", "--json"))["users"][
-        0
-    ]["id"] in {"u-ada", "u-alan"}
+    assert cli_json(cli("users", "list", "acme", "--limit", "1", "--offset", "1", "--json"))[
+        "users"
+    ][0]["id"] in {"u-ada", "u-alan"}
 
 
 @pytest.mark.parametrize(
@@ -208,13 +174,15 @@ def test_errors_are_one_clean_line_and_exit_1(cli: Run, args: list[str], code: s
     """A refused command prints `error: ... (code)  hint: ...` once, exits 1, no traceback."""
     cli("products", "create", "Acme", "--id", "acme")
     result = cli(*args, exit_code=1)
-    _error_line(result, code)
+    cli_error_line(result, code)
 
 
 def test_a_taken_id_is_a_conflict(cli: Run) -> None:
     """Creating a product whose id exists already: conflict, exit 1."""
     cli("products", "create", "Acme", "--id", "acme")
-    line = _error_line(cli("products", "create", "Again", "--id", "acme", exit_code=1), "conflict")
+    line = cli_error_line(
+        cli("products", "create", "Again", "--id", "acme", exit_code=1), "conflict"
+    )
     assert "acme" in line
 
 
@@ -223,7 +191,7 @@ def test_bad_key_files_are_refused_cleanly(cli: Run, rsa_pair: RsaPair, tmp_path
     cli("products", "create", "Acme", "--id", "acme")
     private = tmp_path / "private.key"
     private.write_text(rsa_pair.private_pem)
-    line = _error_line(
+    line = cli_error_line(
         cli("keys", "add", "acme", str(private), exit_code=1), "private_key_not_allowed"
     )
     assert "openssl pkey -in private.key -pubout -out public.key" in line
@@ -235,7 +203,7 @@ def test_bad_key_files_are_refused_cleanly(cli: Run, rsa_pair: RsaPair, tmp_path
     ):
         path = tmp_path / name
         path.write_bytes(content)
-        _error_line(cli("keys", "add", "acme", str(path), exit_code=1), code)
+        cli_error_line(cli("keys", "add", "acme", str(path), exit_code=1), code)
 
 
 def test_short_or_unreadable_imported_secrets_are_refused_cleanly(cli: Run, tmp_path: Path) -> None:
@@ -243,10 +211,12 @@ def test_short_or_unreadable_imported_secrets_are_refused_cleanly(cli: Run, tmp_
     cli("products", "create", "Acme", "--id", "acme")
     short = tmp_path / "short.txt"
     short.write_text("tiny")
-    _error_line(cli("secrets", "rotate", "acme", "--import", str(short), exit_code=1), "weak_key")
+    cli_error_line(
+        cli("secrets", "rotate", "acme", "--import", str(short), exit_code=1), "weak_key"
+    )
     binary = tmp_path / "binary.bin"
     binary.write_bytes(b"\xff" * 64)
-    _error_line(
+    cli_error_line(
         cli("secrets", "rotate", "acme", "--import", str(binary), exit_code=1), "invalid_request"
     )
 
@@ -254,13 +224,13 @@ def test_short_or_unreadable_imported_secrets_are_refused_cleanly(cli: Run, tmp_
 def test_a_malformed_master_key_is_one_clean_line(cli: Run) -> None:
     """PLAUDIT_MASTER_KEY that is not a Fernet key: an invalid_setting line, exit 1."""
     result = cli("products", "list", exit_code=1, PLAUDIT_MASTER_KEY="not-a-key")
-    line = _error_line(result, "invalid_setting")
+    line = cli_error_line(result, "invalid_setting")
     assert "PLAUDIT_MASTER_KEY" in line
 
 
 def test_the_cli_never_prints_stored_secrets_after_creation(cli: Run) -> None:
     """list/show/secrets list/keys list never print a secret or API key value."""
-    created = _json(cli("products", "create", "Acme", "--id", "acme", "--json"))
+    created = cli_json(cli("products", "create", "Acme", "--id", "acme", "--json"))
     outputs = [
         cli("products", "list").stdout,
         cli("products", "list", "--json").stdout,

@@ -19,12 +19,13 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from plaudit.auth import AuthError
-from plaudit.cli import serve
+from plaudit.cli import programs, serve
+from plaudit.cli.events import app as events_app
 from plaudit.cli.keys import app as keys_app
 from plaudit.cli.manage import products_app, secrets_app, users_app
 from plaudit.cli.token import app as token_app
 from plaudit.cli.webhooks import app as webhooks_app
-from plaudit.errors import ServiceError
+from plaudit.errors import InvalidInput, ServiceError
 from plaudit.settings import SettingsError
 from plaudit.store.crypto import MasterKeyError
 
@@ -44,6 +45,8 @@ def error_line(exc: Reportable) -> Text:
     """The one line a failed command prints: what went wrong, its code, and how to fix it."""
     if isinstance(exc, (AuthError, ServiceError)):
         message, code, hint = exc.message, exc.code, exc.hint
+        if isinstance(exc, InvalidInput) and hint == InvalidInput.hint:  # the API's hint
+            hint = "The command's --help lists its options and their limits."
     elif isinstance(exc, ValidationError):
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
@@ -92,7 +95,9 @@ app.add_typer(products_app, name="products")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(users_app, name="users")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(events_app, name="events")
 serve.register(app)
+programs.register(app)
 
 
 def main() -> None:

@@ -13,9 +13,11 @@ from pydantic import ValidationError
 
 from plaudit.auth.profiles import PROFILES
 from plaudit.cli.keys import app as keys_app
-from plaudit.errors import InvalidInput
+from plaudit.errors import InvalidInput, invalid_input
+from plaudit.me import service as standing
 from plaudit.products import hmac_secrets, public_keys, service
 from plaudit.products.schemas import ProductCreate, ProductSettings
+from plaudit.store.base import utcnow
 from plaudit.users import service as users
 
 from .runtime import console, emit, services
@@ -46,9 +48,7 @@ def products_create(
     try:  # the HTTP API's own validation: the same ids, names and profiles are accepted
         ProductCreate(name=name, id=product_id, profile=profile)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise InvalidInput(f"{field}: {first['msg']}", field=field) from None
+        raise invalid_input(exc.errors()) from None
     with services() as s, s.session() as session:
         created = service.create_product(
             session, box=s.box, name=name, product_id=product_id, profile=profile
@@ -307,3 +307,67 @@ def users_list(
         title=f"Users ({total})",
         columns=["id", "email", "first_name", "last_name", "first_seen_at", "listed"],
     )
+
+
+@users_app.command("show")
+def users_show(
+    product_id: ProductArg,
+    user_id: Annotated[str, typer.Argument(help="The user's id in your system.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """One user: their profile, points, tier, badges, streaks and referrals.
+
+    What their widget shows them (the API's GET /v1/products/{id}/users/{user}/loyalty).
+    """
+    with services() as s, s.session() as session:
+        product = service.get_product(session, product_id)
+        user = users.get_user(session, product.id, user_id)
+        profile = user.to_dict()
+        summary = standing.summary(
+            session, product, user, now=utcnow(), public_url=s.settings.resolved_public_url
+        )
+    wanted = ("points", "tier", "next_tier", "badges", "streaks", "referrals")
+    result = {"user": profile, **{k: summary[k] for k in wanted}}
+    if as_json:
+        emit(result, as_json=True)
+        return
+    emit(
+        [{"field": k, "value": v} for k, v in profile.items()],
+        as_json=False,
+        title=f"User {user_id}",
+    )
+    emit(_standing_rows(result), as_json=False, title="Programs")
+    earned = [b for b in result["badges"] if b["awarded_at"] is not None]
+    emit(
+        earned,
+        as_json=False,
+        title=f"Badges ({len(earned)} of {len(result['badges'])})",
+        columns=["icon", "name", "awarded_at"],
+    )
+    if result["streaks"]:
+        emit(result["streaks"], as_json=False, title="Streaks")
+
+
+def _standing_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    points, tier, upcoming = result["points"], result["tier"], result["next_tier"]
+    referrals = result["referrals"]
+    rows = [
+        {"program": "points", "value": f"{points['balance']} ({points['lifetime']} lifetime)"},
+        {"program": "tier", "value": tier["name"] if tier else "-"},
+    ]
+    if upcoming is not None:
+        rows.append(
+            {
+                "program": "next tier",
+                "value": f"{upcoming['name']} at {upcoming['threshold']}: "
+                f"{upcoming['points_needed']} to go ({upcoming['progress']:.0%})",
+            }
+        )
+    rows.append(
+        {
+            "program": "referrals",
+            "value": f"code {referrals['code']}: {referrals['clicks']} clicks, "
+            f"{referrals['signups']} signups, {referrals['conversions']} conversions",
+        }
+    )
+    return rows

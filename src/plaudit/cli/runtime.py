@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from plaudit.errors import InvalidInput, invalid_input
 from plaudit.settings import Settings
 from plaudit.store.crypto import SecretBox
 from plaudit.store.db import Database
 from plaudit.store.migrate import current_revision, head_revision, upgrade
 
 console = Console(highlight=False, soft_wrap=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+ProductArg = Annotated[str, typer.Argument(help="The product id.")]
+Model = TypeVar("Model", bound=BaseModel)
 
 
 @dataclass
@@ -74,7 +80,11 @@ def emit(
     names = list(columns or items[0].keys())
     table = Table(title=title or None, show_lines=False)
     for name in names:
-        table.add_column(name)
+        if name == "id" or name.endswith("_id"):  # ids are copied whole: never cut them short
+            width = max(len(_cell(item.get(name))) for item in items)
+            table.add_column(name, no_wrap=True, min_width=max(width, len(name)))
+        else:
+            table.add_column(name)
     for item in items:
         table.add_row(*(_cell(item.get(name)) for name in names))
     console.print(table)
@@ -88,3 +98,33 @@ def _cell(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value) or "-"
     return str(value)
+
+
+def option_hint(field: str | None, renames: Mapping[str, str] | None = None) -> str:
+    """The hint for a refused field: the command-line option that set it."""
+    names = [part for part in (field or "").split(".") if part and not part.isdigit()]
+    if not names:
+        return "The command's --help lists its options and their limits."
+    name = names[-1]
+    option = (renames or {}).get(name, "--" + name.replace("_", "-"))
+    return f"Check {option}; the command's --help lists its options and their limits."
+
+
+def validated(
+    model: type[Model],
+    data: Mapping[str, Any],
+    *,
+    hint: Callable[[str | None], str] = option_hint,
+) -> Model:
+    """``data`` through the HTTP API's own schema: what the API refuses is refused here, with
+    the API's message (``field: why``) and a hint naming the option to fix."""
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        error = invalid_input(exc.errors())
+        raise InvalidInput(error.message, field=error.field, hint=hint(error.field)) from None
+
+
+def given(**values: Any) -> dict[str, Any]:
+    """The options the user gave (not None): a change touches only those fields."""
+    return {name: value for name, value in values.items() if value is not None}

@@ -30,11 +30,15 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from plaudit.auth.errors import AuthError
 from plaudit.auth.profiles import PROFILES
-from plaudit.errors import InvalidInput, ServerMisconfigured, ServiceError
+from plaudit.errors import (
+    InvalidInput,
+    ServerMisconfigured,
+    ServiceError,
+    describe_validation_error,
+)
 from plaudit.products import service as products
 from plaudit.products.models import Product
 from plaudit.store.crypto import MasterKeyError
-from plaudit.web.errors import describe_validation_error
 from plaudit.web.management import Principal
 from plaudit.web.state import get_state, in_session
 

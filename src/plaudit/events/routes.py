@@ -2,72 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from sqlalchemy.orm import Session
 
 from plaudit.products.models import Product
-from plaudit.users.service import upsert_user
 from plaudit.web.client import authenticate_user
 from plaudit.web.management import Manager, for_product
 from plaudit.web.state import AppState, in_session
 
-from .service import ingest
+from .schemas import BatchAccepted, EventAccepted, EventIn, ServerBody, ServerEventIn
+from .service import ingest, ingest_batch
 
 router = APIRouter(tags=["events"])
-
-#: The most events one server call may carry: one transaction, answered in well under a second.
-MAX_BATCH = 1000
-
-
-class EventIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    type: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
-    properties: dict[str, Any] = Field(default_factory=dict)
-    id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=255,
-        description="Your id for the event: the same id twice is stored and counted once.",
-    )
-
-
-class ServerEventIn(EventIn):
-    user_id: str = Field(min_length=1, max_length=255, description="The user's id in your system.")
-
-
-class EventBatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    events: list[ServerEventIn] = Field(min_length=1, max_length=MAX_BATCH)
-
-
-class EventAccepted(BaseModel):
-    id: str
-    duplicate: bool = Field(description="True when an event with this id was stored before.")
-    points_earned: int = Field(description="Points this event earned (0 for a duplicate).")
-    badges_awarded: list[str] = Field(description="Names of the badges this event awarded.")
-
-
-def _shape(value: Any) -> str:
-    return "batch" if isinstance(value, dict) and "events" in value else "event"
-
-
-#: One event, or ``{"events": [...]}``: told apart by the key, so that an error names the field
-#: of the shape that was sent rather than of the first one tried.
-ServerBody = Annotated[
-    Annotated[ServerEventIn, Tag("event")] | Annotated[EventBatchIn, Tag("batch")],
-    Discriminator(_shape),
-]
-
-
-class BatchAccepted(BaseModel):
-    events: list[EventAccepted] = Field(description="One result per event, in the order sent.")
-    accepted: int
-    duplicates: int
 
 
 @router.post(
@@ -115,31 +63,8 @@ async def send_server_events(
     events = [body] if isinstance(body, ServerEventIn) else body.events
 
     def work(session: Session, product: Product, state: AppState) -> dict[str, Any]:
-        now = state.now()
-        users: dict[str, Any] = {}
-        results = []
-        for item in events:
-            user = users.get(item.user_id)
-            if user is None:
-                user = users[item.user_id] = upsert_user(
-                    session,
-                    product_id=product.id,
-                    external_id=item.user_id,
-                    profile={},
-                    listed=product.published,
-                    now=now,
-                )
-            outcome = ingest(
-                session,
-                product,
-                user,
-                type=item.type,
-                properties=item.properties,
-                client_event_id=item.id,
-                source="server",
-                now=now,
-            )
-            results.append(outcome.as_dict())
+        outcomes = ingest_batch(session, product, events, source="server", now=state.now())
+        results = [outcome.as_dict() for outcome in outcomes]
         if single:
             return results[0]
         duplicates = sum(1 for r in results if r["duplicate"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,8 +17,10 @@ from plaudit.loyalty import rules
 from plaudit.products.models import Product
 from plaudit.store.upsert import insert_ignore
 from plaudit.users.models import User
+from plaudit.users.service import upsert_user
 
 from .models import Event
+from .schemas import ServerEventIn
 
 
 @dataclass
@@ -83,6 +86,44 @@ def ingest(
     return Outcome(
         event_id, new=True, points=sum(e.delta for e in entries), badges=[b.name for b in awarded]
     )
+
+
+def ingest_batch(
+    session: Session,
+    product: Product,
+    events: Sequence[ServerEventIn],
+    *,
+    source: str,
+    now: dt.datetime,
+) -> list[Outcome]:
+    """Ingest events for named users, in order, in the caller's transaction: all or none.
+    A user not seen before is created (listed if the product is published)."""
+    users: dict[str, User] = {}
+    outcomes = []
+    for item in events:
+        user = users.get(item.user_id)
+        if user is None:
+            user = users[item.user_id] = upsert_user(
+                session,
+                product_id=product.id,
+                external_id=item.user_id,
+                profile={},
+                listed=product.published,
+                now=now,
+            )
+        outcomes.append(
+            ingest(
+                session,
+                product,
+                user,
+                type=item.type,
+                properties=item.properties,
+                client_event_id=item.id,
+                source=source,
+                now=now,
+            )
+        )
+    return outcomes
 
 
 _events: Table = Event.__table__  # type: ignore[assignment]

@@ -6,11 +6,12 @@ import datetime as dt
 import secrets
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from plaudit.errors import Conflict, InvalidInput, NotFound
+from plaudit.errors import Conflict, InvalidInput, NotFound, invalid_input
 from plaudit.products.models import Product
 from plaudit.users.models import User
 from plaudit.webhooks.service import enqueue
@@ -52,6 +53,32 @@ def update_reward(session: Session, product: Product, reward_id: str, body: Rewa
         setattr(reward, name, value)
     session.flush()
     return reward
+
+
+def restock(session: Session, product: Product, reward_id: str, count: int) -> Reward:
+    """Add ``count`` to a limited reward's stock. The row is locked first, so a redemption
+    taking one meanwhile is neither lost nor counted twice."""
+    if count < 1:
+        raise InvalidInput("Restock by one or more.", field="stock")
+    reward = session.scalar(
+        select(Reward)
+        .where(Reward.product_id == product.id, Reward.id == reward_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if reward is None:
+        raise NotFound(f"Product {product.id!r} has no reward {reward_id!r}.")
+    if reward.stock is None:
+        raise InvalidInput(
+            f"The reward {reward.name!r} has no stock limit; there is nothing to restock.",
+            field="stock",
+            hint="Set a stock limit instead.",
+        )
+    try:
+        body = RewardUpdate(stock=reward.stock + count)
+    except ValidationError as exc:
+        raise invalid_input(exc.errors()) from None
+    return update_reward(session, product, reward_id, body)
 
 
 def delete_reward(session: Session, product: Product, reward_id: str) -> None:

@@ -8,14 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
-from plaudit.me import service as me
 from plaudit.products.models import Product
 from plaudit.users.service import get_user
 from plaudit.web.client import authenticate_user
 from plaudit.web.management import Manager, for_product
 from plaudit.web.state import AppState, in_session
 
-from . import catalog, ledger, rules, tiers
+from . import adjustments, catalog, rules, tiers
 from .models import Tier
 from .schemas import (
     AdjustmentIn,
@@ -205,10 +204,7 @@ async def adjust_points(
 ) -> Any:
     def work(session: Session, product: Product, state: AppState) -> dict[str, Any]:
         user = get_user(session, product.id, user_id)
-        entry = me.adjust_points(
-            session, product, user, amount=body.amount, reason=body.reason, now=state.now()
-        )
-        return {"entry": ledger.entry_dict(entry), "balance": entry.balance_after}
+        return adjustments.adjust_points(session, product, user, body, now=state.now())
 
     return await for_product(request, principal, product_id, work)
 

@@ -47,13 +47,3 @@ def _referral_stats(session: Session, user: User, *, public_url: str) -> dict[st
         "link": referrals.share_link(public_url, code),
         **referrals.stats(session, user),
     }
-
-
-def adjust_points(
-    session: Session, product: Product, user: User, *, amount: int, reason: str, now: dt.datetime
-) -> ledger.Entry:
-    """A hand-made adjustment (API and console): points added also count towards badges."""
-    entry = ledger.adjust(session, product, user, points=amount, reason=reason, now=now)
-    if amount > 0:
-        badges.evaluate(session, product, user, now=now, lifetime=entry.lifetime)
-    return entry

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -21,6 +20,7 @@ from plaudit.errors import (
     NotFound,
     ServerMisconfigured,
     ServiceError,
+    invalid_input,
 )
 from plaudit.store.crypto import MasterKeyError
 
@@ -75,20 +75,6 @@ def response_for(exc: Exception) -> JSONResponse:
     return service_error_response(InternalError())
 
 
-def describe_validation_error(error: Mapping[str, Any]) -> tuple[str | None, str]:
-    """The field a pydantic error concerns and its message, as the API words it: the console
-    shows these very words beside its form fields."""
-    location = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
-    field = ".".join(location) or None
-    kind = error.get("type", "")
-    message = (
-        "Unknown field."
-        if kind == "extra_forbidden"
-        else str(error.get("msg", "The request is not valid."))
-    )
-    return field, message
-
-
 def install(app: FastAPI) -> None:
     async def on_error(_request: Request, exc: Exception) -> JSONResponse:
         return response_for(exc)
@@ -98,15 +84,11 @@ def install(app: FastAPI) -> None:
             exc, RequestValidationError
         ):  # the handler is registered for this type only
             raise exc
-        field, message = describe_validation_error(exc.errors()[0] if exc.errors() else {})
-        body = {
-            "error": "invalid_request",
-            "message": f"{field}: {message}" if field else message,
-            "hint": "See the field named here and the API reference (GET /openapi.json).",
-        }
-        if field:
-            body["field"] = field
-        return error_response(422, body)
+        error = invalid_input(
+            exc.errors(),
+            hint="See the field named here and the API reference (GET /openapi.json).",
+        )
+        return service_error_response(error)
 
     async def on_http(_request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, HTTPException):  # the handler is registered for this type only

@@ -18,7 +18,7 @@ from plaudit.auth.errors import AuthError
 from plaudit.errors import ServiceError
 from plaudit.gamification import badges
 from plaudit.gamification.schemas import BadgeCreate, BadgeUpdate
-from plaudit.loyalty import catalog, rules, tiers
+from plaudit.loyalty import adjustments, catalog, rules, tiers
 from plaudit.loyalty.schemas import (
     AdjustmentIn,
     RewardCreate,
@@ -27,7 +27,6 @@ from plaudit.loyalty.schemas import (
     RuleUpdate,
     TiersIn,
 )
-from plaudit.me import service as me
 from plaudit.products.models import Product
 from plaudit.users import service as users
 from plaudit.web.state import AppState, in_session
@@ -270,9 +269,7 @@ async def adjust_points(request: Request, product_id: str, console: Console) -> 
         def work(session: Session, state: AppState) -> None:
             product = product_of(session, console, product_id)
             user = users.get_user(session, product.id, user_id)
-            me.adjust_points(
-                session, product, user, amount=body.amount, reason=body.reason, now=state.now()
-            )
+            adjustments.adjust_points(session, product, user, body, now=state.now())
 
         await in_session(request, work)
     except FormErrors as exc:

@@ -1,0 +1,637 @@
+"""``plaudit rules|tiers|rewards|badges|points|leaderboard``: the loyalty and gamification
+programs from a terminal.
+
+The same service functions and pydantic schemas as the management API, on the database
+PLAUDIT_DATABASE_URL names: what the API refuses is refused here with the API's message, as
+one line with a hint that names the option to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.orm import Session
+
+from plaudit.errors import InvalidInput
+from plaudit.gamification import badges, leaderboards
+from plaudit.gamification.schemas import BadgeCreate, BadgeUpdate
+from plaudit.loyalty import catalog, ledger, rules, tiers
+from plaudit.loyalty.adjustments import adjust_points
+from plaudit.loyalty.errors import InsufficientPoints
+from plaudit.loyalty.periods import BOARDS
+from plaudit.loyalty.schemas import (
+    AdjustmentIn,
+    RewardCreate,
+    RewardUpdate,
+    RuleCreate,
+    RuleUpdate,
+    TiersIn,
+)
+from plaudit.products.models import Product
+from plaudit.products.service import get_product
+from plaudit.store.base import utcnow
+from plaudit.users.service import get_user
+
+from .runtime import JsonOpt, ProductArg, console, emit, given, option_hint, services, validated
+
+rules_app = typer.Typer(
+    help="Earning rules: which events earn how many points.", no_args_is_help=True
+)
+tiers_app = typer.Typer(help="Tiers, by lifetime points.", no_args_is_help=True)
+rewards_app = typer.Typer(
+    help="The rewards catalog: what points buy, its cost and stock.", no_args_is_help=True
+)
+badges_app = typer.Typer(
+    help="Badges: for an event N times, a lifetime points total, or an N-day streak.",
+    no_args_is_help=True,
+)
+points_app = typer.Typer(
+    help="A user's points: adjust them by hand, read the history.", no_args_is_help=True
+)
+
+NOTHING_TO_CHANGE = "Nothing to change: give at least one option (see --help)."
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+EnableOpt = Annotated[
+    bool | None, typer.Option("--enable/--disable", help="Switch it on or off.", show_default=False)
+]
+
+
+def _remove(
+    what: str,
+    product_id: str,
+    item_id: str,
+    *,
+    find: Callable[[Session, Product, str], Any],
+    delete: Callable[[Session, Product, str], None],
+    consequence: str,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Remove one item after confirming (never with a transaction open while asking)."""
+    if not yes:
+        with services() as s, s.session() as session:
+            name = find(session, get_product(session, product_id), item_id).name
+        typer.confirm(f"Remove the {what} {name!r} ({item_id})? {consequence}", abort=True)
+    with services() as s, s.session() as session:
+        delete(session, get_product(session, product_id), item_id)
+    if as_json:
+        emit({"removed": item_id}, as_json=True)
+        return
+    console.print(f"[bold]Removed the {what} {item_id}.[/] {consequence}")
+
+
+# --- earning rules ------------------------------------------------------------------------
+
+RULE_COLUMNS = ["id", "name", "event_type", "description", "enabled"]
+
+
+@rules_app.command("list")
+def rules_list(product_id: ProductArg, as_json: JsonOpt = False) -> None:
+    """A product's earning rules, oldest first."""
+    with services() as s, s.session() as session:
+        product = get_product(session, product_id)
+        rows = [rules.rule_dict(r) for r in rules.list_rules(session, product)]
+    emit(rows, as_json=as_json, title="Earning rules", columns=RULE_COLUMNS)
+
+
+@rules_app.command("add")
+def rules_add(
+    product_id: ProductArg,
+    name: Annotated[str, typer.Option(help="What the user sees, e.g. 'Purchase'.")],
+    event_type: Annotated[str, typer.Option(help="The event type that earns, e.g. purchase.")],
+    points: Annotated[int | None, typer.Option(help="A fixed number of points per event.")] = None,
+    property_name: Annotated[
+        str | None,
+        typer.Option("--property", help="Or: earn by this numeric property (with --rate)."),
+    ] = None,
+    rate: Annotated[
+        float | None, typer.Option(help="Points per unit of --property (rounded down).")
+    ] = None,
+    limit_per_day: Annotated[
+        int | None, typer.Option(help="At most this many earns per user per day.")
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="Earn once per user, ever.")] = False,
+    disabled: Annotated[bool, typer.Option("--disabled", help="Add it switched off.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add an earning rule: --points N per event, or --property P --rate R."""
+    body = validated(
+        RuleCreate,
+        given(
+            name=name,
+            event_type=event_type,
+            points=points,
+            property=property_name,
+            rate=rate,
+            limit_per_day=limit_per_day,
+            once=once,
+            enabled=not disabled,
+        ),
+        hint=lambda field: (
+            option_hint(field) if field else "Give --points N, or --property P with --rate R."
+        ),
+    )
+    with services() as s, s.session() as session:
+        result = rules.rule_dict(rules.create_rule(session, get_product(session, product_id), body))
+    emit(result, as_json=as_json, title="Earning rule added", columns=RULE_COLUMNS)
+
+
+@rules_app.command("update")
+def rules_update(
+    product_id: ProductArg,
+    rule_id: Annotated[str, typer.Argument(help="The rule id (rule_...).")],
+    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    points: Annotated[int | None, typer.Option(help="New points (a fixed-points rule).")] = None,
+    rate: Annotated[float | None, typer.Option(help="New rate (a property rule).")] = None,
+    limit_per_day: Annotated[int | None, typer.Option(help="A new daily limit.")] = None,
+    no_limit: Annotated[
+        bool, typer.Option("--no-limit-per-day", help="Remove the daily limit.")
+    ] = False,
+    once: Annotated[
+        bool | None,
+        typer.Option("--once/--not-once", help="Earn once per user, or again.", show_default=False),
+    ] = None,
+    enabled: EnableOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change an earning rule; options not given stay as they are.
+
+    The event type and the property are the rule's identity: to change them, add a new rule
+    and remove this one.
+    """
+    if no_limit and limit_per_day is not None:
+        raise InvalidInput(
+            "Give --limit-per-day or --no-limit-per-day, not both.", field="limit_per_day"
+        )
+    changes = given(name=name, points=points, rate=rate, limit_per_day=limit_per_day, once=once)
+    if enabled is not None:
+        changes["enabled"] = enabled
+    if no_limit:
+        changes["limit_per_day"] = None
+    if not changes:
+        raise InvalidInput(NOTHING_TO_CHANGE)
+    body = validated(RuleUpdate, changes)
+    with services() as s, s.session() as session:
+        product = get_product(session, product_id)
+        result = rules.rule_dict(rules.update_rule(session, product, rule_id, body))
+    emit(result, as_json=as_json, title="Earning rule", columns=RULE_COLUMNS)
+
+
+@rules_app.command("remove")
+def rules_remove(
+    product_id: ProductArg,
+    rule_id: Annotated[str, typer.Argument(help="The rule id (rule_...).")],
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove an earning rule; the points it gave stay in the ledger."""
+    _remove(
+        "earning rule",
+        product_id,
+        rule_id,
+        find=rules.get_rule,
+        delete=rules.delete_rule,
+        consequence="Points it gave stay in the ledger.",
+        yes=yes,
+        as_json=as_json,
+    )
+
+
+# --- tiers --------------------------------------------------------------------------------
+
+
+@tiers_app.command("list")
+def tiers_list(product_id: ProductArg, as_json: JsonOpt = False) -> None:
+    """A product's tiers, lowest first."""
+    with services() as s, s.session() as session:
+        rows = [
+            tiers.tier_dict(t) for t in tiers.list_tiers(session, get_product(session, product_id))
+        ]
+    if as_json:
+        emit({"tiers": rows}, as_json=True)
+        return
+    emit(rows, as_json=False, title="Tiers", columns=["name", "threshold"])
+
+
+def _tier(argument: str) -> dict[str, str]:
+    name, equals, threshold = argument.rpartition("=")
+    if not equals or not name.strip() or not threshold.strip():
+        raise InvalidInput(
+            f"{argument!r} is not NAME=POINTS.",
+            field="tiers",
+            hint='Give each tier as its name and lifetime points, e.g. "Gold=2000".',
+        )
+    return {"name": name.strip(), "threshold": threshold.strip()}
+
+
+@tiers_app.command("set")
+def tiers_set(
+    product_id: ProductArg,
+    wanted: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="NAME=POINTS...",
+            help='Every tier, as its name and the lifetime points that reach it: "Gold=2000".',
+            show_default=False,
+        ),
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Replace the tiers with these. Users move to their new tier with their next earn."""
+    parsed = [_tier(argument) for argument in wanted]
+
+    def hint(field: str | None) -> str:
+        parts = (field or "").split(".")
+        if len(parts) > 1 and parts[1].isdigit():
+            return f'Check the tier {wanted[int(parts[1])]!r}: NAME=POINTS, e.g. "Gold=2000".'
+        return option_hint(field)
+
+    body = validated(TiersIn, {"tiers": parsed}, hint=hint)
+    with services() as s, s.session() as session:
+        product = get_product(session, product_id)
+        found = tiers.replace_tiers(session, product, [(t.name, t.threshold) for t in body.tiers])
+        rows = [tiers.tier_dict(t) for t in found]
+    if as_json:
+        emit({"tiers": rows}, as_json=True)
+        return
+    emit(rows, as_json=False, title="Tiers", columns=["name", "threshold"])
+
+
+@tiers_app.command("clear")
+def tiers_clear(product_id: ProductArg, yes: YesOpt = False, as_json: JsonOpt = False) -> None:
+    """Remove every tier; users leave their tier with their next earn, and keep their points."""
+    if not yes:
+        typer.confirm(f"Remove every tier of {product_id}?", abort=True)
+    with services() as s, s.session() as session:
+        tiers.replace_tiers(session, get_product(session, product_id), [])
+    if as_json:
+        emit({"tiers": []}, as_json=True)
+        return
+    console.print(f"[bold]Removed every tier of {product_id}.[/]")
+
+
+# --- rewards catalog ----------------------------------------------------------------------
+
+REWARD_COLUMNS = ["id", "name", "cost", "stock", "enabled", "description"]
+
+
+def _reward_rows(rows: list[dict[str, Any]], as_json: bool) -> list[dict[str, Any]]:
+    """For a table, a stock of null reads as what it means."""
+    if as_json:
+        return rows
+    return [{**r, "stock": "unlimited" if r["stock"] is None else r["stock"]} for r in rows]
+
+
+@rewards_app.command("list")
+def rewards_list(product_id: ProductArg, as_json: JsonOpt = False) -> None:
+    """The catalog, cheapest first, switched-off rewards included."""
+    with services() as s, s.session() as session:
+        product = get_product(session, product_id)
+        rows = [catalog.reward_dict(r) for r in catalog.list_rewards(session, product)]
+    emit(_reward_rows(rows, as_json), as_json=as_json, title="Rewards", columns=REWARD_COLUMNS)
+
+
+@rewards_app.command("add")
+def rewards_add(
+    product_id: ProductArg,
+    name: Annotated[str, typer.Option(help="What the user sees, e.g. '$5 voucher'.")],
+    cost: Annotated[int, typer.Option(help="The points it takes.")],
+    stock: Annotated[
+        int | None, typer.Option(help="How many there are (default: no limit).")
+    ] = None,
+    description: Annotated[str, typer.Option(help="A line about it.")] = "",
+    disabled: Annotated[bool, typer.Option("--disabled", help="Add it switched off.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a reward to the catalog."""
+    body = validated(
+        RewardCreate,
+        given(name=name, cost=cost, stock=stock, description=description, enabled=not disabled),
+    )
+    with services() as s, s.session() as session:
+        product = get_product(session, product_id)
+        result = catalog.reward_dict(catalog.create_reward(session, product, body))
+    emit(
+        _reward_rows([result], as_json)[0],
+        as_json=as_json,
+        title="Reward added",
+        columns=REWARD_COLUMNS,
+    )
+
+
+@rewards_app.command("update")
+def rewards_update(
+    product_id: ProductArg,
+    reward_id: Annotated[str, typer.Argument(help="The reward id (rwd_...).")],
+    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    description: Annotated[str | None, typer.Option(help="A new description.")] = None,
+    cost: Annotated[int | None, typer.Option(help="A new cost in points.")] = None,
+    stock: Annotated[int | None, typer.Option(help="Set the stock to this.")] = None,
+    unlimited: Annotated[bool, typer.Option("--unlimited", help="Remove the stock limit.")] = False,
+    restock: Annotated[
+        int | None, typer.Option(help="Add this many to the stock (safe while users redeem).")
+    ] = None,
+    enabled: EnableOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a reward, switch it on or off, or restock it; options not given stay as they are."""
+    if sum((stock is not None, unlimited, restock is not None)) > 1:
+        raise InvalidInput("Give one of --stock, --unlimited and --restock.", field="stock")
+    changes = given(name=name, description=description, cost=cost, stock=stock)
+    if enabled is not None:
+        changes["enabled"] = enabled
+    if unlimited:
+        changes["stock"] = None
+    if not changes and restock is None:
+        raise InvalidInput(NOTHING_TO_CHANGE)
+    body = validated(RewardUpdate, changes)
+    with services() as s, s.session() as session:
+        product = get_product(session, product_id)
+        reward = catalog.update_reward(session, product, reward_id, body)
+        if restock is not None:
+            reward = catalog.restock(session, product, reward_id, restock)
+        result = catalog.reward_dict(reward)
+    emit(
+        _reward_rows([result], as_json)[0], as_json=as_json, title="Reward", columns=REWARD_COLUMNS
+    )
+
+
+@rewards_app.command("remove")
+def rewards_remove(
+    product_id: ProductArg,
+    reward_id: Annotated[str, typer.Argument(help="The reward id (rwd_...).")],
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove a reward from the catalog; past redemptions keep its name and cost."""
+    _remove(
+        "reward",
+        product_id,
+        reward_id,
+        find=catalog.get_reward,
+        delete=catalog.delete_reward,
+        consequence="Past redemptions keep its name and cost.",
+        yes=yes,
+        as_json=as_json,
+    )
+
+
+# --- badges -------------------------------------------------------------------------------
+
+BADGE_COLUMNS = ["id", "icon", "name", "awarded_for", "enabled", "description"]
+BADGE_OPTIONS = {"count": "--count", "days": "--streak", "points": "--points"}
+
+
+def awarded_for(criteria: dict[str, Any]) -> str:
+    """A badge's rule in words: 'purchase 10 times', '1000 lifetime points', ..."""
+    if criteria["kind"] == "event_count":
+        count = criteria["count"]
+        return f"{criteria['event_type']} {'once' if count == 1 else f'{count} times'}"
+    if criteria["kind"] == "points_total":
+        return f"{criteria['points']} lifetime points"
+    return f"{criteria['event_type']} {criteria['days']} days in a row"
+
+
+def _badge_row(badge: dict[str, Any]) -> dict[str, Any]:
+    return {**badge, "awarded_for": awarded_for(badge["criteria"])}
+
+
+@badges_app.command("list")
+def badges_list(product_id: ProductArg, as_json: JsonOpt = False) -> None:
+    """A product's badges, oldest first."""
+    with services() as s, s.session() as session:
+        product = get_product(session, product_id)
+        rows = [badges.badge_dict(b) for b in badges.list_badges(session, product)]
+    if as_json:
+        emit(rows, as_json=True)
+        return
+    emit([_badge_row(r) for r in rows], as_json=False, title="Badges", columns=BADGE_COLUMNS)
+
+
+@badges_app.command("add")
+def badges_add(
+    product_id: ProductArg,
+    name: Annotated[str, typer.Option(help="What the user sees, e.g. 'Regular'.")],
+    event_type: Annotated[
+        str | None, typer.Option(help="The event type --count or --streak counts.")
+    ] = None,
+    count: Annotated[
+        int | None, typer.Option(help="Award at the Nth event of --event-type.")
+    ] = None,
+    points: Annotated[int | None, typer.Option(help="Award at this many lifetime points.")] = None,
+    streak: Annotated[
+        int | None,
+        typer.Option(help="Award on the Nth day in a row with an --event-type event."),
+    ] = None,
+    description: Annotated[str, typer.Option(help="What it is for.")] = "",
+    icon: Annotated[str, typer.Option(help="An emoji or a short text.")] = "",
+    disabled: Annotated[bool, typer.Option("--disabled", help="Add it switched off.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a badge: for --event-type T --count N, --points N, or --event-type T --streak DAYS.
+
+    Its rule cannot change later: those who hold the badge keep it.
+    """
+    kinds = {"event_count": count, "points_total": points, "streak": streak}
+    chosen = [kind for kind, value in kinds.items() if value is not None]
+    if len(chosen) != 1:
+        raise InvalidInput(
+            "Give one rule: --count N (with --event-type), --points N, or --streak DAYS "
+            "(with --event-type).",
+            field="criteria",
+        )
+    kind = chosen[0]
+    amount = {"event_count": "count", "points_total": "points", "streak": "days"}[kind]
+    criteria = given(kind=kind, event_type=event_type, **{amount: kinds[kind]})
+    body = validated(
+        BadgeCreate,
+        given(
+            name=name, description=description, icon=icon, criteria=criteria, enabled=not disabled
+        ),
+        hint=lambda field: option_hint(field, BADGE_OPTIONS),
+    )
+    with services() as s, s.session() as session:
+        product = get_product(session, product_id)
+        result = badges.badge_dict(badges.create_badge(session, product, body))
+    if as_json:
+        emit(result, as_json=True)
+        return
+    emit(_badge_row(result), as_json=False, title="Badge added", columns=BADGE_COLUMNS)
+
+
+@badges_app.command("update")
+def badges_update(
+    product_id: ProductArg,
+    badge_id: Annotated[str, typer.Argument(help="The badge id (bdg_...).")],
+    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    description: Annotated[str | None, typer.Option(help="A new description.")] = None,
+    icon: Annotated[str | None, typer.Option(help="A new icon.")] = None,
+    enabled: EnableOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rename a badge, change its description or icon, or switch it on or off."""
+    changes = given(name=name, description=description, icon=icon, enabled=enabled)
+    if not changes:
+        raise InvalidInput(NOTHING_TO_CHANGE)
+    body = validated(BadgeUpdate, changes)
+    with services() as s, s.session() as session:
+        product = get_product(session, product_id)
+        result = badges.badge_dict(badges.update_badge(session, product, badge_id, body))
+    if as_json:
+        emit(result, as_json=True)
+        return
+    emit(_badge_row(result), as_json=False, title="Badge", columns=BADGE_COLUMNS)
+
+
+@badges_app.command("remove")
+def badges_remove(
+    product_id: ProductArg,
+    badge_id: Annotated[str, typer.Argument(help="The badge id (bdg_...).")],
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove a badge, and take it from those who hold it (to keep it held, --disable it)."""
+    _remove(
+        "badge",
+        product_id,
+        badge_id,
+        find=badges.get_badge,
+        delete=badges.delete_badge,
+        consequence="Users who held it no longer do.",
+        yes=yes,
+        as_json=as_json,
+    )
+
+
+# --- points -------------------------------------------------------------------------------
+
+UserArg = Annotated[str, typer.Argument(help="The user's id in your system.")]
+
+
+@points_app.command(
+    "adjust",
+    # A negative AMOUNT ("-50") is an argument, not an unknown option.
+    context_settings={"ignore_unknown_options": True},
+)
+def points_adjust(
+    product_id: ProductArg,
+    user_id: UserArg,
+    amount: Annotated[
+        int, typer.Argument(help="Points to add, or to take away when negative (-50).")
+    ],
+    reason: Annotated[str, typer.Option(help="Why; the user sees it in their history.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Add or take away a user's points by hand, with a reason their history shows.
+
+    A balance never goes below zero (insufficient_points). Added points count as earned:
+    they raise the tier, award points badges and count on the leaderboards.
+    """
+    body = validated(
+        AdjustmentIn,
+        {"amount": amount, "reason": reason},
+        hint=lambda field: option_hint(field, {"amount": "AMOUNT"}),
+    )
+    with services() as s, s.session() as session:
+        product = get_product(session, product_id)
+        user = get_user(session, product.id, user_id)
+        try:
+            result = adjust_points(session, product, user, body, now=utcnow())
+        except InsufficientPoints as exc:
+            raise InsufficientPoints(
+                exc.message,
+                hint=f"'plaudit users show {product_id} {user_id}' shows the balance; a "
+                "balance never goes below zero.",
+            ) from None
+    if as_json:
+        emit(result, as_json=True)
+        return
+    console.print(
+        f"[bold green]{amount:+d} points[/] for {user_id} ({body.reason}); "
+        f"balance {result['balance']}."
+    )
+
+
+@points_app.command("history")
+def points_history(
+    product_id: ProductArg,
+    user_id: UserArg,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="Entries per page.")] = 20,
+    before: Annotated[
+        int | None,
+        typer.Option(min=1, max=2**62, help="An entry id: only entries older than it."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A user's points history, newest first, as their widget shows it."""
+    with services() as s, s.session() as session:
+        user = get_user(session, get_product(session, product_id).id, user_id)
+        entries, next_before = ledger.history(session, user, limit=limit, before=before)
+        rows = [ledger.entry_dict(e) for e in entries]
+    if as_json:
+        emit({"entries": rows, "next_before": next_before}, as_json=True)
+        return
+    emit(
+        [{**r, "delta": f"{r['delta']:+d}"} for r in rows],
+        as_json=False,
+        title=f"Points history of {user_id}",
+        columns=["id", "created_at", "kind", "delta", "balance_after", "reason"],
+    )
+    if next_before is not None:
+        console.print(f"[dim]Older entries: --before {next_before}[/dim]")
+
+
+# --- leaderboards -------------------------------------------------------------------------
+
+
+def leaderboard(
+    product_id: ProductArg,
+    board: Annotated[
+        str, typer.Argument(help=f"Which board: {', '.join(BOARDS)} (in the product's time zone).")
+    ] = "all-time",
+    limit: Annotated[
+        int, typer.Option(min=1, max=leaderboards.MAX_TOP, help="How many places.")
+    ] = 10,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Rank now instead of reading the last ranking.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """A leaderboard's top places, with user ids.
+
+    The server re-ranks every few seconds; --refresh ranks now (when no server runs, say).
+    """
+    leaderboards.check_board(board)
+    with services() as s, s.session() as session:
+        product = get_product(session, product_id)
+        now = utcnow()
+        if refresh:
+            leaderboards.refresh(session, product, board, now=now)
+        result = leaderboards.read(session, product, board, now=now, limit=limit, with_ids=True)
+    if as_json:
+        emit(result, as_json=True)
+        return
+    if result["as_of"] is None:
+        console.print(
+            f"[dim]The {board} board of {product_id} is not ranked yet: the server ranks "
+            "every few seconds; --refresh ranks now.[/dim]"
+        )
+        return
+    emit(
+        result["entries"],
+        as_json=False,
+        title=f"Leaderboard {board} ({result['period']}), as of {result['as_of']}",
+        columns=["rank", "user_id", "display_name", "points"],
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the programs' groups, and the leaderboard command, to the root app."""
+    app.add_typer(rules_app, name="rules")
+    app.add_typer(tiers_app, name="tiers")
+    app.add_typer(rewards_app, name="rewards")
+    app.add_typer(badges_app, name="badges")
+    app.add_typer(points_app, name="points")
+    app.command("leaderboard")(leaderboard)

@@ -1,0 +1,58 @@
+"""The events API's shapes: one validation for the HTTP API and ``plaudit events import``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+#: The most events one server call may carry: they are stored in one transaction.
+MAX_BATCH = 1000
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+    properties: dict[str, Any] = Field(default_factory=dict)
+    id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="Your id for the event: the same id twice is stored and counted once.",
+    )
+
+
+class ServerEventIn(EventIn):
+    user_id: str = Field(min_length=1, max_length=255, description="The user's id in your system.")
+
+
+class EventBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[ServerEventIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+def _shape(value: Any) -> str:
+    return "batch" if isinstance(value, dict) and "events" in value else "event"
+
+
+#: One event, or ``{"events": [...]}``: told apart by the key, so that an error names the field
+#: of the shape that was sent rather than of the first one tried.
+ServerBody = Annotated[
+    Annotated[ServerEventIn, Tag("event")] | Annotated[EventBatchIn, Tag("batch")],
+    Discriminator(_shape),
+]
+
+
+class EventAccepted(BaseModel):
+    id: str
+    duplicate: bool = Field(description="True when an event with this id was stored before.")
+    points_earned: int = Field(description="Points this event earned (0 for a duplicate).")
+    badges_awarded: list[str] = Field(description="Names of the badges this event awarded.")
+
+
+class BatchAccepted(BaseModel):
+    events: list[EventAccepted] = Field(description="One result per event, in the order sent.")
+    accepted: int
+    duplicates: int
