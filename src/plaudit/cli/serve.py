@@ -103,6 +103,7 @@ def demo(host: HostOpt = None, port: PortOpt = None) -> None:
     console.print(f"\n[bold green]Plaudit is serving at {url}[/]\n")
     console.print(f"  demo app       {url}/demo")
     console.print(f"  API reference  {url}/docs")
+    console.print(f"  admin console  {url}/console  (sign in with the admin token)")
     console.print(f"  admin token    {settings.admin_token}")
     console.print(f"  demo product   {DEMO_PRODUCT}")
     console.print(f"  demo token     {token}\n")
