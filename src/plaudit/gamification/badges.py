@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from plaudit.errors import InvalidInput, NotFound
+from plaudit.errors import InvalidInput
 from plaudit.events.models import Event
+from plaudit.loyalty.items import all_of, one_of
 from plaudit.products.models import Product
 from plaudit.store.memo import forget
 from plaudit.store.upsert import insert_ignore
@@ -23,19 +24,11 @@ from .streaks import StreakState
 
 
 def list_badges(session: Session, product: Product, *, enabled_only: bool = False) -> list[Badge]:
-    query = select(Badge).where(Badge.product_id == product.id)
-    if enabled_only:
-        query = query.where(Badge.enabled)
-    return list(session.scalars(query.order_by(Badge.created_at, Badge.id)))
+    return all_of(session, Badge, product, enabled_only=enabled_only)
 
 
 def get_badge(session: Session, product: Product, badge_id: str) -> Badge:
-    badge = session.scalar(
-        select(Badge).where(Badge.product_id == product.id, Badge.id == badge_id)
-    )
-    if badge is None:
-        raise NotFound(f"Product {product.id!r} has no badge {badge_id!r}.")
-    return badge
+    return one_of(session, Badge, product, badge_id, "badge")
 
 
 def create_badge(session: Session, product: Product, body: BadgeCreate) -> Badge:

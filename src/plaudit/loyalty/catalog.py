@@ -18,24 +18,17 @@ from plaudit.webhooks.service import enqueue
 
 from . import ledger
 from .errors import RewardOutOfStock, RewardUnavailable
+from .items import all_of, one_of
 from .models import Redemption, Reward
 from .schemas import RewardCreate, RewardUpdate
 
 
 def list_rewards(session: Session, product: Product, *, enabled_only: bool = False) -> list[Reward]:
-    query = select(Reward).where(Reward.product_id == product.id)
-    if enabled_only:
-        query = query.where(Reward.enabled)
-    return list(session.scalars(query.order_by(Reward.cost, Reward.created_at, Reward.id)))
+    return all_of(session, Reward, product, enabled_only=enabled_only, order=(Reward.cost,))
 
 
 def get_reward(session: Session, product: Product, reward_id: str) -> Reward:
-    reward = session.scalar(
-        select(Reward).where(Reward.product_id == product.id, Reward.id == reward_id)
-    )
-    if reward is None:
-        raise NotFound(f"Product {product.id!r} has no reward {reward_id!r}.")
-    return reward
+    return one_of(session, Reward, product, reward_id, "reward")
 
 
 def create_reward(session: Session, product: Product, body: RewardCreate) -> Reward:

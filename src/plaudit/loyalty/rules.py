@@ -11,13 +11,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from plaudit.errors import InvalidInput, NotFound
+from plaudit.errors import InvalidInput
 from plaudit.products.models import Product
 from plaudit.store.memo import forget, remembered
 from plaudit.store.upsert import dialect_of
 from plaudit.users.models import User
 
 from . import ledger
+from .items import all_of, one_of
 from .models import EarningRule, LedgerEntry, LoyaltyAccount
 from .periods import day_start, local_day
 from .schemas import RuleCreate, RuleUpdate
@@ -26,19 +27,11 @@ from .schemas import RuleCreate, RuleUpdate
 def list_rules(
     session: Session, product: Product, *, enabled_only: bool = False
 ) -> list[EarningRule]:
-    query = select(EarningRule).where(EarningRule.product_id == product.id)
-    if enabled_only:
-        query = query.where(EarningRule.enabled)
-    return list(session.scalars(query.order_by(EarningRule.created_at, EarningRule.id)))
+    return all_of(session, EarningRule, product, enabled_only=enabled_only)
 
 
 def get_rule(session: Session, product: Product, rule_id: str) -> EarningRule:
-    rule = session.scalar(
-        select(EarningRule).where(EarningRule.product_id == product.id, EarningRule.id == rule_id)
-    )
-    if rule is None:
-        raise NotFound(f"Product {product.id!r} has no earning rule {rule_id!r}.")
-    return rule
+    return one_of(session, EarningRule, product, rule_id, "earning rule")
 
 
 def create_rule(session: Session, product: Product, body: RuleCreate) -> EarningRule:
