@@ -140,6 +140,15 @@ def test_programs_forms_save_through_the_loyalty_services(console: ConsoleClient
 
     rule = {"name": "Lesson", "event_type": "lesson_completed", "points": "10", "enabled": "true"}
     assert console.post(base + "/rules", rule).status_code == 303
+    purchase = {
+        "name": "Purchase",
+        "event_type": "purchase",
+        "property": "amount",
+        "rate": "1",
+        "server_only": "true",
+        "enabled": "true",
+    }
+    assert console.post(base + "/rules", purchase).status_code == 303
     assert console.post(base + "/tiers", {"tiers": "Gold: 500\nSilver: 100"}).status_code == 303
     assert (
         console.post(
@@ -156,7 +165,10 @@ def test_programs_forms_save_through_the_loyalty_services(console: ConsoleClient
     }
     assert console.post(base + "/badges", badge).status_code == 303
     rules = console.http.get("/v1/products/acme/loyalty/rules", headers=ADMIN).json()
-    assert [(r["name"], r["points"], r["enabled"]) for r in rules] == [("Lesson", 10, True)]
+    assert [(r["name"], r["points"], r["server_only"], r["enabled"]) for r in rules] == [
+        ("Lesson", 10, False, True),
+        ("Purchase", None, True, True),
+    ]
     tiers = console.http.get("/v1/products/acme/loyalty/tiers", headers=ADMIN).json()["tiers"]
     assert [(t["name"], t["threshold"]) for t in tiers] == [("Silver", 100), ("Gold", 500)]
     rewards = console.http.get("/v1/products/acme/rewards", headers=ADMIN).json()

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from plaudit.gamification import leaderboards
 from plaudit.store.db import Database
@@ -285,3 +286,40 @@ def test_deleting_a_product_deletes_its_leaderboard_ranks(players: Tenant, db: D
     assert players.client.delete("/v1/products/acme", headers=ADMIN).status_code == 204
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(LeaderboardRank)) == 0
+
+
+def test_points_committed_late_with_an_older_ledger_id_still_reach_the_board(
+    players: Tenant, db: Database, store: Database
+) -> None:
+    """On PostgreSQL a credit can take ledger id N, and commit after the credit with id N+1
+    was ranked: the next background step still ranks it (the newest id alone would say
+    'fresh'). SQLite runs one writer at a time, so this cannot happen there."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("needs two concurrent writers: PostgreSQL only")
+    from plaudit.loyalty import ledger
+    from plaudit.products.models import Product
+    from plaudit.users.models import User
+
+    now = dt.datetime.fromtimestamp(players.clock.now, dt.UTC)
+    step = leaderboards.Refresher(db)
+    step(now)
+
+    def credit(session: Any, external_id: str, points: int) -> None:
+        product = session.get(Product, "acme")
+        user = session.scalar(select(User).where(User.external_id == external_id))
+        ledger.credit(session, product, user, points=points, kind="earn", reason="x", now=now)
+
+    late = db.sessions()
+    try:
+        late.begin()
+        credit(late, "dan", 10_000)  # takes the older id, not committed yet
+        with db.session() as session:
+            credit(session, "cat", 1)  # the newer id, committed first
+        later = now + dt.timedelta(seconds=10)
+        step(later)  # ranks cat's point; dan's points are not visible yet
+        late.commit()
+    finally:
+        late.close()
+    step(later + dt.timedelta(seconds=10))
+    board = _board(players, "dan")
+    assert board["me"] == {"rank": 1, "points": 10_100}

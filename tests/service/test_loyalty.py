@@ -490,3 +490,41 @@ def test_a_read_only_token_cannot_redeem(acme: Tenant) -> None:
     response = acme.client.post("/v1/rewards/rwd_x/redeem", headers=bearer(token))
     assert response.status_code == 403
     assert response.json()["error"] == "insufficient_permissions"
+
+
+@pytest.mark.parametrize("zone", ["Europe", "Mars/Olympus", "../etc/passwd", ""])
+def test_a_time_zone_that_is_not_one_is_refused_naming_the_field(acme: Tenant, zone: str) -> None:
+    """Only IANA zone names: a folder of the zone database ("Europe") is not a zone either."""
+    response = acme.client.patch("/v1/products/acme", headers=ADMIN, json={"time_zone": zone})
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "time_zone"
+
+
+def test_a_server_only_rule_ignores_events_from_a_users_browser(acme: Tenant) -> None:
+    """A user's own token cannot claim a purchase: under a server_only rule only the API key's
+    events earn (the same event type from the browser is stored, earning nothing)."""
+    rule = acme.rule(event_type="purchase", property="amount", rate=1, server_only=True)
+    assert rule["server_only"] is True
+    claimed = acme.send("ann", "purchase", properties={"amount": 1_000_000})
+    assert claimed["points_earned"] == 0
+    sent = acme.admin(
+        "POST",
+        "/events",
+        202,
+        json={"user_id": "ann", "type": "purchase", "properties": {"amount": 40}},
+    )
+    assert sent["points_earned"] == 40
+    assert acme.balance("ann") == 40
+
+
+def test_balances_past_two_billion_are_kept_exactly_on_both_stores(acme: Tenant) -> None:
+    """Points are 64-bit: three earns of a billion make three billion, not an overflow."""
+    acme.rule(event_type="purchase", property="amount", rate=1, server_only=True)
+    events = [
+        {"user_id": "ann", "type": "purchase", "properties": {"amount": 1_000_000_000}}
+        for _ in range(3)
+    ]
+    acme.admin("POST", "/events", 202, json={"events": events})
+    me = acme.me("ann")
+    assert me["points"] == {"balance": 3_000_000_000, "lifetime": 3_000_000_000}
+    assert acme.history("ann")["entries"][0]["balance_after"] == 3_000_000_000

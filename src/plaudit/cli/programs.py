@@ -113,6 +113,12 @@ def rules_add(
         int | None, typer.Option(help="At most this many earns per user per day.")
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="Earn once per user, ever.")] = False,
+    server_only: Annotated[
+        bool,
+        typer.Option(
+            "--server-only", help="Only events your servers send earn (not a user's browser)."
+        ),
+    ] = False,
     disabled: Annotated[bool, typer.Option("--disabled", help="Add it switched off.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -127,6 +133,7 @@ def rules_add(
             rate=rate,
             limit_per_day=limit_per_day,
             once=once,
+            server_only=server_only,
             enabled=not disabled,
         ),
         hint=lambda field: (
@@ -608,7 +615,7 @@ def leaderboard(
         product = get_product(session, product_id)
         now = utcnow()
         if refresh:
-            leaderboards.refresh(session, product, board, now=now)
+            leaderboards.refresh(session, product, board, now=now, force=True)
         result = leaderboards.read(session, product, board, now=now, limit=limit, with_ids=True)
     if as_json:
         emit(result, as_json=True)

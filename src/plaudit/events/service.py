@@ -71,6 +71,7 @@ def ingest(
         event_type=type,
         properties=properties or {},
         event_id=event_id,
+        source=source,
         now=now,
     )
     streak = streaks.record(session, product, user, event_type=type, now=now)

@@ -49,8 +49,14 @@ def display_name(user: User) -> str:
     return "A player"
 
 
-def refresh(session: Session, product: Product, board: str, *, now: dt.datetime) -> bool:
-    """Re-rank the board if the ledger moved or its period turned; True if it did."""
+def refresh(
+    session: Session, product: Product, board: str, *, now: dt.datetime, force: bool = False
+) -> bool:
+    """Re-rank the board if the ledger moved or its period turned (or, with ``force``, if no
+    other process ranked it since ``now``); True if it did.
+
+    The newest ledger id alone cannot tell every move: on PostgreSQL an entry can take its id
+    before a newer one and commit after it, so callers that know points moved force it."""
     period = board_period(board, now, product.time_zone)
     insert_ignore(
         session,
@@ -76,7 +82,8 @@ def refresh(session: Session, product: Product, board: str, *, now: dt.datetime)
         session.scalar(select(func.max(LedgerEntry.id)).where(LedgerEntry.product_id == product.id))
         or 0
     )
-    if snapshot.period == period and snapshot.last_entry_id >= latest:
+    fresh = snapshot.period == period and snapshot.last_entry_id >= latest
+    if fresh and (not force or snapshot.as_of >= now):
         return False
     session.execute(
         delete(LeaderboardRank).where(
@@ -109,13 +116,13 @@ def refresh(session: Session, product: Product, board: str, *, now: dt.datetime)
     return True
 
 
-def refresh_product(db: Database, product_id: str, *, now: dt.datetime) -> int:
+def refresh_product(db: Database, product_id: str, *, now: dt.datetime, force: bool = False) -> int:
     """Refresh each of a product's boards in a transaction of its own; how many changed."""
     changed = 0
     for board in BOARDS:
         with db.session() as session:
             product = session.get(Product, product_id)
-            if product is not None and refresh(session, product, board, now=now):
+            if product is not None and refresh(session, product, board, now=now, force=force):
                 changed += 1
     return changed
 
@@ -145,7 +152,10 @@ def refresh_all(db: Database, *, now: dt.datetime, since: int = 0) -> tuple[int,
             )
             if period != board_period(board, now, zone)
         }
-    changed = sum(refresh_product(db, product_id, now=now) for product_id in moved.keys() | turned)
+    changed = sum(
+        refresh_product(db, product_id, now=now, force=product_id in moved)
+        for product_id in moved.keys() | turned
+    )
     return changed, max([since, *moved.values()])
 
 

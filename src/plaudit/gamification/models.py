@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plaudit.store.base import Base, utcnow
@@ -78,7 +78,7 @@ class LeaderboardRank(Base):
     board: Mapped[str] = mapped_column(String(16), primary_key=True)
     user_pk: Mapped[int] = mapped_column(primary_key=True)
     rank: Mapped[int] = mapped_column()
-    points: Mapped[int] = mapped_column()
+    points: Mapped[int] = mapped_column(BigInteger)
 
 
 class LeaderboardSnapshot(Base):
@@ -92,5 +92,5 @@ class LeaderboardSnapshot(Base):
     board: Mapped[str] = mapped_column(String(16), primary_key=True)
     period: Mapped[str] = mapped_column(String(24))
     as_of: Mapped[dt.datetime] = mapped_column()
-    last_entry_id: Mapped[int] = mapped_column(default=0)
+    last_entry_id: Mapped[int] = mapped_column(BigInteger, default=0)
     users: Mapped[int] = mapped_column(default=0)

@@ -132,7 +132,9 @@ async def refresh_leaderboards(request: Request, product_id: str, principal: Man
     def work(session: Session, product: Product, state: AppState) -> dict[str, Any]:
         now = state.now()
         return {
-            "refreshed": [b for b in BOARDS if leaderboards.refresh(session, product, b, now=now)]
+            "refreshed": [
+                b for b in BOARDS if leaderboards.refresh(session, product, b, now=now, force=True)
+            ]
         }
 
     return await for_product(request, principal, product_id, work)

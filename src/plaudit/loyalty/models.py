@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plaudit.store.base import Base, utcnow
@@ -26,6 +35,8 @@ class EarningRule(Base):
     rate: Mapped[float | None] = mapped_column(Float)
     limit_per_day: Mapped[int | None] = mapped_column()
     once: Mapped[bool] = mapped_column(default=False)
+    #: Only events sent with the API key earn by it: a user's browser cannot claim purchases.
+    server_only: Mapped[bool] = mapped_column(default=False)
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -43,9 +54,9 @@ class LoyaltyAccount(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
-    balance: Mapped[int] = mapped_column(default=0)
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
     #: Points ever earned (earns, referral points, positive adjustments): what tiers count.
-    lifetime: Mapped[int] = mapped_column(default=0)
+    lifetime: Mapped[int] = mapped_column(BigInteger, default=0)
     tier_name: Mapped[str | None] = mapped_column(String(100))
     last_earned_at: Mapped[dt.datetime | None] = mapped_column()
 
@@ -60,14 +71,18 @@ class LedgerEntry(Base):
         Index("ix_ledger_entries_product", "product_id", "id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    #: 64-bit on PostgreSQL; SQLite's autoincrementing key is its 64-bit rowid already.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     user_pk: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    delta: Mapped[int] = mapped_column()
+    # Points are 64-bit: a single earn may be up to a billion, and sums must not overflow.
+    delta: Mapped[int] = mapped_column(BigInteger)
     #: earn | redeem | adjust | expire | referral
     kind: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(500), default="")
-    balance_after: Mapped[int] = mapped_column()
+    balance_after: Mapped[int] = mapped_column(BigInteger)
     # Plain ids, not foreign keys: history outlives a deleted rule or reward.
     rule_id: Mapped[str | None] = mapped_column(String(32))
     event_id: Mapped[str | None] = mapped_column(String(40))
@@ -139,4 +154,4 @@ class PointsTally(Base):
     )
     period: Mapped[str] = mapped_column(String(24), primary_key=True)
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
-    points: Mapped[int] = mapped_column(default=0)
+    points: Mapped[int] = mapped_column(BigInteger, default=0)

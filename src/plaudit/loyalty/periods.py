@@ -19,7 +19,8 @@ def zone(name: str) -> ZoneInfo:
 def valid_zone(name: str) -> bool:
     try:
         zone(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name that is a folder of the zone database ("Europe"), or unreadable.
         return False
     return True
 

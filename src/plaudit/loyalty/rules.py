@@ -54,7 +54,7 @@ def update_rule(session: Session, product: Product, rule_id: str, body: RuleUpda
     if "rate" in changes and rule.rate is None and changes["rate"] is not None:
         raise InvalidInput("This rule earns a fixed amount; set 'points'.", field="rate")
     for name, value in changes.items():
-        if value is None and name in ("name", "once", "enabled", "points", "rate"):
+        if value is None and name in ("name", "once", "server_only", "enabled", "points", "rate"):
             raise InvalidInput(f"'{name}' cannot be null.", field=name)
         setattr(rule, name, value)
     session.flush()
@@ -105,6 +105,7 @@ def rule_dict(rule: EarningRule) -> dict[str, Any]:
         "rate": rule.rate,
         "limit_per_day": rule.limit_per_day,
         "once": rule.once,
+        "server_only": rule.server_only,
         "enabled": rule.enabled,
         "description": describe(rule),
     }
@@ -131,10 +132,16 @@ def apply_rules(
     event_type: str,
     properties: dict[str, Any],
     event_id: str,
+    source: str,
     now: dt.datetime,
 ) -> list[ledger.Entry]:
-    """Credit what an event earns under each of the product's enabled rules for its type."""
-    rules = rules_for(session, product, event_type)
+    """Credit what an event earns under each of the product's enabled rules for its type
+    (a browser's event, ``source`` "client", only under rules not kept for servers)."""
+    rules = [
+        rule
+        for rule in rules_for(session, product, event_type)
+        if not (rule.server_only and source == "client")
+    ]
     if not rules:
         return []
     if any(rule.once or rule.limit_per_day for rule in rules):

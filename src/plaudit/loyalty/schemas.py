@@ -32,6 +32,11 @@ class RuleCreate(Strict):
         default=None, ge=1, le=10_000, description="At most this many earns per user per day."
     )
     once: bool = Field(default=False, description="Earn once per user, ever.")
+    server_only: bool = Field(
+        default=False,
+        description="Only events your servers send (API key) earn by this rule, not events "
+        "from a user's browser: set it for purchases and anything else a user must not claim.",
+    )
     enabled: bool = True
 
     @model_validator(mode="after")
@@ -49,6 +54,7 @@ class RuleUpdate(Strict):
     rate: float | None = Field(default=None, gt=0, le=1_000_000)
     limit_per_day: int | None = Field(default=None, ge=1, le=10_000)
     once: bool | None = None
+    server_only: bool | None = None
     enabled: bool | None = None
 
 
@@ -61,6 +67,7 @@ class RuleOut(BaseModel):
     rate: float | None
     limit_per_day: int | None
     once: bool
+    server_only: bool
     enabled: bool
     description: str = Field(description="What the rule gives, in words for the widget.")
 

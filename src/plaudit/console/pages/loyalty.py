@@ -105,6 +105,7 @@ def _rule_body(form: FormData) -> dict[str, Any]:
         "rate": optional(form, "rate"),
         "limit_per_day": optional(form, "limit_per_day"),
         "once": checked(form, "once"),
+        "server_only": checked(form, "server_only"),
         "enabled": checked(form, "enabled"),
     }
 

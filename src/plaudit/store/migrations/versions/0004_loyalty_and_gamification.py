@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("rate", sa.Float(), nullable=True),
         sa.Column("limit_per_day", sa.Integer(), nullable=True),
         sa.Column("once", sa.Boolean(), nullable=False),
+        sa.Column("server_only", sa.Boolean(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("created_at", plaudit.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -75,7 +76,7 @@ def upgrade() -> None:
         sa.Column("board", sa.String(length=16), nullable=False),
         sa.Column("period", sa.String(length=24), nullable=False),
         sa.Column("as_of", plaudit.store.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_entry_id", sa.Integer(), nullable=False),
+        sa.Column("last_entry_id", sa.BigInteger(), nullable=False),
         sa.Column("users", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["product_id"],
@@ -131,7 +132,7 @@ def upgrade() -> None:
         sa.Column("board", sa.String(length=16), nullable=False),
         sa.Column("user_pk", sa.Integer(), nullable=False),
         sa.Column("rank", sa.Integer(), nullable=False),
-        sa.Column("points", sa.Integer(), nullable=False),
+        sa.Column("points", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint(
             "product_id", "board", "user_pk", name=op.f("pk_leaderboard_ranks")
         ),
@@ -143,13 +144,18 @@ def upgrade() -> None:
 
     op.create_table(
         "ledger_entries",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("product_id", sa.String(length=64), nullable=False),
         sa.Column("user_pk", sa.Integer(), nullable=False),
-        sa.Column("delta", sa.Integer(), nullable=False),
+        sa.Column("delta", sa.BigInteger(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.String(length=500), nullable=False),
-        sa.Column("balance_after", sa.Integer(), nullable=False),
+        sa.Column("balance_after", sa.BigInteger(), nullable=False),
         sa.Column("rule_id", sa.String(length=32), nullable=True),
         sa.Column("event_id", sa.String(length=40), nullable=True),
         sa.Column("redemption_id", sa.String(length=32), nullable=True),
@@ -179,8 +185,8 @@ def upgrade() -> None:
         "loyalty_accounts",
         sa.Column("user_pk", sa.Integer(), nullable=False),
         sa.Column("product_id", sa.String(length=64), nullable=False),
-        sa.Column("balance", sa.Integer(), nullable=False),
-        sa.Column("lifetime", sa.Integer(), nullable=False),
+        sa.Column("balance", sa.BigInteger(), nullable=False),
+        sa.Column("lifetime", sa.BigInteger(), nullable=False),
         sa.Column("tier_name", sa.String(length=100), nullable=True),
         sa.Column("last_earned_at", plaudit.store.base.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint("balance >= 0", name=op.f("ck_loyalty_accounts_balance_not_negative")),
@@ -210,7 +216,7 @@ def upgrade() -> None:
         sa.Column("user_pk", sa.Integer(), nullable=False),
         sa.Column("period", sa.String(length=24), nullable=False),
         sa.Column("product_id", sa.String(length=64), nullable=False),
-        sa.Column("points", sa.Integer(), nullable=False),
+        sa.Column("points", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["product_id"],
             ["products.id"],
