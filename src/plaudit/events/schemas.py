@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, Discriminator, Field, Tag
+
+from plaudit.shapes import EVENT_TYPE, Strict
 
 #: The most events one server call may carry: they are stored in one transaction.
 MAX_BATCH = 1000
 
 
-class EventIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    type: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+class EventIn(Strict):
+    type: str = Field(min_length=1, max_length=128, pattern=EVENT_TYPE)
     properties: dict[str, Any] = Field(default_factory=dict)
     id: str | None = Field(
         default=None,
@@ -27,9 +27,7 @@ class ServerEventIn(EventIn):
     user_id: str = Field(min_length=1, max_length=255, description="The user's id in your system.")
 
 
-class EventBatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class EventBatchIn(Strict):
     events: list[ServerEventIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 

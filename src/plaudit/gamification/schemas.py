@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-EVENT_TYPE = r"^[A-Za-z0-9_.:-]+$"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from plaudit.shapes import EVENT_TYPE, Strict
 
 
 class EventCount(Strict):

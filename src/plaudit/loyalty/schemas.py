@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-EVENT_TYPE = r"^[A-Za-z0-9_.:-]+$"
+from plaudit.shapes import EVENT_TYPE, Strict
+
 PROPERTY = r"^[A-Za-z0-9_.-]+$"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class RuleCreate(Strict):

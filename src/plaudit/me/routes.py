@@ -12,6 +12,7 @@ from plaudit.gamification.schemas import StreakOut, UserBadgeOut
 from plaudit.loyalty import ledger
 from plaudit.loyalty.schemas import HistoryOut, RuleOut, TierOut
 from plaudit.products.models import Product
+from plaudit.referrals.routes import ProductBrief, Stats
 from plaudit.users.service import get_user
 from plaudit.web.client import authenticate_user
 from plaudit.web.management import Manager, for_product
@@ -33,24 +34,15 @@ class NextTier(TierOut):
     progress: float = Field(ge=0, le=1, description="From the current tier's threshold.")
 
 
-class ProductBrief(BaseModel):
-    id: str
-    name: str
-    theme: dict[str, str]
-
-
 class MeUser(BaseModel):
     id: str
     first_name: str | None
     name: str | None
 
 
-class ReferralStats(BaseModel):
+class ReferralStats(Stats):
     code: str
     link: str
-    clicks: int
-    signups: int
-    conversions: int
 
 
 class Me(BaseModel):

@@ -7,11 +7,12 @@ import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from plaudit.auth.algorithms import ALGORITHMS
 from plaudit.auth.profiles import PROFILES
 from plaudit.loyalty.periods import valid_zone
+from plaudit.shapes import Strict
 
 PRODUCT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{2,63}")
 ProfileName = Literal["standard", "reditus", "xtremepush", "saasquatch"]
@@ -23,10 +24,6 @@ if set(ProfileName.__args__) != set(PROFILES):  # type: ignore[attr-defined]
 #: The shapes the validators below enforce, also written into the OpenAPI document.
 ORIGIN_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$"
 URL_PATTERN = r"^https?://[!-~]+$"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ProductCreate(Strict):

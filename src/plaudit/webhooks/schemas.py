@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from plaudit.products.schemas import URL_PATTERN
+from plaudit.shapes import Strict
 
 from .service import EVENT_TYPES
 
@@ -30,10 +31,6 @@ def _known_types(value: list[str] | None) -> list[str] | None:
                 f"{given!r} is not an event type; choose from {', '.join(EVENT_TYPES)}"
             )
     return value
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class EndpointCreate(Strict):
