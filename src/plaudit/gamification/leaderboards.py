@@ -70,7 +70,8 @@ def refresh(
             "users": 0,
         },
     )
-    # Locked: two processes refreshing one board take turns, and the second finds it fresh.
+    # Locked: two processes refreshing one board take turns; the second skips a board the
+    # first ranked after ``now`` (the start of the second's step).
     snapshot = session.scalar(
         select(LeaderboardSnapshot)
         .where(LeaderboardSnapshot.product_id == product.id, LeaderboardSnapshot.board == board)
