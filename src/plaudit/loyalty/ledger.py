@@ -193,9 +193,8 @@ def debit(
     """Take points from the balance, or raise InsufficientPoints and change nothing."""
     if points <= 0:
         raise ValueError("a debit takes a positive number of points")
-    ensure_account(session, user)
     row = session.connection().execute(_DEBIT, {"account_user": user.id, "points": points}).first()
-    if row is None:
+    if row is None:  # too little, or no account yet (nothing earned: a balance of 0)
         have = (
             session.scalar(select(LoyaltyAccount.balance).where(LoyaltyAccount.user_pk == user.id))
             or 0
