@@ -98,16 +98,18 @@ class Verifier:
             parsed.token, parsed.header, parsed.claims, parsed.signing_input, parsed.signature, now
         )
 
-    def check_parsed(self, parsed: ParsedToken, *, now: float) -> VerificationKey:
+    def check_parsed(
+        self, parsed: ParsedToken, *, now: float
+    ) -> tuple[VerificationKey, float | None]:
         """The header, the signature and the claim policy, without reading a user.
 
         What ``plaudit token verify`` says of any JWT before it asks whether a product of some
-        profile would take it. Returns the key whose signature held.
+        profile would take it. Returns the key whose signature held and the last moment the
+        claims stay valid, if bounded.
         """
-        key, _ = self._check(
+        return self._check(
             parsed.header, parsed.claims, parsed.signing_input, parsed.signature, now
         )
-        return key
 
     def _check(
         self,
