@@ -8,6 +8,7 @@ here is the very error (code, message, hint) the verifier raises for it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from ..claims import (
@@ -40,6 +41,13 @@ def explain_claims(
     profile: TokenProfile | None,
 ) -> None:
     profile_name = profile.name if profile is not None else "token"
+    # A required claim that is absent or null is judged missing before anything else, as the
+    # verifier does: its other rules never see it.
+    missing = set()
+    for name in REGISTERED_CLAIMS:
+        if name in policy.required_claims and claims.get(name) is None:
+            out.judge("claims", name, partial(require_claim, claims, name))
+            missing.add(name)
     validators: dict[str, Callable[[], object]] = {
         "exp": lambda: policy.validate_exp(claims, now),
         "iat": lambda: policy.validate_iat(claims, now),
@@ -47,6 +55,8 @@ def explain_claims(
     }
     times = {
         name: _time(claims, name, out, now, policy, validators[name], profile_name)
+        if name not in missing
+        else None
         for name in ("exp", "iat", "nbf")
     }
     exp, iat = times["exp"], times["iat"]
@@ -66,10 +76,13 @@ def explain_claims(
                 "lifetime",
                 f"Lives no longer than {describe_duration(policy.max_lifetime)}.",
             )
-    _iss(claims, out, policy)
-    _aud(claims, out, policy)
+    if "iss" not in missing:
+        _iss(claims, out, policy)
+    if "aud" not in missing:
+        _aud(claims, out, policy)
     for name in ("sub", "jti"):
-        _string_claim(claims, name, out, policy)
+        if name not in missing:
+            _string_claim(claims, name, out)
     _scope(claims, out, profile)
     used = _profile_roots(profile) if profile is not None else {}
     for name, value in claims.items():
@@ -88,14 +101,6 @@ def explain_claims(
             )
 
 
-def _required(claims: Mapping[str, Any], name: str, out: Findings, policy: ClaimPolicy) -> bool:
-    """Judge a missing claim the policy requires; True when it was one."""
-    if name not in policy.required_claims:
-        return False
-    out.judge("claims", name, lambda: require_claim(claims, name))
-    return True
-
-
 def _time(
     claims: Mapping[str, Any],
     name: str,
@@ -107,7 +112,7 @@ def _time(
 ) -> float | None:
     """Judge one time claim with its validator, then say when it is; its seconds if sound."""
     if name not in claims:
-        if not _required(claims, name, out, policy) and out.judge("claims", name, validate):
+        if out.judge("claims", name, validate):
             _absent_time(name, out, profile_name, policy)
         return None
     value = claims[name]
@@ -126,7 +131,7 @@ def _time(
             "seconds since the Unix epoch (in JavaScript, Math.floor(Date.now() / 1000)).",
             value,
         )
-        return None
+        return seconds
     leeway = f" (within the leeway of {policy.leeway:g} s)" if policy.leeway else ""
     if name == "exp":
         out.add("ok", "claims", name, f"Expires {when} ({date}).", value)
@@ -194,10 +199,9 @@ def _iss(claims: Mapping[str, Any], out: Findings, policy: ClaimPolicy) -> None:
             )
         return
     if "iss" not in claims:
-        if not _required(claims, "iss", out, policy):
-            out.add("info", "claims", "iss", "Absent: fine unless the product requires an issuer.")
+        out.add("info", "claims", "iss", "Absent: fine unless the product requires an issuer.")
         return
-    _string_claim(claims, "iss", out, policy)
+    _string_claim(claims, "iss", out)
 
 
 def _aud(claims: Mapping[str, Any], out: Findings, policy: ClaimPolicy) -> None:
@@ -213,10 +217,7 @@ def _aud(claims: Mapping[str, Any], out: Findings, policy: ClaimPolicy) -> None:
             )
         return
     if "aud" not in claims:
-        if not _required(claims, "aud", out, policy):
-            out.add(
-                "info", "claims", "aud", "Absent: fine unless the product requires an audience."
-            )
+        out.add("info", "claims", "aud", "Absent: fine unless the product requires an audience.")
         return
     try:
         audiences = audiences_of(value)
@@ -232,9 +233,8 @@ def _aud(claims: Mapping[str, Any], out: Findings, policy: ClaimPolicy) -> None:
     out.add("info", "claims", "aud", f"Audience {quote(', '.join(audiences), 80)}.", value)
 
 
-def _string_claim(claims: Mapping[str, Any], name: str, out: Findings, policy: ClaimPolicy) -> None:
+def _string_claim(claims: Mapping[str, Any], name: str, out: Findings) -> None:
     if name not in claims:
-        _required(claims, name, out, policy)
         return
     value = claims[name]
     if isinstance(value, str) and value:
