@@ -115,8 +115,9 @@ class ClaimPolicy:
 
     def validate(self, claims: Mapping[str, Any], now: float) -> float | None:
         """Check ``claims`` at ``now``; return the last moment they stay valid, if bounded."""
-        if self.required_claims:
-            self.validate_required(claims)
+        for path in self.required_claims:
+            if claims.get(path) is None:  # present at the top level is the common case
+                require_claim(claims, path)
         valid_until = self.validate_exp(claims, now)
         if "nbf" in claims:
             self.validate_nbf(claims, now)
@@ -132,12 +133,6 @@ class ClaimPolicy:
             self.validate_aud(claims)
         return valid_until
 
-    def validate_required(self, claims: Mapping[str, Any]) -> None:
-        """Every required claim is present and not null."""
-        for path in self.required_claims:
-            if claims.get(path) is None:  # present at the top level is the common case
-                require_claim(claims, path)
-
     def validate_exp(self, claims: Mapping[str, Any], now: float) -> float | None:
         """Not expired (``exp``), and bounded at all when the policy says tokens must age out.
 
@@ -148,11 +143,12 @@ class ClaimPolicy:
         if exp.__class__ is not int or not -MAX_NUMERIC_DATE < exp < MAX_NUMERIC_DATE:
             exp = numeric_date(claims, "exp")
         if exp is not None:
-            if now >= exp + self.leeway:
+            valid_until: float = exp + self.leeway
+            if now >= valid_until:
                 raise TokenExpired(
                     f"The token expired at {utc_date(exp)} ({_ago(now - exp)} ago).", claim="exp"
                 )
-            return exp + self.leeway
+            return valid_until
         if self.require_expiry:
             raise MissingRequiredClaim("The token has no 'exp' claim.", claim="exp")
         if "iat" not in claims and self.max_age is not None:
