@@ -17,12 +17,13 @@ from starlette.responses import JSONResponse
 
 from plaudit import __version__, logs
 from plaudit.console.routes import router as console_router
-from plaudit.events.routes import router as events_router
 from plaudit.gamification import leaderboards
 from plaudit.gamification.routes import router as gamification_router
 from plaudit.loyalty import ledger
 from plaudit.loyalty.routes import router as loyalty_router
 from plaudit.me.routes import router as me_router
+from plaudit.pipeline.routes import points_router
+from plaudit.pipeline.routes import router as events_router
 from plaudit.products import jwks
 from plaudit.products.keystore import Keystore
 from plaudit.products.routes import router as products_router
@@ -130,6 +131,7 @@ def create_app(
     app.include_router(events_router)
     app.include_router(me_router)
     app.include_router(loyalty_router)
+    app.include_router(points_router)
     app.include_router(gamification_router)
     app.include_router(products_router)
     app.include_router(users_router)

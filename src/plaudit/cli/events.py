@@ -21,7 +21,7 @@ from sqlalchemy.exc import DataError
 
 from plaudit.errors import InvalidInput, invalid_input
 from plaudit.events.schemas import MAX_BATCH, ServerEventIn
-from plaudit.events.service import ingest_batch
+from plaudit.pipeline.ingest import ingest_batch
 from plaudit.products.service import get_product
 from plaudit.store.base import utcnow
 

@@ -18,9 +18,7 @@ from plaudit.errors import InvalidInput
 from plaudit.gamification import badges, leaderboards
 from plaudit.gamification.schemas import BadgeCreate, BadgeUpdate
 from plaudit.loyalty import catalog, ledger, rules, tiers
-from plaudit.loyalty.adjustments import adjust_points
 from plaudit.loyalty.errors import InsufficientPoints
-from plaudit.loyalty.periods import BOARDS
 from plaudit.loyalty.schemas import (
     AdjustmentIn,
     RewardCreate,
@@ -29,6 +27,8 @@ from plaudit.loyalty.schemas import (
     RuleUpdate,
     TiersIn,
 )
+from plaudit.periods import BOARDS
+from plaudit.pipeline.adjustments import adjust_points
 from plaudit.products.models import Product
 from plaudit.products.service import get_product
 from plaudit.store.base import utcnow

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plaudit.errors import InvalidInput
-from plaudit.events.models import Event
-from plaudit.loyalty.items import all_of, one_of
+from plaudit.items import all_of, one_of
 from plaudit.products.models import Product
 from plaudit.store.memo import forget
 from plaudit.store.upsert import insert_ignore
@@ -24,11 +24,11 @@ from .streaks import StreakState
 
 
 def list_badges(session: Session, product: Product, *, enabled_only: bool = False) -> list[Badge]:
-    return all_of(session, Badge, product, enabled_only=enabled_only)
+    return all_of(session, Badge, product.id, enabled_only=enabled_only)
 
 
 def get_badge(session: Session, product: Product, badge_id: str) -> Badge:
-    return one_of(session, Badge, product, badge_id, "badge")
+    return one_of(session, Badge, product.id, badge_id, "badge")
 
 
 def create_badge(session: Session, product: Product, body: BadgeCreate) -> Badge:
@@ -101,41 +101,37 @@ def evaluate(
     lifetime: int | None = None,
     event_type: str | None = None,
     streak: StreakState | None = None,
+    events_of_type: Callable[[], int] | None = None,
+    enabled: Sequence[Badge] | None = None,
 ) -> list[Badge]:
-    """Award every badge whose rule the user now meets and does not hold yet."""
-    held = select(UserBadge.badge_id).where(UserBadge.user_pk == user.id)
-    candidates = session.scalars(
-        select(Badge).where(Badge.product_id == product.id, Badge.enabled, Badge.id.not_in(held))
-    )
+    """Award every badge whose rule the user now meets and does not hold yet.
+
+    ``enabled`` is the product's enabled badges when the caller read them already (once for a
+    batch of events); ``events_of_type`` counts the user's events of ``event_type``, asked only
+    when an "N times" badge needs it."""
+    if enabled is None:
+        enabled = list_badges(session, product, enabled_only=True)
+    if not enabled:
+        return []
+    held = set(session.scalars(select(UserBadge.badge_id).where(UserBadge.user_pk == user.id)))
     awarded = []
-    for badge in candidates:
-        if _met(session, user, badge, lifetime=lifetime, event_type=event_type, streak=streak):
-            if _award(session, product, user, badge, now):
-                awarded.append(badge)
+    count: int | None = None
+    for badge in enabled:
+        if badge.id in held:
+            continue
+        if badge.kind == "points_total":
+            met = lifetime is not None and lifetime >= badge.threshold
+        elif badge.event_type != event_type:
+            met = False
+        elif badge.kind == "streak":
+            met = streak is not None and streak.current >= badge.threshold
+        else:
+            if count is None:
+                count = events_of_type() if events_of_type is not None else 0
+            met = count >= badge.threshold
+        if met and _award(session, product, user, badge, now):
+            awarded.append(badge)
     return awarded
-
-
-def _met(
-    session: Session,
-    user: User,
-    badge: Badge,
-    *,
-    lifetime: int | None,
-    event_type: str | None,
-    streak: StreakState | None,
-) -> bool:
-    if badge.kind == "points_total":
-        return lifetime is not None and lifetime >= badge.threshold
-    if badge.event_type != event_type:
-        return False
-    if badge.kind == "streak":
-        return streak is not None and streak.current >= badge.threshold
-    count = session.scalar(
-        select(func.count())
-        .select_from(Event)
-        .where(Event.user_pk == user.id, Event.type == badge.event_type)
-    )
-    return (count or 0) >= badge.threshold
 
 
 def _award(session: Session, product: Product, user: User, badge: Badge, now: dt.datetime) -> bool:

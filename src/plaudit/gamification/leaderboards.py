@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from plaudit.errors import NotFound
 from plaudit.loyalty.models import LedgerEntry, PointsTally
-from plaudit.loyalty.periods import BOARDS, board_period
+from plaudit.periods import BOARDS, board_period
 from plaudit.products.models import Product
 from plaudit.store.db import Database
 from plaudit.store.upsert import insert_ignore

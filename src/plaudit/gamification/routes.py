@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from plaudit.loyalty.periods import BOARDS
+from plaudit.periods import BOARDS
 from plaudit.products.models import Product
 from plaudit.web.client import authenticate_user
 from plaudit.web.management import Manager, for_product

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Date, Table, bindparam, case, select
 from sqlalchemy.orm import Session
 
-from plaudit.loyalty.periods import local_day
+from plaudit.periods import local_day
 from plaudit.products.models import Product
 from plaudit.store.upsert import dialect_insert, dialect_of
 from plaudit.users.models import User

@@ -12,23 +12,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from plaudit.errors import Conflict, InvalidInput, NotFound, invalid_input
+from plaudit.items import all_of, one_of
 from plaudit.products.models import Product
 from plaudit.users.models import User
 from plaudit.webhooks.service import enqueue
 
 from . import ledger
 from .errors import RewardOutOfStock, RewardUnavailable
-from .items import all_of, one_of
 from .models import Redemption, Reward
 from .schemas import RewardCreate, RewardUpdate
 
 
 def list_rewards(session: Session, product: Product, *, enabled_only: bool = False) -> list[Reward]:
-    return all_of(session, Reward, product, enabled_only=enabled_only, order=(Reward.cost,))
+    return all_of(session, Reward, product.id, enabled_only=enabled_only, order=(Reward.cost,))
 
 
 def get_reward(session: Session, product: Product, reward_id: str) -> Reward:
-    return one_of(session, Reward, product, reward_id, "reward")
+    return one_of(session, Reward, product.id, reward_id, "reward")
 
 
 def create_reward(session: Session, product: Product, body: RewardCreate) -> Reward:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from plaudit.periods import periods
 from plaudit.products.models import Product
 from plaudit.store.db import Database
 from plaudit.store.memo import remembered
@@ -26,7 +27,6 @@ from plaudit.webhooks.service import enqueue
 from . import tiers
 from .errors import InsufficientPoints
 from .models import LedgerEntry, LoyaltyAccount, PointsTally
-from .periods import periods
 
 #: Kinds that count as earned: they raise lifetime points, tiers and leaderboards.
 EARNING_KINDS = frozenset({"earn", "referral", "adjust"})

@@ -8,17 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
-from plaudit.products.models import Product
-from plaudit.users.service import get_user
 from plaudit.web.client import authenticate_user
 from plaudit.web.management import Manager, for_product
 from plaudit.web.state import AppState, in_session
 
-from . import adjustments, catalog, rules, tiers
+from . import catalog, rules, tiers
 from .models import Tier
 from .schemas import (
-    AdjustmentIn,
-    AdjustmentOut,
     Catalog,
     Redeemed,
     RedeemIn,
@@ -188,25 +184,6 @@ async def delete_reward(
         lambda session, product, _: catalog.delete_reward(session, product, reward_id),
     )
     return Response(status_code=204)
-
-
-# --- adjustments --------------------------------------------------------------------------
-
-
-@router.post(
-    "/v1/products/{product_id}/users/{user_id}/points",
-    status_code=201,
-    response_model=AdjustmentOut,
-    summary="Adjust a user's points by hand, with a reason shown in their history",
-)
-async def adjust_points(
-    request: Request, product_id: str, user_id: str, body: AdjustmentIn, principal: Manager
-) -> Any:
-    def work(session: Session, product: Product, state: AppState) -> dict[str, Any]:
-        user = get_user(session, product.id, user_id)
-        return adjustments.adjust_points(session, product, user, body, now=state.now())
-
-    return await for_product(request, principal, product_id, work)
 
 
 # --- the token's user ---------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import secrets
+from collections.abc import Sequence
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -12,26 +13,26 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plaudit.errors import InvalidInput
+from plaudit.items import all_of, one_of
+from plaudit.periods import day_start, local_day
 from plaudit.products.models import Product
-from plaudit.store.memo import forget, remembered
+from plaudit.store.memo import forget
 from plaudit.store.upsert import dialect_of
 from plaudit.users.models import User
 
 from . import ledger
-from .items import all_of, one_of
 from .models import EarningRule, LedgerEntry, LoyaltyAccount
-from .periods import day_start, local_day
 from .schemas import RuleCreate, RuleUpdate
 
 
 def list_rules(
     session: Session, product: Product, *, enabled_only: bool = False
 ) -> list[EarningRule]:
-    return all_of(session, EarningRule, product, enabled_only=enabled_only)
+    return all_of(session, EarningRule, product.id, enabled_only=enabled_only)
 
 
 def get_rule(session: Session, product: Product, rule_id: str) -> EarningRule:
-    return one_of(session, EarningRule, product, rule_id, "earning rule")
+    return one_of(session, EarningRule, product.id, rule_id, "earning rule")
 
 
 def create_rule(session: Session, product: Product, body: RuleCreate) -> EarningRule:
@@ -111,13 +112,8 @@ def rule_dict(rule: EarningRule) -> dict[str, Any]:
     }
 
 
-def rules_for(session: Session, product: Product, event_type: str) -> list[EarningRule]:
-    """The product's enabled rules for an event type, read once per transaction."""
-    by_type = remembered(session, ("rules", product.id), lambda: _by_type(session, product))
-    return by_type.get(event_type, [])
-
-
-def _by_type(session: Session, product: Product) -> dict[str, list[EarningRule]]:
+def enabled_by_type(session: Session, product: Product) -> dict[str, list[EarningRule]]:
+    """The product's enabled rules by event type: what a batch of events reads once."""
     grouped: dict[str, list[EarningRule]] = {}
     for rule in list_rules(session, product, enabled_only=True):
         grouped.setdefault(rule.event_type, []).append(rule)
@@ -129,19 +125,15 @@ def apply_rules(
     product: Product,
     user: User,
     *,
-    event_type: str,
+    rules: Sequence[EarningRule],
     properties: dict[str, Any],
     event_id: str,
     source: str,
     now: dt.datetime,
 ) -> list[ledger.Entry]:
-    """Credit what an event earns under each of the product's enabled rules for its type
-    (a browser's event, ``source`` "client", only under rules not kept for servers)."""
-    rules = [
-        rule
-        for rule in rules_for(session, product, event_type)
-        if not (rule.server_only and source == "client")
-    ]
+    """Credit what an event earns under each of ``rules`` (the product's enabled rules for its
+    type; a browser's event, ``source`` "client", only under rules not kept for servers)."""
+    rules = [rule for rule in rules if not (rule.server_only and source == "client")]
     if not rules:
         return []
     if any(rule.once or rule.limit_per_day for rule in rules):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from plaudit.auth.algorithms import ALGORITHMS
 from plaudit.auth.profiles import PROFILES
-from plaudit.loyalty.periods import valid_zone
+from plaudit.periods import valid_zone
 from plaudit.shapes import Strict
 
 PRODUCT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{2,63}")

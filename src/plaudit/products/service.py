@@ -12,12 +12,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plaudit.auth import get_profile
 from plaudit.errors import Conflict, InvalidInput, NotFound
-from plaudit.gamification.models import LeaderboardRank
 from plaudit.store.crypto import SecretBox
 
 from .api_keys import create_api_key
@@ -108,9 +107,7 @@ def update_product(session: Session, product: Product, changes: ProductSettings)
 
 
 def delete_product(session: Session, product: Product) -> None:
-    # Leaderboard ranks carry no foreign key (see LeaderboardRank): the one table that does
-    # not follow its product by ON DELETE CASCADE.
-    session.execute(delete(LeaderboardRank).where(LeaderboardRank.product_id == product.id))
+    """Every table of the product's data follows it by ON DELETE CASCADE."""
     session.delete(product)
 
 

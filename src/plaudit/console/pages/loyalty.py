@@ -18,7 +18,7 @@ from plaudit.auth.errors import AuthError
 from plaudit.errors import ServiceError
 from plaudit.gamification import badges
 from plaudit.gamification.schemas import BadgeCreate, BadgeUpdate
-from plaudit.loyalty import adjustments, catalog, rules, tiers
+from plaudit.loyalty import catalog, rules, tiers
 from plaudit.loyalty.schemas import (
     AdjustmentIn,
     RewardCreate,
@@ -27,6 +27,7 @@ from plaudit.loyalty.schemas import (
     RuleUpdate,
     TiersIn,
 )
+from plaudit.pipeline import adjustments
 from plaudit.products.models import Product
 from plaudit.users import service as users
 from plaudit.web.state import AppState, in_session

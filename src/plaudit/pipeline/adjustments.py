@@ -1,5 +1,6 @@
 """The tenant's manual corrections of a balance, for the management API, the console and the
-CLI alike."""
+CLI alike: the ledger, then the badges a credit may award (a step of the pipeline, since the
+loyalty program does not know the badges)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from plaudit.gamification import badges
+from plaudit.loyalty import ledger
+from plaudit.loyalty.schemas import AdjustmentIn
 from plaudit.products.models import Product
 from plaudit.users.models import User
-
-from . import ledger
-from .schemas import AdjustmentIn
 
 
 def adjust_points(

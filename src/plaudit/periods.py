@@ -1,4 +1,5 @@
-"""Days, weeks and months as a product's users live them: in the product's time zone."""
+"""Days, weeks and months as a product's users live them, in the product's time zone: shared by
+the ledger's tallies, streaks, leaderboards and the product settings' time-zone check."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Events: from a user's token (scope ``write``) and from the tenant's servers (API key)."""
+"""The routes that run the pipeline: events from a user's token (scope ``write``) and from the
+tenant's servers (API key), and the tenant's manual adjustments of points."""
 
 from __future__ import annotations
 
@@ -7,15 +8,26 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 
+from plaudit.events.schemas import (
+    BatchAccepted,
+    EventAccepted,
+    EventIn,
+    ServerBody,
+    ServerEventIn,
+)
+from plaudit.loyalty.schemas import AdjustmentIn, AdjustmentOut
 from plaudit.products.models import Product
+from plaudit.users.service import get_user
 from plaudit.web.client import authenticate_user
 from plaudit.web.management import Manager, for_product
 from plaudit.web.state import AppState, in_session
 
-from .schemas import BatchAccepted, EventAccepted, EventIn, ServerBody, ServerEventIn
-from .service import ingest, ingest_batch
+from . import adjustments
+from .ingest import ingest, ingest_batch
 
 router = APIRouter(tags=["events"])
+#: The adjustment route, in the loyalty section of the API reference where it always was.
+points_router = APIRouter(tags=["loyalty"])
 
 
 @router.post(
@@ -73,5 +85,21 @@ async def send_server_events(
             "accepted": len(results) - duplicates,
             "duplicates": duplicates,
         }
+
+    return await for_product(request, principal, product_id, work)
+
+
+@points_router.post(
+    "/v1/products/{product_id}/users/{user_id}/points",
+    status_code=201,
+    response_model=AdjustmentOut,
+    summary="Adjust a user's points by hand, with a reason shown in their history",
+)
+async def adjust_points(
+    request: Request, product_id: str, user_id: str, body: AdjustmentIn, principal: Manager
+) -> Any:
+    def work(session: Session, product: Product, state: AppState) -> dict[str, Any]:
+        user = get_user(session, product.id, user_id)
+        return adjustments.adjust_points(session, product, user, body, now=state.now())
 
     return await for_product(request, principal, product_id, work)
