@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Delete, Select, delete, select
 from sqlalchemy.orm import Session
 
 from plaudit.errors import NotFound
@@ -18,10 +18,21 @@ from plaudit.errors import NotFound
 Item = TypeVar("Item")
 
 
+def tenant_filter(model: type[Item], product_id: str) -> ColumnElement[bool]:
+    """The one spelling of "rows of this product"."""
+    columns: Any = model
+    condition: ColumnElement[bool] = columns.product_id == product_id
+    return condition
+
+
 def scoped(model: type[Item], product_id: str) -> Select[Item]:
     """A query of one product's items: tenant data is only ever read through this."""
-    columns: Any = model
-    return select(model).where(columns.product_id == product_id)
+    return select(model).where(tenant_filter(model, product_id))
+
+
+def scoped_delete(model: type[Item], product_id: str) -> Delete:
+    """A delete of one product's rows, narrowed further by the caller."""
+    return delete(model).where(tenant_filter(model, product_id))
 
 
 def all_of(

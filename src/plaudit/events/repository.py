@@ -1,4 +1,4 @@
-"""The event store: every statement of it starts from the product and user an event belongs to.
+"""The event store: every read of it starts from ``scoped`` (the product an event belongs to).
 
 Storing is idempotent on the caller's event id; applying a stored event to the programs is the
 pipeline's work (``plaudit.pipeline``), not this package's."""
@@ -9,29 +9,16 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import Table, func
 from sqlalchemy.orm import Session
 
+from plaudit.items import scoped
 from plaudit.store.upsert import insert_ignore
 from plaudit.users.models import User
 
 from .models import Event
 
 _events: Table = Event.__table__  # type: ignore[assignment]
-_BY_CLIENT_ID = select(_events.c.id).where(
-    _events.c.product_id == bindparam("product"),
-    _events.c.user_pk == bindparam("user"),
-    _events.c.client_event_id == bindparam("client_id"),
-)
-_COUNT_OF_TYPE = (
-    select(func.count())
-    .select_from(_events)
-    .where(
-        _events.c.product_id == bindparam("product"),
-        _events.c.user_pk == bindparam("user"),
-        _events.c.type == bindparam("type"),
-    )
-)
 
 
 def record_event(
@@ -63,13 +50,10 @@ def record_event(
         },
     ):
         return event_id, True
-    existing = (
-        session.connection()
-        .execute(
-            _BY_CLIENT_ID,
-            {"product": user.product_id, "user": user.id, "client_id": client_event_id},
-        )
-        .scalar()
+    existing = session.scalar(
+        scoped(Event, user.product_id)
+        .with_only_columns(Event.id)
+        .where(Event.user_pk == user.id, Event.client_event_id == client_event_id)
     )
     if existing is None:  # a conflict on the id itself: 96 random bits, so never in practice
         raise RuntimeError("event id collision")
@@ -78,9 +62,9 @@ def record_event(
 
 def count_of_type(session: Session, user: User, event_type: str) -> int:
     """How many events of a type the user has sent (what an "N times" badge counts)."""
-    count = (
-        session.connection()
-        .execute(_COUNT_OF_TYPE, {"product": user.product_id, "user": user.id, "type": event_type})
-        .scalar()
+    count = session.scalar(
+        scoped(Event, user.product_id)
+        .with_only_columns(func.count())
+        .where(Event.user_pk == user.id, Event.type == event_type)
     )
     return int(count or 0)

@@ -7,28 +7,27 @@ import secrets
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plaudit.errors import InvalidInput
-from plaudit.items import all_of, one_of
 from plaudit.products.models import Product
 from plaudit.store.memo import forget
 from plaudit.store.upsert import insert_ignore
 from plaudit.users.models import User
 from plaudit.webhooks.service import enqueue
 
+from . import repository
 from .models import Badge, UserBadge
 from .schemas import BadgeCreate, BadgeUpdate, EventCount, PointsTotal
 from .streaks import StreakState
 
 
 def list_badges(session: Session, product: Product, *, enabled_only: bool = False) -> list[Badge]:
-    return all_of(session, Badge, product.id, enabled_only=enabled_only)
+    return repository.badges(session, product.id, enabled_only=enabled_only)
 
 
 def get_badge(session: Session, product: Product, badge_id: str) -> Badge:
-    return one_of(session, Badge, product.id, badge_id, "badge")
+    return repository.badge(session, product.id, badge_id)
 
 
 def create_badge(session: Session, product: Product, body: BadgeCreate) -> Badge:
@@ -113,7 +112,7 @@ def evaluate(
         enabled = list_badges(session, product, enabled_only=True)
     if not enabled:
         return []
-    held = set(session.scalars(select(UserBadge.badge_id).where(UserBadge.user_pk == user.id)))
+    held = repository.held(session, user)
     awarded = []
     count: int | None = None
     for badge in enabled:
@@ -155,12 +154,7 @@ def _award(session: Session, product: Product, user: User, badge: Badge, now: dt
 def for_user(session: Session, product: Product, user: User) -> list[dict[str, Any]]:
     """Every enabled badge, with when the user earned it (None: not yet); earned ones too
     when switched off since."""
-    held = {
-        row.badge_id: row.awarded_at
-        for row in session.execute(
-            select(UserBadge.badge_id, UserBadge.awarded_at).where(UserBadge.user_pk == user.id)
-        )
-    }
+    held = repository.held(session, user)
     return [
         {
             "id": b.id,

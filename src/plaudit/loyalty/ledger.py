@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from plaudit.periods import periods
@@ -24,7 +24,7 @@ from plaudit.store.upsert import insert_ignore, insert_or_add
 from plaudit.users.models import User
 from plaudit.webhooks.service import enqueue
 
-from . import tiers
+from . import repository, tiers
 from .errors import InsufficientPoints
 from .models import LedgerEntry, LoyaltyAccount, PointsTally
 
@@ -195,10 +195,7 @@ def debit(
         raise ValueError("a debit takes a positive number of points")
     row = session.connection().execute(_DEBIT, {"account_user": user.id, "points": points}).first()
     if row is None:  # too little, or no account yet (nothing earned: a balance of 0)
-        have = (
-            session.scalar(select(LoyaltyAccount.balance).where(LoyaltyAccount.user_pk == user.id))
-            or 0
-        )
+        have = repository.balance(session, user)
         raise InsufficientPoints(
             f"This needs {points} points; the balance is {have}, {points - have} short."
         )
@@ -230,15 +227,7 @@ def expire_inactive(session: Session, product: Product, *, now: dt.datetime) -> 
     if not days:
         return 0
     cutoff = now - dt.timedelta(days=days)
-    stale = session.execute(
-        select(LoyaltyAccount.user_pk, LoyaltyAccount.balance)
-        .where(
-            LoyaltyAccount.product_id == product.id,
-            LoyaltyAccount.balance > 0,
-            LoyaltyAccount.last_earned_at < cutoff,
-        )
-        .limit(EXPIRY_BATCH)
-    ).all()
+    stale = repository.stale_accounts(session, product.id, cutoff=cutoff, limit=EXPIRY_BATCH)
     expired = 0
     for user_pk, seen in stale:
         # Only the balance we saw: a redemption in between leaves less (or nothing) to expire.
@@ -285,12 +274,7 @@ def history(
     session: Session, user: User, *, limit: int, before: int | None = None
 ) -> tuple[list[LedgerEntry], int | None]:
     """The user's entries, newest first, and the ``before`` that fetches the next page."""
-    query = select(LedgerEntry).where(
-        LedgerEntry.product_id == user.product_id, LedgerEntry.user_pk == user.id
-    )
-    if before is not None:
-        query = query.where(LedgerEntry.id < before)
-    rows = list(session.scalars(query.order_by(LedgerEntry.id.desc()).limit(limit + 1)))
+    rows = repository.history(session, user, limit=limit + 1, before=before)
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more and rows else None)
@@ -309,14 +293,7 @@ def entry_dict(entry: LedgerEntry | Entry) -> dict[str, Any]:
 
 def ledger_sum(session: Session, user: User) -> int:
     """The balance as the ledger alone says it: what the account row must always equal."""
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(
-                LedgerEntry.user_pk == user.id
-            )
-        )
-        or 0
-    )
+    return repository.ledger_sum(session, user)
 
 
 def _append(
@@ -369,7 +346,7 @@ def _retier(
 ) -> TierChange | None:
     """Move the user to the tier their lifetime points reach; the change, if any."""
     product_tiers = remembered(
-        session, ("tiers", product.id), lambda: tiers.list_tiers(session, product)
+        session, ("tiers", product.id), lambda: repository.tiers(session, product.id)
     )
     tier = tiers.tier_for(product_tiers, lifetime)
     name = tier.name if tier is not None else None

@@ -9,30 +9,28 @@ from collections.abc import Sequence
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plaudit.errors import InvalidInput
-from plaudit.items import all_of, one_of
 from plaudit.periods import day_start, local_day
 from plaudit.products.models import Product
 from plaudit.store.memo import forget
 from plaudit.store.upsert import dialect_of
 from plaudit.users.models import User
 
-from . import ledger
-from .models import EarningRule, LedgerEntry, LoyaltyAccount
+from . import ledger, repository
+from .models import EarningRule
 from .schemas import RuleCreate, RuleUpdate
 
 
 def list_rules(
     session: Session, product: Product, *, enabled_only: bool = False
 ) -> list[EarningRule]:
-    return all_of(session, EarningRule, product.id, enabled_only=enabled_only)
+    return repository.rules(session, product.id, enabled_only=enabled_only)
 
 
 def get_rule(session: Session, product: Product, rule_id: str) -> EarningRule:
-    return one_of(session, EarningRule, product.id, rule_id, "earning rule")
+    return repository.rule(session, product.id, rule_id)
 
 
 def create_rule(session: Session, product: Product, body: RuleCreate) -> EarningRule:
@@ -141,11 +139,7 @@ def apply_rules(
         # runs one writer at a time already.)
         ledger.ensure_account(session, user)
         if dialect_of(session) == "postgresql":
-            session.execute(
-                select(LoyaltyAccount.user_pk)
-                .where(LoyaltyAccount.user_pk == user.id)
-                .with_for_update()
-            )
+            repository.lock_account(session, user)
     entries = []
     for rule in rules:
         points = points_for(rule, properties)
@@ -172,13 +166,8 @@ def _limit_reached(
 ) -> bool:
     if not rule.once and not rule.limit_per_day:
         return False
-    query = (
-        select(func.count())
-        .select_from(LedgerEntry)
-        .where(LedgerEntry.user_pk == user.id, LedgerEntry.rule_id == rule.id)
-    )
     if rule.once:
-        return bool(session.scalar(query))
+        return repository.earned_by_rule(session, user, rule.id) > 0
     since = day_start(local_day(now, product.time_zone), product.time_zone)
-    earned_today = session.scalar(query.where(LedgerEntry.created_at >= since)) or 0
+    earned_today = repository.earned_by_rule(session, user, rule.id, since=since)
     return earned_today >= (rule.limit_per_day or 0)

@@ -10,18 +10,18 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import secrets
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from plaudit.errors import Conflict, InvalidInput, NotFound
+from plaudit.errors import Conflict, InvalidInput
 from plaudit.netsafe import check_url
 from plaudit.store.base import utcnow
 from plaudit.store.crypto import SecretBox
 from plaudit.store.memo import forget, remembered
 
-from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
+from . import repository
+from .models import WebhookDelivery, WebhookEndpoint, WebhookMessage
 
 #: The notifications an endpoint may subscribe to. Features emit them through ``enqueue``.
 EVENT_TYPES = (
@@ -39,14 +39,6 @@ TEST_EVENT = "webhook.test"
 RETRY_WINDOW = dt.timedelta(hours=24)
 SECRET_PREFIX = "whsec_"
 MAX_ENDPOINTS_PER_PRODUCT = 20
-
-M = TypeVar("M", WebhookEndpoint, WebhookMessage, WebhookDelivery)
-
-
-def scoped(model: type[M], product_id: str) -> Select[M]:
-    """A query of one product's rows: tenant data is only ever read through this."""
-    return select(model).where(model.product_id == product_id)
-
 
 # --- the outbox ---------------------------------------------------------------------------
 
@@ -69,7 +61,7 @@ def enqueue(
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}")
     subscriptions = remembered(
-        session, ("webhooks", product_id), lambda: _subscriptions(session, product_id)
+        session, ("webhooks", product_id), lambda: repository.subscriptions(session, product_id)
     )
     endpoints = [endpoint_id for endpoint_id, types in subscriptions if event_type in types]
     if not endpoints:
@@ -84,18 +76,6 @@ def enqueue(
         now=now or utcnow(),
     )
     return message.id
-
-
-def _subscriptions(session: Session, product_id: str) -> list[tuple[str, frozenset[str]]]:
-    """The product's enabled endpoints and the event types each listens to."""
-    return [
-        (endpoint_id, frozenset(types or ()))
-        for endpoint_id, types in session.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
-                WebhookEndpoint.product_id == product_id, WebhookEndpoint.enabled
-            )
-        )
-    ]
 
 
 def _write(
@@ -161,12 +141,7 @@ def create_endpoint(
 ) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint; returns it and its signing secret, which is shown this once."""
     check_url(url, allow_private=allow_private)
-    count = session.scalar(
-        select(func.count())
-        .select_from(WebhookEndpoint)
-        .where(WebhookEndpoint.product_id == product_id)
-    )
-    if (count or 0) >= MAX_ENDPOINTS_PER_PRODUCT:
+    if repository.endpoint_count(session, product_id) >= MAX_ENDPOINTS_PER_PRODUCT:
         raise Conflict(
             f"Product {product_id!r} has {MAX_ENDPOINTS_PER_PRODUCT} webhook endpoints already.",
             hint="Delete one you no longer use; one endpoint may subscribe to many event types.",
@@ -199,22 +174,11 @@ def _event_types(event_types: list[str]) -> list[str]:
 
 
 def get_endpoint(session: Session, product_id: str, endpoint_id: str) -> WebhookEndpoint:
-    endpoint = session.scalar(
-        scoped(WebhookEndpoint, product_id).where(WebhookEndpoint.id == endpoint_id)
-    )
-    if endpoint is None:
-        raise NotFound(f"Product {product_id!r} has no webhook endpoint {endpoint_id!r}.")
-    return endpoint
+    return repository.endpoint(session, product_id, endpoint_id)
 
 
 def list_endpoints(session: Session, product_id: str) -> list[WebhookEndpoint]:
-    return list(
-        session.scalars(
-            scoped(WebhookEndpoint, product_id).order_by(
-                WebhookEndpoint.created_at, WebhookEndpoint.id
-            )
-        )
-    )
+    return repository.endpoints(session, product_id)
 
 
 def update_endpoint(
@@ -290,18 +254,8 @@ def list_deliveries(
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
     """One endpoint's deliveries, newest first, and how many match."""
-    query = scoped(WebhookDelivery, endpoint.product_id).where(
-        WebhookDelivery.endpoint_id == endpoint.id
-    )
-    if status is not None:
-        query = query.where(WebhookDelivery.status == status)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(
-        query.add_columns(WebhookMessage.event_type)
-        .join(WebhookMessage, WebhookMessage.id == WebhookDelivery.message_id)
-        .order_by(WebhookDelivery.id.desc())
-        .limit(limit)
-        .offset(offset)
+    rows, total = repository.deliveries(
+        session, endpoint, status=status, limit=limit, offset=offset
     )
     return [delivery_info(delivery, event_type) for delivery, event_type in rows], total
 
@@ -309,15 +263,7 @@ def list_deliveries(
 def get_delivery(
     session: Session, endpoint: WebhookEndpoint, delivery_id: int
 ) -> tuple[WebhookDelivery, str]:
-    row = session.execute(
-        scoped(WebhookDelivery, endpoint.product_id)
-        .add_columns(WebhookMessage.event_type)
-        .join(WebhookMessage, WebhookMessage.id == WebhookDelivery.message_id)
-        .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.id == delivery_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"Webhook endpoint {endpoint.id!r} has no delivery {delivery_id}.")
-    return row[0], row[1]
+    return repository.delivery(session, endpoint, delivery_id)
 
 
 def delivery_detail(
@@ -325,11 +271,7 @@ def delivery_detail(
 ) -> dict[str, Any]:
     """One delivery with its attempts, oldest first."""
     delivery, event_type = get_delivery(session, endpoint, delivery_id)
-    attempts = session.scalars(
-        select(WebhookAttempt)
-        .where(WebhookAttempt.delivery_id == delivery.id)
-        .order_by(WebhookAttempt.id)
-    )
+    attempts = repository.attempts(session, delivery)
     return {
         **delivery_info(delivery, event_type),
         "attempt_log": [
