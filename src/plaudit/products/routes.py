@@ -9,9 +9,11 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from plaudit.access.management import Manager
+from plaudit.access.principal import Principal
+from plaudit.access.session import in_session
+from plaudit.access.state import AppState, get_state
 from plaudit.errors import NotFound
-from plaudit.web.management import Manager, Principal
-from plaudit.web.state import AppState, get_state, in_session
 
 from . import (
     api_keys,
@@ -46,6 +48,7 @@ from .schemas import (
     TokenExplanation,
     TokenExplanationIn,
 )
+from .verification import get_verification
 
 router = APIRouter(prefix="/v1/products", tags=["products"])
 
@@ -396,7 +399,7 @@ async def auth_failures(
     request: Request, product_id: str, principal: Manager, limit: int = Query(50, ge=1, le=500)
 ) -> Any:
     state = get_state(request)
-    await run_in_threadpool(state.failures.flush, state.db)
+    await run_in_threadpool(get_verification(request).failures.flush, state.db)
     return await in_session(
         request,
         lambda s, state: failures.failure_report(
@@ -415,7 +418,7 @@ async def explain_token(
 ) -> Any:
     principal.check_product(product_id)
     state = get_state(request)
-    runtime = await run_in_threadpool(state.keystore.load, product_id)
+    runtime = await run_in_threadpool(get_verification(request).keystore.load, product_id)
     if runtime is None:
         raise NotFound(f"No product has the id {product_id!r}.")
     return token_check.explain_token(runtime, body.token, now=state.clock()).to_dict()

@@ -12,19 +12,30 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from plaudit.auth import get_profile
-from plaudit.errors import Conflict, InvalidInput, NotFound
+from plaudit.errors import Conflict, InvalidInput
 from plaudit.gamification.models import LeaderboardRank
 from plaudit.store.crypto import SecretBox
 
 from .api_keys import create_api_key
 from .hmac_secrets import create_secret
 from .models import Product, ProductSecret
+from .repository import get_product, list_products
 from .schemas import DEFAULT_THEME, NULLABLE_SETTINGS, ProductSettings
 from .scope import touch
+
+__all__ = [
+    "CreatedProduct",
+    "create_product",
+    "delete_product",
+    "get_product",
+    "list_products",
+    "product_settings",
+    "update_product",
+]
 
 # --- products -----------------------------------------------------------------------------
 
@@ -77,18 +88,6 @@ def create_product(
     api_key = create_api_key(session, product)
     session.flush()
     return CreatedProduct(product=product, api_key=api_key, secret=secret, secret_value=value)
-
-
-def get_product(session: Session, product_id: str) -> Product:
-    # A NUL names no product, and PostgreSQL refuses to compare text holding one.
-    product = None if "\x00" in product_id else session.get(Product, product_id)
-    if product is None:
-        raise NotFound(f"No product has the id {product_id!r}.")
-    return product
-
-
-def list_products(session: Session) -> list[Product]:
-    return list(session.scalars(select(Product).order_by(Product.created_at, Product.id)))
 
 
 def update_product(session: Session, product: Product, changes: ProductSettings) -> Product:

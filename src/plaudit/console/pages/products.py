@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from plaudit.access.session import in_session
+from plaudit.access.state import AppState
 from plaudit.auth.profiles import PROFILES
 from plaudit.errors import ServiceError
 from plaudit.products import service
 from plaudit.products.schemas import ProductCreate, ProductSettings
-from plaudit.web.state import AppState, in_session
 
 from ..web import (
     PREFIX,
