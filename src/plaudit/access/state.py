@@ -11,8 +11,10 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import httpx
+from fastapi import Depends
 from starlette.requests import Request
 
 from plaudit.settings import Settings
@@ -47,3 +49,6 @@ class AppState:
 def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.plaudit
     return state
+
+
+State = Annotated[AppState, Depends(get_state)]

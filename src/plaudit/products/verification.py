@@ -8,7 +8,9 @@ dependency (``plaudit.users.client``) and the hot path read it from there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
 
+from fastapi import Depends
 from starlette.requests import Request
 
 from plaudit.access.cache import BoundedCache
@@ -38,3 +40,6 @@ class Verification:
 def get_verification(request: Request) -> Verification:
     verification: Verification = request.app.state.verification
     return verification
+
+
+VerificationState = Annotated[Verification, Depends(get_verification)]

@@ -117,7 +117,7 @@ async def create_secret(request: Request, product_id: str, console: Console) -> 
                 body,
                 box=state.box,
                 now=state.now(),
-            )
+            ).model_dump()
 
         created = await in_session(request, work, changes=product_id)
     except FormErrors as exc:

@@ -66,7 +66,7 @@ async def create_product(request: Request, console: Console) -> Response:
             created = service.create_product(
                 session, box=state.box, name=body.name, product_id=body.id, profile=body.profile
             )
-            return created.as_dict()
+            return service.created_answer(created).model_dump(mode="json")
 
         created = await in_session(request, work)
     except (FormErrors, ServiceError) as exc:
