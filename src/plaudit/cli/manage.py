@@ -56,7 +56,7 @@ def products_create(
         if published:
             service.update_product(session, created.product, ProductSettings(published=True))
         session.flush()
-        result = created.as_dict()
+        result = service.created_answer(created).model_dump(mode="json")
     if as_json:
         emit(result, as_json=True)
         return

@@ -8,15 +8,16 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
+from plaudit.access.credentials import USER_TOKEN_HEADERS, bearer
+from plaudit.access.management import Manager, management_principal
+from plaudit.access.session import in_session
+from plaudit.access.state import AppState
 from plaudit.auth.errors import InsufficientPermissions
 from plaudit.errors import InvalidInput, NotFound
 from plaudit.products.service import get_product
-from plaudit.web.client import authenticate_user
-from plaudit.web.credentials import USER_TOKEN_HEADERS, bearer
-from plaudit.web.management import Manager, management_principal
-from plaudit.web.state import AppState, in_session
 
 from . import service
+from .client import authenticate_user
 from .schemas import OpenUserUpsert, UserOut, UsersPage
 
 router = APIRouter(tags=["users"])

@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from plaudit.access.session import in_session
+from plaudit.access.state import AppState, get_state
 from plaudit.auth.errors import all_error_types
 from plaudit.errors import ServiceError, all_service_error_types
 from plaudit.products import failures
 from plaudit.products import service as products
-from plaudit.web.state import AppState, get_state, in_session
+from plaudit.products.verification import get_verification
 from plaudit.webhooks import service as webhooks
 from plaudit.webhooks.schemas import EndpointCreate, EndpointUpdate
 
@@ -64,7 +66,7 @@ async def _page(
 ) -> Response:
     state = get_state(request)
     # Refused tokens wait in memory for the background writer: write them now, as the API does.
-    await run_in_threadpool(state.failures.flush, state.db)
+    await run_in_threadpool(get_verification(request).failures.flush, state.db)
 
     def work(session: Session, st: AppState) -> dict[str, Any]:
         product = product_of(session, console, product_id)

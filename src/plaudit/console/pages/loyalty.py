@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from plaudit.access.session import in_session
+from plaudit.access.state import AppState
 from plaudit.auth.errors import AuthError
 from plaudit.errors import ServiceError
 from plaudit.gamification import badges
@@ -30,7 +32,6 @@ from plaudit.loyalty.schemas import (
 from plaudit.pipeline import adjustments
 from plaudit.products.models import Product
 from plaudit.users import service as users
-from plaudit.web.state import AppState, in_session
 
 from ..web import (
     PREFIX,

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from plaudit.access.session import in_session
+from plaudit.access.state import AppState
 from plaudit.gamification import badges
 from plaudit.loyalty import catalog, rules, tiers
 from plaudit.products import service
 from plaudit.products.models import Product
-from plaudit.web.state import AppState, in_session
 
 from ..web import PREFIX, Console, ConsoleContext, ConsoleRoute, optional, product_of, render, text
 from .products import NOTICES as SETTINGS_NOTICES

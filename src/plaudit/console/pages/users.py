@@ -8,12 +8,13 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from plaudit.access.session import in_session
+from plaudit.access.state import AppState
 from plaudit.loyalty import ledger
 from plaudit.me import service as me
 from plaudit.products import service as products
 from plaudit.referrals import service as referrals
 from plaudit.users import service
-from plaudit.web.state import AppState, in_session
 
 from ..web import PREFIX, Console, ConsoleContext, ConsoleRoute, product_of, render
 
