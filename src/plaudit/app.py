@@ -21,6 +21,7 @@ from plaudit.console.routes import router as console_router
 from plaudit.gamification import leaderboards
 from plaudit.gamification.routes import router as gamification_router
 from plaudit.loyalty import ledger
+from plaudit.loyalty.routes import client_router as loyalty_client_router
 from plaudit.loyalty.routes import router as loyalty_router
 from plaudit.me.routes import router as me_router
 from plaudit.pipeline.routes import points_router
@@ -132,6 +133,7 @@ def create_app(
     app.include_router(me_router)
     app.include_router(loyalty_router)
     app.include_router(points_router)
+    app.include_router(loyalty_client_router)
     app.include_router(gamification_router)
     app.include_router(products_router)
     app.include_router(users_router)

@@ -126,10 +126,10 @@ def _store(
     tally.events += len(outcomes)
     tally.batches += 1
     for outcome in outcomes:
-        tally.accepted += outcome.new
-        tally.duplicates += not outcome.new
-        tally.points_earned += outcome.points
-        tally.badges_awarded += len(outcome.badges)
+        tally.accepted += not outcome.duplicate
+        tally.duplicates += outcome.duplicate
+        tally.points_earned += outcome.points_earned
+        tally.badges_awarded += len(outcome.badges_awarded)
 
 
 def _import(product_id: str, path: Path, total: int, batch_size: int, progress: Progress) -> Tally:

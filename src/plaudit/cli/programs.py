@@ -16,16 +16,20 @@ from sqlalchemy.orm import Session
 from plaudit.errors import InvalidInput
 from plaudit.gamification import badges, leaderboards
 from plaudit.gamification.models import Badge
-from plaudit.gamification.schemas import BadgeCreate, BadgeUpdate
+from plaudit.gamification.schemas import BadgeCreate, BadgeOut, BadgeUpdate
 from plaudit.loyalty import catalog, ledger, rules, tiers
 from plaudit.loyalty.errors import InsufficientPoints
 from plaudit.loyalty.models import EarningRule, Reward
 from plaudit.loyalty.schemas import (
     AdjustmentIn,
+    EntryOut,
     RewardCreate,
+    RewardOut,
     RewardUpdate,
     RuleCreate,
+    RuleOut,
     RuleUpdate,
+    TierOut,
     TiersIn,
 )
 from plaudit.periods import BOARDS
@@ -74,7 +78,7 @@ rule_commands = ItemCommands[EarningRule](
     listing=rules.list_rules,
     find=rules.get_rule,
     delete=rules.delete_rule,
-    show=rules.rule_dict,
+    show=lambda rule: RuleOut.model_validate(rule).model_dump(),
     consequence="Points it gave stay in the ledger.",
 )
 
@@ -174,7 +178,8 @@ def tiers_list(product_id: ProductArg, as_json: JsonOpt = False) -> None:
     """A product's tiers, lowest first."""
     with services() as s, s.session() as session:
         rows = [
-            tiers.tier_dict(t) for t in tiers.list_tiers(session, get_product(session, product_id))
+            TierOut.model_validate(t).model_dump()
+            for t in tiers.list_tiers(session, get_product(session, product_id))
         ]
     if as_json:
         emit({"tiers": rows}, as_json=True)
@@ -219,7 +224,7 @@ def tiers_set(
     with services() as s, s.session() as session:
         product = get_product(session, product_id)
         found = tiers.replace_tiers(session, product, [(t.name, t.threshold) for t in body.tiers])
-        rows = [tiers.tier_dict(t) for t in found]
+        rows = [TierOut.model_validate(t).model_dump() for t in found]
     if as_json:
         emit({"tiers": rows}, as_json=True)
         return
@@ -259,7 +264,7 @@ reward_commands = ItemCommands[Reward](
     listing=catalog.list_rewards,
     find=catalog.get_reward,
     delete=catalog.delete_reward,
-    show=catalog.reward_dict,
+    show=lambda reward: RewardOut.model_validate(reward).model_dump(),
     consequence="Past redemptions keep its name and cost.",
     table=_reward_row,
 )
@@ -353,7 +358,7 @@ badge_commands = ItemCommands[Badge](
     listing=badges.list_badges,
     find=badges.get_badge,
     delete=badges.delete_badge,
-    show=badges.badge_dict,
+    show=lambda badge: BadgeOut.model_validate(badge).model_dump(),
     consequence="Users who held it no longer do.",
     table=_badge_row,
 )
@@ -466,11 +471,11 @@ def points_adjust(
                 "balance never goes below zero.",
             ) from None
     if as_json:
-        emit(result, as_json=True)
+        emit(result.model_dump(), as_json=True)
         return
     console.print(
         f"[bold green]{amount:+d} points[/] for {user_id} ({body.reason}); "
-        f"balance {result['balance']}."
+        f"balance {result.balance}."
     )
 
 
@@ -489,7 +494,7 @@ def points_history(
     with services() as s, s.session() as session:
         user = get_user(session, get_product(session, product_id).id, user_id)
         entries, next_before = ledger.history(session, user, limit=limit, before=before)
-        rows = [ledger.entry_dict(e) for e in entries]
+        rows = [EntryOut.model_validate(e).model_dump() for e in entries]
     if as_json:
         emit({"entries": rows, "next_before": next_before}, as_json=True)
         return

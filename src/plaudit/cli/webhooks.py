@@ -13,6 +13,7 @@ import typer
 from plaudit.errors import InvalidInput
 from plaudit.products.service import get_product
 from plaudit.webhooks import service
+from plaudit.webhooks.schemas import EndpointOut
 from plaudit.webhooks.service import EVENT_TYPES
 
 from .runtime import console, emit, services
@@ -54,7 +55,7 @@ def webhooks_add(
             description=description,
             allow_private=s.settings.allow_private_urls,
         )
-        result = {**service.endpoint_info(endpoint), "secret": secret}
+        result = {**EndpointOut.model_validate(endpoint).model_dump(), "secret": secret}
     if as_json:
         emit(result, as_json=True)
         return
@@ -71,7 +72,10 @@ def webhooks_list(product_id: ProductArg, as_json: JsonOpt = False) -> None:
     """A product's endpoints (never their secrets)."""
     with services() as s, s.session() as session:
         get_product(session, product_id)
-        rows = [service.endpoint_info(e) for e in service.list_endpoints(session, product_id)]
+        rows = [
+            EndpointOut.model_validate(e).model_dump()
+            for e in service.list_endpoints(session, product_id)
+        ]
     emit(
         rows,
         as_json=as_json,

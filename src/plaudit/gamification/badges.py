@@ -18,7 +18,7 @@ from plaudit.webhooks.service import enqueue
 
 from . import repository
 from .models import Badge, UserBadge
-from .schemas import BadgeCreate, BadgeUpdate, EventCount, PointsTotal
+from .schemas import BadgeCreate, BadgeOut, BadgeUpdate, EventCount, PointsTotal
 from .streaks import StreakState
 
 
@@ -70,25 +70,6 @@ def update_badge(session: Session, product: Product, badge_id: str, body: BadgeU
 def delete_badge(session: Session, product: Product, badge_id: str) -> None:
     session.delete(get_badge(session, product, badge_id))
     forget(session)
-
-
-def criteria_of(badge: Badge) -> dict[str, str | int]:
-    if badge.kind == "event_count":
-        return {"kind": badge.kind, "event_type": badge.event_type or "", "count": badge.threshold}
-    if badge.kind == "points_total":
-        return {"kind": badge.kind, "points": badge.threshold}
-    return {"kind": badge.kind, "event_type": badge.event_type or "", "days": badge.threshold}
-
-
-def badge_dict(badge: Badge) -> dict[str, Any]:
-    return {
-        "id": badge.id,
-        "name": badge.name,
-        "description": badge.description,
-        "icon": badge.icon,
-        "criteria": criteria_of(badge),
-        "enabled": badge.enabled,
-    }
 
 
 def evaluate(
@@ -144,7 +125,7 @@ def _award(session: Session, product: Product, user: User, badge: Badge, now: dt
         session,
         product_id=product.id,
         event_type="badge.awarded",
-        data={"badge": {k: v for k, v in badge_dict(badge).items() if k != "enabled"}},
+        data={"badge": BadgeOut.model_validate(badge).model_dump(exclude={"enabled"})},
         user_id=user.external_id,
         now=now,
     )

@@ -30,6 +30,15 @@ class Badge(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
+    @property
+    def criteria(self) -> dict[str, str | int]:
+        """The rule as the API spells it (``BadgeCreate.criteria``)."""
+        if self.kind == "event_count":
+            return {"kind": self.kind, "event_type": self.event_type or "", "count": self.threshold}
+        if self.kind == "points_total":
+            return {"kind": self.kind, "points": self.threshold}
+        return {"kind": self.kind, "event_type": self.event_type or "", "days": self.threshold}
+
 
 class UserBadge(Base):
     """A badge a user holds: the primary key makes "once each" a fact of the store."""

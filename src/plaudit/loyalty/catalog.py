@@ -72,17 +72,6 @@ def delete_reward(session: Session, product: Product, reward_id: str) -> None:
     session.delete(get_reward(session, product, reward_id))
 
 
-def reward_dict(reward: Reward) -> dict[str, Any]:
-    return {
-        "id": reward.id,
-        "name": reward.name,
-        "description": reward.description,
-        "cost": reward.cost,
-        "stock": reward.stock,
-        "enabled": reward.enabled,
-    }
-
-
 def catalog(session: Session, product: Product, user: User) -> dict[str, Any]:
     """What the user may redeem, and whether each is in stock and within their balance."""
     balance = ledger.account(session, user).balance
@@ -167,13 +156,3 @@ def redeem(
         now=now,
     )
     return redemption, entry.balance_after
-
-
-def redemption_dict(redemption: Redemption) -> dict[str, Any]:
-    return {
-        "id": redemption.id,
-        "reward_id": redemption.reward_id,
-        "reward_name": redemption.reward_name,
-        "cost": redemption.cost,
-        "created_at": redemption.created_at.isoformat(),
-    }

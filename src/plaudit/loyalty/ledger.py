@@ -280,17 +280,6 @@ def history(
     return rows, (rows[-1].id if more and rows else None)
 
 
-def entry_dict(entry: LedgerEntry | Entry) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "delta": entry.delta,
-        "kind": entry.kind,
-        "reason": entry.reason,
-        "created_at": entry.created_at.isoformat(),
-        "balance_after": entry.balance_after,
-    }
-
-
 def ledger_sum(session: Session, user: User) -> int:
     """The balance as the ledger alone says it: what the account row must always equal."""
     return repository.ledger_sum(session, user)

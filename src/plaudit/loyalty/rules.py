@@ -80,36 +80,6 @@ def points_for(rule: EarningRule, properties: dict[str, Any]) -> int:
     return int(min(max(earned, Decimal(0)), Decimal(ledger.MAX_POINTS)))
 
 
-def describe(rule: EarningRule) -> str:
-    if rule.points is not None:
-        what = f"{rule.points} point{'s' if rule.points != 1 else ''}"
-    else:
-        rate = f"{rule.rate:g}"
-        what = f"{rate} point{'s' if rate != '1' else ''} per {rule.property}"
-    if rule.once:
-        what += ", once"
-    elif rule.limit_per_day:
-        times = "once" if rule.limit_per_day == 1 else f"up to {rule.limit_per_day} times"
-        what += f", {times} a day"
-    return what
-
-
-def rule_dict(rule: EarningRule) -> dict[str, Any]:
-    return {
-        "id": rule.id,
-        "name": rule.name,
-        "event_type": rule.event_type,
-        "points": rule.points,
-        "property": rule.property,
-        "rate": rule.rate,
-        "limit_per_day": rule.limit_per_day,
-        "once": rule.once,
-        "server_only": rule.server_only,
-        "enabled": rule.enabled,
-        "description": describe(rule),
-    }
-
-
 def enabled_by_type(session: Session, product: Product) -> dict[str, list[EarningRule]]:
     """The product's enabled rules by event type: what a batch of events reads once."""
     grouped: dict[str, list[EarningRule]] = {}

@@ -61,7 +61,3 @@ def progress(tiers: Sequence[Tier], lifetime: int) -> tuple[Tier | None, dict[st
         "points_needed": upcoming.threshold - lifetime,
         "progress": round((lifetime - start) / span, 4) if span > 0 else 0.0,
     }
-
-
-def tier_dict(tier: Tier) -> dict[str, Any]:
-    return {"name": tier.name, "threshold": tier.threshold}

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from plaudit.gamification.schemas import StreakOut, UserBadgeOut
 from plaudit.loyalty import ledger
-from plaudit.loyalty.schemas import HistoryOut, RuleOut, TierOut
+from plaudit.loyalty.schemas import EntryOut, HistoryOut, RuleOut, TierOut
 from plaudit.products.models import Product
 from plaudit.referrals.routes import ProductBrief, Stats
 from plaudit.users.service import get_user
@@ -138,4 +138,7 @@ async def user_history(
 
 def _history(session: Session, user: Any, *, limit: int, before: int | None) -> dict[str, Any]:
     entries, next_before = ledger.history(session, user, limit=limit, before=before)
-    return {"entries": [ledger.entry_dict(e) for e in entries], "next_before": next_before}
+    return {
+        "entries": [EntryOut.model_validate(e).model_dump() for e in entries],
+        "next_before": next_before,
+    }

@@ -29,20 +29,13 @@ from plaudit.users.service import upsert_user
 
 @dataclass
 class Outcome:
-    """What one event did: stored (or found as a retry), points earned, badges awarded."""
+    """What one event did (the API's ``EventAccepted``): stored, or found as a retry of a
+    stored one (``duplicate``, which earns nothing); points earned, badges awarded."""
 
-    event_id: str
-    new: bool
-    points: int = 0
-    badges: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.event_id,
-            "duplicate": not self.new,
-            "points_earned": self.points,
-            "badges_awarded": self.badges,
-        }
+    id: str
+    duplicate: bool
+    points_earned: int = 0
+    badges_awarded: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -96,7 +89,7 @@ def _apply(
         now=now,
     )
     if not new:
-        return Outcome(event_id, new=False)
+        return Outcome(event_id, duplicate=True)
     entries = rules.apply_rules(
         session,
         product,
@@ -120,7 +113,10 @@ def _apply(
         enabled=programs.badges,
     )
     return Outcome(
-        event_id, new=True, points=sum(e.delta for e in entries), badges=[b.name for b in awarded]
+        event_id,
+        duplicate=False,
+        points_earned=sum(e.delta for e in entries),
+        badges_awarded=[b.name for b in awarded],
     )
 
 

@@ -1,13 +1,16 @@
 """The routes that run the pipeline: events from a user's token (scope ``write``) and from the
-tenant's servers (API key), and the tenant's manual adjustments of points."""
+tenant's servers (API key), and the tenant's manual adjustments of points.
+
+Handlers are plain functions (FastAPI runs them in its threadpool) on the request's session,
+which commits before the response leaves: an accepted event is never lost.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Request
-from sqlalchemy.orm import Session
-
+from plaudit.access.session import DbSession
+from plaudit.access.state import State
 from plaudit.events.schemas import (
     BatchAccepted,
     EventAccepted,
@@ -16,11 +19,9 @@ from plaudit.events.schemas import (
     ServerEventIn,
 )
 from plaudit.loyalty.schemas import AdjustmentIn, AdjustmentOut
-from plaudit.products.models import Product
+from plaudit.products.dependencies import ManagedProduct
+from plaudit.users.client import WritingUser
 from plaudit.users.service import get_user
-from plaudit.web.client import authenticate_user
-from plaudit.web.management import Manager, for_product
-from plaudit.web.state import AppState, in_session
 
 from . import adjustments
 from .ingest import ingest, ingest_batch
@@ -37,23 +38,18 @@ points_router = APIRouter(tags=["loyalty"])
     summary="Send an event for the token's user (scope 'write')",
     tags=["client"],
 )
-async def send_event(request: Request, body: EventIn) -> Any:
-    context = await authenticate_user(request, scopes=("write",))
-
-    def work(session: Session, state: AppState) -> dict[str, Any]:
-        # Committed before the 202 leaves: an accepted event is never lost.
-        product, user = context.product_and_user(session)
-        return ingest(
-            session,
-            product,
-            user,
-            type=body.type,
-            properties=body.properties,
-            client_event_id=body.id,
-            now=state.now(),
-        ).as_dict()
-
-    return await in_session(request, work)
+def send_event(body: EventIn, user: WritingUser, session: DbSession, state: State) -> EventAccepted:
+    product, member = user.product_and_user(session)
+    outcome = ingest(
+        session,
+        product,
+        member,
+        type=body.type,
+        properties=body.properties,
+        client_event_id=body.id,
+        now=state.now(),
+    )
+    return EventAccepted.model_validate(outcome)
 
 
 @router.post(
@@ -65,28 +61,20 @@ async def send_event(request: Request, body: EventIn) -> Any:
     "`{events: [...]}`. A batch is stored in one transaction: all or none. Users not seen "
     "before are created.",
 )
-async def send_server_events(
-    request: Request,
+def send_server_events(
     product_id: str,
     body: ServerBody,
-    principal: Manager,
-) -> Any:
-    single = isinstance(body, ServerEventIn)
+    product: ManagedProduct,
+    session: DbSession,
+    state: State,
+) -> EventAccepted | BatchAccepted:
     events = [body] if isinstance(body, ServerEventIn) else body.events
-
-    def work(session: Session, product: Product, state: AppState) -> dict[str, Any]:
-        outcomes = ingest_batch(session, product, events, source="server", now=state.now())
-        results = [outcome.as_dict() for outcome in outcomes]
-        if single:
-            return results[0]
-        duplicates = sum(1 for r in results if r["duplicate"])
-        return {
-            "events": results,
-            "accepted": len(results) - duplicates,
-            "duplicates": duplicates,
-        }
-
-    return await for_product(request, principal, product_id, work)
+    outcomes = ingest_batch(session, product, events, source="server", now=state.now())
+    results = [EventAccepted.model_validate(outcome) for outcome in outcomes]
+    if isinstance(body, ServerEventIn):
+        return results[0]
+    duplicates = sum(1 for r in results if r.duplicate)
+    return BatchAccepted(events=results, accepted=len(results) - duplicates, duplicates=duplicates)
 
 
 @points_router.post(
@@ -95,11 +83,13 @@ async def send_server_events(
     response_model=AdjustmentOut,
     summary="Adjust a user's points by hand, with a reason shown in their history",
 )
-async def adjust_points(
-    request: Request, product_id: str, user_id: str, body: AdjustmentIn, principal: Manager
-) -> Any:
-    def work(session: Session, product: Product, state: AppState) -> dict[str, Any]:
-        user = get_user(session, product.id, user_id)
-        return adjustments.adjust_points(session, product, user, body, now=state.now())
-
-    return await for_product(request, principal, product_id, work)
+def adjust_points(
+    product_id: str,
+    user_id: str,
+    body: AdjustmentIn,
+    product: ManagedProduct,
+    session: DbSession,
+    state: State,
+) -> AdjustmentOut:
+    user = get_user(session, product.id, user_id)
+    return adjustments.adjust_points(session, product, user, body, now=state.now())

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from plaudit.products.schemas import URL_PATTERN
+from plaudit.responses import IsoTime, Row
 from plaudit.shapes import Strict
 
 from .service import EVENT_TYPES
@@ -82,13 +83,13 @@ class EndpointUpdate(Strict):
         return _url(value)
 
 
-class EndpointOut(BaseModel):
+class EndpointOut(Row):
     id: str
     url: str
     event_types: list[str]
     enabled: bool
     description: str
-    created_at: str
+    created_at: IsoTime
 
 
 class EndpointCreated(EndpointOut):

@@ -210,17 +210,6 @@ def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
     forget(session)
 
 
-def endpoint_info(endpoint: WebhookEndpoint) -> dict[str, Any]:
-    return {
-        "id": endpoint.id,
-        "url": endpoint.url,
-        "event_types": list(endpoint.event_types),
-        "enabled": endpoint.enabled,
-        "description": endpoint.description,
-        "created_at": endpoint.created_at.isoformat(),
-    }
-
-
 def send_test(
     session: Session, endpoint: WebhookEndpoint, *, now: dt.datetime | None = None
 ) -> WebhookDelivery:

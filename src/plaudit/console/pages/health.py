@@ -19,7 +19,7 @@ from plaudit.products import failures
 from plaudit.products import service as products
 from plaudit.products.verification import get_verification
 from plaudit.webhooks import service as webhooks
-from plaudit.webhooks.schemas import EndpointCreate, EndpointUpdate
+from plaudit.webhooks.schemas import EndpointCreate, EndpointOut, EndpointUpdate
 
 from ..web import (
     PREFIX,
@@ -80,8 +80,10 @@ async def _page(
         return {
             "product": products.product_settings(product),
             "report": failures.failure_report(session, product, limit=RECENT, now=st.now()),
-            "endpoints": [webhooks.endpoint_info(e) for e in endpoints],
-            "selected": webhooks.endpoint_info(selected) if selected is not None else None,
+            "endpoints": [EndpointOut.model_validate(e).model_dump() for e in endpoints],
+            "selected": (
+                EndpointOut.model_validate(selected).model_dump() if selected is not None else None
+            ),
             "deliveries": deliveries,
         }
 
@@ -134,7 +136,7 @@ async def create_endpoint(request: Request, product_id: str, console: Console) -
                 description=body.description,
                 allow_private=state.settings.allow_private_urls,
             )
-            return {**webhooks.endpoint_info(endpoint), "secret": secret}
+            return {**EndpointOut.model_validate(endpoint).model_dump(), "secret": secret}
 
         created = await in_session(request, work)
     except FormErrors as exc:

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from plaudit.access.session import in_session
 from plaudit.access.state import AppState
 from plaudit.loyalty import ledger
+from plaudit.loyalty.schemas import EntryOut
 from plaudit.me import service as me
 from plaudit.products import service as products
 from plaudit.referrals import service as referrals
@@ -96,7 +97,7 @@ async def user_page(
                 now=state.now(),
                 public_url=state.settings.resolved_public_url,
             ),
-            "history": [ledger.entry_dict(e) for e in entries],
+            "history": [EntryOut.model_validate(e).model_dump() for e in entries],
             "referrals": made,
         }
 
