@@ -1,4 +1,7 @@
-"""Every feature's models, imported in one place for Alembic and for creating a schema."""
+"""Every feature's models, imported in one place for Alembic and for creating a schema.
+
+It sits above every feature (it imports them all), not in ``plaudit.store``, which every
+feature imports for its ``Base``: in the store it made every package part of one cycle."""
 
 from plaudit.access.models import ApiKey
 from plaudit.console.models import ConsoleSession
