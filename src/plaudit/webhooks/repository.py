@@ -6,7 +6,7 @@ read) and stay in ``worker``."""
 from __future__ import annotations
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from plaudit.errors import NotFound
 from plaudit.items import scoped
@@ -56,6 +56,13 @@ def _deliveries(endpoint: WebhookEndpoint) -> Select[WebhookDelivery]:
     )
 
 
+def _with_message(query: Select[WebhookDelivery]) -> Select[WebhookDelivery]:
+    """Deliveries with their message (what their event type is read from) in the same row."""
+    return query.join(WebhookMessage, WebhookMessage.id == WebhookDelivery.message_id).options(
+        contains_eager(WebhookDelivery.message)
+    )
+
+
 def deliveries(
     session: Session,
     endpoint: WebhookEndpoint,
@@ -63,35 +70,26 @@ def deliveries(
     status: str | None,
     limit: int,
     offset: int,
-) -> tuple[list[tuple[WebhookDelivery, str]], int]:
-    """A page of the endpoint's deliveries with their event types, newest first, and how
-    many match."""
+) -> tuple[list[WebhookDelivery], int]:
+    """A page of the endpoint's deliveries (with their messages), newest first, and how many
+    match."""
     query = _deliveries(endpoint)
     if status is not None:
         query = query.where(WebhookDelivery.status == status)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(
-        query.add_columns(WebhookMessage.event_type)
-        .join(WebhookMessage, WebhookMessage.id == WebhookDelivery.message_id)
-        .order_by(WebhookDelivery.id.desc())
-        .limit(limit)
-        .offset(offset)
+    rows = session.scalars(
+        _with_message(query).order_by(WebhookDelivery.id.desc()).limit(limit).offset(offset)
     )
-    return [(delivery, event_type) for delivery, event_type in rows], int(total)
+    return list(rows), int(total)
 
 
-def delivery(
-    session: Session, endpoint: WebhookEndpoint, delivery_id: int
-) -> tuple[WebhookDelivery, str]:
-    row = session.execute(
-        _deliveries(endpoint)
-        .add_columns(WebhookMessage.event_type)
-        .join(WebhookMessage, WebhookMessage.id == WebhookDelivery.message_id)
-        .where(WebhookDelivery.id == delivery_id)
-    ).first()
-    if row is None:
+def delivery(session: Session, endpoint: WebhookEndpoint, delivery_id: int) -> WebhookDelivery:
+    found = session.scalar(
+        _with_message(_deliveries(endpoint)).where(WebhookDelivery.id == delivery_id)
+    )
+    if found is None:
         raise NotFound(f"Webhook endpoint {endpoint.id!r} has no delivery {delivery_id}.")
-    return row[0], row[1]
+    return found
 
 
 def attempts(session: Session, delivery: WebhookDelivery) -> list[WebhookAttempt]:

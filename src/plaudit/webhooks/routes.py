@@ -125,8 +125,7 @@ def delete_endpoint(
 def send_test(
     product_id: str, endpoint_id: str, endpoint: Endpoint, session: DbSession, state: State
 ) -> Any:
-    delivery = service.send_test(session, endpoint, now=state.now())
-    return service.delivery_info(delivery, service.TEST_EVENT)
+    return DeliveryOut.model_validate(service.send_test(session, endpoint, now=state.now()))
 
 
 @router.get(
@@ -143,10 +142,7 @@ def list_deliveries(
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> Any:
-    rows, total = service.list_deliveries(
-        session, endpoint, status=status, limit=limit, offset=offset
-    )
-    return {"deliveries": rows, "total": total}
+    return service.list_deliveries(session, endpoint, status=status, limit=limit, offset=offset)
 
 
 @router.get(

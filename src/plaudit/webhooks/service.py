@@ -22,17 +22,8 @@ from plaudit.store.memo import forget, remembered
 
 from . import repository
 from .models import WebhookDelivery, WebhookEndpoint, WebhookMessage
+from .schemas import EVENT_TYPES, DeliveriesPage, DeliveryDetail, DeliveryOut
 
-#: The notifications an endpoint may subscribe to. Features emit them through ``enqueue``.
-EVENT_TYPES = (
-    "user.created",
-    "points.earned",
-    "points.redeemed",
-    "tier.changed",
-    "badge.awarded",
-    "referral.converted",
-    "reward.granted",
-)
 #: Sent by POST .../webhooks/{id}/test to that endpoint only; nobody subscribes to it.
 TEST_EVENT = "webhook.test"
 #: How long failing deliveries are retried, from the message (or a manual redelivery).
@@ -106,6 +97,7 @@ def _write(
         WebhookDelivery(
             product_id=product_id,
             message_id=message.id,
+            message=message,
             endpoint_id=endpoint_id,
             ordering_key=user_id,
             status="pending",
@@ -241,39 +233,25 @@ def list_deliveries(
     status: str | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[list[dict[str, Any]], int]:
+) -> DeliveriesPage:
     """One endpoint's deliveries, newest first, and how many match."""
     rows, total = repository.deliveries(
         session, endpoint, status=status, limit=limit, offset=offset
     )
-    return [delivery_info(delivery, event_type) for delivery, event_type in rows], total
-
-
-def get_delivery(
-    session: Session, endpoint: WebhookEndpoint, delivery_id: int
-) -> tuple[WebhookDelivery, str]:
-    return repository.delivery(session, endpoint, delivery_id)
+    return DeliveriesPage(deliveries=[DeliveryOut.model_validate(d) for d in rows], total=total)
 
 
 def delivery_detail(
     session: Session, endpoint: WebhookEndpoint, delivery_id: int
-) -> dict[str, Any]:
+) -> DeliveryDetail:
     """One delivery with its attempts, oldest first."""
-    delivery, event_type = get_delivery(session, endpoint, delivery_id)
-    attempts = repository.attempts(session, delivery)
-    return {
-        **delivery_info(delivery, event_type),
-        "attempt_log": [
-            {
-                "attempted_at": a.attempted_at.isoformat(),
-                "status_code": a.status_code,
-                "error": a.error,
-                "response_excerpt": a.response_excerpt,
-                "duration_ms": a.duration_ms,
-            }
-            for a in attempts
-        ],
-    }
+    delivery = repository.delivery(session, endpoint, delivery_id)
+    return DeliveryDetail.model_validate(
+        {
+            **DeliveryOut.model_validate(delivery).model_dump(),
+            "attempt_log": repository.attempts(session, delivery),
+        }
+    )
 
 
 def redeliver(
@@ -282,38 +260,18 @@ def redeliver(
     delivery_id: int,
     *,
     now: dt.datetime | None = None,
-) -> dict[str, Any]:
+) -> DeliveryOut:
     """Send a delivery again, whatever its state: due at once, with a fresh day of retries."""
     if not endpoint.enabled:
         raise Conflict(
             f"Webhook endpoint {endpoint.id!r} is disabled.",
             hint='Enable it first: PATCH it with {"enabled": true}.',
         )
-    delivery, event_type = get_delivery(session, endpoint, delivery_id)
+    delivery = repository.delivery(session, endpoint, delivery_id)
     delivery.status = "pending"
     delivery.attempts = 0
     delivery.next_attempt_at = None
     delivery.give_up_at = (now or utcnow()) + RETRY_WINDOW
     delivery.delivered_at = None
     session.flush()
-    return delivery_info(delivery, event_type)
-
-
-def delivery_info(delivery: WebhookDelivery, event_type: str) -> dict[str, Any]:
-    def iso(value: dt.datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
-    return {
-        "id": delivery.id,
-        "message_id": delivery.message_id,
-        "event_type": event_type,
-        "user_id": delivery.ordering_key,
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "last_status_code": delivery.last_status_code,
-        "last_error": delivery.last_error,
-        "created_at": iso(delivery.created_at),
-        "last_attempt_at": iso(delivery.last_attempt_at),
-        "next_attempt_at": iso(delivery.next_attempt_at) if delivery.status == "pending" else None,
-        "delivered_at": iso(delivery.delivered_at),
-    }
+    return DeliveryOut.model_validate(delivery)

@@ -19,7 +19,7 @@ from plaudit.products import failures
 from plaudit.products import service as products
 from plaudit.products.verification import get_verification
 from plaudit.webhooks import service as webhooks
-from plaudit.webhooks.schemas import EndpointCreate, EndpointOut, EndpointUpdate
+from plaudit.webhooks.schemas import EVENT_TYPES, EndpointCreate, EndpointOut, EndpointUpdate
 
 from ..web import (
     PREFIX,
@@ -76,7 +76,8 @@ async def _page(
             webhooks.get_endpoint(session, product.id, endpoint_id)  # raises NotFound
         deliveries: list[dict[str, Any]] = []
         if selected is not None:
-            deliveries, _ = webhooks.list_deliveries(session, selected, limit=50)
+            page = webhooks.list_deliveries(session, selected, limit=50)
+            deliveries = page.model_dump()["deliveries"]
         return {
             "product": products.product_settings(product),
             "report": failures.failure_report(session, product, limit=RECENT, now=st.now()),
@@ -93,8 +94,8 @@ async def _page(
         "tab": "health",
         "hints": hints(),
         "peak": peak,
-        "event_types": webhooks.EVENT_TYPES,
-        "endpoint_form": {"event_types": list(webhooks.EVENT_TYPES)},
+        "event_types": EVENT_TYPES,
+        "endpoint_form": {"event_types": list(EVENT_TYPES)},
         "endpoint_errors": {},
         "created_endpoint": None,
         "notice": NOTICES.get(request.query_params.get("notice", "")),
