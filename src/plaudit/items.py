@@ -1,5 +1,6 @@
 """What the programs' configurable items (earning rules, rewards, badges) share: listing a
-product's own and finding one of them, always through the product they belong to.
+product's own and finding one of them, from ``plaudit.access.scope.scoped`` like every read of
+tenant data.
 
 Neutral: it knows no feature's models, so that loyalty and gamification both use it without
 importing each other."""
@@ -8,31 +9,14 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Delete, Select, delete, select
 from sqlalchemy.orm import Session
 
+from plaudit.access.scope import TenantRow, scoped
 from plaudit.errors import NotFound
 
 #: A mapped class with ``id``, ``product_id``, ``enabled`` and ``created_at`` columns (typing
 #: cannot say "a mapped class with these columns" without naming the classes).
-Item = TypeVar("Item")
-
-
-def tenant_filter(model: type[Item], product_id: str) -> ColumnElement[bool]:
-    """The one spelling of "rows of this product"."""
-    columns: Any = model
-    condition: ColumnElement[bool] = columns.product_id == product_id
-    return condition
-
-
-def scoped(model: type[Item], product_id: str) -> Select[Item]:
-    """A query of one product's items: tenant data is only ever read through this."""
-    return select(model).where(tenant_filter(model, product_id))
-
-
-def scoped_delete(model: type[Item], product_id: str) -> Delete:
-    """A delete of one product's rows, narrowed further by the caller."""
-    return delete(model).where(tenant_filter(model, product_id))
+Item = TypeVar("Item", bound=TenantRow)
 
 
 def all_of(

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Table, func
 from sqlalchemy.orm import Session
 
-from plaudit.items import scoped
+from plaudit.access.scope import scoped
 from plaudit.store.upsert import insert_ignore
 from plaudit.users.models import User
 

@@ -12,7 +12,8 @@ import datetime as dt
 from sqlalchemy import func, insert, literal
 from sqlalchemy.orm import Session
 
-from plaudit.items import all_of, one_of, scoped, scoped_delete
+from plaudit.access.scope import scoped, scoped_delete
+from plaudit.items import all_of, one_of
 from plaudit.loyalty.models import PointsTally
 from plaudit.users.models import User
 

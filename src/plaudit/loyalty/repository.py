@@ -12,7 +12,8 @@ import datetime as dt
 from sqlalchemy import func, update
 from sqlalchemy.orm import Session
 
-from plaudit.items import all_of, one_of, scoped, scoped_delete, tenant_filter
+from plaudit.access.scope import scoped, scoped_delete, tenant_filter
+from plaudit.items import all_of, one_of
 from plaudit.users.models import User
 
 from .models import EarningRule, LedgerEntry, LoyaltyAccount, Redemption, Reward, Tier

@@ -8,8 +8,8 @@ from __future__ import annotations
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, contains_eager
 
+from plaudit.access.scope import scoped
 from plaudit.errors import NotFound
-from plaudit.items import scoped
 
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
 
