@@ -91,27 +91,38 @@ def evaluate(
     when an "N times" badge needs it."""
     if enabled is None:
         enabled = list_badges(session, product, enabled_only=True)
-    if not enabled:
+    # What the event itself tells first; the store is asked only about badges still possible.
+    possible = [b for b in enabled if _may_be_met(b, lifetime, event_type, streak)]
+    if not possible:
         return []
     held = repository.held(session, user)
     awarded = []
     count: int | None = None
-    for badge in enabled:
+    for badge in possible:
         if badge.id in held:
             continue
-        if badge.kind == "points_total":
-            met = lifetime is not None and lifetime >= badge.threshold
-        elif badge.event_type != event_type:
-            met = False
-        elif badge.kind == "streak":
-            met = streak is not None and streak.current >= badge.threshold
-        else:
+        if badge.kind == "event_count":
             if count is None:
                 count = events_of_type() if events_of_type is not None else 0
-            met = count >= badge.threshold
-        if met and _award(session, product, user, badge, now):
+            if count < badge.threshold:
+                continue
+        if _award(session, product, user, badge, now):
             awarded.append(badge)
     return awarded
+
+
+def _may_be_met(
+    badge: Badge, lifetime: int | None, event_type: str | None, streak: StreakState | None
+) -> bool:
+    """Whether the badge's rule may be met, judged without the store (an "N times" badge
+    still needs the count)."""
+    if badge.kind == "points_total":
+        return lifetime is not None and lifetime >= badge.threshold
+    if badge.event_type != event_type:
+        return False
+    if badge.kind == "streak":
+        return streak is not None and streak.current >= badge.threshold
+    return True
 
 
 def _award(session: Session, product: Product, user: User, badge: Badge, now: dt.datetime) -> bool:
