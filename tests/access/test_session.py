@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
-import plaudit.store.models  # noqa: F401  # every table, for create_all
+import plaudit.models  # noqa: F401  # every table, for create_all
 from plaudit.access.session import DbSession, changed
 from plaudit.access.state import AppState
 from plaudit.products.models import Product

@@ -12,9 +12,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from plaudit.access.scope import scoped_delete
 from plaudit.auth import get_profile
 from plaudit.errors import Conflict, InvalidInput
 from plaudit.gamification.models import LeaderboardRank
@@ -105,7 +105,7 @@ def update_product(session: Session, product: Product, changes: ProductSettings)
 def delete_product(session: Session, product: Product) -> None:
     # Leaderboard ranks carry no foreign key (see LeaderboardRank): the one table that does
     # not follow its product by ON DELETE CASCADE.
-    session.execute(delete(LeaderboardRank).where(LeaderboardRank.product_id == product.id))
+    session.execute(scoped_delete(LeaderboardRank, product.id))
     session.delete(product)
 
 

@@ -1,4 +1,5 @@
-"""Every feature's models, imported in one place for Alembic and for creating a schema."""
+"""Every feature's models, imported in one place (above the features, so no feature package
+imports it) for Alembic's env and for creating a schema."""
 
 from plaudit.access.models import ApiKey
 from plaudit.console.models import ConsoleSession
