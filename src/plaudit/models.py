@@ -1,7 +1,5 @@
-"""Every feature's models, imported in one place for Alembic and for creating a schema.
-
-It sits above every feature (it imports them all), not in ``plaudit.store``, which every
-feature imports for its ``Base``: in the store it made every package part of one cycle."""
+"""Every feature's models, imported in one place (above the features, so no feature package
+imports it) for Alembic's env and for creating a schema."""
 
 from plaudit.access.models import ApiKey
 from plaudit.console.models import ConsoleSession

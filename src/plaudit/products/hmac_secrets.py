@@ -119,3 +119,15 @@ def secret_info(secret: ProductSecret, now: dt.datetime | None = None) -> dict[s
     return SecretOut.model_validate(secret, context={"now": now or utcnow()}).model_dump(
         mode="json"
     )
+
+
+def signing_secret(session: Session, product: Product, *, box: SecretBox) -> tuple[str, str | None]:
+    """The newest active secret's value and algorithm, to sign with (the demo host app does)."""
+    row = session.scalar(
+        scoped(ProductSecret, product.id)
+        .where(ProductSecret.enabled, ProductSecret.not_after.is_(None))
+        .order_by(ProductSecret.id.desc())
+    )
+    if row is None:
+        raise NotFound(f"Product {product.id!r} has no active secret.")
+    return box.open(row.ciphertext), row.algorithm

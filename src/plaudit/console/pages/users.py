@@ -16,6 +16,7 @@ from plaudit.me import service as me
 from plaudit.products import service as products
 from plaudit.referrals import service as referrals
 from plaudit.users import service
+from plaudit.users.schemas import UserOut
 
 from ..web import PREFIX, Console, ConsoleContext, ConsoleRoute, product_of, render
 
@@ -46,7 +47,7 @@ async def all_users(
         )
         return {
             "product": products.product_settings(product),
-            "users": [u.to_dict() for u in users],
+            "users": [UserOut.model_validate(u).model_dump(mode="json") for u in users],
             "total": total,
         }
 
@@ -89,7 +90,7 @@ async def user_page(
         entries, _ = ledger.history(session, user, limit=HISTORY)
         return {
             "product": products.product_settings(product),
-            "user": user.to_dict(),
+            "user": UserOut.model_validate(user).model_dump(mode="json"),
             "standing": me.summary(
                 session,
                 product,
