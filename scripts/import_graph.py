@@ -1,98 +1,100 @@
-"""Print the package import graph of src/plaudit, its cycles, and the longest modules.
+"""Print the import graph of plaudit's packages, and any cycle among them.
 
-    python scripts/import_graph.py            # the graph, cycles and the ten longest modules
-    python scripts/import_graph.py --longest 20
+    .venv/bin/python scripts/import_graph.py [--all]
 
-A package is the first name under ``plaudit`` (``plaudit.loyalty.ledger`` is ``loyalty``; a
-top-level module such as ``plaudit/settings.py`` is its own package). Only imports that run when
-a module is loaded count; those under ``if TYPE_CHECKING:`` do not. tests/test_architecture.py
-holds the same rule as a test: no cycles, and the token core imports nothing of Plaudit.
+A node is a subpackage (``products``) or a top-level module (``errors``) of ``plaudit``; an edge
+A -> B means some module of A imports B at module level or inside a function. Imports under
+``if TYPE_CHECKING:`` are left out (``--all`` counts them). Exits 1 if there is a cycle.
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "src" / "plaudit"
 
 
-def _is_type_checking(node: ast.If) -> bool:
-    test = node.test
+def _node(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "plaudit" or len(parts) < 2:
+        return None
+    return parts[1]
+
+
+def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
     )
 
 
-def _imports(tree: ast.AST, module: str, is_package: bool) -> set[str]:
+def _imports(tree: ast.AST, package: str, *, count_type_checking: bool) -> set[str]:
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node.test) and not count_type_checking:
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and _is_type_checking(child):
-                for other in child.orelse:
-                    visit(other)
-                continue
-            if isinstance(child, ast.Import):
-                found.update(a.name for a in child.names)
-            elif isinstance(child, ast.ImportFrom):
-                if child.level:
-                    base = module.split(".")
-                    base = base[: len(base) - child.level + (1 if is_package else 0)]
-                    name = ".".join([*base, child.module] if child.module else base)
-                else:
-                    name = child.module or ""
-                found.add(name)
-                found.update(f"{name}.{a.name}" for a in child.names)
             visit(child)
 
     visit(tree)
     return found
 
 
-def package_graph(root: Path = ROOT) -> dict[str, set[str]]:
-    """package -> the other plaudit packages it imports at load time."""
-    graph: dict[str, set[str]] = defaultdict(set)
-    for path in sorted(root.rglob("*.py")):
-        parts = path.relative_to(root).with_suffix("").parts
-        if "migrations" in parts:
+def graph(*, count_type_checking: bool = False) -> dict[str, set[str]]:
+    edges: dict[str, set[str]] = {}
+    for path in sorted(ROOT.rglob("*.py")):
+        if path.parent.name == "migrations" or path.parent.parent.name == "migrations":
+            # Alembic's scripts: run by Alembic, imported by no module. Its env reads every
+            # table from plaudit.models, which sits above the features.
             continue
-        is_package = parts[-1] == "__init__"
-        dotted = ".".join(("plaudit", *(parts[:-1] if is_package else parts)))
-        package = parts[0]
-        graph.setdefault(package, set())
-        for name in _imports(ast.parse(path.read_text()), dotted, is_package):
-            pieces = name.split(".")
-            if pieces[0] == "plaudit" and len(pieces) > 1:
-                target = pieces[1]
-                if target != package and (
-                    (root / target).is_dir() or (root / f"{target}.py").exists()
-                ):
-                    graph[package].add(target)
-    return dict(graph)
+        relative = path.relative_to(ROOT.parent).with_suffix("")
+        module = ".".join(relative.parts)
+        is_package = path.name == "__init__.py"
+        package = module.removesuffix(".__init__") if is_package else module.rsplit(".", 1)[0]
+        source = _node(module.removesuffix(".__init__")) or "__init__"
+        edges.setdefault(source, set())
+        tree = ast.parse(path.read_text(), str(path))
+        for imported in _imports(tree, package, count_type_checking=count_type_checking):
+            target = _node(imported)
+            if target is None or target == source:
+                continue
+            if (ROOT / target).is_dir() or (ROOT / f"{target}.py").exists():
+                edges[source].add(target)
+    return edges
 
 
-def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """The strongly connected components with more than one package (Tarjan)."""
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one node (Tarjan)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
     on_stack: set[str] = set()
     found: list[list[str]] = []
 
-    def connect(node: str) -> None:
+    def strongconnect(node: str) -> None:
         index[node] = low[node] = len(index)
         stack.append(node)
         on_stack.add(node)
-        for other in sorted(graph.get(node, ())):
-            if other not in index:
-                connect(other)
-                low[node] = min(low[node], low[other])
-            elif other in on_stack:
-                low[node] = min(low[node], index[other])
+        for target in sorted(edges.get(node, ())):
+            if target not in index:
+                strongconnect(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
         if low[node] == index[node]:
             component = []
             while True:
@@ -104,31 +106,22 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
             if len(component) > 1:
                 found.append(sorted(component))
 
-    sys.setrecursionlimit(10_000)
-    for node in sorted(graph):
+    for node in sorted(edges):
         if node not in index:
-            connect(node)
+            strongconnect(node)
     return found
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--longest", type=int, default=10, help="how many long modules to list")
-    args = parser.parse_args()
-    graph = package_graph()
-    for package in sorted(graph):
-        print(f"{package:14} -> {', '.join(sorted(graph[package])) or '-'}")
-    found = cycles(graph)
-    print()
-    print("cycles:", "; ".join(" <-> ".join(c) for c in found) if found else "none")
-    sizes = sorted(
-        ((len(p.read_text().splitlines()), p.relative_to(ROOT.parent)) for p in ROOT.rglob("*.py")),
-        reverse=True,
-    )
-    print()
-    print("longest modules (lines):")
-    for lines, path in sizes[: args.longest]:
-        print(f"{lines:6}  {path}")
+    edges = graph(count_type_checking="--all" in sys.argv)
+    for source in sorted(edges):
+        if source != "__init__":
+            print(f"{source:14} -> {', '.join(sorted(edges[source])) or '-'}")
+    found = cycles(edges)
+    for component in found:
+        print("cycle:", " <-> ".join(component))
+    if not found:
+        print("no cycles")
     return 1 if found else 0
 
 

@@ -106,7 +106,7 @@ def test_keys_add_list_disable(
     assert verify(client, token, **product_header("loyalty")).status_code == 200
     disabled = cli_json(cli("keys", "disable", "loyalty", "primary", "--json"))
     assert disabled["enabled"] is False
-    client.app.state.plaudit.keystore.refresh()  # type: ignore[attr-defined]  # the background poll
+    client.app.state.verification.keystore.refresh()  # type: ignore[attr-defined]  # the background poll
     assert verify(client, token, **product_header("loyalty")).json()["error"] == "key_disabled"
     assert cli_json(cli("keys", "list", "loyalty", "--json"))[0]["enabled"] is False
 

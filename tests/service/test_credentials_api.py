@@ -447,3 +447,17 @@ def test_a_tampered_api_key_is_refused(client: TestClient) -> None:
     tampered = value[:-4] + ("AAAA" if not value.endswith("AAAA") else "BBBB")
     assert client.get("/v1/products/acme", headers=bearer(tampered)).status_code == 401
     assert client.get("/v1/products/acme", headers=bearer(value + "x")).status_code == 401
+
+
+def test_the_open_endpoint_checks_the_body_against_the_path_before_the_credentials(
+    client: TestClient,
+) -> None:
+    """A body naming another user or account is a 422 naming the field, even unauthenticated."""
+    product = create_product(client, id="acme", profile="saasquatch")
+    path = "/api/v1/acme/open/account/a1/user/u1"
+    for body, field in (({"id": "u2"}, "id"), ({"accountId": "a2"}, "accountId")):
+        for headers in (bearer(product["api_key"]), {}):
+            response = client.post(path, headers=headers, json=body)
+            assert response.status_code == 422, (body, headers, response.text)
+            assert response.json()["field"] == field
+    assert client.post(path, json={"id": "u1"}).status_code == 401

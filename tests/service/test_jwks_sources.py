@@ -129,7 +129,7 @@ def test_the_background_refresh_picks_up_a_new_key_when_due(
     assert jwks.refresh_due(db, client=state.http, allow_private=True) == 0  # not due
     later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3601)
     assert jwks.refresh_due(db, client=state.http, allow_private=True, now=later) == 1
-    assert state.keystore.refresh() == ["acme"]
+    assert client.app.state.verification.keystore.refresh() == ["acme"]  # type: ignore[attr-defined]
     assert verify(client, _token(rsa_pair_2, "k2"), **product_header("acme")).status_code == 200
     assert verify(client, _token(rsa_pair, "k1"), **product_header("acme")).json()["error"] == (
         "unknown_key"

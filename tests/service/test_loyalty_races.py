@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from plaudit.errors import ServiceError
-from plaudit.events.service import ingest
 from plaudit.loyalty import catalog, ledger
 from plaudit.loyalty.models import LedgerEntry, Redemption, Reward
+from plaudit.pipeline.ingest import ingest
 from plaudit.products.models import Product
 from plaudit.store.db import Database
 from plaudit.users.models import User

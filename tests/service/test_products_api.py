@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from plaudit.products.models import ApiKey, Product, ProductSecret
+from plaudit.access.models import ApiKey
+from plaudit.products.models import Product, ProductSecret
 from plaudit.store.db import Database
 
 from .conftest import (

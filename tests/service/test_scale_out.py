@@ -40,7 +40,7 @@ def apps(settings: Settings, db: Database, clock: Clock) -> Iterator[tuple[TestC
 
 def poll(client: TestClient) -> list[str]:
     """One step of the background loop: reload what other processes changed."""
-    changed: list[str] = client.app.state.plaudit.keystore.refresh()  # type: ignore[attr-defined]
+    changed: list[str] = client.app.state.verification.keystore.refresh()  # type: ignore[attr-defined]
     return changed
 
 

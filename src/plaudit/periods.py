@@ -1,10 +1,12 @@
-"""Days, weeks and months as a product's users live them: in the product's time zone."""
+"""Days, weeks and months as a product's users live them, in the product's time zone: shared by
+the ledger's tallies, streaks and leaderboards (a zone is checked when it is set, by
+``plaudit.shapes.valid_zone``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 ALL_TIME = "all"
 #: Leaderboard names, as the API spells them, and the period each ranks.
@@ -14,15 +16,6 @@ BOARDS = ("all-time", "week", "month")
 @lru_cache(maxsize=512)
 def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
-
-
-def valid_zone(name: str) -> bool:
-    try:
-        zone(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        # OSError: a name that is a folder of the zone database ("Europe"), or unreadable.
-        return False
-    return True
 
 
 def local_day(now: dt.datetime, time_zone: str) -> dt.date:

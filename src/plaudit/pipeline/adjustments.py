@@ -1,27 +1,26 @@
 """The tenant's manual corrections of a balance, for the management API, the console and the
-CLI alike."""
+CLI alike: the ledger, then the badges a credit may award (a step of the pipeline, since the
+loyalty program does not know the badges)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from plaudit.gamification import badges
+from plaudit.loyalty import ledger
+from plaudit.loyalty.schemas import AdjustmentIn, AdjustmentOut, EntryOut
 from plaudit.products.models import Product
 from plaudit.users.models import User
-
-from . import ledger
-from .schemas import AdjustmentIn
 
 
 def adjust_points(
     session: Session, product: Product, user: User, body: AdjustmentIn, *, now: dt.datetime
-) -> dict[str, Any]:
+) -> AdjustmentOut:
     """Add or take points with a reason; a credit counts as earned, so it may award a
-    points-total badge. Raises InsufficientPoints rather than overdraw. The AdjustmentOut shape."""
+    points-total badge. Raises InsufficientPoints rather than overdraw."""
     entry = ledger.adjust(session, product, user, points=body.amount, reason=body.reason, now=now)
     if body.amount > 0:
         badges.evaluate(session, product, user, now=now, lifetime=entry.lifetime)
-    return {"entry": ledger.entry_dict(entry), "balance": entry.balance_after}
+    return AdjustmentOut(entry=EntryOut.model_validate(entry), balance=entry.balance_after)

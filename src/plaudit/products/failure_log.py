@@ -16,9 +16,10 @@ from sqlalchemy.exc import IntegrityError
 
 from plaudit.auth import parse_unverified
 from plaudit.auth.errors import AuthError
-from plaudit.products.failures import record_failures, safe_json
 from plaudit.store.base import utcnow
 from plaudit.store.db import Database
+
+from .failures import record_failures, safe_json
 
 MAX_PER_SECOND = 20
 MAX_QUEUED = 5_000

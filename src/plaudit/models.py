@@ -1,5 +1,7 @@
-"""Every feature's models, imported in one place for Alembic and for creating a schema."""
+"""Every feature's models, imported in one place (above the features, so no feature package
+imports it) for Alembic's env and for creating a schema."""
 
+from plaudit.access.models import ApiKey
 from plaudit.console.models import ConsoleSession
 from plaudit.events.models import Event
 from plaudit.gamification.models import (
@@ -19,7 +21,6 @@ from plaudit.loyalty.models import (
     Tier,
 )
 from plaudit.products.models import (
-    ApiKey,
     AuthFailure,
     JwksSource,
     Product,
