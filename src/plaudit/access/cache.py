@@ -2,7 +2,8 @@
 
 Least recently used entries go first when it is full, so a flood of new keys evicts only the
 coldest ones instead of emptying the whole memo. Reads and writes happen on the event loop
-and in worker threads: a lock keeps the order and the size consistent.
+and in worker threads. Each OrderedDict operation is atomic under the GIL, so a read takes no
+lock (it is on the verify hot path); writes take one, so that eviction keeps the size exact.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ class BoundedCache(Generic[K, V]):
         self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
-        with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
+        value = self._entries.get(key)
+        if value is not None:
+            try:  # noqa: SIM105  # contextlib.suppress costs more than the read, on the hot path
                 self._entries.move_to_end(key)
-            return value
+            except KeyError:  # evicted by a writer meanwhile: the value read is still right
+                pass
+        return value
 
     def put(self, key: K, value: V) -> None:
         with self._lock:
