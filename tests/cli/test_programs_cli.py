@@ -16,8 +16,7 @@ from sqlalchemy import func, select
 from plaudit.events.models import Event
 from plaudit.loyalty.models import LedgerEntry
 from plaudit.store.db import Database
-
-from .conftest import ADMIN, Run, cli_error_line, cli_json
+from tests.support.service import ADMIN, Run, cli_error_line, cli_json
 
 
 @pytest.fixture

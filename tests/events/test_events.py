@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 
 from plaudit.events.models import Event
 from plaudit.store.db import Database
-
-from .conftest import ADMIN, NOW, bearer, create_product, standard_claims
+from tests.support.service import ADMIN, NOW, bearer, create_product, standard_claims
 
 
 @pytest.fixture

@@ -16,10 +16,9 @@ from sqlalchemy import func, select
 from plaudit.events.models import Event
 from plaudit.settings import Settings
 from plaudit.store.db import Database
-
-from .conftest import ADMIN, ADMIN_TOKEN, Clock, bearer, create_product
-from .loyalty_helpers import Tenant
-from .served import Server
+from tests.support.served import Server
+from tests.support.service import ADMIN, ADMIN_TOKEN, Clock, bearer, create_product
+from tests.support.tenant import Tenant
 
 URL = "/v1/products/acme/events"
 

@@ -16,9 +16,8 @@ from plaudit.loyalty import ledger
 from plaudit.products.models import Product
 from plaudit.store.db import Database
 from plaudit.users.models import User
-
-from .conftest import ADMIN, Clock, bearer, create_product
-from .loyalty_helpers import Tenant
+from tests.support.service import ADMIN, Clock, bearer, create_product
+from tests.support.tenant import Tenant
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import base64
 import jwt
 from fastapi.testclient import TestClient
 
-from .conftest import (
+from tests.support.service import (
     ADMIN,
     NOW,
     Clock,

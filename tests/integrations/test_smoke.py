@@ -5,7 +5,7 @@ from __future__ import annotations
 import jwt
 from fastapi.testclient import TestClient
 
-from .conftest import ADMIN, NOW, bearer, create_product
+from tests.support.service import ADMIN, NOW, bearer, create_product
 
 
 def test_a_gamification_guide_token_verifies_at_the_test_endpoint(client: TestClient) -> None:

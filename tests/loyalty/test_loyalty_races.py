@@ -18,9 +18,8 @@ from plaudit.loyalty.models import LedgerEntry, Redemption, Reward
 from plaudit.products.models import Product
 from plaudit.store.db import Database
 from plaudit.users.models import User
-
-from .conftest import Clock, create_product
-from .loyalty_helpers import Tenant
+from tests.support.service import Clock, create_product
+from tests.support.tenant import Tenant
 
 THREADS = 8
 

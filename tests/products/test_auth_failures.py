@@ -10,7 +10,15 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import ADMIN, Clock, bearer, create_product, product_header, standard_claims, verify
+from tests.support.service import (
+    ADMIN,
+    Clock,
+    bearer,
+    create_product,
+    product_header,
+    standard_claims,
+    verify,
+)
 
 
 def _failures(client: TestClient, product: str = "acme", **params: Any) -> Any:

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi.testclient import TestClient
 
-from .conftest import (
+from tests.support.service import (
     ADMIN,
     NOW,
     Clock,

@@ -17,8 +17,16 @@ from plaudit.app import create_app
 from plaudit.products import jwks
 from plaudit.settings import Settings
 from plaudit.store.db import Database
-
-from .conftest import ADMIN, NOW, Clock, JwksServer, RsaPair, create_product, product_header, verify
+from tests.support.service import (
+    ADMIN,
+    NOW,
+    Clock,
+    JwksServer,
+    RsaPair,
+    create_product,
+    product_header,
+    verify,
+)
 
 
 def _jwk(pair: RsaPair, kid: str) -> dict[str, Any]:

@@ -12,8 +12,7 @@ from sqlalchemy import select
 
 from plaudit.products.models import ApiKey, Product, ProductSecret
 from plaudit.store.db import Database
-
-from .conftest import (
+from tests.support.service import (
     ADMIN,
     NOW,
     Clock,

@@ -9,7 +9,7 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import (
+from tests.support.service import (
     ADMIN,
     NOW,
     Clock,

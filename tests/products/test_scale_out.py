@@ -18,9 +18,16 @@ from fastapi.testclient import TestClient
 from plaudit.app import create_app
 from plaudit.settings import Settings
 from plaudit.store.db import Database
-
-from .conftest import ADMIN, ADMIN_TOKEN, NOW, Clock, RsaPair, product_header, standard_claims
-from .served import Server
+from tests.support.served import Server
+from tests.support.service import (
+    ADMIN,
+    ADMIN_TOKEN,
+    NOW,
+    Clock,
+    RsaPair,
+    product_header,
+    standard_claims,
+)
 
 PROPAGATION_LIMIT = 5.0
 

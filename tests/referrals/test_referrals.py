@@ -8,7 +8,7 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import ADMIN, NOW, bearer, create_product
+from tests.support.service import ADMIN, NOW, bearer, create_product
 
 
 def _token(secret: str, user_id: str, **claims: Any) -> str:

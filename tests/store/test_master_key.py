@@ -13,8 +13,7 @@ from plaudit.products.models import ProductSecret
 from plaudit.settings import Settings
 from plaudit.store.crypto import SecretBox
 from plaudit.store.db import Database
-
-from .conftest import NOW, Clock, bearer, create_product
+from tests.support.service import NOW, Clock, bearer, create_product
 
 
 def test_secrets_are_stored_encrypted_never_in_the_clear(client: TestClient, db: Database) -> None:

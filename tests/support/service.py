@@ -17,8 +17,6 @@ import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from tests.conftest import missing_backend
-from tests.local_http import LocalServer
 from typer.testing import CliRunner
 
 from plaudit.app import create_app
@@ -28,6 +26,9 @@ from plaudit.settings import Settings
 from plaudit.store.base import Base
 from plaudit.store.db import Database
 from plaudit.store.migrate import upgrade
+from tests.conftest import missing_backend
+
+from .local_http import LocalServer
 
 ADMIN_TOKEN = "adm_test_" + "x" * 32
 NOW = 1_764_000_000.0

@@ -7,7 +7,7 @@ from typing import Any
 import jwt
 from fastapi.testclient import TestClient
 
-from .conftest import ADMIN, Clock, bearer, standard_claims
+from .service import ADMIN, Clock, bearer, standard_claims
 
 
 class Tenant:

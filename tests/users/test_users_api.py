@@ -9,7 +9,7 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import ADMIN, bearer, create_product, standard_claims, verify
+from tests.support.service import ADMIN, bearer, create_product, standard_claims, verify
 
 
 @pytest.fixture

@@ -10,7 +10,14 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import ADMIN, bearer, create_product, product_header, standard_claims, verify
+from tests.support.service import (
+    ADMIN,
+    bearer,
+    create_product,
+    product_header,
+    standard_claims,
+    verify,
+)
 
 
 @pytest.fixture

@@ -11,7 +11,15 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import ADMIN, NOW, bearer, create_product, product_header, standard_claims, verify
+from tests.support.service import (
+    ADMIN,
+    NOW,
+    bearer,
+    create_product,
+    product_header,
+    standard_claims,
+    verify,
+)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from .conftest import ADMIN_TOKEN, NOW, create_product
+from tests.support.service import ADMIN_TOKEN, NOW, create_product
 
 
 def _operations(schema: Any) -> list[Any]:

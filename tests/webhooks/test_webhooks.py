@@ -20,7 +20,6 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 from standardwebhooks import Webhook
-from tests.local_http import LocalServer
 from typer.testing import CliRunner
 
 from plaudit.app import create_app
@@ -29,8 +28,8 @@ from plaudit.settings import Settings
 from plaudit.store.db import Database
 from plaudit.webhooks import service, worker
 from plaudit.webhooks.worker import Report
-
-from .conftest import ADMIN, Clock, bearer, create_product, standard_claims, verify
+from tests.support.local_http import LocalServer
+from tests.support.service import ADMIN, Clock, bearer, create_product, standard_claims, verify
 
 
 class Receiver(LocalServer):
