@@ -9,6 +9,9 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
+from plaudit.settings import Settings
+from plaudit.store.db import Database
+from tests.support import factories
 from tests.support.service import (
     ADMIN,
     NOW,
@@ -22,8 +25,8 @@ from tests.support.service import (
 
 
 @pytest.fixture
-def products(client: TestClient) -> tuple[dict[str, Any], dict[str, Any]]:
-    return create_product(client, id="alpha"), create_product(client, id="bravo")
+def products(db: Database, settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    return factories.product(db, settings, id="alpha"), factories.product(db, settings, id="bravo")
 
 
 ROUTES = [

@@ -10,13 +10,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from plaudit.events.models import Event
+from plaudit.settings import Settings
 from plaudit.store.db import Database
+from tests.support import factories
 from tests.support.service import ADMIN, NOW, bearer, create_product, standard_claims
 
 
 @pytest.fixture
-def token(client: TestClient) -> str:
-    product = create_product(client, id="acme")
+def token(db: Database, settings: Settings) -> str:
+    product = factories.product(db, settings, id="acme")
     return jwt.encode(standard_claims("acme"), product["secret"]["value"], algorithm="HS256")
 
 

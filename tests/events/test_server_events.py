@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from plaudit.events.models import Event
 from plaudit.settings import Settings
 from plaudit.store.db import Database
+from tests.support import factories
 from tests.support.served import Server
 from tests.support.service import ADMIN, ADMIN_TOKEN, Clock, bearer, create_product
 from tests.support.tenant import Tenant
@@ -24,8 +25,8 @@ URL = "/v1/products/acme/events"
 
 
 @pytest.fixture
-def acme(client: TestClient, clock: Clock) -> Tenant:
-    tenant = Tenant(client, create_product(client, id="acme"), clock)
+def acme(client: TestClient, clock: Clock, db: Database, settings: Settings) -> Tenant:
+    tenant = Tenant(client, factories.product(db, settings, id="acme"), clock)
     tenant.rule(event_type="purchase", property="amount", rate=1)
     return tenant
 
@@ -114,6 +115,7 @@ def test_another_products_key_cannot_send_events_here(acme: Tenant, client: Test
     assert client.post(URL, json={"user_id": "ann", "type": "tap"}).status_code == 401
 
 
+@pytest.mark.committed
 @pytest.mark.slow
 def test_an_acknowledged_event_survives_the_process_being_killed(
     settings: Settings, db: Database, tmp_path: Path

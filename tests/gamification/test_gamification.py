@@ -14,15 +14,17 @@ from plaudit.gamification import leaderboards
 from plaudit.gamification.models import LeaderboardRank
 from plaudit.loyalty import ledger
 from plaudit.products.models import Product
+from plaudit.settings import Settings
 from plaudit.store.db import Database
 from plaudit.users.models import User
+from tests.support import factories
 from tests.support.service import ADMIN, Clock, bearer, create_product
 from tests.support.tenant import Tenant
 
 
 @pytest.fixture
-def acme(client: TestClient, clock: Clock) -> Tenant:
-    return Tenant(client, create_product(client, id="acme"), clock)
+def acme(client: TestClient, clock: Clock, db: Database, settings: Settings) -> Tenant:
+    return Tenant(client, factories.product(db, settings, id="acme"), clock)
 
 
 def _badge(acme: Tenant, name: str, **criteria: Any) -> dict[str, Any]:

@@ -12,15 +12,17 @@ from sqlalchemy import select
 
 from plaudit.loyalty import ledger
 from plaudit.loyalty.models import LedgerEntry, LoyaltyAccount
+from plaudit.settings import Settings
 from plaudit.store.db import Database
 from plaudit.users.models import User
+from tests.support import factories
 from tests.support.service import ADMIN, Clock, bearer, create_product
 from tests.support.tenant import Tenant
 
 
 @pytest.fixture
-def acme(client: TestClient, clock: Clock) -> Tenant:
-    return Tenant(client, create_product(client, id="acme"), clock)
+def acme(client: TestClient, clock: Clock, db: Database, settings: Settings) -> Tenant:
+    return Tenant(client, factories.product(db, settings, id="acme"), clock)
 
 
 def _ledger_matches_accounts(db: Database) -> None:

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -20,6 +21,9 @@ from plaudit.store.db import Database
 from plaudit.users.models import User
 from tests.support.service import Clock, create_product
 from tests.support.tenant import Tenant
+
+# Each thread needs its own connection: what one commits, the others must see.
+pytestmark = pytest.mark.committed
 
 THREADS = 8
 

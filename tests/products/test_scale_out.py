@@ -191,6 +191,7 @@ def _until_refused(url: str, headers: dict[str, str]) -> tuple[float, dict[str, 
     return time.monotonic() - start, body
 
 
+@pytest.mark.committed
 @pytest.mark.slow
 def test_two_served_processes_honour_each_others_changes_within_5_seconds(
     servers: tuple[Server, Server], rsa_pair: RsaPair

@@ -8,6 +8,9 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
+from plaudit.settings import Settings
+from plaudit.store.db import Database
+from tests.support import factories
 from tests.support.service import ADMIN, NOW, bearer, create_product
 
 
@@ -20,18 +23,15 @@ def _token(secret: str, user_id: str, **claims: Any) -> str:
 
 
 @pytest.fixture
-def acme(client: TestClient) -> dict[str, Any]:
-    product = create_product(client, id="acme", profile="reditus")
-    response = client.patch(
-        "/v1/products/acme",
-        headers=ADMIN,
-        json={
-            "published": True,
-            "referral_landing_url": "https://acme.example/signup?plan=pro",
-        },
+def acme(db: Database, settings: Settings) -> dict[str, Any]:
+    return factories.product(
+        db,
+        settings,
+        id="acme",
+        profile="reditus",
+        published=True,
+        referral_landing_url="https://acme.example/signup?plan=pro",
     )
-    assert response.status_code == 200, response.text
-    return product
 
 
 def _me(client: TestClient, acme: dict[str, Any], user_id: str) -> dict[str, Any]:

@@ -9,14 +9,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
+from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from plaudit.app import create_app
@@ -57,6 +59,29 @@ def _reset_schema(db: Database) -> None:
     upgrade(db.engine)
 
 
+def worker_database(url: str) -> str:
+    """The database this test process may empty: PLAUDIT_TEST_POSTGRES_URL's own, or under
+    pytest-xdist one per worker beside it (``<name>_gw0``, ...), created on first use, so that
+    `pytest -n 2` never has two workers dropping each other's tables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    given = make_url(url)
+    own = given.set(database=f"{given.database}_{worker}")
+    admin = create_engine(given, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}
+            )
+            if not exists:
+                quoted = connection.dialect.identifier_preparer.quote(str(own.database))
+                connection.execute(text(f"CREATE DATABASE {quoted}"))
+    finally:
+        admin.dispose()
+    return own.render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -65,8 +90,8 @@ def store(
         url = os.environ.get("PLAUDIT_TEST_POSTGRES_URL")
         if not url:
             missing_backend("postgres", "set PLAUDIT_TEST_POSTGRES_URL (.ci/run does)")
-        db = Database(url)
         try:
+            db = Database(worker_database(url))
             with db.engine.connect():
                 pass
         except Exception as exc:  # any connection failure means "not here"
@@ -78,12 +103,82 @@ def store(
     db.dispose()
 
 
-@pytest.fixture
-def db(store: Database) -> Database:
+class RolledBack(Database):
+    """The store seen through one connection whose transaction ends rolled back: every session
+    opened on it, the app's included, is a SAVEPOINT inside that transaction (SQLAlchemy's
+    "joining a Session into an external transaction" recipe, as pypi/warehouse's tests use).
+    A session's commit releases its savepoint, its rollback rolls back to it; nothing reaches
+    the store, so the next test starts from empty tables without a DELETE."""
+
+    def __init__(self, store: Database, connection: Connection) -> None:
+        # Not Database.__init__: sessions and connections are the test's one connection's.
+        self.url = store.url
+        self.engine = cast(Engine, _OneConnection(store.engine, connection))
+        self.sessions = sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+
+    def dispose(self) -> None:
+        """The store outlives the test: its engine is not this test's to close."""
+
+
+class _OneConnection:
+    """The store's engine, except that a connection asked of it is the test's own, inside a
+    SAVEPOINT: on SQLite a second connection would wait for the write lock the test holds."""
+
+    def __init__(self, engine: Engine, connection: Connection) -> None:
+        self._engine = engine
+        self._connection = connection
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self._connection.begin_nested():
+            yield self._connection
+
+    begin = connect
+
+
+def _empty(store: Database) -> None:
     with store.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
-    return store
+
+
+#: PLAUDIT_TEST_ISOLATION=delete commits every test and empties the tables with DELETE: to
+#: tell a product bug from an artefact of the rolled-back transaction, and to time the two.
+ALWAYS_DELETE = os.environ.get("PLAUDIT_TEST_ISOLATION", "rollback") == "delete"
+
+
+def commits(request: pytest.FixtureRequest) -> bool:
+    """Whether a test needs real commits: another connection or process reads what it wrote
+    (the `plaudit` command, a served process, racing threads, the app's background loops)."""
+    return (
+        ALWAYS_DELETE
+        or request.node.get_closest_marker("committed") is not None
+        or "cli" in request.fixturenames
+    )
+
+
+@pytest.fixture
+def db(store: Database, request: pytest.FixtureRequest) -> Iterator[Database]:
+    """The store for one test, which starts from empty tables and leaves them empty: rolled
+    back at its end, or (a test marked ``committed``) emptied with DELETE before and after."""
+    if commits(request):
+        _empty(store)
+        try:
+            yield store
+        finally:
+            _empty(store)
+        return
+    with store.engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield RolledBack(store, connection)
+        finally:
+            transaction.rollback()
 
 
 @pytest.fixture

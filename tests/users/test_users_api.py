@@ -9,12 +9,15 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support.service import ADMIN, bearer, create_product, standard_claims, verify
+from plaudit.settings import Settings
+from plaudit.store.db import Database
+from tests.support import factories
+from tests.support.service import ADMIN, bearer, standard_claims, verify
 
 
 @pytest.fixture
-def product(client: TestClient) -> dict[str, Any]:
-    return create_product(client, id="acme")
+def product(db: Database, settings: Settings) -> dict[str, Any]:
+    return factories.product(db, settings, id="acme")
 
 
 def _sign(product: dict[str, Any], sub: str, **profile: Any) -> str:

@@ -10,6 +10,9 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
+from plaudit.settings import Settings
+from plaudit.store.db import Database
+from tests.support import factories
 from tests.support.service import (
     ADMIN,
     bearer,
@@ -21,8 +24,8 @@ from tests.support.service import (
 
 
 @pytest.fixture
-def product(client: TestClient) -> dict[str, Any]:
-    return create_product(client, id="acme")
+def product(db: Database, settings: Settings) -> dict[str, Any]:
+    return factories.product(db, settings, id="acme")
 
 
 def _token(product: dict[str, Any], **claims: Any) -> str:

@@ -11,6 +11,9 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
+from plaudit.settings import Settings
+from plaudit.store.db import Database
+from tests.support import factories
 from tests.support.service import (
     ADMIN,
     NOW,
@@ -23,8 +26,8 @@ from tests.support.service import (
 
 
 @pytest.fixture
-def product(client: TestClient) -> dict[str, Any]:
-    return create_product(client, id="acme")
+def product(db: Database, settings: Settings) -> dict[str, Any]:
+    return factories.product(db, settings, id="acme")
 
 
 def _assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from plaudit.settings import Settings
 from plaudit.store.db import Database
 from plaudit.webhooks import service, worker
 from plaudit.webhooks.worker import Report
+from tests.support import factories
 from tests.support.local_http import LocalServer
 from tests.support.service import ADMIN, Clock, bearer, create_product, standard_claims, verify
 
@@ -116,8 +117,8 @@ def http() -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def acme(client: TestClient) -> dict[str, Any]:
-    return create_product(client, id="acme")
+def acme(db: Database, settings: Settings) -> dict[str, Any]:
+    return factories.product(db, settings, id="acme")
 
 
 def _token(product: dict[str, Any], clock: Clock, sub: str, **claims: Any) -> str:
@@ -499,6 +500,7 @@ def test_a_delivery_gives_up_a_day_after_its_message(
     assert receiver.on("/down")[-1]["data"]["seq"] == 2
 
 
+@pytest.mark.committed
 def test_a_slow_receiver_never_slows_the_api(
     settings: Settings,
     db: Database,
@@ -562,6 +564,7 @@ def test_a_delivery_claimed_by_a_process_that_died_goes_out_after_its_lease(
     assert len(receiver.on("/lease")) == 1
 
 
+@pytest.mark.committed
 def test_two_workers_racing_send_each_delivery_once(
     client: TestClient,
     acme: dict[str, Any],
@@ -686,6 +689,7 @@ def test_the_log_lists_deliveries_and_redelivery_sends_one_again(
     assert client.get(base, headers=bearer(other["api_key"])).status_code == 404
 
 
+@pytest.mark.committed
 def test_the_cli_adds_lists_shows_the_log_and_redelivers(
     client: TestClient,
     acme: dict[str, Any],
