@@ -10,8 +10,8 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from plaudit.products.schemas import ProductCreated, ProductSettings
-from plaudit.products.service import create_product, update_product
+from plaudit.products.schemas import ProductSettings
+from plaudit.products.service import create_product, created_answer, update_product
 from plaudit.settings import Settings
 from plaudit.store.crypto import SecretBox
 from plaudit.store.db import Database
@@ -46,9 +46,7 @@ def product(
         )
         if changes:
             update_product(session, created.product, ProductSettings(**changes))
-        answer: dict[str, Any] = ProductCreated.model_validate(created.as_dict()).model_dump(
-            mode="json"
-        )
+        answer: dict[str, Any] = created_answer(created).model_dump(mode="json")
         return answer
 
 
