@@ -245,14 +245,19 @@ async def delete_key(request: Request, product_id: str, kid: str, principal: Man
 async def add_jwks_source(
     request: Request, product_id: str, body: JwksSourceCreate, principal: Manager
 ) -> Any:
-    def work(session: Session, state: AppState) -> dict[str, object]:
+    # Checked, fetched, stored: no transaction is open while the tenant's host answers.
+    await in_session(
+        request, lambda s, _: jwks.check_new_source(s, _product(s, principal, product_id), body.url)
+    )
+    document = await get_state(request).jwks.register(body.url)
+
+    def work(session: Session, _state: AppState) -> dict[str, object]:
         source = jwks.add_source(
             session,
             _product(session, principal, product_id),
             url=body.url,
             refresh_seconds=body.refresh_seconds,
-            allow_private=state.settings.allow_private_urls,
-            client=state.http,
+            document=document,
         )
         return jwks.source_info(source)
 

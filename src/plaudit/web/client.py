@@ -16,7 +16,6 @@ from starlette.requests import Request
 from plaudit.auth import ParsedToken, VerifiedToken, parse_unverified
 from plaudit.auth.errors import AuthError, MissingToken, UnknownKey
 from plaudit.errors import OriginNotAllowed, UnknownProduct
-from plaudit.products import jwks
 from plaudit.products.keystore import ProductRuntime
 from plaudit.products.models import Product
 from plaudit.products.service import get_product
@@ -109,12 +108,13 @@ async def _verify_fresh(
     try:
         verified = runtime.verify(token, now, parsed=parsed)
     except UnknownKey:
-        if not runtime.has_jwks or not await run_in_threadpool(
-            _refetch_jwks, state, runtime.product_id
-        ):
+        if not runtime.has_jwks:
             raise
-        reloaded = await run_in_threadpool(state.keystore.reload, runtime.product_id)
-        if reloaded is None:
+        await _refetch_jwks(state, runtime.product_id)
+        # A refetch (this one, or one that landed just before) rebuilt the runtime if it
+        # brought new keys; the same runtime means nothing new to try.
+        reloaded = state.keystore.get(runtime.product_id)
+        if reloaded is None or reloaded is runtime:
             raise
         runtime = reloaded
         verified = runtime.verify(token, now, parsed=parsed)
@@ -148,11 +148,7 @@ def _origin_allowed(origin: str, runtime: ProductRuntime, state: AppState) -> bo
     return origin in runtime.allowed_origins or origin == state.own_origin
 
 
-def _refetch_jwks(state: AppState, product_id: str) -> bool:
-    return jwks.refetch_for_unknown_kid(
-        state.db,
-        product_id,
-        client=state.http,
-        allow_private=state.settings.allow_private_urls,
-        min_interval=state.settings.jwks_min_refetch_seconds,
-    )
+async def _refetch_jwks(state: AppState, product_id: str) -> bool:
+    # Awaited on the event loop, fetched on the JWKS threads: one flight per product, and
+    # this request waits for it a few seconds at most (see products/jwks_refresh.py).
+    return await state.jwks.refetch(product_id)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from plaudit.products.jwks_refresh import JwksFetcher
 from plaudit.products.keystore import Keystore
 from plaudit.settings import Settings
 from plaudit.store.crypto import SecretBox
@@ -31,6 +32,8 @@ class AppState:
     keystore: Keystore
     failures: FailureLog
     http: httpx.Client
+    #: JWKS fetches on threads of their own (registration, unknown kids, the schedule).
+    jwks: JwksFetcher
     #: scheme://host[:port] of PLAUDIT_PUBLIC_URL: Plaudit's own pages may always call it.
     own_origin: str = ""
     #: Unix seconds. Injected so that tests pin time; nothing in a handler reads the clock itself.
