@@ -181,8 +181,10 @@ async def _maintain(state: AppState, origins: OriginRegistry) -> None:
 async def _refresh_jwks(state: AppState) -> None:
     """The JWKS loop: fetch the sources that are due, on the JWKS threads (each fetch within
     its deadline, several at once); what changed reaches verification by the keystore's poll."""
+    pause = state.settings.keystore_refresh_seconds  # the first look comes soon after start
     while True:
-        await asyncio.sleep(JWKS_CHECK_SECONDS)
+        await asyncio.sleep(pause)
+        pause = JWKS_CHECK_SECONDS
         try:
             await state.jwks.refresh_due()
         except Exception as exc:  # logged; the loop must survive
