@@ -12,13 +12,20 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.service.conftest import ADMIN_TOKEN, clock, db, settings, store  # noqa: F401
+from tests.service import conftest as service
 from tests.service.served import Server
 
 from plaudit.settings import Settings
 
 from .hosts import HostileHost
 
+# The service tests' store (SQLite and PostgreSQL), emptied before each test, and settings.
+store = service.store
+db = service.db
+clock = service.clock
+settings = service.settings
+
+ADMIN_TOKEN = service.ADMIN_TOKEN
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 Serve = Callable[..., Server]

@@ -126,7 +126,9 @@ class HostileHost:
             with self.lock:
                 stats.open -= 1
 
-    def _answer(self, handler: BaseHTTPRequestHandler, behaviour: Behaviour, stats: PathStats) -> None:
+    def _answer(
+        self, handler: BaseHTTPRequestHandler, behaviour: Behaviour, stats: PathStats
+    ) -> None:
         out = handler.wfile
         if behaviour.kind in ("json", "redirect"):
             handler.send_response(behaviour.status)

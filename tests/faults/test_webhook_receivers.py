@@ -7,16 +7,16 @@ from __future__ import annotations
 import time
 
 import pytest
-from tests.service.conftest import Database
 
+from plaudit.store.db import Database
 from plaudit.webhooks.worker import PER_ENDPOINT
 
 from .conftest import Serve, admin, create_product
 from .hosts import HostileHost
 
-#: Another endpoint's user.created while one receiver drips: ~1 s healthy (the poll); before
-#: the bulkhead it came 41 s late.
-OTHER_ENDPOINT_BOUND = 6.0
+#: Another endpoint's user.created while one receiver drips: ~1 s on an idle machine (the
+#: poll); before the bulkhead it came 41 s late.
+OTHER_ENDPOINT_BOUND = 8.0
 
 
 def _endpoint(api: object, product: str, url: str) -> None:
@@ -30,7 +30,7 @@ def test_a_dripping_receiver_does_not_delay_another_products_webhooks(
     serve: Serve, host: HostileHost, db: Database
 ) -> None:
     """Product A's receiver drips one byte every 0.5 s to four deliveries; product B's
-    user.created reaches B's receiver within 6 s, and A never holds more than 2 senders."""
+    user.created reaches B's receiver within 8 s, and A never holds more than 2 senders."""
     if db.engine.dialect.name != "sqlite":
         pytest.skip("the store plays no part in how deliveries share senders: SQLite only")
     server = serve()

@@ -32,7 +32,8 @@ def test_sixty_concurrent_misses_share_one_piece_of_work() -> None:
         futures = [flights.start("acme", work) for _ in range(60)]
         release.set()
         assert all(f is futures[0] for f in futures)
-        assert futures[0] is not None and futures[0].result(10) is True
+        assert futures[0] is not None
+        assert futures[0].result(10) is True
     assert len(runs) == 1
     assert flights.started == 1
 

@@ -89,6 +89,8 @@ def test_a_name_that_resolves_to_a_refused_address_is_refused_at_connect(
     echo.hosts.clear()
     resolver = Resolver(answer)
     with _client(resolver, allow_private=False) as client, pytest.raises(FetchFailed) as failed:
-        fetch(client, "https://rebind.tenant.test/jwks", allow_private=False, seconds=5, max_bytes=9)
+        fetch(
+            client, "https://rebind.tenant.test/jwks", allow_private=False, seconds=5, max_bytes=9
+        )
     assert "not a public address" in failed.value.message
     assert echo.hosts == []
