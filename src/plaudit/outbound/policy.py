@@ -130,12 +130,15 @@ def parse_address(host: str) -> Address | None:
 def check_address(host: str, address: Address) -> None:
     """Raise ``UnsafeUrl`` if ``address`` (which ``host`` names or resolves to) is refused."""
     reason = refusal(address)
-    if reason is not None:
-        named = "" if str(address) == host.strip("[]") else f"{host!r} resolves to "
-        raise UnsafeUrl(
-            f"The host {named}{address}, which is not a public address: {reason}.",
-            field="url",
+    if reason is None:
+        return
+    if str(address) == host.strip("[]"):
+        message = f"The host {address} is not a public address: {reason}."
+    else:
+        message = (
+            f"The host {host!r} resolves to {address}, which is not a public address: {reason}."
         )
+    raise UnsafeUrl(message, field="url")
 
 
 # --- resolving --------------------------------------------------------------------------------
