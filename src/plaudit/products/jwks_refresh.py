@@ -12,7 +12,10 @@ transaction or another tenant's work while a host answers:
 - **the schedule** (``refresh_due``), run by the app's own JWKS loop, never by the loop that
   picks up other processes' key, secret and revocation changes.
 
-The request path awaits these on the event loop; the fetches run on this class's threads.
+The request path awaits these on the event loop; the fetches run on this class's threads,
+three pools so that none can starve another: registrations (a tenant registering many slow URLs
+delays only registrations), unknown-kid refetches (at most one per product at a time), and the
+schedule (one pass at a time, fetching several sources at once).
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ log = structlog.get_logger("plaudit.jwks")
 
 #: The longest a request waits for an unknown-kid refetch before answering without it.
 REFETCH_WAIT_SECONDS = 3.0
-#: Fetches at once across every tenant; more wait their turn, never a request thread.
+#: Unknown-kid refetches at once across every product; more wait their turn, never a request
+#: thread. Registrations get half as many threads of their own.
 WORKERS = 8
 
 
@@ -57,13 +61,19 @@ class JwksFetcher:
         self._allow_private = allow_private
         self._min_refetch_seconds = min_refetch_seconds
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="plaudit-jwks")
+        self._registrations = ThreadPoolExecutor(
+            max_workers=max(1, workers // 2), thread_name_prefix="plaudit-jwks-register"
+        )
+        self._schedule = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="plaudit-jwks-refresh"
+        )
         self.flights: Flights[str] = Flights(self._executor, min_interval=min_refetch_seconds)
 
     async def register(self, url: str) -> dict[str, Any]:
         """The key set at ``url`` for its registration, or the tenant's error (no transaction
         is open meanwhile; the caller stores it after)."""
         return await _awaited(
-            self._executor.submit(
+            self._registrations.submit(
                 jwks.fetch_new, url, client=self._client, allow_private=self._allow_private
             )
         )
@@ -97,7 +107,7 @@ class JwksFetcher:
     async def refresh_due(self) -> int:
         """The scheduled refresh: every source whose interval has passed, fetched at once."""
         return await _awaited(
-            self._executor.submit(
+            self._schedule.submit(
                 jwks.refresh_due,
                 self._db,
                 client=self._client,
@@ -106,7 +116,8 @@ class JwksFetcher:
         )
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        for pool in (self._executor, self._registrations, self._schedule):
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _shielded(future: Future[T]) -> asyncio.Future[T]:
