@@ -84,10 +84,13 @@ class JwksFetcher:
         future = self.flights.start(product_id, lambda: self._refetch(product_id))
         if future is None:
             return False
+        waiting = _shielded(future)
+        # Not wait_for: on Python 3.11 it can swallow the request's own cancellation.
+        done, _ = await asyncio.wait({waiting}, timeout=REFETCH_WAIT_SECONDS)
+        if not done:
+            return False  # the fetch goes on, for the tokens after this one
         try:
-            return await asyncio.wait_for(_shielded(future), timeout=REFETCH_WAIT_SECONDS)
-        except TimeoutError:
-            return False
+            return waiting.result()
         except Exception as exc:  # a database hiccup: the token is answered without it
             log.warning("jwks_refetch_failed", product_id=product_id, error_type=type(exc).__name__)
             return False
@@ -121,8 +124,11 @@ class JwksFetcher:
 
 
 def _shielded(future: Future[T]) -> asyncio.Future[T]:
-    # A waiter giving up must not cancel the fetch the other waiters share.
-    return asyncio.shield(asyncio.wrap_future(future))
+    # A waiter giving up must not cancel the fetch the other waiters share; what a waiter that
+    # gave up never reads is read here, so that no "exception never retrieved" is logged.
+    shielded = asyncio.shield(asyncio.wrap_future(future))
+    shielded.add_done_callback(lambda f: f.cancelled() or f.exception())
+    return shielded
 
 
 async def _awaited(future: Future[T]) -> T:

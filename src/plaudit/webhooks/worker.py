@@ -436,8 +436,7 @@ async def run(state: AppState, *, poll_seconds: float = POLL_SECONDS) -> None:
             start(jobs)
             if jobs and slots.free() > 0:
                 continue  # more may be due than one claim found room for
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), interval)
+            await _woken(wake, interval)
     finally:
         # Stopping: what is in flight finishes first (each within ATTEMPT_SECONDS), so that
         # what the receivers answered is recorded and no lease is left to run out.
@@ -446,6 +445,16 @@ async def run(state: AppState, *, poll_seconds: float = POLL_SECONDS) -> None:
         claimer.shutdown(wait=False)
         senders.shutdown(wait=False)
         client.close()
+
+
+async def _woken(wake: asyncio.Event, seconds: float) -> None:
+    """Until ``wake`` is set or ``seconds`` pass. Not ``wait_for``: on Python 3.11 it can
+    swallow a cancellation that lands as the event is set, and the loop would never stop."""
+    waiter = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({waiter}, timeout=seconds)
+    finally:
+        waiter.cancel()
 
 
 async def _finish(
@@ -467,6 +476,10 @@ async def stop(task: asyncio.Task[None] | None) -> None:
     ``ATTEMPT_SECONDS``)."""
     if task is None:
         return
+    task.cancel()
+    # The deliveries in flight end within their deadline; past it, cancel again rather than
+    # hold the app's shutdown.
+    await asyncio.wait({task}, timeout=ATTEMPT_SECONDS + 5)
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
