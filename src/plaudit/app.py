@@ -16,17 +16,21 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from plaudit import __version__, logs
+from plaudit.access.state import AppState
 from plaudit.console.routes import router as console_router
-from plaudit.events.routes import router as events_router
 from plaudit.gamification import leaderboards
 from plaudit.gamification.routes import router as gamification_router
 from plaudit.loyalty import ledger
+from plaudit.loyalty.routes import client_router as loyalty_client_router
 from plaudit.loyalty.routes import router as loyalty_router
 from plaudit.me.routes import router as me_router
 from plaudit.outbound import pinned_client
+from plaudit.pipeline.routes import points_router
+from plaudit.pipeline.routes import router as events_router
 from plaudit.products.jwks_refresh import JwksFetcher
 from plaudit.products.keystore import Keystore
 from plaudit.products.routes import router as products_router
+from plaudit.products.verification import Verification
 from plaudit.referrals.routes import router as referrals_router
 from plaudit.settings import Settings
 from plaudit.store.crypto import SecretBox
@@ -34,9 +38,7 @@ from plaudit.store.db import Database
 from plaudit.users.routes import router as users_router
 from plaudit.web import errors, openapi
 from plaudit.web.cors import OriginRegistry, origin_of
-from plaudit.web.failures import FailureLog
 from plaudit.web.hotpath import PlauditApp
-from plaudit.web.state import AppState
 from plaudit.web.verify_route import router as verify_router
 from plaudit.web.verify_route import verify as verify_endpoint
 from plaudit.webhooks import worker as webhooks_worker
@@ -73,9 +75,12 @@ def create_app(
         settings=settings,
         db=db,
         box=box,
-        keystore=keystore,
-        failures=FailureLog(),
         http=http,
+        clock=clock,
+        own_origin=origin_of(settings.resolved_public_url),
+    )
+    verification = Verification(
+        keystore=keystore,
         jwks=JwksFetcher(
             db,
             http,
@@ -83,8 +88,6 @@ def create_app(
             allow_private=settings.allow_private_urls,
             min_refetch_seconds=settings.jwks_min_refetch_seconds,
         ),
-        clock=clock,
-        own_origin=origin_of(settings.resolved_public_url),
     )
     origins = OriginRegistry(
         db, own_origin=state.own_origin, refresh_seconds=settings.keystore_refresh_seconds
@@ -92,10 +95,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_maintain(state, origins)) if background else None
+        task = asyncio.create_task(_maintain(state, verification, origins)) if background else None
         # JWKS refresh: a loop of its own, so that a slow tenant host never delays the
         # propagation of keys, secrets and revocations that _maintain does every few seconds.
-        refresh = asyncio.create_task(_refresh_jwks(state)) if background else None
+        refresh = asyncio.create_task(_refresh_jwks(state, verification)) if background else None
         # Webhooks: their own delivery loop, so a slow receiver never holds up maintenance.
         deliveries = asyncio.create_task(webhooks_worker.run(state)) if background else None
         # Programs: ranking a million-user board takes tens of seconds; it must not hold up the
@@ -110,8 +113,8 @@ def create_app(
                     loop.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await loop
-            await run_in_threadpool(state.failures.flush, db)
-            state.jwks.close()
+            await run_in_threadpool(verification.failures.flush, db)
+            verification.jwks.close()
             state.http.close()
 
     app = PlauditApp(
@@ -125,6 +128,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.plaudit = state
+    app.state.verification = verification
     errors.install(app)
     openapi.install(app)
 
@@ -145,6 +149,8 @@ def create_app(
     app.include_router(events_router)
     app.include_router(me_router)
     app.include_router(loyalty_router)
+    app.include_router(points_router)
+    app.include_router(loyalty_client_router)
     app.include_router(gamification_router)
     app.include_router(products_router)
     app.include_router(users_router)
@@ -153,7 +159,10 @@ def create_app(
     app.include_router(webhooks_router)
     app.include_router(console_router)
     app.origins = origins
-    state.on_change.append(origins.invalidate)
+    # After a change this process committed: reload that product's verification now (others
+    # notice its version within seconds), and re-read the allowed origins.
+    state.on_change.append(verification.keystore.reload)
+    state.on_change.append(lambda _product_id: origins.invalidate())
     return app
 
 
@@ -164,21 +173,21 @@ def app_from_environment() -> FastAPI:
     return create_app(settings)
 
 
-async def _maintain(state: AppState, origins: OriginRegistry) -> None:
+async def _maintain(state: AppState, verification: Verification, origins: OriginRegistry) -> None:
     """The background loop: pick up changes made by other processes, write the failure log.
     Each step is isolated: one failing never stops the others. Nothing here calls out."""
     while True:
         await asyncio.sleep(state.settings.keystore_refresh_seconds)
         steps: list[tuple[str, Callable[[], object]]] = [
-            ("keystore_refresh", state.keystore.refresh),
-            ("failure_flush", lambda: state.failures.flush(state.db)),
+            ("keystore_refresh", verification.keystore.refresh),
+            ("failure_flush", lambda: verification.failures.flush(state.db)),
         ]
         if origins.is_stale():
             steps.append(("origins_refresh", origins.refresh))
         await _run_steps(steps)
 
 
-async def _refresh_jwks(state: AppState) -> None:
+async def _refresh_jwks(state: AppState, verification: Verification) -> None:
     """The JWKS loop: fetch the sources that are due, on the JWKS threads (each fetch within
     its deadline, several at once); what changed reaches verification by the keystore's poll."""
     pause = state.settings.keystore_refresh_seconds  # the first look comes soon after start
@@ -186,7 +195,7 @@ async def _refresh_jwks(state: AppState) -> None:
         await asyncio.sleep(pause)
         pause = JWKS_CHECK_SECONDS
         try:
-            await state.jwks.refresh_due()
+            await verification.jwks.refresh_due()
         except Exception as exc:  # logged; the loop must survive
             log.warning("maintenance_failed", step="jwks_refresh", error_type=type(exc).__name__)
 

@@ -12,20 +12,15 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.service import conftest as service
-from tests.service.served import Server
 
 from plaudit.settings import Settings
+from tests.support.served import Server
+from tests.support.service import ADMIN_TOKEN
 
 from .hosts import HostileHost
 
-# The service tests' store (SQLite and PostgreSQL), emptied before each test, and settings.
-store = service.store
-db = service.db
-clock = service.clock
-settings = service.settings
-
-ADMIN_TOKEN = service.ADMIN_TOKEN
+# The store (SQLite and PostgreSQL) and settings are tests/support/service.py's; every test
+# that serves a process is marked ``committed``, so the processes see what it wrote.
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 Serve = Callable[..., Server]

@@ -12,15 +12,18 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from tests.service.conftest import RsaPair, _rsa_pair, standard_claims
-from tests.service.served import Server
 
 from plaudit.products.jwks import MAX_JWKS_BYTES
 from plaudit.products.jwks_refresh import REFETCH_WAIT_SECONDS
 from plaudit.store.db import Database
+from tests.support.served import Server
+from tests.support.service import RsaPair, _rsa_pair, standard_claims
 
 from .conftest import Serve, admin, create_product, rss_peak_kib
 from .hosts import HostileHost
+
+#: Served processes read what each test writes: real commits, tables emptied around it.
+pytestmark = pytest.mark.committed
 
 #: Another tenant's request while a host drips: ~20 ms on an idle machine; before the bulkhead
 #: it took 30.6 s and ended in a 500 "database is locked".

@@ -14,6 +14,9 @@ from plaudit.webhooks.worker import PER_ENDPOINT
 from .conftest import Serve, admin, create_product
 from .hosts import HostileHost
 
+#: Served processes read what each test writes: real commits, tables emptied around it.
+pytestmark = pytest.mark.committed
+
 #: Another endpoint's user.created while one receiver drips: ~1 s on an idle machine (the
 #: poll); before the bulkhead it came 41 s late.
 OTHER_ENDPOINT_BOUND = 8.0

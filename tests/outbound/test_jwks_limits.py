@@ -1,5 +1,5 @@
 """A JWKS document is refused past 100 keys or 256 KB, with an error that names the cap (the
-caller keeps the last good set: tests/service/test_jwks_sources.py)."""
+caller keeps the last good set: tests/products/test_jwks_sources.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.local_http import LocalServer
 
 from plaudit.outbound import pinned_client
 from plaudit.products import jwks
+from tests.support.local_http import LocalServer
 
 
 class Documents(LocalServer):

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from tests.local_http import LocalServer
 
 from plaudit.outbound import FetchFailed, fetch, pinned_client
 from plaudit.outbound.policy import Address
+from tests.support.local_http import LocalServer
 
 
 class Echo(LocalServer):
