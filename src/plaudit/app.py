@@ -27,6 +27,7 @@ from plaudit.me.routes import router as me_router
 from plaudit.outbound import pinned_client
 from plaudit.pipeline.routes import points_router
 from plaudit.pipeline.routes import router as events_router
+from plaudit.products.failure_log import FailureLog
 from plaudit.products.jwks_refresh import JwksFetcher
 from plaudit.products.keystore import Keystore
 from plaudit.products.routes import router as products_router
@@ -81,6 +82,7 @@ def create_app(
     )
     verification = Verification(
         keystore=keystore,
+        failures=FailureLog(clock),
         jwks=JwksFetcher(
             db,
             http,
