@@ -24,9 +24,11 @@ from plaudit.loyalty import ledger
 from plaudit.loyalty.routes import client_router as loyalty_client_router
 from plaudit.loyalty.routes import router as loyalty_router
 from plaudit.me.routes import router as me_router
+from plaudit.outbound import pinned_client
 from plaudit.pipeline.routes import points_router
 from plaudit.pipeline.routes import router as events_router
-from plaudit.products import jwks
+from plaudit.products.failure_log import FailureLog
+from plaudit.products.jwks_refresh import JwksFetcher
 from plaudit.products.keystore import Keystore
 from plaudit.products.routes import router as products_router
 from plaudit.products.verification import Verification
@@ -67,15 +69,28 @@ def create_app(
     settings = settings.resolve_development_secrets()
     db = db or Database(settings.resolved_database_url)
     box = SecretBox(settings.master_key or "")
+    keystore = Keystore(db, box=box, settings=settings)
+    # Every call to a tenant's host: addresses pinned and checked, one deadline per fetch.
+    http = pinned_client(allow_private=settings.allow_private_urls, ssl_context=tls_context())
     state = AppState(
         settings=settings,
         db=db,
         box=box,
-        http=httpx.Client(verify=tls_context()),
+        http=http,
         clock=clock,
         own_origin=origin_of(settings.resolved_public_url),
     )
-    verification = Verification(keystore=Keystore(db, box=box, settings=settings))
+    verification = Verification(
+        keystore=keystore,
+        failures=FailureLog(clock),
+        jwks=JwksFetcher(
+            db,
+            http,
+            keystore,
+            allow_private=settings.allow_private_urls,
+            min_refetch_seconds=settings.jwks_min_refetch_seconds,
+        ),
+    )
     origins = OriginRegistry(
         db, own_origin=state.own_origin, refresh_seconds=settings.keystore_refresh_seconds
     )
@@ -83,6 +98,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_maintain(state, verification, origins)) if background else None
+        # JWKS refresh: a loop of its own, so that a slow tenant host never delays the
+        # propagation of keys, secrets and revocations that _maintain does every few seconds.
+        refresh = asyncio.create_task(_refresh_jwks(state, verification)) if background else None
         # Webhooks: their own delivery loop, so a slow receiver never holds up maintenance.
         deliveries = asyncio.create_task(webhooks_worker.run(state)) if background else None
         # Programs: ranking a million-user board takes tens of seconds; it must not hold up the
@@ -92,12 +110,13 @@ def create_app(
             yield
         finally:
             await webhooks_worker.stop(deliveries)
-            for loop in (task, programs):
+            for loop in (task, refresh, programs):
                 if loop is not None:
                     loop.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await loop
             await run_in_threadpool(verification.failures.flush, db)
+            verification.jwks.close()
             state.http.close()
 
     app = PlauditApp(
@@ -157,9 +176,8 @@ def app_from_environment() -> FastAPI:
 
 
 async def _maintain(state: AppState, verification: Verification, origins: OriginRegistry) -> None:
-    """The background loop: pick up changes made by other processes, write the failure log,
-    refresh JWKS sources when due. Each step is isolated: one failing never stops the others."""
-    last_jwks = 0.0
+    """The background loop: pick up changes made by other processes, write the failure log.
+    Each step is isolated: one failing never stops the others. Nothing here calls out."""
     while True:
         await asyncio.sleep(state.settings.keystore_refresh_seconds)
         steps: list[tuple[str, Callable[[], object]]] = [
@@ -168,10 +186,20 @@ async def _maintain(state: AppState, verification: Verification, origins: Origin
         ]
         if origins.is_stale():
             steps.append(("origins_refresh", origins.refresh))
-        if time.monotonic() - last_jwks >= JWKS_CHECK_SECONDS:
-            last_jwks = time.monotonic()
-            steps.append(("jwks_refresh", lambda: _refresh_jwks(state)))
         await _run_steps(steps)
+
+
+async def _refresh_jwks(state: AppState, verification: Verification) -> None:
+    """The JWKS loop: fetch the sources that are due, on the JWKS threads (each fetch within
+    its deadline, several at once); what changed reaches verification by the keystore's poll."""
+    pause = state.settings.keystore_refresh_seconds  # the first look comes soon after start
+    while True:
+        await asyncio.sleep(pause)
+        pause = JWKS_CHECK_SECONDS
+        try:
+            await verification.jwks.refresh_due()
+        except Exception as exc:  # logged; the loop must survive
+            log.warning("maintenance_failed", step="jwks_refresh", error_type=type(exc).__name__)
 
 
 async def _programs(state: AppState) -> None:
@@ -196,9 +224,3 @@ async def _run_steps(steps: list[tuple[str, Callable[[], object]]]) -> None:
             await run_in_threadpool(step)
         except Exception as exc:  # logged; the loop must survive
             log.warning("maintenance_failed", step=name, error_type=type(exc).__name__)
-
-
-def _refresh_jwks(state: AppState) -> int:
-    return jwks.refresh_due(
-        state.db, client=state.http, allow_private=state.settings.allow_private_urls
-    )

@@ -2,7 +2,8 @@
 
 Recording happens off the request path: a refused request only appends to a bounded queue, which
 the background loop writes out, at most ``MAX_PER_SECOND`` a product per process, so a flood of
-bad tokens costs the database little and the caller nothing.
+bad tokens costs the database little and the caller nothing. The seconds are the app's clock
+(``create_app``'s, which tests pin), so the rate is a count per second of that clock.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -26,13 +28,14 @@ MAX_QUEUED = 5_000
 
 
 class FailureLog:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
         self._queue: deque[dict[str, Any]] = deque(maxlen=MAX_QUEUED)
         self._window: dict[str, tuple[int, int]] = {}
         self._lock = threading.Lock()
 
     def add(self, product_id: str, error: AuthError, token: str | None) -> None:
-        second = int(time.monotonic())
+        second = int(self._clock())
         with self._lock:
             window, count = self._window.get(product_id, (second, 0))
             if window != second:

@@ -1,15 +1,20 @@
 """JWKS sources: a tenant's published key set, fetched by Plaudit on its own schedule.
 
-Fetched when registered, refreshed in the background when due, and refetched on an unknown
-``kid`` at most once per ``jwks_min_refetch_seconds``. A failed fetch keeps the last good set.
-Nothing is ever fetched because a token asks (``jku`` and ``x5u`` are ignored by the core).
+Fetched when registered (before anything is stored, so that no transaction is open while a
+tenant's host answers), refreshed in the background when due, and refetched on an unknown
+``kid`` at most once per ``jwks_min_refetch_seconds`` (``jwks_refresh`` runs those fetches on
+threads of their own). Every fetch has one total deadline and a size cap enforced while the
+set streams in; a set with more than ``MAX_JWKS_KEYS`` members is refused. A failed fetch keeps
+the last good set. Nothing is ever fetched because a token asks (``jku`` and ``x5u`` are
+ignored by the core).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NamedTuple
 
 import httpx
 from sqlalchemy import select
@@ -17,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from plaudit.auth import KeyError_, keys_from_jwks
 from plaudit.errors import Conflict, InvalidInput, NotFound, UnsafeUrl
-from plaudit.netsafe import check_url
+from plaudit.outbound import FetchFailed, check_url, fetch
 from plaudit.store.base import utcnow
 from plaudit.store.db import Database
 
@@ -25,7 +30,36 @@ from .models import JwksSource, Product
 from .scope import scoped, touch
 
 MAX_JWKS_BYTES = 256 * 1024
-FETCH_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+#: Members of one key set; a published set holds a handful (current, next, previous).
+MAX_JWKS_KEYS = 100
+#: The whole of one fetch: connecting, asking, and the last byte of the answer.
+FETCH_SECONDS = 10.0
+#: Sources one background pass fetches at once.
+REFRESH_PARALLEL = 8
+
+
+def check_new_source(session: Session, product: Product, url: str) -> None:
+    """Refuse a URL this product has registered already."""
+    if session.scalar(scoped(JwksSource, product.id).where(JwksSource.url == url)):
+        raise Conflict("This JWKS URL is registered already.", field="url")
+
+
+def fetch_new(url: str, *, client: httpx.Client, allow_private: bool) -> dict[str, Any]:
+    """The key set at ``url``, fetched for its registration; the tenant's error if none.
+
+    Runs before the source is stored, with no transaction open.
+    """
+    check_url(url, allow_private=allow_private)  # a clear unsafe_url before anything is sent
+    document, error = download(url, client=client, allow_private=allow_private)
+    if document is None:
+        raise InvalidInput(
+            f"The JWKS could not be fetched: {error}",
+            hint='Check that the URL serves a JSON Web Key Set ({"keys": [...]}) over https, '
+            f"of at most {MAX_JWKS_BYTES // 1024} KB and {MAX_JWKS_KEYS} keys, within "
+            f"{FETCH_SECONDS:g} seconds.",
+            field="url",
+        )
+    return document
 
 
 def add_source(
@@ -34,22 +68,22 @@ def add_source(
     *,
     url: str,
     refresh_seconds: int = 3600,
-    allow_private: bool,
-    client: httpx.Client,
+    document: dict[str, Any],
 ) -> JwksSource:
-    check_url(url, allow_private=allow_private)
-    if session.scalar(scoped(JwksSource, product.id).where(JwksSource.url == url)):
-        raise Conflict("This JWKS URL is registered already.", field="url")
-    source = JwksSource(product_id=product.id, url=url, refresh_seconds=refresh_seconds)
+    """Store a source with the key set ``fetch_new`` fetched for it."""
+    check_new_source(session, product, url)
+    now = utcnow()
+    source = JwksSource(
+        product_id=product.id,
+        url=url,
+        refresh_seconds=refresh_seconds,
+        jwks=document,
+        fetched_at=now,
+        last_attempt_at=now,
+    )
     session.add(source)
+    touch(product)
     session.flush()
-    fetch(session, source, client=client, allow_private=allow_private)
-    if source.jwks is None:
-        raise InvalidInput(
-            f"The JWKS could not be fetched: {source.last_error}",
-            hint='Check that the URL serves a JSON Web Key Set ({"keys": [...]}) over https.',
-            field="url",
-        )
     return source
 
 
@@ -71,21 +105,27 @@ Download = tuple[dict[str, Any] | None, str | None]
 def download(url: str, *, client: httpx.Client, allow_private: bool) -> Download:
     """Fetch and check a key set, outside any transaction: (document, None) or (None, error)."""
     try:
-        check_url(url, allow_private=allow_private)
-        response = client.get(
+        fetched = fetch(
+            client,
             url,
-            timeout=FETCH_TIMEOUT,
-            follow_redirects=False,
-            headers={"Accept": "application/json"},
+            allow_private=allow_private,
+            seconds=FETCH_SECONDS,
+            max_bytes=MAX_JWKS_BYTES,
+            headers={"accept": "application/json"},
         )
-        if response.status_code != 200:
-            raise ValueError(f"the server answered HTTP {response.status_code}")
-        if len(response.content) > MAX_JWKS_BYTES:
-            raise ValueError(f"the key set is larger than {MAX_JWKS_BYTES} bytes")
-        document = json.loads(response.content)
+        if fetched.status_code != 200:
+            raise ValueError(f"the server answered HTTP {fetched.status_code}")
+        document = json.loads(fetched.body)
+        members = document.get("keys") if isinstance(document, dict) else None
+        if isinstance(members, list) and len(members) > MAX_JWKS_KEYS:
+            raise ValueError(
+                f"the key set has {len(members)} keys; Plaudit takes at most {MAX_JWKS_KEYS}"
+            )
         if not keys_from_jwks(document, skip_unusable=True):
             raise ValueError("the key set holds no signing key Plaudit can use")
-    except (httpx.HTTPError, ValueError, UnsafeUrl, KeyError_) as exc:
+    except (FetchFailed, UnsafeUrl) as exc:
+        return None, exc.message
+    except (ValueError, KeyError_) as exc:
         return None, getattr(exc, "message", None) or str(exc) or type(exc).__name__
     return document, None
 
@@ -106,29 +146,32 @@ def record(session: Session, source: JwksSource, result: Download) -> bool:
     return changed
 
 
-def fetch(
-    session: Session, source: JwksSource, *, client: httpx.Client, allow_private: bool
-) -> bool:
-    """Fetch one source now, inside the caller's transaction (registration only)."""
-    return record(session, source, download(source.url, client=client, allow_private=allow_private))
+class Refreshed(NamedTuple):
+    changed: int
+    failed: int
 
 
 def _refresh(
     db: Database, due: list[tuple[int, str]], *, client: httpx.Client, allow_private: bool
-) -> int:
+) -> Refreshed:
     # The network calls run between two short transactions, never inside one: on SQLite a
     # transaction holds the write lock, and a slow JWKS host must not stall every writer.
-    results = [
-        (source_id, download(url, client=client, allow_private=allow_private))
-        for source_id, url in due
-    ]
+    # Several at once, so that one slow host delays the others by nothing.
+    def one(url: str) -> Download:
+        return download(url, client=client, allow_private=allow_private)
+
+    if len(due) == 1:
+        results = [one(due[0][1])]
+    else:
+        with ThreadPoolExecutor(max_workers=min(REFRESH_PARALLEL, len(due))) as pool:
+            results = list(pool.map(one, [url for _, url in due]))
     changed = 0
     with db.session() as session:
-        for source_id, result in results:
+        for (source_id, _), result in zip(due, results, strict=True):
             source = session.get(JwksSource, source_id)
             if source is not None:
                 changed += record(session, source, result)
-    return changed
+    return Refreshed(changed, sum(document is None for document, _ in results))
 
 
 def refresh_due(
@@ -143,7 +186,7 @@ def refresh_due(
             if source.last_attempt_at is None
             or now - source.last_attempt_at >= dt.timedelta(seconds=source.refresh_seconds)
         ]
-    return _refresh(db, due, client=client, allow_private=allow_private) if due else 0
+    return _refresh(db, due, client=client, allow_private=allow_private).changed if due else 0
 
 
 def refetch_for_unknown_kid(
@@ -153,8 +196,10 @@ def refetch_for_unknown_kid(
     client: httpx.Client,
     allow_private: bool,
     min_interval: float,
-) -> bool:
-    """An unknown kid may be a key the tenant just published: refetch, but not too often."""
+) -> Refreshed:
+    """An unknown kid may be a key the tenant just published: refetch, but not too often
+    (across processes: by the sources' last attempt; within one, ``jwks_refresh`` also keeps
+    it to one flight per product)."""
     now = utcnow()
     with db.session() as session:
         due = [
@@ -163,4 +208,4 @@ def refetch_for_unknown_kid(
             if source.last_attempt_at is None
             or (now - source.last_attempt_at).total_seconds() >= min_interval
         ]
-    return bool(due) and _refresh(db, due, client=client, allow_private=allow_private) > 0
+    return _refresh(db, due, client=client, allow_private=allow_private) if due else Refreshed(0, 0)

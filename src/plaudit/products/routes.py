@@ -8,10 +8,12 @@ when they return, before the response is sent.
 from __future__ import annotations
 
 from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy.orm import Session
+from starlette.requests import Request
 
 from plaudit.access.management import ManagedProductId, Manager
-from plaudit.access.session import DbSession, changed
-from plaudit.access.state import State
+from plaudit.access.session import DbSession, changed, in_session
+from plaudit.access.state import AppState, State
 from plaudit.errors import NotFound
 
 from . import (
@@ -206,23 +208,34 @@ def delete_key(product_id: str, kid: str, product: ManagedProduct, session: DbSe
     response_model=JwksSourceOut,
     summary="Register a JWKS URL that Plaudit fetches and refreshes itself",
 )
-def add_jwks_source(
+async def add_jwks_source(
+    request: Request,
     product_id: str,
     body: JwksSourceCreate,
-    product: ManagedProduct,
-    session: DbSession,
-    state: State,
+    managed: ManagedProductId,
+    verification: VerificationState,
 ) -> JwksSourceOut:
-    source = jwks.add_source(
-        session,
-        product,
-        url=body.url,
-        refresh_seconds=body.refresh_seconds,
-        allow_private=state.settings.allow_private_urls,
-        client=state.http,
-    )
-    changed(session, product.id)
-    return JwksSourceOut.model_validate(source)
+    """Checked, fetched, stored: no transaction is open and no request thread is held while the
+    tenant's host answers (the fetch runs on the JWKS registration threads, awaited here), so
+    the handler is async and opens its two short sessions itself."""
+
+    def check(session: Session, _state: AppState) -> None:
+        jwks.check_new_source(session, repository.get_product(session, managed), body.url)
+
+    await in_session(request, check)
+    document = await verification.jwks.register(body.url)
+
+    def store(session: Session, _state: AppState) -> JwksSourceOut:
+        source = jwks.add_source(
+            session,
+            repository.get_product(session, managed),
+            url=body.url,
+            refresh_seconds=body.refresh_seconds,
+            document=document,
+        )
+        return JwksSourceOut.model_validate(source)
+
+    return await in_session(request, store, changes=managed)
 
 
 @router.get(

@@ -1,5 +1,6 @@
 """What verifying user tokens keeps for the life of the process: the products' keystore, the
-log of refused tokens, and the token-keyed memos in front of them (each a ``BoundedCache``).
+JWKS fetcher (its own threads, one flight per product), the log of refused tokens, and the
+token-keyed memos in front of them (each a ``BoundedCache``).
 
 ``create_app`` builds one and hangs it on ``app.state.verification``; the client API's
 dependency (``plaudit.users.client``) and the hot path read it from there.
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from plaudit.access.cache import BoundedCache
 
 from .failure_log import FailureLog
+from .jwks_refresh import JwksFetcher
 from .keystore import Keystore
 
 TOKEN_PRODUCTS_SIZE = 50_000
@@ -25,6 +27,8 @@ VERIFY_BODIES_SIZE = 10_000
 @dataclass
 class Verification:
     keystore: Keystore
+    #: JWKS fetches on threads of their own (registration, unknown kids, the schedule).
+    jwks: JwksFetcher
     failures: FailureLog = field(default_factory=FailureLog)
     #: token -> product id, for repeated tokens whose product is named only by their claims.
     token_products: BoundedCache[str, str] = field(

@@ -21,7 +21,6 @@ from plaudit.access.state import AppState, get_state
 from plaudit.auth import ParsedToken, VerifiedToken, parse_unverified
 from plaudit.auth.errors import AuthError, MissingToken, UnknownKey
 from plaudit.errors import OriginNotAllowed, UnknownProduct
-from plaudit.products import jwks
 from plaudit.products.keystore import ProductRuntime
 from plaudit.products.models import Product
 from plaudit.products.repository import get_product
@@ -119,12 +118,15 @@ async def _verify_fresh(
     try:
         verified = runtime.verify(token, now, parsed=parsed)
     except UnknownKey:
-        if not runtime.has_jwks or not await run_in_threadpool(
-            _refetch_jwks, state, runtime.product_id
-        ):
+        if not runtime.has_jwks:
             raise
-        reloaded = await run_in_threadpool(verification.keystore.reload, runtime.product_id)
-        if reloaded is None:
+        # Awaited on the event loop, fetched on the JWKS threads: one flight per product, and
+        # this request waits for it a few seconds at most (see products/jwks_refresh.py).
+        await verification.jwks.refetch(runtime.product_id)
+        # A refetch (this one, or one that landed just before) rebuilt the runtime if it
+        # brought new keys; the same runtime means nothing new to try.
+        reloaded = verification.keystore.get(runtime.product_id)
+        if reloaded is None or reloaded is runtime:
             raise
         runtime = reloaded
         verified = runtime.verify(token, now, parsed=parsed)
@@ -168,13 +170,3 @@ WritingUser = Annotated[ClientContext, Depends(client_user("write"))]
 def _origin_allowed(origin: str, runtime: ProductRuntime, state: AppState) -> bool:
     origin = origin.lower()
     return origin in runtime.allowed_origins or origin == state.own_origin
-
-
-def _refetch_jwks(state: AppState, product_id: str) -> bool:
-    return jwks.refetch_for_unknown_kid(
-        state.db,
-        product_id,
-        client=state.http,
-        allow_private=state.settings.allow_private_urls,
-        min_interval=state.settings.jwks_min_refetch_seconds,
-    )

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from plaudit.errors import Conflict, InvalidInput
-from plaudit.netsafe import check_url
+from plaudit.outbound.policy import check_url
 from plaudit.store.base import utcnow
 from plaudit.store.crypto import SecretBox
 from plaudit.store.memo import forget, remembered

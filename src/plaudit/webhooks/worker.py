@@ -12,8 +12,11 @@ is still pending, so one user's messages reach an endpoint one at a time, oldest
 message that gives up no longer holds the later ones back). Messages about no user are not
 ordered.
 
-Nothing here runs on the request path: the app starts ``run`` as its own task, whose passes run
-in a worker thread; a slow receiver costs that thread at most the timeout.
+Nothing here runs on the request path: the app starts ``run`` as its own task. Bulkheads: at
+most ``PARALLEL`` deliveries are in flight per process, at most ``PER_ENDPOINT`` of them to one
+endpoint, and each attempt (connect, send, answer) ends within ``ATTEMPT_SECONDS`` as a whole.
+A delivery is claimed as soon as a slot is free and recorded as soon as it is answered, so a
+receiver that drips holds its own slots for that long, never another endpoint's deliveries.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -36,7 +40,7 @@ from standardwebhooks import Webhook
 
 from plaudit import __version__
 from plaudit.errors import UnsafeUrl
-from plaudit.netsafe import check_url
+from plaudit.outbound import FetchFailed, fetch, pinned_client
 from plaudit.store.crypto import MasterKeyError, SecretBox
 from plaudit.store.db import Database
 
@@ -47,17 +51,20 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("plaudit.webhooks")
 
-#: Per operation (connect, each read, write): a receiver should answer at once and work later.
-TIMEOUT = httpx.Timeout(5.0)
+#: One attempt as a whole (connect, send, the answer's start): a receiver should answer at once
+#: and work later. A receiver that drips is cut off here, however steadily it drips.
+ATTEMPT_SECONDS = 10.0
 #: How long a claimed delivery is left to its sender before another may take it.
 LEASE = dt.timedelta(seconds=60)
 FIRST_RETRY = dt.timedelta(seconds=5)
 MAX_RETRY = dt.timedelta(hours=1)
 #: How much of a receiver's answer is kept in the attempt log.
 EXCERPT_BYTES = 256
-#: Deliveries sent at once by one pass (each to a different endpoint or user).
+#: Deliveries in flight at once, per process (and per pass of ``deliver_due``).
 PARALLEL = 10
-#: Deliveries one pass of the app's loop claims; a pass lasts at most about one timeout.
+#: Of those, to one endpoint: a slow receiver holds at most this many slots.
+PER_ENDPOINT = 2
+#: Deliveries one call of ``deliver_due`` claims by default.
 PASS_LIMIT = 20
 POLL_SECONDS = 1.0
 #: Delivered and failed messages are kept this long for the log, then pruned.
@@ -70,6 +77,7 @@ class Job:
     """A claimed delivery, with what sending it needs (read in the claiming transaction)."""
 
     delivery_id: int
+    endpoint_id: int
     lease: dt.datetime
     url: str
     #: None when the stored secret does not decrypt (the master key changed).
@@ -135,8 +143,22 @@ def deliver_due(
     return record(db, outcomes, now=now)
 
 
-def claim(db: Database, *, box: SecretBox, now: dt.datetime, limit: int) -> list[Job]:
-    """Take the due deliveries for this process: each gets a lease ending ``LEASE`` from now."""
+def claim(
+    db: Database,
+    *,
+    box: SecretBox,
+    now: dt.datetime,
+    limit: int,
+    in_flight: Mapping[int, int] | None = None,
+    per_endpoint: int | None = None,
+) -> list[Job]:
+    """Take the due deliveries for this process: each gets a lease ending ``LEASE`` from now.
+
+    With ``per_endpoint``, no endpoint gets more than that many in flight, counting
+    ``in_flight`` (endpoint id -> deliveries this process is sending to it now).
+    """
+    in_flight = dict(in_flight or {})
+    full = [e for e, n in in_flight.items() if per_endpoint is not None and n >= per_endpoint]
     older = aliased(WebhookDelivery)
     held_back = exists().where(
         older.endpoint_id == WebhookDelivery.endpoint_id,
@@ -154,17 +176,25 @@ def claim(db: Database, *, box: SecretBox, now: dt.datetime, limit: int) -> list
             or_(WebhookDelivery.next_attempt_at.is_(None), WebhookDelivery.next_attempt_at <= now),
             WebhookEndpoint.enabled,
             ~held_back,
+            WebhookDelivery.endpoint_id.not_in(full),
         )
         .order_by(WebhookDelivery.id)
-        .limit(limit)
+        # Room to skip an endpoint's surplus and still fill the slots with other endpoints'.
+        .limit(limit if per_endpoint is None else limit * (per_endpoint + 2))
         # PostgreSQL: rows another process is claiming are skipped, not waited for. SQLite
         # renders nothing here; its BEGIN IMMEDIATE serialises claims instead.
         .with_for_update(skip_locked=True, of=WebhookDelivery)
     )
     lease = now + LEASE
-    jobs = []
+    jobs: list[Job] = []
     with db.session() as session:
         for delivery, url, ciphertext, payload in session.execute(query):
+            if len(jobs) >= limit:
+                break
+            taken = in_flight.get(delivery.endpoint_id, 0)
+            if per_endpoint is not None and taken >= per_endpoint:
+                continue  # left unleased, for a later claim
+            in_flight[delivery.endpoint_id] = taken + 1
             delivery.next_attempt_at = lease
             try:
                 secret: str | None = box.open(ciphertext)
@@ -173,6 +203,7 @@ def claim(db: Database, *, box: SecretBox, now: dt.datetime, limit: int) -> list
             jobs.append(
                 Job(
                     delivery_id=delivery.id,
+                    endpoint_id=delivery.endpoint_id,
                     lease=lease,
                     url=url,
                     secret=secret,
@@ -190,13 +221,12 @@ def send(
     allow_private: bool,
     wall_clock: Callable[[], float] = time.time,
 ) -> Outcome:
-    """POST one message, signed per Standard Webhooks; never raises."""
+    """POST one message, signed per Standard Webhooks, within ``ATTEMPT_SECONDS``; never raises."""
     started = time.monotonic()
     status_code: int | None = None
     excerpt: str | None = None
     error: str | None = None
     try:
-        check_url(job.url, allow_private=allow_private)  # again: DNS may have changed
         if job.secret is None:
             raise MasterKeyError("the endpoint's secret does not decrypt with PLAUDIT_MASTER_KEY")
         stamp = int(wall_clock())
@@ -210,26 +240,28 @@ def send(
             "content-type": "application/json",
             "user-agent": f"Plaudit-Webhooks/{__version__}",
         }
-        with client.stream(
-            "POST",
+        # The address is checked again where the connection is made (DNS may have changed).
+        answer = fetch(
+            client,
             job.url,
+            allow_private=allow_private,
+            seconds=ATTEMPT_SECONDS,
+            max_bytes=EXCERPT_BYTES,
+            over_cap="truncate",  # the start of the answer, never the whole of it
+            method="POST",
             content=job.body.encode(),
             headers=headers,
-            timeout=TIMEOUT,
-            follow_redirects=False,
-        ) as response:
-            status_code = response.status_code
-            excerpt = _excerpt(response)
+        )
+        status_code = answer.status_code
+        excerpt = answer.body.decode("utf-8", "replace") or None
         if 300 <= status_code < 400:
             error = "The receiver redirected; webhooks do not follow redirects."
     except UnsafeUrl as exc:
         error = exc.message
     except MasterKeyError as exc:
         error = str(exc)
-    except httpx.TimeoutException:
-        error = f"No answer within {TIMEOUT.read:g} seconds."
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"[:500]
+    except FetchFailed as exc:
+        error = exc.message
     return Outcome(
         job=job,
         status_code=status_code,
@@ -237,19 +269,6 @@ def send(
         excerpt=excerpt,
         duration_ms=int((time.monotonic() - started) * 1000),
     )
-
-
-def _excerpt(response: httpx.Response) -> str | None:
-    """The start of the answer, never the whole of it."""
-    taken = b""
-    try:
-        for chunk in response.iter_bytes():
-            taken += chunk
-            if len(taken) >= EXCERPT_BYTES:
-                break
-    except httpx.HTTPError:
-        pass  # the status is what counts; a body that stalls is not waited for
-    return taken[:EXCERPT_BYTES].decode("utf-8", "replace") or None
 
 
 def record(db: Database, outcomes: list[Outcome], *, now: dt.datetime) -> Report:
@@ -316,62 +335,151 @@ def prune(db: Database, *, now: dt.datetime, keep: dt.timedelta = KEEP) -> int:
 # --- the app's loop -----------------------------------------------------------------------
 
 
+class _Slots:
+    """Deliveries this process is sending now, per endpoint (thread-safe counts)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_endpoint: dict[int, int] = {}
+
+    def snapshot(self) -> dict[int, int]:
+        with self._lock:
+            return dict(self._by_endpoint)
+
+    def free(self) -> int:
+        with self._lock:
+            return PARALLEL - sum(self._by_endpoint.values())
+
+    def take(self, jobs: list[Job]) -> None:
+        with self._lock:
+            for job in jobs:
+                self._by_endpoint[job.endpoint_id] = self._by_endpoint.get(job.endpoint_id, 0) + 1
+
+    def give_back(self, job: Job) -> None:
+        with self._lock:
+            left = self._by_endpoint.get(job.endpoint_id, 1) - 1
+            if left > 0:
+                self._by_endpoint[job.endpoint_id] = left
+            else:
+                self._by_endpoint.pop(job.endpoint_id, None)
+
+
 async def run(state: AppState, *, poll_seconds: float = POLL_SECONDS) -> None:
     """Deliver what is due, forever: the task the app starts in its lifespan.
 
-    Passes run on a thread of their own, never one the request handlers share. The loop goes
-    on at once while passes come back full, and otherwise looks again after ``poll_seconds``
-    (or the keystore refresh interval, if shorter).
+    Claims run on a thread of their own, sends on ``PARALLEL`` threads of their own, never ones
+    the request handlers share. A free slot is filled at once; with nothing due, the loop looks
+    again after ``poll_seconds`` (or the keystore refresh interval, if shorter).
     """
     interval = min(poll_seconds, state.settings.keystore_refresh_seconds)
-    client = httpx.Client()  # its own pool: webhook receivers never hold up JWKS fetches
-    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plaudit-webhooks")
+    allow_private = state.settings.allow_private_urls
+    # Its own pool: webhook receivers never hold up JWKS fetches.
+    client = pinned_client(
+        allow_private=allow_private,
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=PARALLEL * 2,
+    )
+    claimer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plaudit-webhooks-claim")
+    senders = ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="plaudit-webhooks")
+    slots = _Slots()
+    loop = asyncio.get_running_loop()
+    wake = asyncio.Event()
+    sending: set[Future[None]] = set()
     last_prune = 0.0
 
-    def one_pass() -> Report:
+    def claim_free() -> list[Job]:
         nonlocal last_prune
         now = state.now()
-        report = deliver_due(
-            state.db,
-            client=client,
-            box=state.box,
-            now=now,
-            allow_private=state.settings.allow_private_urls,
-        )
+        jobs: list[Job] = []
+        free = slots.free()
+        if free > 0:
+            jobs = claim(
+                state.db,
+                box=state.box,
+                now=now,
+                limit=free,
+                in_flight=slots.snapshot(),
+                per_endpoint=PER_ENDPOINT,
+            )
+            slots.take(jobs)
         if time.monotonic() - last_prune >= PRUNE_EVERY_SECONDS:
             last_prune = time.monotonic()
             prune(state.db, now=now)
-        return report
+        return jobs
+
+    def deliver(job: Job) -> None:
+        try:
+            outcome = send(job, client=client, allow_private=allow_private)
+            record(state.db, [outcome], now=state.now())
+        except Exception as exc:  # logged; the lease brings the delivery back
+            log.warning("webhook_send_failed", error_type=type(exc).__name__)
+        finally:
+            slots.give_back(job)
+            loop.call_soon_threadsafe(wake.set)
+
+    def start(jobs: list[Job]) -> None:
+        for job in jobs:
+            future = senders.submit(deliver, job)
+            sending.add(future)
+            future.add_done_callback(sending.discard)
 
     try:
         while True:
-            full = False
+            wake.clear()
+            jobs: list[Job] = []
             try:
-                report = await _finish(asyncio.get_running_loop().run_in_executor(thread, one_pass))
-                full = report.attempted >= PASS_LIMIT
+                jobs = await _finish(loop.run_in_executor(claimer, claim_free), start)
+            except asyncio.CancelledError:
+                raise
             except Exception as exc:  # logged; the loop must survive a database hiccup
                 log.warning("webhook_pass_failed", error_type=type(exc).__name__)
-            await asyncio.sleep(0 if full else interval)
+            start(jobs)
+            if jobs and slots.free() > 0:
+                continue  # more may be due than one claim found room for
+            await _woken(wake, interval)
     finally:
-        thread.shutdown(wait=False)
+        # Stopping: what is in flight finishes first (each within ATTEMPT_SECONDS), so that
+        # what the receivers answered is recorded and no lease is left to run out.
+        if sending:
+            await asyncio.wait([asyncio.wrap_future(f) for f in list(sending)])
+        claimer.shutdown(wait=False)
+        senders.shutdown(wait=False)
         client.close()
 
 
-async def _finish(future: asyncio.Future[Report]) -> Report:
-    """The pass's report. Cancelled meanwhile (the app stopping), the pass still finishes
-    first: it holds leases and open requests, and records what its receivers answered."""
+async def _woken(wake: asyncio.Event, seconds: float) -> None:
+    """Until ``wake`` is set or ``seconds`` pass. Not ``wait_for``: on Python 3.11 it can
+    swallow a cancellation that lands as the event is set, and the loop would never stop."""
+    waiter = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({waiter}, timeout=seconds)
+    finally:
+        waiter.cancel()
+
+
+async def _finish(
+    future: asyncio.Future[list[Job]], start: Callable[[list[Job]], None]
+) -> list[Job]:
+    """The claim's jobs. Cancelled meanwhile (the app stopping), the claim still finishes and
+    its jobs are sent first: they hold leases."""
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
         await asyncio.wait([future])
+        if not future.cancelled() and future.exception() is None:
+            start(future.result())
         raise
 
 
 async def stop(task: asyncio.Task[None] | None) -> None:
-    """Cancel the loop started by ``run``, once its pass in flight is done (a pass lasts at
-    most about one timeout)."""
+    """Cancel the loop started by ``run``, once the deliveries in flight are done (each within
+    ``ATTEMPT_SECONDS``)."""
     if task is None:
         return
+    task.cancel()
+    # The deliveries in flight end within their deadline; past it, cancel again rather than
+    # hold the app's shutdown.
+    await asyncio.wait({task}, timeout=ATTEMPT_SECONDS + 5)
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
