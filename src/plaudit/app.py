@@ -20,6 +20,8 @@ from plaudit.console.routes import router as console_router
 from plaudit.events.routes import router as events_router
 from plaudit.gamification import leaderboards
 from plaudit.gamification.routes import router as gamification_router
+from plaudit.limits.body import BodyLimits
+from plaudit.limits.limiter import Limiter
 from plaudit.loyalty import ledger
 from plaudit.loyalty.routes import router as loyalty_router
 from plaudit.me.routes import router as me_router
@@ -78,10 +80,11 @@ def create_app(
     origins = OriginRegistry(
         db, own_origin=state.own_origin, refresh_seconds=settings.keystore_refresh_seconds
     )
+    limiter = Limiter(settings, clock=clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_maintain(state, origins)) if background else None
+        task = asyncio.create_task(_maintain(state, origins, limiter)) if background else None
         # Webhooks: their own delivery loop, so a slow receiver never holds up maintenance.
         deliveries = asyncio.create_task(webhooks_worker.run(state)) if background else None
         # Programs: ranking a million-user board takes tens of seconds; it must not hold up the
@@ -97,6 +100,7 @@ def create_app(
                     with contextlib.suppress(asyncio.CancelledError):
                         await loop
             await run_in_threadpool(state.failures.flush, db)
+            await run_in_threadpool(limiter.counts.flush, db)
             state.http.close()
 
     app = PlauditApp(
@@ -110,6 +114,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.plaudit = state
+    app.state.limiter = limiter  # rate limits: see limits/web.py
+    app.body_limits = BodyLimits(settings)  # served ahead of everything: see web/hotpath.py
     errors.install(app)
     openapi.install(app)
 
@@ -149,7 +155,7 @@ def app_from_environment() -> FastAPI:
     return create_app(settings)
 
 
-async def _maintain(state: AppState, origins: OriginRegistry) -> None:
+async def _maintain(state: AppState, origins: OriginRegistry, limiter: Limiter) -> None:
     """The background loop: pick up changes made by other processes, write the failure log,
     refresh JWKS sources when due. Each step is isolated: one failing never stops the others."""
     last_jwks = 0.0
@@ -158,6 +164,7 @@ async def _maintain(state: AppState, origins: OriginRegistry) -> None:
         steps: list[tuple[str, Callable[[], object]]] = [
             ("keystore_refresh", state.keystore.refresh),
             ("failure_flush", lambda: state.failures.flush(state.db)),
+            ("limited_flush", lambda: limiter.counts.flush(state.db)),
         ]
         if origins.is_stale():
             steps.append(("origins_refresh", origins.refresh))

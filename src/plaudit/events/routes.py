@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 
+from plaudit.limits import web as limits
 from plaudit.products.models import Product
 from plaudit.web.client import authenticate_user
 from plaudit.web.management import Manager, for_product
@@ -27,6 +28,8 @@ router = APIRouter(tags=["events"])
 )
 async def send_event(request: Request, body: EventIn) -> Any:
     context = await authenticate_user(request, scopes=("write",))
+    user = (context.product_id, context.verified.user_id)
+    await limits.hit(request, limits.CLIENT_EVENTS_PER_USER, *user, product_id=user[0])
 
     def work(session: Session, state: AppState) -> dict[str, Any]:
         # Committed before the 202 leaves: an accepted event is never lost.

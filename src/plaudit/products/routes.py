@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from plaudit.errors import NotFound
+from plaudit.limits import counts as limited
+from plaudit.limits import web as limits
 from plaudit.web.management import Manager, Principal
 from plaudit.web.state import AppState, get_state, in_session
 
@@ -126,7 +128,12 @@ async def create_secret(
 ) -> Any:
     def work(session: Session, state: AppState) -> dict[str, Any]:
         return hmac_secrets.create_from(
-            session, _product(session, principal, product_id), body, box=state.box, now=state.now()
+            session,
+            _product(session, principal, product_id),
+            body,
+            box=state.box,
+            now=state.now(),
+            max_keys=state.settings.max_keys_per_product,
         )
 
     return await in_session(request, work, changes=product_id)
@@ -172,8 +179,11 @@ async def disable_secret(request: Request, product_id: str, kid: str, principal:
     summary="Add a public key (PEM or JWK)",
 )
 async def add_key(request: Request, product_id: str, body: KeyCreate, principal: Manager) -> Any:
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        record = public_keys.add_from(session, _product(session, principal, product_id), body)
+    def work(session: Session, state: AppState) -> dict[str, Any]:
+        product = _product(session, principal, product_id)
+        record = public_keys.add_from(
+            session, product, body, max_keys=state.settings.max_keys_per_product
+        )
         return public_keys.key_info(record)
 
     return await in_session(request, work, changes=product_id)
@@ -397,12 +407,14 @@ async def auth_failures(
 ) -> Any:
     state = get_state(request)
     await run_in_threadpool(state.failures.flush, state.db)
-    return await in_session(
-        request,
-        lambda s, state: failures.failure_report(
-            s, _product(s, principal, product_id), limit=limit, now=state.now()
-        ),
-    )
+    await run_in_threadpool(limits.flush_counts, request)
+
+    def work(session: Session, state: AppState) -> dict[str, Any]:
+        product = _product(session, principal, product_id)
+        report = failures.failure_report(session, product, limit=limit, now=state.now())
+        return {**report, "limited": limited.limited_report(session, product.id, now=state.now())}
+
+    return await in_session(request, work)
 
 
 @router.post(

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse
 
+from plaudit.limits import web as limits
 from plaudit.products.service import get_product
 from plaudit.users.models import User
 from plaudit.web.client import authenticate_user
@@ -112,9 +113,10 @@ class ReferralsPage(BaseModel):
 async def follow_link(request: Request, code: str) -> RedirectResponse:
     settings = get_state(request).settings
     fallback = settings.default_landing_url or settings.resolved_public_url + "/"
+    counted = await limits.counts_click(request, service.normalise_code(code)[:64])
 
     def work(session: Session, _state: AppState) -> str:
-        product, known = service.record_click(session, code)
+        product, known = service.record_click(session, code, count=counted)
         return service.landing_url(product, known, fallback)
 
     # An unknown code, or a failing store, still lands the visitor somewhere useful.

@@ -9,6 +9,7 @@ from plaudit.gamification.models import (
     Streak,
     UserBadge,
 )
+from plaudit.limits.models import LimitedCount
 from plaudit.loyalty.models import (
     EarningRule,
     LedgerEntry,
@@ -49,6 +50,7 @@ __all__ = [
     "LeaderboardRank",
     "LeaderboardSnapshot",
     "LedgerEntry",
+    "LimitedCount",
     "LoyaltyAccount",
     "PointsTally",
     "Product",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from plaudit.auth.errors import InsufficientPermissions
 from plaudit.errors import InvalidInput, NotFound
+from plaudit.limits import web as limits
 from plaudit.products.service import get_product
 from plaudit.web.client import authenticate_user
 from plaudit.web.credentials import USER_TOKEN_HEADERS, bearer
@@ -97,6 +98,8 @@ async def open_upsert_user(
         principal.check_product(product_id)
         listed = None
     else:
+        address = limits.client_address(request)
+        await limits.hit(request, limits.OPEN_ENDPOINT_PER_ADDRESS, address, product_id=product_id)
         context = await authenticate_user(request, product_id=product_id, scopes=("write",))
         if not hmac.compare_digest(context.verified.user_id, user_id):
             raise InsufficientPermissions(

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from plaudit.auth import ParsedToken, VerifiedToken, parse_unverified
 from plaudit.auth.errors import AuthError, MissingToken, UnknownKey
 from plaudit.errors import OriginNotAllowed, UnknownProduct
+from plaudit.limits import web as limits
 from plaudit.products import jwks
 from plaudit.products.keystore import ProductRuntime
 from plaudit.products.models import Product
@@ -56,11 +57,23 @@ async def authenticate_user(
     scopes: tuple[str, ...] = (),
     token: str | None = None,
 ) -> ClientContext:
+    try:
+        return await _authenticate_user(request, product_id=product_id, scopes=scopes, token=token)
+    except (AuthError, UnknownProduct) as error:
+        if error.status == 401:  # refused credentials count; a missing scope (403) does not
+            await limits.failed_verification(request)
+        raise
+
+
+async def _authenticate_user(
+    request: Request, *, product_id: str | None, scopes: tuple[str, ...], token: str | None
+) -> ClientContext:
     state = get_state(request)
     token = token or user_token(request)
+    product_id = product_id or request.headers.get(PRODUCT_HEADER)
+    limits.check_client(request, product_id)  # 429 for an address past its refusals
     if not token:
         raise MissingToken()
-    product_id = product_id or request.headers.get(PRODUCT_HEADER)
     routed_by_claims = not product_id
     if routed_by_claims:
         # A token routed by its own claims once routes the same way again: remember it.
@@ -87,12 +100,15 @@ async def authenticate_user(
         if verified is not None:
             runtime.check(verified)
         else:
+            limits.check_product(request, runtime.product_id)  # past its refusals: 429
             runtime, verified = await _verify_fresh(
                 state, runtime, token, now, remember_route=routed_by_claims, parsed=parsed
             )
         verified.require_scopes(*scopes)
     except AuthError as error:
         state.failures.add(runtime.product_id, error, token)
+        if error.status == 401:
+            await limits.failed_verification(request, product_id=runtime.product_id)
         raise
     return ClientContext(runtime=runtime, verified=verified, token=token)
 

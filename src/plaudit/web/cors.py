@@ -108,7 +108,7 @@ def with_cors_headers(send: Send, origin: str) -> Send:
         if message["type"] == "http.response.start":
             headers = MutableHeaders(scope=message)
             headers["Access-Control-Allow-Origin"] = origin
-            headers["Access-Control-Expose-Headers"] = "WWW-Authenticate"
+            headers["Access-Control-Expose-Headers"] = "WWW-Authenticate, Retry-After"
             headers.add_vary_header("Origin")
         await send(message)
 

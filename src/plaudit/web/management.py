@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from plaudit.errors import Forbidden, NotFound, Unauthenticated
+from plaudit.limits import web as limits
 from plaudit.products.api_keys import API_KEY_PREFIX, authenticate_api_key
 from plaudit.products.models import Product
 from plaudit.products.service import get_product
@@ -66,8 +67,10 @@ def authenticate(session: Session, settings: Settings, presented: str) -> Princi
 
 
 async def management_principal(request: Request) -> Principal:
+    limits.check_client(request)  # 429 for an address past its refused credentials
     presented = bearer(request)
     if not presented:
+        await limits.failed_verification(request)
         raise Unauthenticated()
     state = get_state(request)
     if presented.startswith(API_KEY_PREFIX):
@@ -80,7 +83,13 @@ async def management_principal(request: Request) -> Principal:
     else:
         principal = operator(state.settings, presented)  # no database needed
     if principal is not None:
+        if principal.api_key_id is not None:  # the operator's own token is not rated
+            key = principal.api_key_id
+            await limits.hit(
+                request, limits.MANAGEMENT_PER_API_KEY, key, product_id=principal.product_id
+            )
         return principal
+    await limits.failed_verification(request)
     raise Unauthenticated("The admin token or API key is not valid.")
 
 

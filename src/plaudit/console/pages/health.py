@@ -13,6 +13,8 @@ from starlette.responses import Response
 
 from plaudit.auth.errors import all_error_types
 from plaudit.errors import ServiceError, all_service_error_types
+from plaudit.limits import counts as limited
+from plaudit.limits import web as limits
 from plaudit.products import failures
 from plaudit.products import service as products
 from plaudit.web.state import AppState, get_state, in_session
@@ -65,6 +67,7 @@ async def _page(
     state = get_state(request)
     # Refused tokens wait in memory for the background writer: write them now, as the API does.
     await run_in_threadpool(state.failures.flush, state.db)
+    await run_in_threadpool(limits.flush_counts, request)
 
     def work(session: Session, st: AppState) -> dict[str, Any]:
         product = product_of(session, console, product_id)
@@ -78,6 +81,7 @@ async def _page(
         return {
             "product": products.product_settings(product),
             "report": failures.failure_report(session, product, limit=RECENT, now=st.now()),
+            "limited": limited.limited_report(session, product.id, now=st.now()),
             "endpoints": [webhooks.endpoint_info(e) for e in endpoints],
             "selected": webhooks.endpoint_info(selected) if selected is not None else None,
             "deliveries": deliveries,

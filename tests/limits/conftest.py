@@ -1,0 +1,46 @@
+"""The limits under test, on SQLite and PostgreSQL (the service suite's ``store`` fixtures).
+
+``make_client(**settings)`` builds an app whose limits are set low enough to reach in a few
+calls; the clock is the pinned one, so a window ends when a test moves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from tests.service import conftest as service
+from tests.service.conftest import ADMIN, NOW, Clock, create_product
+
+from plaudit.app import create_app
+from plaudit.settings import Settings
+from plaudit.store.db import Database
+
+store = service.store
+db = service.db
+clock = service.clock
+settings = service.settings
+client = service.client
+
+__all__ = ["ADMIN", "NOW", "Clock", "create_product"]
+
+MakeClient = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client(settings: Settings, db: Database, clock: Clock) -> Iterator[MakeClient]:
+    """A TestClient on an app with these settings changed; ``address`` is the client's IP."""
+    with ExitStack() as stack:
+
+        def make(address: str = "203.0.113.7", **changes: Any) -> TestClient:
+            app = create_app(
+                settings.model_copy(update=changes), db=db, clock=clock, background=False
+            )
+            return stack.enter_context(
+                TestClient(app, raise_server_exceptions=False, client=(address, 50000))
+            )
+
+        yield make
