@@ -18,7 +18,6 @@ from collections.abc import Callable
 import limits
 import structlog
 from limits.aio.storage import RedisStorage
-from limits.aio.strategies import FixedWindowRateLimiter
 
 from plaudit.errors import RateLimited
 from plaudit.settings import Settings
@@ -38,7 +37,8 @@ _SEPARATOR = "\x1f"
 
 
 class SharedCounters:
-    """Fixed-window counts in Redis: one count for every process."""
+    """Fixed-window counts in Redis, through the ``limits`` library's storage: one count for
+    every process. A window starts at its key's first count and ends when the key expires."""
 
     def __init__(self, url: str) -> None:
         self._storage = RedisStorage(
@@ -48,13 +48,18 @@ class SharedCounters:
             socket_timeout=SHARED_TIMEOUT_SECONDS,
             socket_connect_timeout=SHARED_TIMEOUT_SECONDS,
         )
-        self._limiter = FixedWindowRateLimiter(self._storage)
 
-    async def hit(self, key: str, rate: limits.RateLimitItem, cost: int) -> tuple[bool, float]:
-        if await self._limiter.hit(rate, key, cost=cost):
-            return True, 0.0
-        stats = await self._limiter.get_window_stats(rate, key)
-        return False, stats.reset_time - time.time()
+    async def hit(
+        self, key: str, rate: limits.RateLimitItem, cost: int
+    ) -> tuple[int, float | None]:
+        """The window's count after this one, and (only once the rate is reached, as it costs
+        a round trip) the seconds until the window ends."""
+        period = rate.get_expiry()
+        name = f"{key}/{rate.amount}/{period}"
+        count = await self._storage.incr(name, period, amount=cost)
+        if count < rate.amount:
+            return count, None
+        return count, await self._storage.get_expiry(name) - time.time()
 
 
 class Limiter:
@@ -80,8 +85,8 @@ class Limiter:
         rate = self.rates[kind]
         if rate is None:
             return
-        allowed, retry_after = await self._count(kind, key, rate, cost)
-        if not allowed:
+        count, retry_after = await self._count(kind, key, rate, cost)
+        if count > rate.amount:
             raise self._refuse(kind, rate, retry_after, product_id)
 
     async def within(self, kind: LimitClass, *key: str) -> bool:
@@ -89,16 +94,17 @@ class Limiter:
         rate = self.rates[kind]
         if rate is None:
             return True
-        allowed, _ = await self._count(kind, key, rate, 1)
-        return allowed
+        count, _ = await self._count(kind, key, rate, 1)
+        return count <= rate.amount
 
     async def failed(self, kind: LimitClass, *key: str) -> None:
-        """Count a failure; past the rate, ``check`` refuses the key until the window ends."""
+        """Count a failure; once the rate is reached, ``check`` refuses the key until the
+        window ends."""
         rate = self.rates[kind]
         if rate is None:
             return
-        allowed, retry_after = await self._count(kind, key, rate, 1)
-        if not allowed:
+        count, retry_after = await self._count(kind, key, rate, 1)
+        if count >= rate.amount:
             if len(self._blocked) >= MAX_BLOCKED:
                 self._prune()
             self._blocked[(kind, _SEPARATOR.join(key))] = self._clock() + max(retry_after, 1.0)
@@ -137,11 +143,14 @@ class Limiter:
 
     async def _count(
         self, kind: LimitClass, key: tuple[str, ...], rate: limits.RateLimitItem, cost: int
-    ) -> tuple[bool, float]:
+    ) -> tuple[int, float]:
+        """The window's count after this call, and the seconds until the window ends (exact
+        once the rate is reached; a stand-in before, where nobody reads it)."""
         name = kind.name + _SEPARATOR + _SEPARATOR.join(key)
         if self._shared is not None and time.monotonic() >= self._shared_down_until:
             try:
-                return await self._shared.hit(name, rate, cost)
+                count, retry_after = await self._shared.hit(name, rate, cost)
+                return count, rate.get_expiry() if retry_after is None else retry_after
             except Exception as exc:  # any failure of the store: count here meanwhile
                 self._shared_down_until = time.monotonic() + SHARED_RETRY_SECONDS
                 log.warning("rate_limit_store_unavailable", error_type=type(exc).__name__)

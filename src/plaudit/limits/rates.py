@@ -128,8 +128,8 @@ class LocalCounters:
 
     def hit(
         self, key: str, rate: limits.RateLimitItem, now: float, cost: int = 1
-    ) -> tuple[bool, float]:
-        """Count ``cost`` calls; whether they fit the rate, and seconds until the window ends."""
+    ) -> tuple[int, float]:
+        """Count ``cost`` calls: the window's count now, and seconds until the window ends."""
         period = rate.get_expiry()
         window = int(now // period)
         with self._lock:
@@ -143,7 +143,7 @@ class LocalCounters:
                 self._counts[key] = (window, count)
                 while len(self._counts) > self._max_keys:
                     del self._counts[next(iter(self._counts))]
-        return count <= rate.amount, (window + 1) * period - now
+        return count, (window + 1) * period - now
 
     def __len__(self) -> int:
         return len(self._counts)
