@@ -6,12 +6,15 @@ calls; the clock is the pinned one, so a window ends when a test moves it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
+from tests.conftest import missing_backend
 from tests.service import conftest as service
 from tests.service.conftest import ADMIN, NOW, Clock, create_product
 
@@ -44,3 +47,19 @@ def make_client(settings: Settings, db: Database, clock: Clock) -> Iterator[Make
             )
 
         yield make
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """PLAUDIT_TEST_REDIS_URL, emptied: a logical database of the tests' own (.ci/run: /1)."""
+    url = os.environ.get("PLAUDIT_TEST_REDIS_URL")
+    if not url:
+        missing_backend("redis", "set PLAUDIT_TEST_REDIS_URL (.ci/run does)")
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.flushdb()
+    except redis.RedisError as exc:
+        missing_backend("redis", f"cannot connect: {type(exc).__name__}")
+    finally:
+        client.close()
+    return url

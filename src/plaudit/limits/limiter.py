@@ -52,11 +52,14 @@ class SharedCounters:
     async def hit(
         self, key: str, rate: limits.RateLimitItem, cost: int
     ) -> tuple[int, float | None]:
-        """The window's count after this one, and (only once the rate is reached, as it costs
-        a round trip) the seconds until the window ends."""
+        """The window's count after adding ``cost`` (0: just look), and (only once the rate is
+        reached, as it costs a round trip) the seconds until the window ends."""
         period = rate.get_expiry()
         name = f"{key}/{rate.amount}/{period}"
-        count = await self._storage.incr(name, period, amount=cost)
+        if cost:
+            count = await self._storage.incr(name, period, amount=cost)
+        else:  # a look, counting nothing
+            count = await self._storage.get(name)
         if count < rate.amount:
             return count, None
         return count, await self._storage.get_expiry(name) - time.time()
@@ -105,9 +108,26 @@ class Limiter:
             return
         count, retry_after = await self._count(kind, key, rate, 1)
         if count >= rate.amount:
-            if len(self._blocked) >= MAX_BLOCKED:
-                self._prune()
-            self._blocked[(kind, _SEPARATOR.join(key))] = self._clock() + max(retry_after, 1.0)
+            self._block(kind, key, retry_after)
+
+    def _block(self, kind: LimitClass, key: tuple[str, ...], retry_after: float) -> None:
+        if len(self._blocked) >= MAX_BLOCKED:
+            self._prune()
+        self._blocked[(kind, _SEPARATOR.join(key))] = self._clock() + max(retry_after, 1.0)
+
+    async def check_shared(
+        self, kind: LimitClass, *key: str, product_id: str | None = None
+    ) -> None:
+        """``check``, and with Redis also the count other processes reached: before work worth
+        a round trip (a token verified afresh), so that a shared limit holds exactly."""
+        self.check(kind, *key, product_id=product_id)
+        rate = self.rates[kind]
+        if rate is None or self._shared is None:
+            return
+        count, retry_after = await self._count(kind, key, rate, 0)
+        if count >= rate.amount:
+            self._block(kind, key, retry_after)
+            raise self._refuse(kind, rate, retry_after, product_id)
 
     @property
     def blocking(self) -> bool:

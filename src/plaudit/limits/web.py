@@ -64,14 +64,21 @@ def check_client(request: Request, product_id: str | None = None) -> None:
         )
 
 
-def check_product(request: Request, product_id: str) -> None:
-    """429 if this product is past its rate of refused tokens: asked before a token is verified
-    afresh, so that tokens answered from memory still pass while a product is under attack."""
+async def check_product(request: Request, product_id: str) -> None:
+    """429 if this product, or this client's address, is past its rate of refused tokens:
+    asked before a token is verified afresh, so that tokens answered from memory still pass
+    while a product is under attack. With Redis this asks it what other processes counted."""
     limiter = limiter_of(request)
-    if limiter is not None and limiter.blocking:
-        limiter.check(
-            LimitClass.FAILED_VERIFICATIONS_PER_PRODUCT, product_id, product_id=product_id
-        )
+    if limiter is None or not (limiter.blocking or limiter.shared):
+        return
+    await limiter.check_shared(
+        LimitClass.FAILED_VERIFICATIONS_PER_PRODUCT, product_id, product_id=product_id
+    )
+    await limiter.check_shared(
+        LimitClass.FAILED_VERIFICATIONS_PER_ADDRESS,
+        limiter.address(request.scope),
+        product_id=product_id,
+    )
 
 
 async def failed_verification(request: Request, *, product_id: str | None = None) -> None:

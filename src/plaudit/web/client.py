@@ -100,7 +100,7 @@ async def _authenticate_user(
         if verified is not None:
             runtime.check(verified)
         else:
-            limits.check_product(request, runtime.product_id)  # past its refusals: 429
+            await limits.check_product(request, runtime.product_id)  # past its refusals: 429
             runtime, verified = await _verify_fresh(
                 state, runtime, token, now, remember_route=routed_by_claims, parsed=parsed
             )
