@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -113,17 +114,23 @@ class ReferralsPage(BaseModel):
 async def follow_link(request: Request, code: str) -> RedirectResponse:
     settings = get_state(request).settings
     fallback = settings.default_landing_url or settings.resolved_public_url + "/"
-    counted = await limits.counts_click(request, service.normalise_code(code)[:64])
 
-    def work(session: Session, _state: AppState) -> str:
-        product, known = service.record_click(session, code, count=counted)
-        return service.landing_url(product, known, fallback)
+    def look_up(session: Session, _state: AppState) -> tuple[str, str | None]:
+        product, known = service.record_click(session, code, count=False)
+        return service.landing_url(product, known, fallback), known
+
+    def count(session: Session, _state: AppState) -> None:
+        service.record_click(session, code)
 
     # An unknown code, or a failing store, still lands the visitor somewhere useful.
     try:
-        target = await in_session(request, work)
+        target, known = await in_session(request, look_up)
     except Exception:  # never an error page for a person following a link
-        target = fallback
+        target, known = fallback, None
+    # Counted once per visitor and day (limits/): only a real code is remembered for that.
+    if known is not None and await limits.counts_click(request, known):
+        with contextlib.suppress(Exception):  # an uncounted click still lands
+            await in_session(request, count)
     return RedirectResponse(
         target,
         status_code=302,

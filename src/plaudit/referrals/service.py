@@ -96,8 +96,8 @@ def landing_url(product: Product | None, code: str | None, fallback: str) -> str
 def record_click(
     session: Session, code: str, *, count: bool = True
 ) -> tuple[Product | None, str | None]:
-    """Count a click on a share link (unless ``count`` is false: this visitor's click was
-    counted already); returns the product and the code, or (None, None)."""
+    """Count a click on a share link (with ``count`` false, only look its code up); returns
+    the product and the code, or (None, None)."""
     normal = normalise_code(code)
     if not CODE_SHAPE.fullmatch(normal):
         return None, None
