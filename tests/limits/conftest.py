@@ -6,10 +6,12 @@ calls; the clock is the pinned one, so a window ends when a test moves it.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import redis
@@ -31,6 +33,7 @@ client = service.client
 __all__ = ["ADMIN", "NOW", "Clock", "create_product"]
 
 MakeClient = Callable[..., TestClient]
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -63,3 +66,10 @@ def redis_url() -> str:
     finally:
         client.close()
     return url
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on a thread of its own: another suite's tool (Playwright's sync API) may
+    leave an event loop running on the main thread, where ``asyncio.run`` refuses to start."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -3,7 +3,6 @@ they are read and before any credential is looked at."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
@@ -16,6 +15,7 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 from starlette.types import ASGIApp, Message
+from tests.limits.conftest import run_async
 from tests.service.conftest import ADMIN, ADMIN_TOKEN, create_product, standard_claims
 from tests.service.served import Server
 
@@ -60,7 +60,7 @@ def _call(
         "server": ("plaudit.test", 80),
         "state": {},
     }
-    asyncio.run(app(scope, receive, send))
+    run_async(app(scope, receive, send))
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return start["status"], json.loads(body or b"{}"), asked
@@ -157,7 +157,7 @@ def test_a_served_process_answers_413_at_once_to_an_announced_50_mb_body(
     }
     server = Server(env, tmp_path / "serve.log")
     try:
-        server.wait_ready(time.monotonic() + 30)
+        server.wait_ready(time.monotonic() + 60)
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
             started = time.monotonic()
             sock.sendall(

@@ -10,7 +10,8 @@ from typing import Any
 import jwt
 import pytest
 from fastapi.testclient import TestClient
-from tests.service.conftest import ADMIN, Clock, create_product, standard_claims
+from tests.console.conftest import ConsoleClient, text_of
+from tests.service.conftest import ADMIN, ADMIN_TOKEN, Clock, create_product, standard_claims
 
 from plaudit.limits.address import ClientAddress
 from plaudit.limits.rates import parse_rate
@@ -268,3 +269,17 @@ def test_trusted_proxies_must_be_addresses_or_networks() -> None:
     assert settings.trusted_proxies == ["10.0.0.0/8", "192.0.2.1"]
     with pytest.raises(ValueError, match=r"proxy\.example"):
         Settings(trusted_proxies="proxy.example")  # type: ignore[arg-type]
+
+
+def test_the_console_health_page_shows_rate_limited_calls(make_client: MakeClient) -> None:
+    """The integration health page counts the product's 429s by code, with the fix."""
+    client = make_client(rate_limit_client_events_per_user="1/minute")
+    acme = create_product(client, id="acme")
+    token = _token(acme)
+    for _ in range(3):
+        client.post("/v1/events", json={"type": "played"}, headers=_bearer(token))
+    console = ConsoleClient(client)
+    assert console.sign_in(ADMIN_TOKEN).status_code == 303
+    text = " ".join(text_of(console.get("/console/products/acme/health")).split())
+    assert "2 calls refused with 429" in text
+    assert "too_many_events : 2 (Send fewer events per user" in text

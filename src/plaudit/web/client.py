@@ -70,14 +70,15 @@ async def _authenticate_user(
 ) -> ClientContext:
     state = get_state(request)
     token = token or user_token(request)
-    product_id = product_id or request.headers.get(PRODUCT_HEADER)
-    limits.check_client(request, product_id)  # 429 for an address past its refusals
     if not token:
         raise MissingToken()
+    product_id = product_id or request.headers.get(PRODUCT_HEADER)
     routed_by_claims = not product_id
     if routed_by_claims:
         # A token routed by its own claims once routes the same way again: remember it.
         product_id = state.token_products.get(token)
+    if not product_id or state.keystore.get(product_id) is None:
+        limits.check_client(request, product_id)  # the store is asked next: 429 if limited
     parsed: ParsedToken | None = None  # kept, so that routing and verifying parse it once
     if not product_id:
         parsed = parse_unverified(token, max_bytes=state.settings.max_token_bytes)

@@ -67,13 +67,13 @@ def authenticate(session: Session, settings: Settings, presented: str) -> Princi
 
 
 async def management_principal(request: Request) -> Principal:
-    limits.check_client(request)  # 429 for an address past its refused credentials
     presented = bearer(request)
     if not presented:
         await limits.failed_verification(request)
         raise Unauthenticated()
     state = get_state(request)
     if presented.startswith(API_KEY_PREFIX):
+        limits.check_client(request)  # the store is asked next: 429 if the address is limited
 
         def check() -> Principal | None:
             with state.db.session() as session:
