@@ -6,6 +6,7 @@ environment. The defaults run a local demo; ``PLAUDIT_ENVIRONMENT=production`` r
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import secrets
 from pathlib import Path
@@ -107,6 +108,17 @@ class Settings(BaseSettings):
         if isinstance(value, list):
             for item in value:
                 ipaddress.ip_network(str(item), strict=False)  # ValueError names the bad one
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("redis://", "rediss://", "redis+unix://")):
+            raise ValueError("write redis://host:port/db (rediss:// for TLS)")
+        if importlib.util.find_spec("redis") is None:
+            raise ValueError("needs the Redis client: pip install 'plaudit[redis]'")
         return value
 
     @model_validator(mode="after")

@@ -283,3 +283,10 @@ def test_the_console_health_page_shows_rate_limited_calls(make_client: MakeClien
     text = " ".join(text_of(console.get("/console/products/acme/health")).split())
     assert "2 calls refused with 429" in text
     assert "too_many_events : 2 (Send fewer events per user" in text
+
+
+def test_a_redis_url_must_name_a_redis() -> None:
+    """PLAUDIT_REDIS_URL takes redis:// or rediss:// URLs; anything else stops the server."""
+    assert Settings(redis_url="redis://127.0.0.1:6379/1").redis_url == "redis://127.0.0.1:6379/1"
+    with pytest.raises(ValueError, match="redis://host:port/db"):
+        Settings(redis_url="http://127.0.0.1:6379")

@@ -29,7 +29,7 @@ from plaudit.errors import (
 )
 
 #: Keys the per-process counters remember at most; the oldest windows are forgotten first.
-MAX_LOCAL_KEYS = 200_000
+MAX_LOCAL_KEYS = 100_000
 
 
 def parse_rate(text: str) -> limits.RateLimitItem | None:
