@@ -1,4 +1,5 @@
-"""The limits under test, on SQLite and PostgreSQL (the service suite's ``store`` fixtures).
+"""The limits under test, on SQLite and PostgreSQL (the store fixtures of tests/support).
+
 
 ``make_client(**settings)`` builds an app whose limits are set low enough to reach in a few
 calls; the clock is the pinned one, so a window ends when a test moves it.
@@ -16,19 +17,12 @@ from typing import Any, TypeVar
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from tests.conftest import missing_backend
-from tests.service import conftest as service
-from tests.service.conftest import ADMIN, NOW, Clock, create_product
 
 from plaudit.app import create_app
 from plaudit.settings import Settings
 from plaudit.store.db import Database
-
-store = service.store
-db = service.db
-clock = service.clock
-settings = service.settings
-client = service.client
+from tests.conftest import missing_backend
+from tests.support.service import ADMIN, NOW, Clock, create_product
 
 __all__ = ["ADMIN", "NOW", "Clock", "create_product"]
 
@@ -53,19 +47,31 @@ def make_client(settings: Settings, db: Database, clock: Clock) -> Iterator[Make
 
 
 @pytest.fixture
-def redis_url() -> str:
-    """PLAUDIT_TEST_REDIS_URL, emptied: a logical database of the tests' own (.ci/run: /1)."""
+def redis_url() -> Iterator[str]:
+    """PLAUDIT_TEST_REDIS_URL (.ci/run: a logical database of the tests' own), its limit counts
+    emptied. xdist workers share that database: a test holds a lock in it for its whole run, so
+    no other worker's test counts against the same keys meanwhile."""
     url = os.environ.get("PLAUDIT_TEST_REDIS_URL")
     if not url:
         missing_backend("redis", "set PLAUDIT_TEST_REDIS_URL (.ci/run does)")
-    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
     try:
-        client.flushdb()
+        client.ping()
     except redis.RedisError as exc:
-        missing_backend("redis", f"cannot connect: {type(exc).__name__}")
-    finally:
         client.close()
-    return url
+        missing_backend("redis", f"cannot connect: {type(exc).__name__}")
+    # Bounded: a test using Redis takes seconds; a crashed holder's lock expires after 180 s.
+    lock = client.lock("tests:limits:lock", timeout=180, blocking_timeout=600)
+    if not lock.acquire():
+        client.close()
+        pytest.fail("another test held the Redis lock for 600 s")
+    try:
+        for key in client.scan_iter(match="plaudit:*", count=1000):
+            client.delete(key)
+        yield url
+    finally:
+        lock.release()
+        client.close()
 
 
 def run_async(coroutine: Coroutine[Any, Any, T]) -> T:

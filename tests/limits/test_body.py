@@ -15,12 +15,12 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 from starlette.types import ASGIApp, Message
-from tests.limits.conftest import run_async
-from tests.service.conftest import ADMIN, ADMIN_TOKEN, create_product, standard_claims
-from tests.service.served import Server
 
 from plaudit.limits.body import RouteClass, route_class
 from plaudit.settings import Settings
+from tests.limits.conftest import run_async
+from tests.support.served import Server
+from tests.support.service import ADMIN, ADMIN_TOKEN, create_product, standard_claims
 
 MakeClient = Callable[..., TestClient]
 
@@ -141,6 +141,7 @@ def test_paths_fall_in_the_documented_route_classes() -> None:
     assert route_class("/v1/products") is RouteClass.MANAGEMENT
 
 
+@pytest.mark.committed
 @pytest.mark.slow
 def test_a_served_process_answers_413_at_once_to_an_announced_50_mb_body(
     settings: Settings, tmp_path: Path

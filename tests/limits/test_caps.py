@@ -13,11 +13,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi.testclient import TestClient
-from tests.service.conftest import ADMIN, NOW, create_product, standard_claims
 
-from plaudit.auth import KeySet, key_from_jwk
+from plaudit.auth import KeySet, Verifier, key_from_jwk
 from plaudit.auth.errors import KeyTooLarge, KidRequired
+from plaudit.auth.explain import explain
 from plaudit.auth.keys import MAX_RSA_BITS
+from tests.support.service import ADMIN, NOW, create_product, standard_claims
 
 MakeClient = Callable[..., TestClient]
 
@@ -140,3 +141,20 @@ def test_the_core_refuses_to_try_more_keys_than_its_bound() -> None:
         bounded.candidates("ES256", None, NOW)
     assert [k.kid for k in bounded.candidates("ES256", "k3", NOW)] == ["k3"]
     assert len(KeySet(keys, max_kidless=4).candidates("ES256", None, NOW)) == 4
+
+
+def test_the_explainer_names_kid_required_as_the_verifier_does() -> None:
+    """explain(): a kid-less token of a product with more keys than it is tried against gets the
+    key finding kid_required with the verifier's hint, and the verdict kid_required."""
+    private = [ec.generate_private_key(ec.SECP256R1()) for _ in range(4)]
+    keys = KeySet([key_from_jwk(_ec_jwk(p, f"k{n}")) for n, p in enumerate(private)], max_kidless=3)
+    token = jwt.encode(standard_claims("acme"), private[0], algorithm="ES256")
+    explanation = explain(token, now=NOW, verifier=Verifier(keys))
+    assert explanation.verification is not None
+    assert explanation.verification["error"] == "kid_required"
+    (finding,) = [f for f in explanation.findings if f.field == "key"]
+    assert (finding.status, finding.code, finding.hint) == (
+        "error",
+        "kid_required",
+        KidRequired.hint,
+    )

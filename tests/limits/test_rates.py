@@ -10,12 +10,12 @@ from typing import Any
 import jwt
 import pytest
 from fastapi.testclient import TestClient
-from tests.console.conftest import ConsoleClient, text_of
-from tests.service.conftest import ADMIN, ADMIN_TOKEN, Clock, create_product, standard_claims
 
 from plaudit.limits.address import ClientAddress
 from plaudit.limits.rates import parse_rate
 from plaudit.settings import Settings
+from tests.console.conftest import ConsoleClient, text_of
+from tests.support.service import ADMIN, ADMIN_TOKEN, Clock, create_product, standard_claims
 
 MakeClient = Callable[..., TestClient]
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
-from tests.limits.conftest import run_async
-from tests.service.conftest import ADMIN, ADMIN_TOKEN
-from tests.service.served import Server
 
 from plaudit.errors import TooManyEvents
 from plaudit.limits.limiter import Limiter
 from plaudit.limits.rates import LimitClass
 from plaudit.settings import Settings
+from tests.limits.conftest import run_async
+from tests.support.served import Server
+from tests.support.service import ADMIN, ADMIN_TOKEN
 
 
 def test_two_limiters_on_one_redis_share_one_count(redis_url: str) -> None:
@@ -56,6 +56,7 @@ def test_an_unreachable_redis_leaves_each_process_counting_alone() -> None:
     run_async(run())
 
 
+@pytest.mark.committed
 @pytest.mark.slow
 def test_two_served_processes_share_the_limit_of_refused_tokens(
     redis_url: str, settings: Settings, tmp_path: Path

@@ -16,8 +16,6 @@ import re
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plaudit.errors import BodyTooLarge
-from plaudit.settings import Settings
-from plaudit.web.cors import is_client_path
 
 CONSOLE_PREFIX = "/console"
 _EVENTS = re.compile(r"/v1/products/[^/]+/events/?")
@@ -38,6 +36,22 @@ class RouteClass(enum.Enum):
         return f"body_limit_{self.value}_bytes"
 
 
+#: The client API: what a browser calls with a user token (CORS answers on these too).
+CLIENT_PREFIXES = (
+    "/v1/auth/",
+    "/v1/events",
+    "/v1/referrals/",
+    "/v1/me",
+    "/v1/rewards",
+    "/v1/leaderboards",
+    "/api/v1/",
+)
+
+
+def is_client_path(path: str) -> bool:
+    return path.startswith(CLIENT_PREFIXES)
+
+
 def route_class(path: str) -> RouteClass:
     if path.startswith(CONSOLE_PREFIX):
         return RouteClass.CONSOLE
@@ -55,7 +69,9 @@ class _Overflow(Exception):
 
 
 class BodyLimits:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: object) -> None:
+        """``settings``: ``plaudit.settings.Settings`` (which imports this package), read for
+        one body size per ``RouteClass``."""
         self.limits = {kind: int(getattr(settings, kind.setting)) for kind in RouteClass}
 
     def limit_for(self, path: str) -> int:

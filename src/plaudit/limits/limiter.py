@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import limits
 import structlog
 from limits.aio.storage import RedisStorage
 
 from plaudit.errors import RateLimited
-from plaudit.settings import Settings
 
 from .address import ClientAddress
 from .counts import LimitedCounts
@@ -65,8 +65,19 @@ class SharedCounters:
         return count, await self._storage.get_expiry(name) - time.time()
 
 
+class LimitSettings(Protocol):
+    """What the limiter reads of ``plaudit.settings.Settings`` (which imports this package to
+    check the rates it is given), besides one rate setting per ``LimitClass``."""
+
+    @property
+    def trusted_proxies(self) -> list[str]: ...
+
+    @property
+    def redis_url(self) -> str | None: ...
+
+
 class Limiter:
-    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, settings: LimitSettings, *, clock: Callable[[], float] = time.time) -> None:
         self.rates = {c: parse_rate(getattr(settings, c.setting)) for c in LimitClass}
         self.address = ClientAddress(settings.trusted_proxies)
         self.counts = LimitedCounts()

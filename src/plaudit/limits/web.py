@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from plaudit.store.db import Database
-
 from .limiter import Limiter
 from .rates import LimitClass
 
@@ -23,7 +21,6 @@ __all__ = [
     "client_address",
     "counts_click",
     "failed_verification",
-    "flush_counts",
     "hit",
     "limiter_of",
 ]
@@ -102,12 +99,3 @@ async def counts_click(request: Request, code: str) -> bool:
     return await limiter.within(
         LimitClass.REFERRAL_CLICKS_PER_VISITOR, code, limiter.address(request.scope)
     )
-
-
-def flush_counts(request: Request) -> int:
-    """Write the refusals counted in memory now (a report is about to read them)."""
-    limiter = limiter_of(request)
-    if limiter is None:
-        return 0
-    db: Database = request.app.state.plaudit.db
-    return limiter.counts.flush(db)

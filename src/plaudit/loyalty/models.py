@@ -3,6 +3,7 @@ transaction so that a balance check is one row read and a debit one conditional 
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 
 from sqlalchemy import (
@@ -39,6 +40,22 @@ class EarningRule(Base):
     server_only: Mapped[bool] = mapped_column(default=False)
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    # builtins.property: in this class, ``property`` names the column.
+    @builtins.property
+    def description(self) -> str:
+        """What the rule gives, in words for the widget."""
+        if self.points is not None:
+            what = f"{self.points} point{'s' if self.points != 1 else ''}"
+        else:
+            rate = f"{self.rate:g}"
+            what = f"{rate} point{'s' if rate != '1' else ''} per {self.property}"
+        if self.once:
+            what += ", once"
+        elif self.limit_per_day:
+            times = "once" if self.limit_per_day == 1 else f"up to {self.limit_per_day} times"
+            what += f", {times} a day"
+        return what
 
 
 class LoyaltyAccount(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
+from plaudit.responses import IsoTime, Row
 from plaudit.shapes import EVENT_TYPE, Strict
 
 PROPERTY = r"^[A-Za-z0-9_.-]+$"
@@ -55,7 +56,7 @@ class RuleUpdate(Strict):
     enabled: bool | None = None
 
 
-class RuleOut(BaseModel):
+class RuleOut(Row):
     id: str
     name: str
     event_type: str
@@ -78,7 +79,7 @@ class TiersIn(Strict):
     tiers: list[TierIn] = Field(max_length=50)
 
 
-class TierOut(BaseModel):
+class TierOut(Row):
     name: str
     threshold: int
 
@@ -103,7 +104,7 @@ class RewardUpdate(Strict):
     enabled: bool | None = None
 
 
-class RewardOut(BaseModel):
+class RewardOut(Row):
     id: str
     name: str
     description: str
@@ -127,12 +128,12 @@ class AdjustmentIn(Strict):
         return self
 
 
-class EntryOut(BaseModel):
+class EntryOut(Row):
     id: int
     delta: int
     kind: str = Field(description="earn, redeem, adjust, expire or referral.")
     reason: str
-    created_at: str
+    created_at: IsoTime
     balance_after: int
 
 
@@ -150,12 +151,12 @@ class RedeemIn(Strict):
     )
 
 
-class RedemptionOut(BaseModel):
+class RedemptionOut(Row):
     id: str
     reward_id: str
     reward_name: str
     cost: int
-    created_at: str
+    created_at: IsoTime
 
 
 class Redeemed(BaseModel):

@@ -3,7 +3,7 @@
 Two layers. Here, at the edge: a preflight is answered for any origin some product allows (a
 preflight carries no token, so it cannot say which product it is for), and responses carry
 ``Access-Control-Allow-Origin`` only for such origins. Then, per product, in
-``web/client.py``: a request whose ``Origin`` is not among *its* product's origins is refused
+``users/client.py``: a request whose ``Origin`` is not among *its* product's origins is refused
 with ``origin_not_allowed``. Plaudit's own origin (its demo page, its console) always passes.
 """
 
@@ -21,16 +21,6 @@ from starlette.types import Message, Receive, Scope, Send
 from plaudit.products.models import Product
 from plaudit.store.db import Database
 
-#: The client API: what a browser calls with a user token.
-CLIENT_PREFIXES = (
-    "/v1/auth/",
-    "/v1/events",
-    "/v1/referrals/",
-    "/v1/me",
-    "/v1/rewards",
-    "/v1/leaderboards",
-    "/api/v1/",
-)
 ALLOWED_HEADERS = (
     "authorization, content-type, x-plaudit-product, x-plaudit-user-token, x-saasquatch-user-token"
 )
@@ -77,10 +67,6 @@ class OriginRegistry:
 
     def is_stale(self) -> bool:
         return time.monotonic() - self._loaded_at > self._refresh_seconds
-
-
-def is_client_path(path: str) -> bool:
-    return path.startswith(CLIENT_PREFIXES)
 
 
 async def preflight(scope: Scope, registry: OriginRegistry, send: Send, receive: Receive) -> None:

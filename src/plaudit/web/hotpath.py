@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from plaudit.limits.body import BodyLimits
+from plaudit.limits.body import BodyLimits, is_client_path
 
-from .cors import OriginRegistry, is_client_path, preflight, with_cors_headers
+from .cors import OriginRegistry, preflight, with_cors_headers
 from .errors import response_for
 
 log = structlog.get_logger("plaudit.web")
