@@ -1,7 +1,9 @@
 """Suite-wide switches: optional backends skip loudly on a laptop and fail in CI.
 
-``PLAUDIT_REQUIRE_BACKENDS`` (set by ``.ci/run``) names the backends that must be present;
-a test that would skip for want of one of them fails instead.
+``PLAUDIT_REQUIRE_BACKENDS`` (set by ``.ci/run``) names the backends that must be present
+(``postgres``, ``browser``, ``redis``); a test that would skip for want of one of them fails
+instead. Each is found by its own variable: ``PLAUDIT_TEST_POSTGRES_URL``,
+``PLAUDIT_TEST_CHROMIUM``, ``PLAUDIT_TEST_REDIS_URL``.
 """
 
 from __future__ import annotations

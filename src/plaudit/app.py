@@ -20,6 +20,8 @@ from plaudit.access.state import AppState
 from plaudit.console.routes import router as console_router
 from plaudit.gamification import leaderboards
 from plaudit.gamification.routes import router as gamification_router
+from plaudit.limits.body import BodyLimits
+from plaudit.limits.limiter import Limiter
 from plaudit.loyalty import ledger
 from plaudit.loyalty.routes import client_router as loyalty_client_router
 from plaudit.loyalty.routes import router as loyalty_router
@@ -27,6 +29,7 @@ from plaudit.me.routes import router as me_router
 from plaudit.outbound import pinned_client
 from plaudit.pipeline.routes import points_router
 from plaudit.pipeline.routes import router as events_router
+from plaudit.products import limited
 from plaudit.products.failure_log import FailureLog
 from plaudit.products.jwks_refresh import JwksFetcher
 from plaudit.products.keystore import Keystore
@@ -94,10 +97,15 @@ def create_app(
     origins = OriginRegistry(
         db, own_origin=state.own_origin, refresh_seconds=settings.keystore_refresh_seconds
     )
+    limiter = Limiter(settings, clock=clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_maintain(state, verification, origins)) if background else None
+        task = (
+            asyncio.create_task(_maintain(state, verification, origins, limiter))
+            if background
+            else None
+        )
         # JWKS refresh: a loop of its own, so that a slow tenant host never delays the
         # propagation of keys, secrets and revocations that _maintain does every few seconds.
         refresh = asyncio.create_task(_refresh_jwks(state, verification)) if background else None
@@ -117,6 +125,7 @@ def create_app(
                         await loop
             await run_in_threadpool(verification.failures.flush, db)
             verification.jwks.close()
+            await run_in_threadpool(limited.flush, limiter.counts, db)
             state.http.close()
 
     app = PlauditApp(
@@ -131,6 +140,8 @@ def create_app(
     )
     app.state.plaudit = state
     app.state.verification = verification
+    app.state.limiter = limiter  # rate limits: see limits/web.py
+    app.body_limits = BodyLimits(settings)  # served ahead of everything: see web/hotpath.py
     errors.install(app)
     openapi.install(app)
 
@@ -175,7 +186,9 @@ def app_from_environment() -> FastAPI:
     return create_app(settings)
 
 
-async def _maintain(state: AppState, verification: Verification, origins: OriginRegistry) -> None:
+async def _maintain(
+    state: AppState, verification: Verification, origins: OriginRegistry, limiter: Limiter
+) -> None:
     """The background loop: pick up changes made by other processes, write the failure log.
     Each step is isolated: one failing never stops the others. Nothing here calls out."""
     while True:
@@ -183,6 +196,7 @@ async def _maintain(state: AppState, verification: Verification, origins: Origin
         steps: list[tuple[str, Callable[[], object]]] = [
             ("keystore_refresh", verification.keystore.refresh),
             ("failure_flush", lambda: verification.failures.flush(state.db)),
+            ("limited_flush", lambda: limited.flush(limiter.counts, state.db)),
         ]
         if origins.is_stale():
             steps.append(("origins_refresh", origins.refresh))

@@ -143,10 +143,73 @@ class InternalError(ServiceError):
     hint = "Retry; if it persists, the operator's logs say why (never the request's secrets)."
 
 
+class BodyTooLarge(ServiceError):
+    code = "body_too_large"
+    status = 413
+    description = "The request body is larger than this route accepts; it was not read."
+    hint = (
+        "Send less per call (split an event batch). The operator sets the limits per route "
+        "class with PLAUDIT_BODY_LIMIT_*_BYTES."
+    )
+
+
 class RateLimited(ServiceError):
     code = "rate_limited"
     status = 429
     description = "Too many attempts; wait a moment and try again."
+    hint = "Wait the seconds the Retry-After header says, then try again."
+
+    def __init__(
+        self, message: str | None = None, *, hint: str | None = None, retry_after: int = 1
+    ) -> None:
+        super().__init__(message, hint=hint)
+        #: Seconds until a call may succeed again: the response's Retry-After header.
+        self.retry_after = max(1, retry_after)
+
+
+class TooManyFailedVerifications(RateLimited):
+    code = "too_many_failed_verifications"
+    description = (
+        "Too many refused credentials came from this address, or were sent to this product, "
+        "in a short time: further calls wait."
+    )
+    hint = (
+        "Fix the tokens or keys being sent (the product's integration health lists the refused "
+        "ones), then retry after the Retry-After seconds."
+    )
+
+
+class TooManyRequests(RateLimited):
+    code = "too_many_requests"
+    description = "This address called an anonymous route too often in a short time."
+    hint = "Retry after the Retry-After seconds; a server calls with the product's API key."
+
+
+class TooManyEvents(RateLimited):
+    code = "too_many_events"
+    description = "This user sent more events from the browser than the product accepts now."
+    hint = (
+        "Send fewer events per user (batch them), or send them from your server with the "
+        "product's API key; retry after the Retry-After seconds."
+    )
+
+
+class TooManyManagementCalls(RateLimited):
+    code = "too_many_management_calls"
+    description = "This API key made more calls than the server accepts per key now."
+    hint = (
+        "Slow down (send events in batches of up to 1,000) and retry after the Retry-After "
+        "seconds; the operator sets PLAUDIT_RATE_LIMIT_MANAGEMENT_PER_API_KEY."
+    )
+
+
+class TooManyKeys(Conflict):
+    code = "too_many_keys"
+    description = "The product has as many secrets and public keys as the server allows."
+    hint = (
+        "Delete keys that are no longer used (a disabled one still counts), or ask the "
+        "operator to raise PLAUDIT_MAX_KEYS_PER_PRODUCT."
+    )
 
 
 def all_service_error_types() -> list[type[ServiceError]]:

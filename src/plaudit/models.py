@@ -20,6 +20,7 @@ from plaudit.loyalty.models import (
     Reward,
     Tier,
 )
+from plaudit.products.limited import LimitedCount
 from plaudit.products.models import (
     AuthFailure,
     JwksSource,
@@ -50,6 +51,7 @@ __all__ = [
     "LeaderboardRank",
     "LeaderboardSnapshot",
     "LedgerEntry",
+    "LimitedCount",
     "LoyaltyAccount",
     "PointsTally",
     "Product",

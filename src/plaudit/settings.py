@@ -6,12 +6,16 @@ environment. The defaults run a local demo; ``PLAUDIT_ENVIRONMENT=production`` r
 
 from __future__ import annotations
 
+import importlib.util
+import ipaddress
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from plaudit.limits.rates import parse_rate
 
 
 class SettingsError(ValueError):
@@ -51,10 +55,71 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_json: bool = False
 
+    # --- limits (docs/configuration.md, "Limits"): what an operator expects of Envoy or Kong ---
+    #: Largest request body, in bytes, per route class; a larger one is a 413 before it is read.
+    body_limit_client_bytes: int = Field(default=32 * 1024, ge=1024)
+    body_limit_events_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    body_limit_keys_bytes: int = Field(default=64 * 1024, ge=1024)
+    body_limit_console_bytes: int = Field(default=128 * 1024, ge=1024)
+    body_limit_management_bytes: int = Field(default=256 * 1024, ge=1024)
+    #: Rates as "N/second|minute|hour|day" (e.g. "100/minute"), or "off".
+    rate_limit_failed_verifications_per_address: str = "100/minute"
+    rate_limit_failed_verifications_per_product: str = "3000/minute"
+    rate_limit_open_endpoint_per_address: str = "120/minute"
+    rate_limit_client_events_per_user: str = "120/minute"
+    rate_limit_management_per_api_key: str = "6000/minute"
+    #: A referral link's click is counted this often per visitor (client address) at most;
+    #: the redirect itself always works.
+    rate_limit_referral_clicks_per_visitor: str = "1/day"
+    #: A Redis shared by every process (redis://host:port/db): rate limits then count across
+    #: processes. Unset, each process counts alone, as Envoy's local rate limit does.
+    redis_url: str | None = None
+    #: Proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For is believed;
+    #: without one, the client address is the connection's peer.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Secrets and public keys one product may register (JWKS sources are capped apart).
+    max_keys_per_product: int = Field(default=50, ge=1, le=10_000)
+    #: A token without a kid is tried against at most this many keys; past it, it needs a kid.
+    max_keys_tried_without_kid: int = Field(default=10, ge=1, le=1000)
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator(
+        "rate_limit_failed_verifications_per_address",
+        "rate_limit_failed_verifications_per_product",
+        "rate_limit_open_endpoint_per_address",
+        "rate_limit_client_events_per_user",
+        "rate_limit_management_per_api_key",
+        "rate_limit_referral_clicks_per_visitor",
+    )
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        parse_rate(value)  # raises ValueError naming the accepted forms
+        return value.strip()
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for item in value:
+                ipaddress.ip_network(str(item), strict=False)  # ValueError names the bad one
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("redis://", "rediss://", "redis+unix://")):
+            raise ValueError("write redis://host:port/db (rediss:// for TLS)")
+        if importlib.util.find_spec("redis") is None:
+            raise ValueError("needs the Redis client: pip install 'plaudit[redis]'")
+        return value
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:

@@ -169,7 +169,7 @@ def servers(settings: Settings, tmp_path: Path) -> Iterator[tuple[Server, Server
     try:
         for n in (1, 2):
             started.append(Server(env, tmp_path / f"serve-{n}.log"))
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # two cold starts on a loaded 2-CPU machine
         for server in started:
             server.wait_ready(deadline)
         yield started[0], started[1]

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from plaudit.errors import Unauthenticated
+from plaudit.limits import web as limits
 
 from .api_keys import API_KEY_PREFIX
 from .credentials import bearer
@@ -20,9 +21,11 @@ from .state import get_state
 async def management_principal(request: Request) -> Principal:
     presented = bearer(request)
     if not presented:
+        await limits.failed_verification(request)
         raise Unauthenticated()
     state = get_state(request)
     if presented.startswith(API_KEY_PREFIX):
+        limits.check_client(request)  # the store is asked next: 429 if the address is limited
 
         def check() -> Principal | None:
             with state.db.session() as session:
@@ -32,7 +35,13 @@ async def management_principal(request: Request) -> Principal:
     else:
         principal = operator(state.settings, presented)  # no database needed
     if principal is not None:
+        if principal.api_key_id is not None:  # the operator's own token is not rated
+            key = principal.api_key_id
+            await limits.hit(
+                request, limits.MANAGEMENT_PER_API_KEY, key, product_id=principal.product_id
+            )
         return principal
+    await limits.failed_verification(request)
     raise Unauthenticated("The admin token or API key is not valid.")
 
 

@@ -12,6 +12,7 @@ The tree, as a reader meets it::
     │   ├── UnsupportedCriticalHeader   unsupported_critical_header
     │   ├── InvalidTokenType            invalid_token_type
     │   ├── UnknownKey                  unknown_key
+    │   ├── KidRequired                 kid_required
     │   ├── KeyDisabled                 key_disabled
     │   ├── InvalidSignature            invalid_signature
     │   ├── TokenExpired                token_expired
@@ -26,6 +27,7 @@ The tree, as a reader meets it::
     └── KeyError_                       a key or secret was refused at registration (HTTP 422)
         ├── InvalidKey                  invalid_key
         ├── WeakKey                     weak_key
+        ├── KeyTooLarge                 key_too_large
         ├── PrivateKeyNotAllowed        private_key_not_allowed
         └── UnsupportedKey              unsupported_key
 
@@ -134,7 +136,19 @@ class UnknownKey(TokenError):
     description = "No key of this product matches the token."
     hint = (
         "Check that the token's 'kid' header names a key registered for this product, "
-        "or leave 'kid' out to try every enabled key."
+        "or leave 'kid' out to try the enabled keys of its algorithm (a few at most)."
+    )
+
+
+class KidRequired(TokenError):
+    code = "kid_required"
+    description = (
+        "The token names no key ('kid') and its product has more keys for its algorithm than "
+        "a token without one is tried against."
+    )
+    hint = (
+        "Put the signing key's id in the token's header as 'kid' (every JWT library can), or "
+        "disable the keys no longer used."
     )
 
 
@@ -228,6 +242,12 @@ class WeakKey(KeyError_):
     code = "weak_key"
     description = "The key is too weak for the algorithm it is meant for."
     hint = "Use an HMAC secret at least as long as the hash (32/48/64 bytes) or an RSA key of 2048 bits or more."
+
+
+class KeyTooLarge(KeyError_):
+    code = "key_too_large"
+    description = "The RSA key is larger than Plaudit verifies with."
+    hint = "Use an RSA key of 2048 to 8192 bits (3072 is plenty), or an EC or Ed25519 key."
 
 
 class PrivateKeyNotAllowed(KeyError_):

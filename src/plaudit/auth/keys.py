@@ -26,6 +26,8 @@ from .errors import (
     AlgorithmNotAllowed,
     InvalidKey,
     KeyDisabled,
+    KeyTooLarge,
+    KidRequired,
     PrivateKeyNotAllowed,
     UnknownKey,
     UnsupportedKey,
@@ -34,6 +36,10 @@ from .errors import (
 
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 MIN_RSA_BITS = 2048
+#: Verifying costs the square of the size; no issuer needs more (and OpenSSL stops at 16384).
+MAX_RSA_BITS = 8192
+#: A token without a kid is tried against at most this many keys of its algorithm by default.
+MAX_KIDLESS_CANDIDATES = 10
 MAX_KID_LENGTH = 256
 
 _CURVES: dict[str, tuple[str, type[ec.EllipticCurve], int]] = {
@@ -325,7 +331,7 @@ def keys_from_jwks(
     for member in members:
         try:
             found.append(key_from_jwk(member))
-        except (UnsupportedKey, InvalidKey, PrivateKeyNotAllowed, WeakKey):
+        except (UnsupportedKey, InvalidKey, PrivateKeyNotAllowed, WeakKey, KeyTooLarge):
             if not skip_unusable:
                 raise
     return found
@@ -347,6 +353,10 @@ def _from_public_key(
             raise WeakKey(
                 f"This RSA key has {key.key_size} bits; Plaudit accepts 2048 bits or more.",
                 hint="openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out private.key",
+            )
+        if key.key_size > MAX_RSA_BITS:
+            raise KeyTooLarge(
+                f"This RSA key has {key.key_size} bits; Plaudit accepts at most {MAX_RSA_BITS}."
             )
         kty, allowed = "RSA", algs.RSA_ALGORITHMS
     elif isinstance(key, ec.EllipticCurvePublicKey):
@@ -439,13 +449,17 @@ class KeySet:
     """The keys one product verifies with. Immutable: a change makes a new set.
 
     A token with a ``kid`` uses that key only; one without tries the usable keys pinned to its
-    algorithm, newest registration last.
+    algorithm, newest registration last, if there are at most ``max_kidless`` of them: each
+    try is a signature check, and a token should not cost a hundred.
     """
 
-    __slots__ = ("_by_alg", "_by_kid", "_graced", "_keys")
+    __slots__ = ("_by_alg", "_by_kid", "_graced", "_keys", "_max_kidless")
 
-    def __init__(self, keys: Iterable[VerificationKey] = ()) -> None:
+    def __init__(
+        self, keys: Iterable[VerificationKey] = (), *, max_kidless: int = MAX_KIDLESS_CANDIDATES
+    ) -> None:
         self._keys = tuple(keys)
+        self._max_kidless = max_kidless
         self._by_kid: dict[str, VerificationKey] = {}
         for key in self._keys:
             if key.kid in self._by_kid:
@@ -503,5 +517,10 @@ class KeySet:
             raise AlgorithmNotAllowed(
                 f"This product has no enabled key for {alg}"
                 + (f"; its keys verify {', '.join(families)}." if families else "; it has no keys.")
+            )
+        if len(found) > self._max_kidless:
+            raise KidRequired(
+                f"This product has {len(found)} usable {alg} keys; a token without a 'kid' is "
+                f"tried against {self._max_kidless} at most."
             )
         return found

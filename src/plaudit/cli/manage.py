@@ -166,6 +166,7 @@ def keys_add(
             description=description,
             enabled=not disabled,
             algorithm=algorithm,
+            max_keys=s.settings.max_keys_per_product,
         )
         info = public_keys.key_info(record)
     info.pop("public_key")
@@ -238,6 +239,7 @@ def secrets_rotate(
             value=value,
             algorithm=algorithm,
             grace_seconds=grace_seconds,
+            max_keys=s.settings.max_keys_per_product,
         )
         result = {"kid": secret.kid, "value": plain, "algorithm": secret.algorithm}
     if as_json:

@@ -7,7 +7,9 @@ which commits before the response leaves: an accepted event is never lost.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 
 from plaudit.access.session import DbSession
 from plaudit.access.state import State
@@ -18,15 +20,27 @@ from plaudit.events.schemas import (
     ServerBody,
     ServerEventIn,
 )
+from plaudit.limits import web as limits
 from plaudit.loyalty.schemas import AdjustmentIn, AdjustmentOut
 from plaudit.products.dependencies import ManagedProduct
-from plaudit.users.client import WritingUser
+from plaudit.users.client import ClientContext, WritingUser
 from plaudit.users.service import get_user
 
 from . import adjustments
 from .ingest import ingest, ingest_batch
 
 router = APIRouter(tags=["events"])
+
+
+async def rated_writer(request: Request, user: WritingUser) -> ClientContext:
+    """The token's user, within its rate of events (429 with Retry-After past it)."""
+    key = (user.product_id, user.verified.user_id)
+    await limits.hit(request, limits.CLIENT_EVENTS_PER_USER, *key, product_id=user.product_id)
+    return user
+
+
+#: A user who may write, and has not sent more events than its rate allows.
+RatedWriter = Annotated[ClientContext, Depends(rated_writer)]
 #: The adjustment route, in the loyalty section of the API reference where it always was.
 points_router = APIRouter(tags=["loyalty"])
 
@@ -38,7 +52,7 @@ points_router = APIRouter(tags=["loyalty"])
     summary="Send an event for the token's user (scope 'write')",
     tags=["client"],
 )
-def send_event(body: EventIn, user: WritingUser, session: DbSession, state: State) -> EventAccepted:
+def send_event(body: EventIn, user: RatedWriter, session: DbSession, state: State) -> EventAccepted:
     product, member = user.product_and_user(session)
     outcome = ingest(
         session,

@@ -22,7 +22,7 @@ from .models import (
     ProductSecret,
 )
 from .schemas import SecretCreate, SecretCreated, SecretOut
-from .scope import refuse_taken_kid, scoped, touch
+from .scope import refuse_taken_kid, refuse_too_many_keys, scoped, touch
 
 
 def create_secret(
@@ -35,11 +35,14 @@ def create_secret(
     kid: str | None = None,
     grace_seconds: int = 3600,
     now: dt.datetime | None = None,
+    max_keys: int | None = None,
 ) -> tuple[ProductSecret, str]:
-    """Generate or import a secret; the secrets before it keep verifying for ``grace_seconds``."""
+    """Generate or import a secret; the secrets before it keep verifying for ``grace_seconds``.
+    With ``max_keys``, a product holding that many secrets and keys already is refused."""
     now = now or utcnow()
     value = value if value is not None else generate_secret(64)
     kid = kid or "sec_" + secrets.token_hex(6)
+    refuse_too_many_keys(session, product, max_keys)
     refuse_taken_kid(session, product, kid)
     hmac_key(value, kid=kid, algorithm=algorithm)  # the core's rules: length, not a key
     if algorithm is None:
@@ -63,7 +66,13 @@ def create_secret(
 
 
 def create_from(
-    session: Session, product: Product, body: SecretCreate, *, box: SecretBox, now: dt.datetime
+    session: Session,
+    product: Product,
+    body: SecretCreate,
+    *,
+    box: SecretBox,
+    now: dt.datetime,
+    max_keys: int,
 ) -> SecretCreated:
     """POST .../secrets as the API and the console take it; the answer shows the value once."""
     secret, value = create_secret(
@@ -75,6 +84,7 @@ def create_from(
         kid=body.kid,
         grace_seconds=body.grace_seconds,
         now=now,
+        max_keys=max_keys,
     )
     return SecretCreated(kid=secret.kid, value=value, algorithm=secret.algorithm)
 

@@ -144,7 +144,7 @@ def build_runtime(
         token_type=product.token_type,
     )
     verifier = Verifier(
-        KeySet(keys),
+        KeySet(keys, max_kidless=settings.max_keys_tried_without_kid),
         policy=policy,
         profile=profile,
         parser=TokenParser(max_bytes=settings.max_token_bytes),

@@ -15,7 +15,7 @@ from .models import (
     PublicKeyRecord,
 )
 from .schemas import KeyCreate, KeyOut
-from .scope import refuse_taken_kid, scoped, touch
+from .scope import refuse_taken_kid, refuse_too_many_keys, scoped, touch
 
 
 def add_key(
@@ -28,7 +28,9 @@ def add_key(
     description: str = "",
     enabled: bool = True,
     algorithm: str | None = None,
+    max_keys: int | None = None,
 ) -> PublicKeyRecord:
+    refuse_too_many_keys(session, product, max_keys)
     # The core refuses weak, private and unknown keys with its own precise codes (422).
     if jwk is not None:
         key = key_from_jwk(jwk, kid=kid, algorithm=algorithm)
@@ -56,7 +58,9 @@ def add_key(
     return record
 
 
-def add_from(session: Session, product: Product, body: KeyCreate) -> PublicKeyRecord:
+def add_from(
+    session: Session, product: Product, body: KeyCreate, *, max_keys: int
+) -> PublicKeyRecord:
     """POST .../keys as the API and the console take it (the loyalty guide's Add Key)."""
     return add_key(
         session,
@@ -67,6 +71,7 @@ def add_from(session: Session, product: Product, body: KeyCreate) -> PublicKeyRe
         description=body.description,
         enabled=body.enabled,
         algorithm=body.algorithm,
+        max_keys=max_keys,
     )
 
 

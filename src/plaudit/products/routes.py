@@ -21,6 +21,7 @@ from . import (
     failures,
     hmac_secrets,
     jwks,
+    limited,
     public_keys,
     repository,
     revocations,
@@ -117,7 +118,14 @@ def create_secret(
     session: DbSession,
     state: State,
 ) -> SecretCreated:
-    created = hmac_secrets.create_from(session, product, body, box=state.box, now=state.now())
+    created = hmac_secrets.create_from(
+        session,
+        product,
+        body,
+        box=state.box,
+        now=state.now(),
+        max_keys=state.settings.max_keys_per_product,
+    )
     changed(session, product.id)
     return created
 
@@ -160,9 +168,11 @@ def disable_secret(
     summary="Add a public key (PEM or JWK)",
 )
 def add_key(
-    product_id: str, body: KeyCreate, product: ManagedProduct, session: DbSession
+    product_id: str, body: KeyCreate, product: ManagedProduct, session: DbSession, state: State
 ) -> KeyOut:
-    record = public_keys.add_from(session, product, body)
+    record = public_keys.add_from(
+        session, product, body, max_keys=state.settings.max_keys_per_product
+    )
     changed(session, product.id)
     return KeyOut.model_validate(record)
 
@@ -340,6 +350,7 @@ def list_revocations(
     summary="Refused tokens by error code, and the recent ones (header and claims only)",
 )
 def auth_failures(
+    request: Request,
     product_id: str,
     managed: ManagedProductId,
     verification: VerificationState,
@@ -350,10 +361,11 @@ def auth_failures(
     # The refused tokens waiting in memory are written first, in their own transaction: this
     # request's session has not begun yet (on SQLite, a second writer would wait for it).
     verification.failures.flush(state.db)
+    limited.flush_pending(request)
     product = repository.get_product(session, managed)
-    return FailureReport.model_validate(
-        failures.failure_report(session, product, limit=limit, now=state.now())
-    )
+    report = failures.failure_report(session, product, limit=limit, now=state.now())
+    report["limited"] = limited.limited_report(session, product.id, now=state.now())
+    return FailureReport.model_validate(report)
 
 
 @router.post(

@@ -409,12 +409,25 @@ class FailureDay(BaseModel):
     total: int
 
 
+class LimitedReport(BaseModel):
+    """Calls a rate limit refused (429), by code: counted, not kept one by one."""
+
+    counts: dict[str, int] = Field(description="Refused calls of the last days, by error code.")
+    total: int
+    timeline: list[FailureDay] = Field(
+        description="The last days (oldest first, today last), each with its counts by code."
+    )
+
+
 class FailureReport(BaseModel):
     counts: dict[str, int]
     total: int
     recent: list[FailureOut]
     timeline: list[FailureDay] = Field(
         description="The last days (oldest first, today last), each with its counts by code."
+    )
+    limited: LimitedReport = Field(
+        description="Calls of this product a rate limit refused with 429 (docs/operations.md)."
     )
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse
 
 from plaudit.access.session import DbSession
 from plaudit.access.state import State
+from plaudit.limits import web as limits
 from plaudit.products.dependencies import ManagedProduct
 from plaudit.users.client import ReadingUser
 
@@ -25,17 +28,29 @@ router = APIRouter(tags=["referrals"])
     summary="A share link: counts the click and redirects to the product's landing page",
     response_class=RedirectResponse,
 )
-def follow_link(code: str, state: State) -> RedirectResponse:
+async def follow_link(request: Request, code: str, state: State) -> RedirectResponse:
     settings = state.settings
     fallback = settings.default_landing_url or settings.resolved_public_url + "/"
-    # Its own unit of work rather than DbSession's: an unknown code, or a failing store (even
+
+    def look_up() -> tuple[str, str | None]:
+        with state.db.session() as session:
+            product, known = service.record_click(session, code, count=False)
+            return service.landing_url(product, known, fallback), known
+
+    def count() -> None:
+        with state.db.session() as session:
+            service.record_click(session, code)
+
+    # Their own units of work rather than DbSession's: an unknown code, or a failing store (even
     # at commit), still lands the visitor somewhere useful, never on an error page.
     try:
-        with state.db.session() as session:
-            product, known = service.record_click(session, code)
-            target = service.landing_url(product, known, fallback)
+        target, known = await run_in_threadpool(look_up)
     except Exception:
-        target = fallback
+        target, known = fallback, None
+    # Counted once per visitor and day (limits/): only a real code is remembered for that.
+    if known is not None and await limits.counts_click(request, known):
+        with contextlib.suppress(Exception):  # an uncounted click still lands
+            await run_in_threadpool(count)
     return RedirectResponse(
         target,
         status_code=302,

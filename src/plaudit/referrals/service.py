@@ -95,15 +95,19 @@ def landing_url(product: Product | None, code: str | None, fallback: str) -> str
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def record_click(session: Session, code: str) -> tuple[Product | None, str | None]:
-    """Count a click on a share link; returns the product and the code, or (None, None)."""
+def record_click(
+    session: Session, code: str, *, count: bool = True
+) -> tuple[Product | None, str | None]:
+    """Count a click on a share link (with ``count`` false, only look its code up); returns
+    the product and the code, or (None, None)."""
     normal = normalise_code(code)
     if not CODE_SHAPE.fullmatch(normal):
         return None, None
     record = session.get(ReferralCode, normal)
     if record is None:
         return None, None
-    session.add(ReferralClick(product_id=record.product_id, referrer_pk=record.user_pk))
+    if count:
+        session.add(ReferralClick(product_id=record.product_id, referrer_pk=record.user_pk))
     return session.get(Product, record.product_id), record.code
 
 

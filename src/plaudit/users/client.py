@@ -21,6 +21,7 @@ from plaudit.access.state import AppState, get_state
 from plaudit.auth import ParsedToken, VerifiedToken, parse_unverified
 from plaudit.auth.errors import AuthError, MissingToken, UnknownKey
 from plaudit.errors import OriginNotAllowed, UnknownProduct
+from plaudit.limits import web as limits
 from plaudit.products.keystore import ProductRuntime
 from plaudit.products.models import Product
 from plaudit.products.repository import get_product
@@ -58,6 +59,17 @@ async def authenticate_user(
     scopes: tuple[str, ...] = (),
     token: str | None = None,
 ) -> ClientContext:
+    try:
+        return await _authenticate_user(request, product_id=product_id, scopes=scopes, token=token)
+    except (AuthError, UnknownProduct) as error:
+        if error.status == 401:  # refused credentials count; a missing scope (403) does not
+            await limits.failed_verification(request)
+        raise
+
+
+async def _authenticate_user(
+    request: Request, *, product_id: str | None, scopes: tuple[str, ...], token: str | None
+) -> ClientContext:
     state = get_state(request)
     verification = get_verification(request)
     keystore = verification.keystore
@@ -69,6 +81,8 @@ async def authenticate_user(
     if routed_by_claims:
         # A token routed by its own claims once routes the same way again: remember it.
         product_id = verification.token_products.get(token)
+    if not product_id or keystore.get(product_id) is None:
+        limits.check_client(request, product_id)  # the store is asked next: 429 if limited
     parsed: ParsedToken | None = None  # kept, so that routing and verifying parse it once
     if not product_id:
         parsed = parse_unverified(token, max_bytes=state.settings.max_token_bytes)
@@ -89,6 +103,7 @@ async def authenticate_user(
         if verified is not None:
             runtime.check(verified)
         else:
+            await limits.check_product(request, runtime.product_id)  # past its refusals: 429
             runtime, verified = await _verify_fresh(
                 state,
                 verification,
@@ -101,6 +116,8 @@ async def authenticate_user(
         verified.require_scopes(*scopes)
     except AuthError as error:
         verification.failures.add(runtime.product_id, error, token)
+        if error.status == 401:
+            await limits.failed_verification(request, product_id=runtime.product_id)
         raise
     return ClientContext(runtime=runtime, verified=verified, token=token)
 

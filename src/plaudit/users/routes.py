@@ -13,6 +13,7 @@ from plaudit.access.management import management_principal
 from plaudit.access.session import DbSession
 from plaudit.auth.errors import InsufficientPermissions
 from plaudit.errors import InvalidInput
+from plaudit.limits import web as limits
 from plaudit.products import repository as products
 from plaudit.products.dependencies import ManagedProduct
 
@@ -84,6 +85,8 @@ async def open_write(request: Request, body: OpenUserUpsert) -> OpenWrite:
         principal = await management_principal(request)
         principal.check_product(product_id)
         return OpenWrite(body, listed=None)
+    address = limits.client_address(request)
+    await limits.hit(request, limits.OPEN_ENDPOINT_PER_ADDRESS, address, product_id=product_id)
     context = await authenticate_user(request, product_id=product_id, scopes=("write",))
     if not hmac.compare_digest(context.verified.user_id, user_id):
         raise InsufficientPermissions(

@@ -21,16 +21,6 @@ from starlette.types import Message, Receive, Scope, Send
 from plaudit.products.models import Product
 from plaudit.store.db import Database
 
-#: The client API: what a browser calls with a user token.
-CLIENT_PREFIXES = (
-    "/v1/auth/",
-    "/v1/events",
-    "/v1/referrals/",
-    "/v1/me",
-    "/v1/rewards",
-    "/v1/leaderboards",
-    "/api/v1/",
-)
 ALLOWED_HEADERS = (
     "authorization, content-type, x-plaudit-product, x-plaudit-user-token, x-saasquatch-user-token"
 )
@@ -79,10 +69,6 @@ class OriginRegistry:
         return time.monotonic() - self._loaded_at > self._refresh_seconds
 
 
-def is_client_path(path: str) -> bool:
-    return path.startswith(CLIENT_PREFIXES)
-
-
 async def preflight(scope: Scope, registry: OriginRegistry, send: Send, receive: Receive) -> None:
     origin = Headers(scope=scope).get("origin", "")
     if origin and await registry.allows_fresh(origin.lower()):
@@ -108,7 +94,7 @@ def with_cors_headers(send: Send, origin: str) -> Send:
         if message["type"] == "http.response.start":
             headers = MutableHeaders(scope=message)
             headers["Access-Control-Allow-Origin"] = origin
-            headers["Access-Control-Expose-Headers"] = "WWW-Authenticate"
+            headers["Access-Control-Expose-Headers"] = "WWW-Authenticate, Retry-After"
             headers.add_vary_header("Origin")
         await send(message)
 

@@ -18,6 +18,7 @@ from plaudit.errors import (
     InvalidInput,
     MethodNotAllowed,
     NotFound,
+    RateLimited,
     ServerMisconfigured,
     ServiceError,
     invalid_input,
@@ -47,6 +48,8 @@ def auth_error_response(error: AuthError) -> JSONResponse:
 
 def service_error_response(error: ServiceError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    if isinstance(error, RateLimited):
+        headers = {"Retry-After": str(error.retry_after)}
     return error_response(error.status, error.as_dict(), headers)
 
 

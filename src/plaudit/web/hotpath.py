@@ -6,7 +6,8 @@ routing and dependency machinery measured 46 us of a 57 us call in-process, a pl
 11 us (bench/http.py reports the served figures). So that one route skips the stack and calls
 its handler directly, with the same error rendering as everywhere else. Everything else, and
 the OpenAPI description of this route too, is FastAPI's. CORS for the client API is applied
-here too, so that it covers the hot path (see ``web/cors.py``).
+here too, so that it covers the hot path (see ``web/cors.py``), and so are the body limits
+(``limits/body.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from .cors import OriginRegistry, is_client_path, preflight, with_cors_headers
+from plaudit.limits.body import BodyLimits, is_client_path
+
+from .cors import OriginRegistry, preflight, with_cors_headers
 from .errors import response_for
 
 log = structlog.get_logger("plaudit.web")
@@ -30,6 +33,7 @@ class PlauditApp(FastAPI):
     hot_path: str = "/v1/auth/verify"
     hot_handler: Handler | None = None
     origins: OriginRegistry | None = None
+    body_limits: BodyLimits | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.origins is not None and scope["type"] == "http" and is_client_path(scope["path"]):
@@ -40,6 +44,12 @@ class PlauditApp(FastAPI):
                     return
                 if await self.origins.allows_fresh(origin.lower()):
                     send = with_cors_headers(send, origin)
+        if self.body_limits is not None and scope["type"] == "http":
+            await self.body_limits(scope, receive, send, self._dispatch)  # see limits/body.py
+            return
+        await self._dispatch(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = self.hot_handler
         if (
             handler is not None

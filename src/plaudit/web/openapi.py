@@ -25,8 +25,16 @@ ERRORS = {
     "origin_not_allowed, forbidden).",
     "404": "Not found, or not visible to these credentials.",
     "409": "A conflict with what exists (a kid taken, a user referred already).",
+    "413": "The body is larger than this route class accepts (body_too_large); not read.",
     "422": "The request body or a parameter is not valid; `field` names it.",
+    "429": "A rate limit refused the call (too_many_*); `Retry-After` says when to retry.",
     "500": "Plaudit's side failed (internal_error, server_misconfigured).",
+}
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds until the call may succeed again.",
+        "schema": {"type": "integer"},
+    }
 }
 SECURITY_SCHEMES = {
     "management": {
@@ -80,6 +88,7 @@ def complete(schema: dict[str, Any]) -> None:
             for status, description in ERRORS.items():
                 entry = responses.setdefault(status, {"description": description})
                 entry["content"] = error_ref
+            responses["429"]["headers"] = RETRY_AFTER
             tags = set(operation.get("tags", ()))
             operation["security"] = (
                 [{"userToken": []}]

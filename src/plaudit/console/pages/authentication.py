@@ -117,6 +117,7 @@ async def create_secret(request: Request, product_id: str, console: Console) -> 
                 body,
                 box=state.box,
                 now=state.now(),
+                max_keys=state.settings.max_keys_per_product,
             ).model_dump()
 
         created = await in_session(request, work, changes=product_id)
@@ -192,8 +193,11 @@ async def add_key(request: Request, product_id: str, console: Console) -> Respon
     try:
         body: KeyCreate = validate(KeyCreate, {**values, **_key_material(text(form, "public_key"))})
 
-        def work(session: Session, _state: AppState) -> None:
-            public_keys.add_from(session, product_of(session, console, product_id), body)
+        def work(session: Session, state: AppState) -> None:
+            product = product_of(session, console, product_id)
+            public_keys.add_from(
+                session, product, body, max_keys=state.settings.max_keys_per_product
+            )
 
         await in_session(request, work, changes=product_id)
     except (FormErrors, ServiceError, AuthError) as exc:

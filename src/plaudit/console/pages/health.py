@@ -15,7 +15,7 @@ from plaudit.access.session import in_session
 from plaudit.access.state import AppState, get_state
 from plaudit.auth.errors import all_error_types
 from plaudit.errors import ServiceError, all_service_error_types
-from plaudit.products import failures
+from plaudit.products import failures, limited
 from plaudit.products import service as products
 from plaudit.products.verification import get_verification
 from plaudit.webhooks import service as webhooks
@@ -67,6 +67,7 @@ async def _page(
     state = get_state(request)
     # Refused tokens wait in memory for the background writer: write them now, as the API does.
     await run_in_threadpool(get_verification(request).failures.flush, state.db)
+    await run_in_threadpool(limited.flush_pending, request)
 
     def work(session: Session, st: AppState) -> dict[str, Any]:
         product = product_of(session, console, product_id)
@@ -81,6 +82,7 @@ async def _page(
         return {
             "product": products.product_settings(product),
             "report": failures.failure_report(session, product, limit=RECENT, now=st.now()),
+            "limited": limited.limited_report(session, product.id, now=st.now()),
             "endpoints": [EndpointOut.model_validate(e).model_dump() for e in endpoints],
             "selected": (
                 EndpointOut.model_validate(selected).model_dump() if selected is not None else None
