@@ -35,6 +35,7 @@ from plaudit.web import errors, openapi
 from plaudit.web.cors import OriginRegistry, origin_of
 from plaudit.web.failures import FailureLog
 from plaudit.web.hotpath import PlauditApp
+from plaudit.web.identifiers import ControlCharacterGuard
 from plaudit.web.state import AppState
 from plaudit.web.verify_route import router as verify_router
 from plaudit.web.verify_route import verify as verify_endpoint
@@ -63,7 +64,9 @@ def create_app(
     background: bool = True,
 ) -> FastAPI:
     settings = settings.resolve_development_secrets()
-    db = db or Database(settings.resolved_database_url)
+    db = db or Database(
+        settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
     box = SecretBox(settings.master_key or "")
     state = AppState(
         settings=settings,
@@ -112,6 +115,7 @@ def create_app(
     app.state.plaudit = state
     errors.install(app)
     openapi.install(app)
+    app.add_middleware(ControlCharacterGuard)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
     async def healthz() -> JSONResponse:

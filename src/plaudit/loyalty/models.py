@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,6 +38,12 @@ class EarningRule(Base):
     once: Mapped[bool] = mapped_column(default=False)
     #: Only events sent with the API key earn by it: a user's browser cannot claim purchases.
     server_only: Mapped[bool] = mapped_column(default=False)
+    #: A property rule earns from a user's browser only when the tenant says so: the browser
+    #: chooses the property's value. Fixed-amount rules ignore it (server_only governs them).
+    client_safe: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: The most one event earns under a property rule; None: the ledger's own cap only
+    #: (allowed for server-only rules; a client-safe rule must have one).
+    max_points_per_event: Mapped[int | None] = mapped_column()
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -21,7 +21,7 @@ from . import ledger
 from .items import all_of, one_of
 from .models import EarningRule, LedgerEntry, LoyaltyAccount
 from .periods import day_start, local_day
-from .schemas import RuleCreate, RuleUpdate
+from .schemas import RuleCreate, RuleUpdate, check_client_safety
 
 
 def list_rules(
@@ -54,8 +54,26 @@ def update_rule(session: Session, product: Product, rule_id: str, body: RuleUpda
     if "rate" in changes and rule.rate is None and changes["rate"] is not None:
         raise InvalidInput("This rule earns a fixed amount; set 'points'.", field="rate")
     for name, value in changes.items():
-        if value is None and name in ("name", "once", "server_only", "enabled", "points", "rate"):
+        if value is None and name in (
+            "name",
+            "once",
+            "server_only",
+            "client_safe",
+            "enabled",
+            "points",
+            "rate",
+        ):
             raise InvalidInput(f"'{name}' cannot be null.", field=name)
+    merged = {
+        name: changes.get(name, getattr(rule, name))
+        for name in ("client_safe", "server_only", "max_points_per_event")
+    }
+    try:
+        check_client_safety(property_rule=rule.points is None, **merged)
+    except ValueError as exc:
+        field = next((n for n in ("client_safe", "max_points_per_event") if n in changes), None)
+        raise InvalidInput(str(exc), field=field or "server_only") from None
+    for name, value in changes.items():
         setattr(rule, name, value)
     session.flush()
     forget(session)
@@ -78,7 +96,14 @@ def points_for(rule: EarningRule, properties: dict[str, Any]) -> int:
     if isinstance(value, float) and not math.isfinite(value):
         return 0
     earned = (Decimal(str(value)) * Decimal(repr(rule.rate))).to_integral_value(ROUND_FLOOR)
-    return int(min(max(earned, Decimal(0)), Decimal(ledger.MAX_POINTS)))
+    cap = min(rule.max_points_per_event or ledger.MAX_POINTS, ledger.MAX_POINTS)
+    return int(min(max(earned, Decimal(0)), Decimal(cap)))
+
+
+def servers_only(rule: EarningRule) -> bool:
+    """Whether only the tenant's servers earn by the rule: set so, or a property rule (whose
+    value a browser would choose) not marked client_safe."""
+    return rule.server_only or (rule.points is None and not rule.client_safe)
 
 
 def describe(rule: EarningRule) -> str:
@@ -87,6 +112,8 @@ def describe(rule: EarningRule) -> str:
     else:
         rate = f"{rule.rate:g}"
         what = f"{rate} point{'s' if rate != '1' else ''} per {rule.property}"
+    if rule.points is None and rule.max_points_per_event:
+        what += f", at most {rule.max_points_per_event} per event"
     if rule.once:
         what += ", once"
     elif rule.limit_per_day:
@@ -105,7 +132,9 @@ def rule_dict(rule: EarningRule) -> dict[str, Any]:
         "rate": rule.rate,
         "limit_per_day": rule.limit_per_day,
         "once": rule.once,
-        "server_only": rule.server_only,
+        "server_only": servers_only(rule),
+        "client_safe": rule.client_safe,
+        "max_points_per_event": rule.max_points_per_event,
         "enabled": rule.enabled,
         "description": describe(rule),
     }
@@ -140,7 +169,7 @@ def apply_rules(
     rules = [
         rule
         for rule in rules_for(session, product, event_type)
-        if not (rule.server_only and source == "client")
+        if not (source == "client" and servers_only(rule))
     ]
     if not rules:
         return []

@@ -387,6 +387,27 @@ async def list_revocations(request: Request, product_id: str, principal: Manager
     )
 
 
+@router.delete(
+    "/{product_id}/revocations/{revocation_id}",
+    status_code=204,
+    summary="Delete a revocation: the tokens it refused verify again",
+)
+async def delete_revocation(
+    request: Request,
+    product_id: str,
+    principal: Manager,
+    revocation_id: int = Path(ge=1, le=2**31 - 1),
+) -> Response:
+    await in_session(
+        request,
+        lambda s, _: revocations.delete_revocation(
+            s, _product(s, principal, product_id), revocation_id
+        ),
+        changes=product_id,
+    )
+    return Response(status_code=204)
+
+
 @router.get(
     "/{product_id}/auth-failures",
     response_model=FailureReport,

@@ -23,6 +23,7 @@ from plaudit.store.crypto import SecretBox
 from .api_keys import create_api_key
 from .hmac_secrets import create_secret
 from .models import Product, ProductSecret
+from .routing import ROUTING_SETTINGS, refuse_steering, refuse_taken_id
 from .schemas import DEFAULT_THEME, NULLABLE_SETTINGS, ProductSettings
 from .scope import touch
 
@@ -62,6 +63,7 @@ def create_product(
     product_id = product_id or "prod_" + secrets.token_hex(6)
     if session.get(Product, product_id) is not None:
         raise Conflict(f"A product with the id {product_id!r} exists already.", field="id")
+    refuse_taken_id(session, product_id)
     product = Product(
         id=product_id, name=name, profile=profile, required_claims=[], allowed_origins=[]
     )
@@ -93,6 +95,15 @@ def list_products(session: Session) -> list[Product]:
 
 def update_product(session: Session, product: Product, changes: ProductSettings) -> Product:
     values = changes.model_dump(exclude_unset=True)
+    refuse_steering(
+        session,
+        product.id,
+        values={
+            name: values[name]
+            for name in ROUTING_SETTINGS
+            if name in values and values[name] != getattr(product, name)
+        },
+    )
     for name, value in values.items():
         if value is None and name not in NULLABLE_SETTINGS:
             raise InvalidInput(f"'{name}' cannot be null.", field=name)

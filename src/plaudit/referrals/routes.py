@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse
 
 from plaudit.products.service import get_product
+from plaudit.shapes import Identifier
 from plaudit.users.models import User
 from plaudit.web.client import authenticate_user
 from plaudit.web.management import Manager
@@ -24,16 +25,16 @@ router = APIRouter(tags=["referrals"])
 class SignupIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    referred_user_id: str = Field(
+    referred_user_id: Identifier = Field(
         min_length=1, max_length=255, description="The new user's id in your system."
     )
-    code: str | None = Field(
+    code: Identifier | None = Field(
         default=None,
         min_length=1,
         max_length=64,
         description="The referral code the new user arrived with.",
     )
-    referrer_user_id: str | None = Field(
+    referrer_user_id: Identifier | None = Field(
         default=None, min_length=1, max_length=255, description="Or the referrer's user id."
     )
 

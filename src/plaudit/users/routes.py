@@ -18,6 +18,7 @@ from plaudit.web.state import AppState, in_session
 
 from . import service
 from .schemas import OpenUserUpsert, UserOut, UsersPage
+from .vouched import check_vouched
 
 router = APIRouter(tags=["users"])
 
@@ -78,7 +79,8 @@ async def get_user(request: Request, product_id: str, user_id: str, principal: M
     summary="Upsert a user (the referral platform guide's open endpoint)",
     description="From a browser with the user's token in `X-SaaSquatch-User-Token` (or "
     "`X-Plaudit-User-Token`, or `Authorization: Bearer`): the token's user may write only "
-    "itself. From a server with the product's API key (Bearer, or Basic with the key as "
+    "itself, in the account the token names, with the values the token carries (else 403 "
+    "`claims_mismatch`). From a server with the product's API key (Bearer, or Basic with the key as "
     "password): any user.",
 )
 async def open_upsert_user(
@@ -98,19 +100,13 @@ async def open_upsert_user(
         listed = None
     else:
         context = await authenticate_user(request, product_id=product_id, scopes=("write",))
-        if not hmac.compare_digest(context.verified.user_id, user_id):
+        if not hmac.compare_digest(context.verified.user_id.encode(), user_id.encode()):
             raise InsufficientPermissions(
                 "A user token may only write its own user.",
                 hint="Call with the user id the token names, or from your server with the "
                 "product's API key to write any user.",
             )
-        token_account = context.verified.profile.get("account_id")
-        if token_account is not None and token_account != account_id:
-            raise InsufficientPermissions(
-                "A user token may only write its own account.",
-                hint="Call with the account id the token names, or from your server with the "
-                "product's API key.",
-            )
+        check_vouched(context.verified, account_id=account_id, body=body.profile())
         listed = context.runtime.published
 
     def work(session: Session, _state: AppState) -> dict[str, Any]:

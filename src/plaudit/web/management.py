@@ -38,7 +38,9 @@ class Principal:
 
     def check_product(self, product_id: str) -> None:
         """A product's key sees its own product only; another product does not exist for it."""
-        if self.product_id is not None and not hmac.compare_digest(self.product_id, product_id):
+        if self.product_id is not None and not hmac.compare_digest(
+            self.product_id.encode(), product_id.encode()
+        ):
             raise NotFound(f"No product has the id {product_id!r}.")
 
     def require_operator(self) -> None:
