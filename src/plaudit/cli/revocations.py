@@ -70,7 +70,9 @@ def revocations_add(
 @app.command("delete")
 def revocations_delete(
     product_id: ProductArg,
-    revocation_id: Annotated[int, typer.Argument(help="The revocation's id (see list).", min=1, max=2**31 - 1)],
+    revocation_id: Annotated[
+        int, typer.Argument(help="The revocation's id (see list).", min=1, max=2**31 - 1)
+    ],
     as_json: JsonOpt = False,
 ) -> None:
     """Undo a revocation: the tokens it refused verify again."""
