@@ -22,7 +22,7 @@ import httpx
 from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import make_url
 
-import plaudit.store.models  # noqa: F401  # every table, so that reset() drops them all
+import plaudit.models  # noqa: F401  # every table, so that reset() drops them all
 from plaudit.products.models import Product
 from plaudit.store.base import Base
 from plaudit.store.db import Database

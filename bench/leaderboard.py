@@ -67,7 +67,7 @@ from benchkit import machine, postgres_database, reset
 from plaudit.gamification import leaderboards
 from plaudit.gamification.models import LeaderboardRank, LeaderboardSnapshot
 from plaudit.loyalty.models import PointsTally
-from plaudit.loyalty.periods import BOARDS, board_period
+from plaudit.periods import BOARDS, board_period
 from plaudit.products.models import Product
 from plaudit.products.service import create_product
 from plaudit.store.base import UTCDateTime

@@ -10,6 +10,10 @@ import os
 
 import pytest
 
+# The service under test (stores, app, clients, the `plaudit` command) for every folder that
+# mirrors a package of src/; tests/auth and tests/browser never ask for these fixtures.
+pytest_plugins = ("tests.support.service",)
+
 REQUIRED = {b.strip() for b in os.environ.get("PLAUDIT_REQUIRE_BACKENDS", "").split(",") if b}
 
 

@@ -16,16 +16,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from plaudit import __version__, logs
+from plaudit.access.state import AppState
 from plaudit.console.routes import router as console_router
-from plaudit.events.routes import router as events_router
 from plaudit.gamification import leaderboards
 from plaudit.gamification.routes import router as gamification_router
 from plaudit.loyalty import ledger
+from plaudit.loyalty.routes import client_router as loyalty_client_router
 from plaudit.loyalty.routes import router as loyalty_router
 from plaudit.me.routes import router as me_router
+from plaudit.pipeline.routes import points_router
+from plaudit.pipeline.routes import router as events_router
 from plaudit.products import jwks
 from plaudit.products.keystore import Keystore
 from plaudit.products.routes import router as products_router
+from plaudit.products.verification import Verification
 from plaudit.referrals.routes import router as referrals_router
 from plaudit.settings import Settings
 from plaudit.store.crypto import SecretBox
@@ -33,10 +37,8 @@ from plaudit.store.db import Database
 from plaudit.users.routes import router as users_router
 from plaudit.web import errors, openapi
 from plaudit.web.cors import OriginRegistry, origin_of
-from plaudit.web.failures import FailureLog
 from plaudit.web.hotpath import PlauditApp
 from plaudit.web.identifiers import ControlCharacterGuard
-from plaudit.web.state import AppState
 from plaudit.web.verify_route import router as verify_router
 from plaudit.web.verify_route import verify as verify_endpoint
 from plaudit.webhooks import worker as webhooks_worker
@@ -72,19 +74,18 @@ def create_app(
         settings=settings,
         db=db,
         box=box,
-        keystore=Keystore(db, box=box, settings=settings),
-        failures=FailureLog(),
         http=httpx.Client(verify=tls_context()),
         clock=clock,
         own_origin=origin_of(settings.resolved_public_url),
     )
+    verification = Verification(keystore=Keystore(db, box=box, settings=settings))
     origins = OriginRegistry(
         db, own_origin=state.own_origin, refresh_seconds=settings.keystore_refresh_seconds
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_maintain(state, origins)) if background else None
+        task = asyncio.create_task(_maintain(state, verification, origins)) if background else None
         # Webhooks: their own delivery loop, so a slow receiver never holds up maintenance.
         deliveries = asyncio.create_task(webhooks_worker.run(state)) if background else None
         # Programs: ranking a million-user board takes tens of seconds; it must not hold up the
@@ -99,7 +100,7 @@ def create_app(
                     loop.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await loop
-            await run_in_threadpool(state.failures.flush, db)
+            await run_in_threadpool(verification.failures.flush, db)
             state.http.close()
 
     app = PlauditApp(
@@ -113,6 +114,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.plaudit = state
+    app.state.verification = verification
     errors.install(app)
     openapi.install(app)
     app.add_middleware(ControlCharacterGuard)
@@ -134,6 +136,8 @@ def create_app(
     app.include_router(events_router)
     app.include_router(me_router)
     app.include_router(loyalty_router)
+    app.include_router(points_router)
+    app.include_router(loyalty_client_router)
     app.include_router(gamification_router)
     app.include_router(products_router)
     app.include_router(users_router)
@@ -142,7 +146,10 @@ def create_app(
     app.include_router(webhooks_router)
     app.include_router(console_router)
     app.origins = origins
-    state.on_change.append(origins.invalidate)
+    # After a change this process committed: reload that product's verification now (others
+    # notice its version within seconds), and re-read the allowed origins.
+    state.on_change.append(verification.keystore.reload)
+    state.on_change.append(lambda _product_id: origins.invalidate())
     return app
 
 
@@ -153,15 +160,15 @@ def app_from_environment() -> FastAPI:
     return create_app(settings)
 
 
-async def _maintain(state: AppState, origins: OriginRegistry) -> None:
+async def _maintain(state: AppState, verification: Verification, origins: OriginRegistry) -> None:
     """The background loop: pick up changes made by other processes, write the failure log,
     refresh JWKS sources when due. Each step is isolated: one failing never stops the others."""
     last_jwks = 0.0
     while True:
         await asyncio.sleep(state.settings.keystore_refresh_seconds)
         steps: list[tuple[str, Callable[[], object]]] = [
-            ("keystore_refresh", state.keystore.refresh),
-            ("failure_flush", lambda: state.failures.flush(state.db)),
+            ("keystore_refresh", verification.keystore.refresh),
+            ("failure_flush", lambda: verification.failures.flush(state.db)),
         ]
         if origins.is_stale():
             steps.append(("origins_refresh", origins.refresh))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic_core import PydanticCustomError
@@ -32,3 +33,13 @@ class Strict(BaseModel):
     """A request body: an unknown field is refused by name rather than ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def valid_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone this machine knows (a product's ``time_zone``)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name that is a folder of the zone database ("Europe"), or unreadable.
+        return False
+    return True

@@ -37,8 +37,8 @@ def _imports(path: Path) -> list[str]:
 
 def test_the_core_imports_no_framework_database_or_other_plaudit_module() -> None:
     offenders = {
-        f"{path.name}: {name}"
-        for path in CORE.glob("*.py")
+        f"{path.relative_to(CORE)}: {name}"
+        for path in CORE.rglob("*.py")
         for name in _imports(path)
         if name.split(".")[0] in FORBIDDEN
     }

@@ -24,12 +24,12 @@ import httpx
 import jwt
 import pytest
 from cryptography.fernet import Fernet
-from tests.conftest import missing_backend
 
 from plaudit.app import create_app
 from plaudit.settings import Settings
 from plaudit.store.db import Database
 from plaudit.store.migrate import upgrade
+from tests.conftest import missing_backend
 
 WAIT_MS = 5_000  # every wait in this suite is bounded by this
 CHROMIUM_ARGS = [

@@ -146,7 +146,7 @@ def test_the_test_box_explains_an_expired_token(open_page: Any, plaudit: Plaudit
     verdict = page.locator(".verdict")
     expect(verdict).to_contain_text("Refused")
     expect(verdict).to_contain_text("token_expired")
-    expect(page.locator(".explanation")).to_contain_text("2 hours ago")
+    expect(page.locator(".explanation")).to_contain_text("2.0 hours ago")
     expect(page.locator(".explanation")).to_contain_text(
         "Generate a new token with a future expiration time"
     )

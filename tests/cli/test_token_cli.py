@@ -165,8 +165,7 @@ def test_inspect_describes_expiry_relative_to_now() -> None:
     exp = next(f for f in as_json(result)["findings"] if f["field"] == "exp")
     assert exp["status"] == "error"
     assert exp["code"] == "token_expired"
-    assert "3 days ago" in exp["message"]
-    assert "2025-12-29" in exp["message"]
+    assert exp["message"] == "The token expired at 2025-12-29 00:00:00 UTC (3.0 days ago)."
 
 
 @pytest.mark.parametrize(
@@ -206,15 +205,23 @@ def test_inspect_never_lets_a_token_drive_the_terminal() -> None:
 def test_verify_accepts_a_token_with_the_hmac_secret_file_minus_its_newline(
     secret_file: Path,
 ) -> None:
-    """A secret file's one trailing newline is not part of the secret, and --json prints exactly valid/header/claims."""
+    """A secret file's one trailing newline is not part of the secret; --json prints
+    valid/header/claims and what a product of the token's profile would answer."""
     token = standard_token()
     result = run("token", "verify", token, "--key", str(secret_file), "--now", str(NOW), "--json")
     assert result.exit_code == 0
     document = as_json(result)
-    assert list(document) == ["valid", "header", "claims"]
+    assert list(document) == ["valid", "header", "claims", "product"]
     assert document["valid"] is True
     assert document["header"] == {"alg": "HS256", "typ": "JWT"}
     assert document["claims"] == parse_unverified(token).claims
+    assert document["product"] == {
+        "profile": "standard",
+        "profile_guessed": True,
+        "accepted": True,
+        "user_id": "user_123",
+        "scopes": ["read", "write"],
+    }
 
 
 def test_verify_refuses_a_token_signed_with_another_secret(secret_file: Path) -> None:
@@ -351,6 +358,66 @@ def test_verify_guesses_the_profile_and_profile_forces_one(secret_file: Path) ->
     forced = run(*args, "--profile", "standard")
     assert forced.exit_code == 1
     assert as_json(forced)["error"] == "missing_required_claim"
+
+
+# RFC 7515 Appendix A.1: {"iss":"joe", "exp":1300819380, "http://example.com/is_root":true},
+# HS256 with the JWK below. No 'sub': it is any JWT, not a token of a Plaudit guide.
+RFC7515_A1_KEY = {
+    "kty": "oct",
+    "k": "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow",
+}
+RFC7515_A1_TOKEN = (
+    "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9."
+    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
+    ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+)
+BEFORE_A1_EXP = 1300819380 - 380
+
+
+@pytest.fixture
+def a1_key(tmp_path: Path) -> Path:
+    path = tmp_path / "a1.jwk"
+    path.write_text(json.dumps(RFC7515_A1_KEY))
+    return path
+
+
+def test_verify_without_profile_says_the_rfc_7515_a1_token_is_expired_now(a1_key: Path) -> None:
+    """Today the A.1 token (iss, exp, no sub) is token_expired, not a missing claim of a profile."""
+    result = run("token", "verify", RFC7515_A1_TOKEN, "--key", str(a1_key), "--now", str(NOW))
+    assert result.exit_code == 1
+    assert "token_expired" in result.stdout
+    assert "missing_required_claim" not in result.stdout
+
+
+def test_verify_without_profile_accepts_the_a1_token_at_its_time_and_says_apart_what_a_product_would(
+    a1_key: Path,
+) -> None:
+    """At its own time the A.1 token is valid; that a standard product needs 'sub' is its own line."""
+    args = ["token", "verify", RFC7515_A1_TOKEN, "--key", str(a1_key), "--now", str(BEFORE_A1_EXP)]
+    text = run(*args)
+    assert text.exit_code == 0
+    lines = text.stdout.splitlines()
+    assert lines[0].startswith("✓ valid  HS256 token")
+    assert "2011-03-22 18:43:00 UTC (in 6 minutes)" in lines[1]
+    assert lines[2] == (
+        "✗ Plaudit would refuse it for a product of the standard profile (guessed from its "
+        "claims; --profile forces one)"
+    )
+    assert lines[3] == (
+        "  missing_required_claim: The required claim 'sub' is missing from the token."
+    )
+    document = as_json(run(*args, "--json"))
+    assert document["valid"] is True
+    assert document["product"]["accepted"] is False
+    assert document["product"]["error"] == "missing_required_claim"
+
+
+def test_verify_with_profile_makes_its_required_claims_the_verdict(a1_key: Path) -> None:
+    """--profile standard refuses the A.1 token at its own time: it has no 'sub'."""
+    args = ["token", "verify", RFC7515_A1_TOKEN, "--key", str(a1_key), "--json"]
+    result = run(*args, "--now", str(BEFORE_A1_EXP), "--profile", "standard")
+    assert result.exit_code == 1
+    assert as_json(result)["error"] == "missing_required_claim"
 
 
 def test_verify_alg_pins_the_key_to_one_algorithm(secret_file: Path) -> None:

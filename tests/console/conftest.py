@@ -1,5 +1,6 @@
-"""The console through FastAPI's TestClient, on SQLite and PostgreSQL (the service suite's
-``store`` fixtures), signed in the way a browser is: a sign-in form, a cookie, CSRF tokens."""
+"""The console through FastAPI's TestClient, on SQLite and PostgreSQL (the shared ``store``
+fixtures of tests/support/service.py), signed in the way a browser is: a sign-in form, a cookie,
+CSRF tokens."""
 
 from __future__ import annotations
 
@@ -12,20 +13,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from tests.service import conftest as service
-from tests.service.conftest import ADMIN, ADMIN_TOKEN, NOW, Clock, RsaPair, create_product
 
 from plaudit.app import create_app
 from plaudit.settings import Settings
 from plaudit.store.db import Database
-
-# The service suite's fixtures, so that every console test runs on SQLite and PostgreSQL too.
-store = service.store
-db = service.db
-clock = service.clock
-settings = service.settings
-client = service.client
-rsa_pair = service.rsa_pair
+from tests.support.service import ADMIN, ADMIN_TOKEN, NOW, Clock, RsaPair, create_product
 
 __all__ = ["ADMIN", "ADMIN_TOKEN", "NOW", "Clock", "RsaPair", "create_product"]
 

@@ -11,6 +11,10 @@ from typing import Any
 import jwt
 import pytest
 
+from plaudit.settings import Settings
+from plaudit.store.db import Database
+from tests.support import factories
+
 from .conftest import (
     ADMIN,
     NOW,
@@ -41,12 +45,14 @@ def _seen(console: ConsoleClient, secret: str, user_id: str, **claims: Any) -> N
     assert answer.status_code == 200, answer.text
 
 
-def test_all_users_is_searchable_and_paginated(console: ConsoleClient) -> None:
+def test_all_users_is_searchable_and_paginated(
+    console: ConsoleClient, db: Database, settings: Settings
+) -> None:
     """Only listed users, 25 a page, newest first; search matches ids and emails."""
-    product = create_product(console.http, id="acme")
-    console.http.patch("/v1/products/acme", json={"published": True}, headers=ADMIN)
-    for n in range(27):
-        _seen(console, product["secret"]["value"], f"user-{n:02d}", email=f"u{n}@example.com")
+    factories.product(db, settings, id="acme", published=True)
+    factories.users(
+        db, "acme", ((f"user-{n:02d}", {"email": f"u{n}@example.com"}) for n in range(27))
+    )
     first = console.get("/console/products/acme/users")
     assert "27 users" in text_of(first)
     assert first.text.count("/user?id=user-") == 25

@@ -13,9 +13,11 @@ from typing import Any
 
 from .encoding import quote
 from .errors import (
+    InsufficientPermissions,
     InvalidAudience,
     InvalidClaim,
     InvalidIssuer,
+    InvalidTokenType,
     MissingRequiredClaim,
     TokenExpired,
     TokenLifetimeTooLong,
@@ -26,6 +28,8 @@ _MISSING = object()
 #: NumericDates beyond this many seconds either side of the epoch (about 31 million years) are
 #: refused: JSON integers are unbounded, and arithmetic on 10**400 overflows a float.
 MAX_NUMERIC_DATE = 10**15
+#: 10**11 seconds is the year 5138: a time that large was almost surely written in milliseconds.
+MILLISECONDS = 10**11
 
 
 def resolve(claims: Mapping[str, Any], path: str) -> Any:
@@ -88,12 +92,16 @@ def _json_type(value: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ClaimPolicy:
-    """A product's rules for the claims of its tokens.
+    """A product's rules for the claims of its tokens, one validator per claim.
 
     ``leeway`` forgives clock skew on every time check. ``max_age`` bounds ``now - iat`` (the
     only expiry a token without ``exp`` has); ``max_lifetime`` bounds ``exp - iat``.
     ``issuer`` and ``audience``, when set, must match exactly; ``aud`` may be a string or an
-    array, one of whose entries must be ``audience``.
+    array, one of whose entries must be ``audience``. ``token_type`` is the header's ``typ``.
+
+    ``validate`` runs them all, in a fixed order, for the verifier; the explainer calls each
+    ``validate_<claim>`` on its own, so that a claim is judged in exactly one place and both
+    say the same code, message and hint.
     """
 
     leeway: float = 0.0
@@ -108,30 +116,42 @@ class ClaimPolicy:
     def validate(self, claims: Mapping[str, Any], now: float) -> float | None:
         """Check ``claims`` at ``now``; return the last moment they stay valid, if bounded."""
         for path in self.required_claims:
-            # null counts as missing, as PyJWT and common sense have it.
-            if claims.get(path) is None and resolve(claims, path) in (_MISSING, None):
-                raise MissingRequiredClaim(
-                    f"The required claim {quote(path)} is missing from the token.", claim=path
-                )
-        # Integers are what nearly every signer writes; only anything else takes the slow check.
+            if claims.get(path) is None:  # present at the top level is the common case
+                require_claim(claims, path)
+        valid_until = self.validate_exp(claims, now)
+        if "nbf" in claims:
+            self.validate_nbf(claims, now)
+        aged_out = self.validate_iat(claims, now)
+        if aged_out is not None:
+            valid_until = aged_out if valid_until is None else min(valid_until, aged_out)
+        if self.max_lifetime is not None:
+            self.validate_lifetime(claims, now)
+        # The matching string is the common case; anything else takes the checks that explain.
+        if self.issuer is not None and claims.get("iss") != self.issuer:
+            self.validate_iss(claims)
+        if self.audience is not None and claims.get("aud") != self.audience:
+            self.validate_aud(claims)
+        return valid_until
+
+    def validate_exp(self, claims: Mapping[str, Any], now: float) -> float | None:
+        """Not expired (``exp``), and bounded at all when the policy says tokens must age out.
+
+        Returns ``exp`` plus the leeway: the last moment ``exp`` lets the token live.
+        """
         exp = claims.get("exp")
+        # Integers are what nearly every signer writes; only anything else takes the slow check.
         if exp.__class__ is not int or not -MAX_NUMERIC_DATE < exp < MAX_NUMERIC_DATE:
             exp = numeric_date(claims, "exp")
-        nbf = numeric_date(claims, "nbf") if "nbf" in claims else None
-        iat = claims.get("iat")
-        if iat.__class__ is not int or not -MAX_NUMERIC_DATE < iat < MAX_NUMERIC_DATE:
-            iat = numeric_date(claims, "iat")
-        leeway = self.leeway
-        valid_until: float | None = None
         if exp is not None:
-            if now >= exp + leeway:
+            valid_until: float = exp + self.leeway
+            if now >= valid_until:
                 raise TokenExpired(
                     f"The token expired at {utc_date(exp)} ({_ago(now - exp)} ago).", claim="exp"
                 )
-            valid_until = exp + leeway
-        elif self.require_expiry:
+            return valid_until
+        if self.require_expiry:
             raise MissingRequiredClaim("The token has no 'exp' claim.", claim="exp")
-        elif iat is None and self.max_age is not None:
+        if "iat" not in claims and self.max_age is not None:
             # With neither exp nor iat a token would never age out; the product's max age says
             # tokens must.
             raise MissingRequiredClaim(
@@ -140,51 +160,78 @@ class ClaimPolicy:
                 "max_token_age_seconds to null to accept tokens that never expire.",
                 claim="exp",
             )
-        if nbf is not None and now + leeway < nbf:
+        return None
+
+    def validate_nbf(self, claims: Mapping[str, Any], now: float) -> None:
+        """Already valid (``nbf``)."""
+        nbf = numeric_date(claims, "nbf")
+        if nbf is not None and now + self.leeway < nbf:
+            if nbf >= MILLISECONDS:
+                raise in_milliseconds("nbf", nbf)
             raise TokenNotYetValid(
                 f"The token is not valid before {utc_date(nbf)} ('nbf', {_ago(nbf - now)} from now).",
                 claim="nbf",
             )
+
+    def validate_iat(self, claims: Mapping[str, Any], now: float) -> float | None:
+        """Not issued in the future (``iat``), nor longer ago than ``max_age``.
+
+        Returns the moment the token ages out under ``max_age``, if it does.
+        """
+        iat = claims.get("iat")
+        if iat.__class__ is not int or not -MAX_NUMERIC_DATE < iat < MAX_NUMERIC_DATE:
+            iat = numeric_date(claims, "iat")
+            if iat is None:
+                return None
+        leeway = self.leeway
+        if now + leeway < iat:
+            if iat >= MILLISECONDS:
+                raise in_milliseconds("iat", iat)
+            raise TokenNotYetValid(
+                f"The token was issued in the future ('iat' is {_ago(iat - now)} from now).",
+                claim="iat",
+            )
+        if self.max_age is None:
+            return None
+        aged_out: float = iat + self.max_age + leeway
+        if now >= aged_out:
+            raise TokenExpired(
+                f"The token was issued {_ago(now - iat)} ago; this product accepts "
+                f"tokens up to {_ago(self.max_age)} old.",
+                hint="Sign a fresh token for each session (and pass the widget a "
+                "refresh_token callback), or raise max_token_age_seconds.",
+                claim="iat",
+            )
+        return aged_out
+
+    def validate_lifetime(self, claims: Mapping[str, Any], now: float) -> None:
+        """Lives no longer than ``max_lifetime`` (``exp - iat``, else what is left of it)."""
+        if self.max_lifetime is None:
+            return
+        exp = numeric_date(claims, "exp")
+        if exp is None:
+            return
+        iat = numeric_date(claims, "iat")
         if iat is not None:
-            if now + leeway < iat:
-                raise TokenNotYetValid(
-                    f"The token was issued in the future ('iat' is {_ago(iat - now)} from now).",
-                    claim="iat",
-                )
-            if self.max_age is not None:
-                aged_out = iat + self.max_age + leeway
-                if now >= aged_out:
-                    raise TokenExpired(
-                        f"The token was issued {_ago(now - iat)} ago; this product accepts "
-                        f"tokens up to {_ago(self.max_age)} old.",
-                        hint="Sign a fresh token for each session (and pass the widget a "
-                        "refresh_token callback), or raise max_token_age_seconds.",
-                        claim="iat",
-                    )
-                valid_until = aged_out if valid_until is None else min(valid_until, aged_out)
-            if self.max_lifetime is not None and exp is not None and exp - iat > self.max_lifetime:
+            if exp - iat > self.max_lifetime:
                 raise TokenLifetimeTooLong(
                     f"The token is valid for {_ago(exp - iat)}; this product allows at most "
                     f"{_ago(self.max_lifetime)}.",
                     claim="exp",
                 )
-        elif self.max_lifetime is not None and exp is not None:
+        elif exp - now > self.max_lifetime + self.leeway:
             # Without 'iat' (the loyalty guide's tokens carry only sub and exp) the lifetime
             # still left is what can be bounded.
-            if exp - now > self.max_lifetime + leeway:
-                raise TokenLifetimeTooLong(
-                    f"The token stays valid for {_ago(exp - now)}; this product allows at most "
-                    f"{_ago(self.max_lifetime)}.",
-                    claim="exp",
-                )
-        # The matching string is the common case; anything else takes the checks that explain.
-        if self.issuer is not None and claims.get("iss") != self.issuer:
-            self._check_issuer(claims)
-        if self.audience is not None and claims.get("aud") != self.audience:
-            self._check_audience(claims)
-        return valid_until
+            raise TokenLifetimeTooLong(
+                f"The token stays valid for {_ago(exp - now)}; this product allows at most "
+                f"{_ago(self.max_lifetime)}.",
+                claim="exp",
+            )
 
-    def _check_issuer(self, claims: Mapping[str, Any]) -> None:
+    def validate_iss(self, claims: Mapping[str, Any]) -> None:
+        """The issuer the product expects (``iss``), when it expects one."""
+        if self.issuer is None:
+            return
         iss = claims.get("iss")
         if iss is None:
             raise MissingRequiredClaim("The token has no 'iss' claim.", claim="iss")
@@ -192,28 +239,86 @@ class ClaimPolicy:
             raise InvalidClaim("The claim 'iss' must be a string.", claim="iss")
         if iss != self.issuer:
             raise InvalidIssuer(
-                f"The token's issuer is {quote(iss)}; this product expects {quote(str(self.issuer))}.",
+                f"The token's issuer is {quote(iss)}; this product expects {quote(self.issuer)}.",
                 claim="iss",
             )
 
-    def _check_audience(self, claims: Mapping[str, Any]) -> None:
+    def validate_aud(self, claims: Mapping[str, Any]) -> None:
+        """The product's audience among the token's (``aud``), when it expects one."""
+        if self.audience is None:
+            return
         aud = claims.get("aud")
         if aud is None:
             raise MissingRequiredClaim("The token has no 'aud' claim.", claim="aud")
-        if isinstance(aud, str):
-            audiences = [aud]
-        elif isinstance(aud, list) and aud and all(isinstance(a, str) for a in aud):
-            audiences = aud
-        else:
-            raise InvalidClaim(
-                "The claim 'aud' must be a string or a non-empty array of strings.", claim="aud"
-            )
+        audiences = audiences_of(aud)
         if self.audience not in audiences:
             raise InvalidAudience(
                 f"The token's audience {quote(', '.join(audiences))} does not include "
-                f"{quote(str(self.audience))}.",
+                f"{quote(self.audience)}.",
                 claim="aud",
             )
+
+    def validate_typ(self, typ: str | None) -> None:
+        """The header's ``typ`` is the type the product requires, when it requires one."""
+        if self.token_type is None:
+            return
+        if typ is None or normalise_typ(typ) != normalise_typ(self.token_type):
+            raise InvalidTokenType(
+                f"The token's 'typ' is {quote(typ) if typ else 'missing'}; this "
+                f"product requires {quote(self.token_type)}."
+            )
+
+
+def require_claim(claims: Mapping[str, Any], path: str) -> None:
+    """The claim at ``path`` is present; null counts as missing, as PyJWT and common sense have it."""
+    if claims.get(path) is None and resolve(claims, path) in (_MISSING, None):
+        raise MissingRequiredClaim(
+            f"The required claim {quote(path)} is missing from the token.", claim=path
+        )
+
+
+def require_scopes(granted: frozenset[str], needed: tuple[str, ...]) -> None:
+    """The token grants every scope a call needs."""
+    missing = [s for s in needed if s not in granted]
+    if missing:
+        raise InsufficientPermissions(
+            f"This call needs the scope {quote(' '.join(missing))}; the token grants "
+            f"{quote(' '.join(sorted(granted))) if granted else 'none'}."
+        )
+
+
+def audiences_of(aud: Any) -> list[str]:
+    """The audiences an ``aud`` claim names: a string, or a non-empty array of strings."""
+    if isinstance(aud, str):
+        return [aud]
+    if isinstance(aud, list) and aud and all(isinstance(a, str) for a in aud):
+        return aud
+    raise InvalidClaim(
+        "The claim 'aud' must be a string or a non-empty array of strings.", claim="aud"
+    )
+
+
+def normalise_typ(typ: str) -> str:
+    """RFC 7515 section 4.1.9: "application/" may be left out, and media types are
+    case-insensitive, so "JWT", "jwt" and "application/JWT" are one type."""
+    lowered = typ.lower()
+    return lowered[12:] if lowered.startswith("application/") else lowered
+
+
+def looks_like_milliseconds(seconds: float) -> bool:
+    """A time of 10**11 seconds or more (the year 5138) was almost surely written in ms."""
+    return seconds >= MILLISECONDS
+
+
+def in_milliseconds(name: str, seconds: float) -> InvalidClaim:
+    """The error for a time claim written in milliseconds (JavaScript's ``Date.now()``)."""
+    return InvalidClaim(
+        f"The claim {quote(name)} is {seconds:.0f}: that looks like milliseconds since the Unix "
+        "epoch, not seconds.",
+        hint="JWT times are seconds since the Unix epoch (in JavaScript, "
+        "Math.floor(Date.now() / 1000)).",
+        claim=name,
+    )
 
 
 def utc_date(seconds: float) -> str:

@@ -175,8 +175,8 @@ class InvalidClaim(TokenError):
     code = "invalid_claim"
     description = "A claim has the wrong type or value."
     hint = (
-        "Times ('exp', 'nbf', 'iat') are numbers of seconds since the Unix epoch, not strings; "
-        "user ids are strings or integers."
+        "Times ('exp', 'nbf', 'iat') are numbers of seconds since the Unix epoch, not strings "
+        "nor milliseconds; user ids are strings or integers."
     )
 
 

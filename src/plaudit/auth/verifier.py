@@ -14,11 +14,10 @@ from types import MappingProxyType
 from typing import Any
 
 from .cache import VerifiedTokenCache
-from .claims import ClaimPolicy
+from .claims import ClaimPolicy, require_scopes
 from .compact import Header, ParsedToken, TokenParser
-from .encoding import quote
-from .errors import InsufficientPermissions, InvalidSignature, InvalidTokenType
-from .keys import KeySet
+from .errors import InvalidSignature
+from .keys import KeySet, VerificationKey
 from .profiles import STANDARD, TokenProfile
 
 
@@ -52,19 +51,7 @@ class VerifiedToken:
         return self.token_profile.profile_of(self.claims)
 
     def require_scopes(self, *needed: str) -> None:
-        missing = [s for s in needed if s not in self.scopes]
-        if missing:
-            raise InsufficientPermissions(
-                f"This call needs the scope {quote(' '.join(missing))}; the token grants "
-                f"{quote(' '.join(sorted(self.scopes))) if self.scopes else 'none'}."
-            )
-
-
-def _normalise_typ(typ: str) -> str:
-    # RFC 7515 section 4.1.9: "application/" may be left out, and media types are
-    # case-insensitive, so "JWT", "jwt" and "application/JWT" are one type.
-    lowered = typ.lower()
-    return lowered[12:] if lowered.startswith("application/") else lowered
+        require_scopes(self.scopes, needed)
 
 
 class Verifier:
@@ -74,7 +61,7 @@ class Verifier:
     with it an empty cache.
     """
 
-    __slots__ = ("_cache", "_typ", "keys", "parser", "policy", "profile")
+    __slots__ = ("_cache", "keys", "parser", "policy", "profile")
 
     def __init__(
         self,
@@ -92,7 +79,6 @@ class Verifier:
         self.profile = profile
         self.parser = parser or TokenParser()
         self._cache = cache
-        self._typ = _normalise_typ(policy.token_type) if policy.token_type else None
 
     @property
     def cache(self) -> VerifiedTokenCache[VerifiedToken] | None:
@@ -112,6 +98,38 @@ class Verifier:
             parsed.token, parsed.header, parsed.claims, parsed.signing_input, parsed.signature, now
         )
 
+    def check_parsed(
+        self, parsed: ParsedToken, *, now: float
+    ) -> tuple[VerificationKey, float | None]:
+        """The header, the signature and the claim policy, without reading a user.
+
+        What ``plaudit token verify`` says of any JWT before it asks whether a product of some
+        profile would take it. Returns the key whose signature held and the last moment the
+        claims stay valid, if bounded.
+        """
+        return self._check(
+            parsed.header, parsed.claims, parsed.signing_input, parsed.signature, now
+        )
+
+    def _check(
+        self,
+        header: Header,
+        claims: dict[str, Any],
+        signing_input: bytes,
+        signature: bytes,
+        now: float,
+    ) -> tuple[VerificationKey, float | None]:
+        policy = self.policy
+        if policy.token_type is not None:
+            policy.validate_typ(header.typ)
+        verify = header.verify
+        for key in self.keys.candidates(header.alg, header.kid, now):
+            if verify(key.material, signing_input, signature):
+                break
+        else:
+            raise InvalidSignature()
+        return key, policy.validate(claims, now)
+
     def _verify(
         self,
         token: str,
@@ -121,36 +139,24 @@ class Verifier:
         signature: bytes,
         now: float,
     ) -> VerifiedToken:
-        if self._typ is not None and (
-            header.typ is None or _normalise_typ(header.typ) != self._typ
-        ):
-            raise InvalidTokenType(
-                f"The token's 'typ' is {quote(header.typ) if header.typ else 'missing'}; this "
-                f"product requires {quote(str(self.policy.token_type))}."
-            )
-        verify = header.verify
-        for key in self.keys.candidates(header.alg, header.kid, now):
-            if verify(key.material, signing_input, signature):
-                break
-        else:
-            raise InvalidSignature()
-        valid_until = self.policy.validate(claims, now)
+        key, valid_until = self._check(header, claims, signing_input, signature, now)
         profile = self.profile
         exp = claims.get("exp")
         iat = claims.get("iat")
         jti = claims.get("jti")
+        # Positional, in field order: ten keywords cost this __init__ about 0.15 us, measured.
         verified = VerifiedToken(
-            user_id=profile.user_id_of(claims),
+            profile.user_id_of(claims),  # user_id
             # Read-only: a cached VerifiedToken is shared by every request that presents it.
-            claims=MappingProxyType(claims),
-            header=header.fields,
-            scopes=profile.scopes_of(claims),
-            key_id=key.kid,
-            algorithm=header.alg,
-            expires_at=exp if exp is not None else valid_until,
-            issued_at=iat,
-            token_id=jti if isinstance(jti, str) else None,
-            token_profile=profile,
+            MappingProxyType(claims),  # claims
+            header.fields,  # header
+            profile.scopes_of(claims),  # scopes
+            key.kid,  # key_id
+            header.alg,  # algorithm
+            exp if exp is not None else valid_until,  # expires_at
+            iat,  # issued_at
+            jti if isinstance(jti, str) else None,  # token_id
+            profile,  # token_profile
         )
         if self._cache is not None:
             if key.not_after is not None and (valid_until is None or key.not_after < valid_until):

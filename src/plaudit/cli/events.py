@@ -21,7 +21,7 @@ from sqlalchemy.exc import DataError
 
 from plaudit.errors import InvalidInput, invalid_input
 from plaudit.events.schemas import MAX_BATCH, ServerEventIn
-from plaudit.events.service import ingest_batch
+from plaudit.pipeline.ingest import ingest_batch
 from plaudit.products.service import get_product
 from plaudit.store.base import utcnow
 
@@ -126,10 +126,10 @@ def _store(
     tally.events += len(outcomes)
     tally.batches += 1
     for outcome in outcomes:
-        tally.accepted += outcome.new
-        tally.duplicates += not outcome.new
-        tally.points_earned += outcome.points
-        tally.badges_awarded += len(outcome.badges)
+        tally.accepted += not outcome.duplicate
+        tally.duplicates += outcome.duplicate
+        tally.points_earned += outcome.points_earned
+        tally.badges_awarded += len(outcome.badges_awarded)
 
 
 def _import(product_id: str, path: Path, total: int, batch_size: int, progress: Progress) -> Tally:

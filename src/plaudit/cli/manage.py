@@ -19,6 +19,7 @@ from plaudit.products import hmac_secrets, public_keys, routing, service
 from plaudit.products.schemas import ProductCreate, ProductSettings
 from plaudit.store.base import utcnow
 from plaudit.users import service as users
+from plaudit.users.schemas import UserOut
 
 from .runtime import console, emit, services
 
@@ -56,7 +57,7 @@ def products_create(
         if published:
             service.update_product(session, created.product, ProductSettings(published=True))
         session.flush()
-        result = created.as_dict()
+        result = service.created_answer(created).model_dump(mode="json")
     if as_json:
         emit(result, as_json=True)
         return
@@ -324,7 +325,7 @@ def users_list(
             offset=offset,
             include_unlisted=include_unlisted,
         )
-        rows = [u.to_dict() for u in found]
+        rows = [UserOut.model_validate(u).model_dump(mode="json") for u in found]
     if as_json:
         emit({"users": rows, "total": total, "limit": limit, "offset": offset}, as_json=True)
         return
@@ -349,7 +350,7 @@ def users_show(
     with services() as s, s.session() as session:
         product = service.get_product(session, product_id)
         user = users.get_user(session, product.id, user_id)
-        profile = user.to_dict()
+        profile = UserOut.model_validate(user).model_dump(mode="json")
         summary = standing.summary(
             session, product, user, now=utcnow(), public_url=s.settings.resolved_public_url
         )

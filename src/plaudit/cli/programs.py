@@ -8,7 +8,6 @@ one line with a hint that names the option to fix.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -16,24 +15,31 @@ from sqlalchemy.orm import Session
 
 from plaudit.errors import InvalidInput
 from plaudit.gamification import badges, leaderboards
-from plaudit.gamification.schemas import BadgeCreate, BadgeUpdate
+from plaudit.gamification.models import Badge
+from plaudit.gamification.schemas import BadgeCreate, BadgeOut, BadgeUpdate
 from plaudit.loyalty import catalog, ledger, rules, tiers
-from plaudit.loyalty.adjustments import adjust_points
 from plaudit.loyalty.errors import InsufficientPoints
-from plaudit.loyalty.periods import BOARDS
+from plaudit.loyalty.models import EarningRule, Reward
 from plaudit.loyalty.schemas import (
     AdjustmentIn,
+    EntryOut,
     RewardCreate,
+    RewardOut,
     RewardUpdate,
     RuleCreate,
+    RuleOut,
     RuleUpdate,
+    TierOut,
     TiersIn,
 )
+from plaudit.periods import BOARDS
+from plaudit.pipeline.adjustments import adjust_points
 from plaudit.products.models import Product
 from plaudit.products.service import get_product
 from plaudit.store.base import utcnow
 from plaudit.users.service import get_user
 
+from .item_commands import Change, ItemCommands
 from .runtime import JsonOpt, ProductArg, console, emit, given, option_hint, services, validated
 
 rules_app = typer.Typer(
@@ -58,30 +64,6 @@ EnableOpt = Annotated[
 ]
 
 
-def _remove(
-    what: str,
-    product_id: str,
-    item_id: str,
-    *,
-    find: Callable[[Session, Product, str], Any],
-    delete: Callable[[Session, Product, str], None],
-    consequence: str,
-    yes: bool,
-    as_json: bool,
-) -> None:
-    """Remove one item after confirming (never with a transaction open while asking)."""
-    if not yes:
-        with services() as s, s.session() as session:
-            name = find(session, get_product(session, product_id), item_id).name
-        typer.confirm(f"Remove the {what} {name!r} ({item_id})? {consequence}", abort=True)
-    with services() as s, s.session() as session:
-        delete(session, get_product(session, product_id), item_id)
-    if as_json:
-        emit({"removed": item_id}, as_json=True)
-        return
-    console.print(f"[bold]Removed the {what} {item_id}.[/] {consequence}")
-
-
 # --- earning rules ------------------------------------------------------------------------
 
 RULE_COLUMNS = ["id", "name", "event_type", "description", "server_only", "enabled"]
@@ -99,19 +81,22 @@ MaxPerEventOpt = Annotated[
     ),
 ]
 
+rule_commands = ItemCommands[EarningRule](
+    app=rules_app,
+    noun="earning rule",
+    titles=("Earning rules", "Earning rule added", "Earning rule"),
+    id_name="rule_id",
+    id_help="The rule id (rule_...).",
+    columns=RULE_COLUMNS,
+    listing=rules.list_rules,
+    find=rules.get_rule,
+    delete=rules.delete_rule,
+    show=lambda rule: RuleOut.model_validate(rule).model_dump(),
+    consequence="Points it gave stay in the ledger.",
+)
 
-@rules_app.command("list")
-def rules_list(product_id: ProductArg, as_json: JsonOpt = False) -> None:
-    """A product's earning rules, oldest first."""
-    with services() as s, s.session() as session:
-        product = get_product(session, product_id)
-        rows = [rules.rule_dict(r) for r in rules.list_rules(session, product)]
-    emit(rows, as_json=as_json, title="Earning rules", columns=RULE_COLUMNS)
 
-
-@rules_app.command("add")
 def rules_add(
-    product_id: ProductArg,
     name: Annotated[str, typer.Option(help="What the user sees, e.g. 'Purchase'.")],
     event_type: Annotated[str, typer.Option(help="The event type that earns, e.g. purchase.")],
     points: Annotated[int | None, typer.Option(help="A fixed number of points per event.")] = None,
@@ -135,8 +120,7 @@ def rules_add(
     client_safe: ClientSafeOpt = False,
     max_points_per_event: MaxPerEventOpt = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Add it switched off.")] = False,
-    as_json: JsonOpt = False,
-) -> None:
+) -> Change[EarningRule]:
     """Add an earning rule: --points N per event, or --property P --rate R."""
     body = validated(
         RuleCreate,
@@ -157,14 +141,10 @@ def rules_add(
             option_hint(field) if field else "Give --points N, or --property P with --rate R."
         ),
     )
-    with services() as s, s.session() as session:
-        result = rules.rule_dict(rules.create_rule(session, get_product(session, product_id), body))
-    emit(result, as_json=as_json, title="Earning rule added", columns=RULE_COLUMNS)
+    return lambda session, product: rules.create_rule(session, product, body)
 
 
-@rules_app.command("update")
 def rules_update(
-    product_id: ProductArg,
     rule_id: Annotated[str, typer.Argument(help="The rule id (rule_...).")],
     name: Annotated[str | None, typer.Option(help="A new name.")] = None,
     points: Annotated[int | None, typer.Option(help="New points (a fixed-points rule).")] = None,
@@ -187,8 +167,7 @@ def rules_update(
     ] = None,
     max_points_per_event: MaxPerEventOpt = None,
     enabled: EnableOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+) -> Change[EarningRule]:
     """Change an earning rule; options not given stay as they are.
 
     The event type and the property are the rule's identity: to change them, add a new rule
@@ -214,30 +193,15 @@ def rules_update(
     if not changes:
         raise InvalidInput(NOTHING_TO_CHANGE)
     body = validated(RuleUpdate, changes)
-    with services() as s, s.session() as session:
-        product = get_product(session, product_id)
-        result = rules.rule_dict(rules.update_rule(session, product, rule_id, body))
-    emit(result, as_json=as_json, title="Earning rule", columns=RULE_COLUMNS)
+    return lambda session, product: rules.update_rule(session, product, rule_id, body)
 
 
-@rules_app.command("remove")
-def rules_remove(
-    product_id: ProductArg,
-    rule_id: Annotated[str, typer.Argument(help="The rule id (rule_...).")],
-    yes: YesOpt = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Remove an earning rule; the points it gave stay in the ledger."""
-    _remove(
-        "earning rule",
-        product_id,
-        rule_id,
-        find=rules.get_rule,
-        delete=rules.delete_rule,
-        consequence="Points it gave stay in the ledger.",
-        yes=yes,
-        as_json=as_json,
-    )
+rule_commands.register(
+    list_help="A product's earning rules, oldest first.",
+    add=rules_add,
+    update=rules_update,
+    remove_help="Remove an earning rule; the points it gave stay in the ledger.",
+)
 
 
 # --- tiers --------------------------------------------------------------------------------
@@ -248,7 +212,8 @@ def tiers_list(product_id: ProductArg, as_json: JsonOpt = False) -> None:
     """A product's tiers, lowest first."""
     with services() as s, s.session() as session:
         rows = [
-            tiers.tier_dict(t) for t in tiers.list_tiers(session, get_product(session, product_id))
+            TierOut.model_validate(t).model_dump()
+            for t in tiers.list_tiers(session, get_product(session, product_id))
         ]
     if as_json:
         emit({"tiers": rows}, as_json=True)
@@ -293,7 +258,7 @@ def tiers_set(
     with services() as s, s.session() as session:
         product = get_product(session, product_id)
         found = tiers.replace_tiers(session, product, [(t.name, t.threshold) for t in body.tiers])
-        rows = [tiers.tier_dict(t) for t in found]
+        rows = [TierOut.model_validate(t).model_dump() for t in found]
     if as_json:
         emit({"tiers": rows}, as_json=True)
         return
@@ -318,25 +283,28 @@ def tiers_clear(product_id: ProductArg, yes: YesOpt = False, as_json: JsonOpt = 
 REWARD_COLUMNS = ["id", "name", "cost", "stock", "enabled", "description"]
 
 
-def _reward_rows(rows: list[dict[str, Any]], as_json: bool) -> list[dict[str, Any]]:
+def _reward_row(row: dict[str, Any]) -> dict[str, Any]:
     """For a table, a stock of null reads as what it means."""
-    if as_json:
-        return rows
-    return [{**r, "stock": "unlimited" if r["stock"] is None else r["stock"]} for r in rows]
+    return {**row, "stock": "unlimited" if row["stock"] is None else row["stock"]}
 
 
-@rewards_app.command("list")
-def rewards_list(product_id: ProductArg, as_json: JsonOpt = False) -> None:
-    """The catalog, cheapest first, switched-off rewards included."""
-    with services() as s, s.session() as session:
-        product = get_product(session, product_id)
-        rows = [catalog.reward_dict(r) for r in catalog.list_rewards(session, product)]
-    emit(_reward_rows(rows, as_json), as_json=as_json, title="Rewards", columns=REWARD_COLUMNS)
+reward_commands = ItemCommands[Reward](
+    app=rewards_app,
+    noun="reward",
+    titles=("Rewards", "Reward added", "Reward"),
+    id_name="reward_id",
+    id_help="The reward id (rwd_...).",
+    columns=REWARD_COLUMNS,
+    listing=catalog.list_rewards,
+    find=catalog.get_reward,
+    delete=catalog.delete_reward,
+    show=lambda reward: RewardOut.model_validate(reward).model_dump(),
+    consequence="Past redemptions keep its name and cost.",
+    table=_reward_row,
+)
 
 
-@rewards_app.command("add")
 def rewards_add(
-    product_id: ProductArg,
     name: Annotated[str, typer.Option(help="What the user sees, e.g. '$5 voucher'.")],
     cost: Annotated[int, typer.Option(help="The points it takes.")],
     stock: Annotated[
@@ -344,27 +312,16 @@ def rewards_add(
     ] = None,
     description: Annotated[str, typer.Option(help="A line about it.")] = "",
     disabled: Annotated[bool, typer.Option("--disabled", help="Add it switched off.")] = False,
-    as_json: JsonOpt = False,
-) -> None:
+) -> Change[Reward]:
     """Add a reward to the catalog."""
     body = validated(
         RewardCreate,
         given(name=name, cost=cost, stock=stock, description=description, enabled=not disabled),
     )
-    with services() as s, s.session() as session:
-        product = get_product(session, product_id)
-        result = catalog.reward_dict(catalog.create_reward(session, product, body))
-    emit(
-        _reward_rows([result], as_json)[0],
-        as_json=as_json,
-        title="Reward added",
-        columns=REWARD_COLUMNS,
-    )
+    return lambda session, product: catalog.create_reward(session, product, body)
 
 
-@rewards_app.command("update")
 def rewards_update(
-    product_id: ProductArg,
     reward_id: Annotated[str, typer.Argument(help="The reward id (rwd_...).")],
     name: Annotated[str | None, typer.Option(help="A new name.")] = None,
     description: Annotated[str | None, typer.Option(help="A new description.")] = None,
@@ -375,8 +332,7 @@ def rewards_update(
         int | None, typer.Option(help="Add this many to the stock (safe while users redeem).")
     ] = None,
     enabled: EnableOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+) -> Change[Reward]:
     """Change a reward, switch it on or off, or restock it; options not given stay as they are."""
     if sum((stock is not None, unlimited, restock is not None)) > 1:
         raise InvalidInput("Give one of --stock, --unlimited and --restock.", field="stock")
@@ -388,35 +344,22 @@ def rewards_update(
     if not changes and restock is None:
         raise InvalidInput(NOTHING_TO_CHANGE)
     body = validated(RewardUpdate, changes)
-    with services() as s, s.session() as session:
-        product = get_product(session, product_id)
+
+    def change(session: Session, product: Product) -> Reward:
         reward = catalog.update_reward(session, product, reward_id, body)
         if restock is not None:
             reward = catalog.restock(session, product, reward_id, restock)
-        result = catalog.reward_dict(reward)
-    emit(
-        _reward_rows([result], as_json)[0], as_json=as_json, title="Reward", columns=REWARD_COLUMNS
-    )
+        return reward
+
+    return change
 
 
-@rewards_app.command("remove")
-def rewards_remove(
-    product_id: ProductArg,
-    reward_id: Annotated[str, typer.Argument(help="The reward id (rwd_...).")],
-    yes: YesOpt = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Remove a reward from the catalog; past redemptions keep its name and cost."""
-    _remove(
-        "reward",
-        product_id,
-        reward_id,
-        find=catalog.get_reward,
-        delete=catalog.delete_reward,
-        consequence="Past redemptions keep its name and cost.",
-        yes=yes,
-        as_json=as_json,
-    )
+reward_commands.register(
+    list_help="The catalog, cheapest first, switched-off rewards included.",
+    add=rewards_add,
+    update=rewards_update,
+    remove_help="Remove a reward from the catalog; past redemptions keep its name and cost.",
+)
 
 
 # --- badges -------------------------------------------------------------------------------
@@ -439,21 +382,23 @@ def _badge_row(badge: dict[str, Any]) -> dict[str, Any]:
     return {**badge, "awarded_for": awarded_for(badge["criteria"])}
 
 
-@badges_app.command("list")
-def badges_list(product_id: ProductArg, as_json: JsonOpt = False) -> None:
-    """A product's badges, oldest first."""
-    with services() as s, s.session() as session:
-        product = get_product(session, product_id)
-        rows = [badges.badge_dict(b) for b in badges.list_badges(session, product)]
-    if as_json:
-        emit(rows, as_json=True)
-        return
-    emit([_badge_row(r) for r in rows], as_json=False, title="Badges", columns=BADGE_COLUMNS)
+badge_commands = ItemCommands[Badge](
+    app=badges_app,
+    noun="badge",
+    titles=("Badges", "Badge added", "Badge"),
+    id_name="badge_id",
+    id_help="The badge id (bdg_...).",
+    columns=BADGE_COLUMNS,
+    listing=badges.list_badges,
+    find=badges.get_badge,
+    delete=badges.delete_badge,
+    show=lambda badge: BadgeOut.model_validate(badge).model_dump(),
+    consequence="Users who held it no longer do.",
+    table=_badge_row,
+)
 
 
-@badges_app.command("add")
 def badges_add(
-    product_id: ProductArg,
     name: Annotated[str, typer.Option(help="What the user sees, e.g. 'Regular'.")],
     event_type: Annotated[
         str | None, typer.Option(help="The event type --count or --streak counts.")
@@ -469,8 +414,7 @@ def badges_add(
     description: Annotated[str, typer.Option(help="What it is for.")] = "",
     icon: Annotated[str, typer.Option(help="An emoji or a short text.")] = "",
     disabled: Annotated[bool, typer.Option("--disabled", help="Add it switched off.")] = False,
-    as_json: JsonOpt = False,
-) -> None:
+) -> Change[Badge]:
     """Add a badge: for --event-type T --count N, --points N, or --event-type T --streak DAYS.
 
     Its rule cannot change later: those who hold the badge keep it.
@@ -493,57 +437,31 @@ def badges_add(
         ),
         hint=lambda field: option_hint(field, BADGE_OPTIONS),
     )
-    with services() as s, s.session() as session:
-        product = get_product(session, product_id)
-        result = badges.badge_dict(badges.create_badge(session, product, body))
-    if as_json:
-        emit(result, as_json=True)
-        return
-    emit(_badge_row(result), as_json=False, title="Badge added", columns=BADGE_COLUMNS)
+    return lambda session, product: badges.create_badge(session, product, body)
 
 
-@badges_app.command("update")
 def badges_update(
-    product_id: ProductArg,
     badge_id: Annotated[str, typer.Argument(help="The badge id (bdg_...).")],
     name: Annotated[str | None, typer.Option(help="A new name.")] = None,
     description: Annotated[str | None, typer.Option(help="A new description.")] = None,
     icon: Annotated[str | None, typer.Option(help="A new icon.")] = None,
     enabled: EnableOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+) -> Change[Badge]:
     """Rename a badge, change its description or icon, or switch it on or off."""
     changes = given(name=name, description=description, icon=icon, enabled=enabled)
     if not changes:
         raise InvalidInput(NOTHING_TO_CHANGE)
     body = validated(BadgeUpdate, changes)
-    with services() as s, s.session() as session:
-        product = get_product(session, product_id)
-        result = badges.badge_dict(badges.update_badge(session, product, badge_id, body))
-    if as_json:
-        emit(result, as_json=True)
-        return
-    emit(_badge_row(result), as_json=False, title="Badge", columns=BADGE_COLUMNS)
+    return lambda session, product: badges.update_badge(session, product, badge_id, body)
 
 
-@badges_app.command("remove")
-def badges_remove(
-    product_id: ProductArg,
-    badge_id: Annotated[str, typer.Argument(help="The badge id (bdg_...).")],
-    yes: YesOpt = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Remove a badge, and take it from those who hold it (to keep it held, --disable it)."""
-    _remove(
-        "badge",
-        product_id,
-        badge_id,
-        find=badges.get_badge,
-        delete=badges.delete_badge,
-        consequence="Users who held it no longer do.",
-        yes=yes,
-        as_json=as_json,
-    )
+badge_commands.register(
+    list_help="A product's badges, oldest first.",
+    add=badges_add,
+    update=badges_update,
+    remove_help="Remove a badge, and take it from those who hold it (to keep it held, "
+    "--disable it).",
+)
 
 
 # --- points -------------------------------------------------------------------------------
@@ -587,11 +505,11 @@ def points_adjust(
                 "balance never goes below zero.",
             ) from None
     if as_json:
-        emit(result, as_json=True)
+        emit(result.model_dump(), as_json=True)
         return
     console.print(
         f"[bold green]{amount:+d} points[/] for {user_id} ({body.reason}); "
-        f"balance {result['balance']}."
+        f"balance {result.balance}."
     )
 
 
@@ -610,7 +528,7 @@ def points_history(
     with services() as s, s.session() as session:
         user = get_user(session, get_product(session, product_id).id, user_id)
         entries, next_before = ledger.history(session, user, limit=limit, before=before)
-        rows = [ledger.entry_dict(e) for e in entries]
+        rows = [EntryOut.model_validate(e).model_dump() for e in entries]
     if as_json:
         emit({"entries": rows, "next_before": next_before}, as_json=True)
         return

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from plaudit.products import revocations
-from plaudit.products.schemas import RevocationCreate
+from plaudit.products.schemas import RevocationCreate, RevocationOut
 from plaudit.products.service import get_product
 
 from .runtime import JsonOpt, ProductArg, console, emit, given, services, validated
@@ -30,7 +30,8 @@ def revocations_list(product_id: ProductArg, as_json: JsonOpt = False) -> None:
     with services() as s, s.session() as session:
         product = get_product(session, product_id)
         rows = [
-            revocations.revocation_info(r) for r in revocations.list_revocations(session, product)
+            RevocationOut.model_validate(r).model_dump(mode="json")
+            for r in revocations.list_revocations(session, product)
         ]
     emit(rows, as_json=as_json, title="Revocations", columns=COLUMNS)
 
@@ -63,7 +64,7 @@ def revocations_add(
             issued_before=body.issued_before,
             reason=body.reason,
         )
-        result = revocations.revocation_info(record)
+        result = RevocationOut.model_validate(record).model_dump(mode="json")
     emit(result, as_json=as_json, title="Revocation added", columns=COLUMNS)
 
 

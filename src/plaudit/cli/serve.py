@@ -11,12 +11,12 @@ import uvicorn
 from sqlalchemy.orm import Session
 
 from plaudit.auth import SigningKey, sign
-from plaudit.events.service import ingest
 from plaudit.gamification import badges, leaderboards
 from plaudit.gamification.schemas import BadgeCreate
 from plaudit.loyalty import catalog, ledger, rules, tiers
-from plaudit.loyalty.periods import BOARDS
 from plaudit.loyalty.schemas import RewardCreate, RuleCreate
+from plaudit.periods import BOARDS
+from plaudit.pipeline.ingest import ingest
 from plaudit.products import hmac_secrets, service
 from plaudit.products.models import Product
 from plaudit.products.schemas import ProductSettings

@@ -23,11 +23,13 @@ from plaudit.auth import (
     ClaimPolicy,
     KeyError_,
     KeySet,
+    ParsedToken,
     SigningKey,
     TokenError,
     TokenParser,
     TokenProfile,
     VerificationKey,
+    VerifiedToken,
     Verifier,
     guess_profile,
     hmac_key,
@@ -298,60 +300,109 @@ def verify(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Verify a token's signature and claims as Plaudit would. Exit 0 if valid, 1 if not."""
+    """Verify a token's signature and claims. Exit 0 if valid, 1 if not.
+
+    Without --profile the token is judged as any JWT (signature, times, --issuer, --audience,
+    --max-age), and whether a product of its guessed profile would accept it is said apart;
+    --profile makes that profile's required claims and user id part of the verdict.
+    """
     chosen = profile_named(profile) if profile is not None else None
     key_file = load_key_file(key, alg=alg)
     text = read_token(token)
     moment = now_or_clock(now)
     parser = TokenParser()
     console = Console(highlight=False, soft_wrap=True)
+    policy = ClaimPolicy(leeway=leeway, max_age=max_age, issuer=issuer, audience=audience)
     try:
         parsed = parser.parse(text)
-        verifier = Verifier(
-            key_file.key_set(parsed.header.kid),
-            policy=ClaimPolicy(leeway=leeway, max_age=max_age, issuer=issuer, audience=audience),
-            profile=chosen or guess_profile(parsed.claims) or PROFILES["standard"],
-            parser=parser,
-        )
-        try:
-            verified = verifier.verify_parsed(parsed, now=moment)
-        except ArithmeticError:  # a time claim beyond a float's range (see explain.py)
-            raise time_out_of_range() from None
+        keys = key_file.key_set(parsed.header.kid)
+        product_profile = chosen or guess_profile(parsed.claims) or PROFILES["standard"]
+        product = Verifier(keys, policy=policy, profile=product_profile, parser=parser)
+        if chosen is not None:
+            verified = _verified(product, parsed, moment)
+            answer: VerifiedToken | TokenError = verified
+            kid, expires_at = verified.key_id, verified.expires_at
+        else:
+            # Any JWT: the guessed profile's required claims and user id are not the verdict,
+            # only what a product of that profile would answer, said apart.
+            bare = dataclasses.replace(product_profile, required_claims=())
+            bare_verifier = Verifier(keys, policy=policy, profile=bare, parser=parser)
+            signed_with, valid_until = _judged(bare_verifier, parsed, moment)
+            exp = parsed.claims.get("exp")
+            kid, expires_at = signed_with.kid, exp if exp is not None else valid_until
+            try:
+                answer = _verified(product, parsed, moment)
+            except TokenError as exc:
+                answer = exc
     except TokenError as exc:
         if as_json:
             typer.echo(dump_json({"valid": False, **exc.as_dict()}))
         else:
-            line = Text("✗ invalid", style="bold red")
-            line.append(f"  {exc.code}: {safe_text(exc.message)}")
-            console.print(line)
-            if exc.hint:
-                console.print(Text(f"  hint: {safe_text(exc.hint)}", style="dim"))
+            _print_refusal(console, Text("✗ invalid", style="bold red"), exc)
         raise typer.Exit(1) from None
+    verdict: dict[str, Any] = {
+        "profile": product_profile.name,
+        "profile_guessed": chosen is None,
+        "accepted": isinstance(answer, VerifiedToken),
+    }
+    if isinstance(answer, VerifiedToken):
+        verdict |= {"user_id": answer.user_id, "scopes": sorted(answer.scopes)}
+    else:
+        verdict |= answer.as_dict()
     if as_json:
-        typer.echo(
-            dump_json(
-                {"valid": True, "header": dict(verified.header), "claims": dict(verified.claims)}
-            )
-        )
+        document = {
+            "valid": True,
+            "header": dict(parsed.header.fields),
+            "claims": dict(parsed.claims),
+            "product": verdict,
+        }
+        typer.echo(dump_json(document))
         return
     signer = (
-        f"the key {safe_text(repr(verified.key_id))}"
+        f"the key {safe_text(repr(kid))}"
         if key_file.kind == "jwks" or parsed.header.kid is not None
         else f"the key in {key}"
     )
     line = Text("✓ valid", style="bold green")
-    line.append(
-        f"  {verified.algorithm} token of the {verified.token_profile.name} profile, "
-        f"signed with {signer}"
-    )
+    line.append(f"  {parsed.header.alg} token, signed with {signer}")
     console.print(line)
-    console.print(Text(f"  user id  {safe_text(verified.user_id)}"))
-    console.print(Text(f"  scopes   {', '.join(sorted(verified.scopes)) or '(none)'}"))
-    if verified.expires_at is not None:
-        delta = describe_delta(verified.expires_at - moment)
-        console.print(Text(f"  expires  {utc_date(verified.expires_at)} ({delta})"))
+    if expires_at is not None:
+        delta = describe_delta(expires_at - moment)
+        console.print(Text(f"  expires  {utc_date(expires_at)} ({delta})"))
     else:
         console.print(Text("  expires  never (no 'exp'; pass --max-age to bound its age)"))
+    how = "guessed from its claims; --profile forces one" if chosen is None else "--profile"
+    subject = f"a product of the {product_profile.name} profile ({how})"
+    if isinstance(answer, TokenError):
+        console.print(Text(f"✗ Plaudit would refuse it for {subject}", style="yellow"))
+        _print_refusal(console, Text(""), answer)
+        return
+    console.print(Text(f"✓ Plaudit would accept it for {subject}", style="green"))
+    console.print(Text(f"  user id  {safe_text(answer.user_id)}"))
+    console.print(Text(f"  scopes   {', '.join(sorted(answer.scopes)) or '(none)'}"))
+
+
+def _judged(
+    verifier: Verifier, parsed: ParsedToken, now: float
+) -> tuple[VerificationKey, float | None]:
+    try:
+        return verifier.check_parsed(parsed, now=now)
+    except ArithmeticError:  # belt and braces: the core refuses times beyond 10**15 s first
+        raise time_out_of_range() from None
+
+
+def _verified(verifier: Verifier, parsed: ParsedToken, now: float) -> VerifiedToken:
+    try:
+        return verifier.verify_parsed(parsed, now=now)
+    except ArithmeticError:
+        raise time_out_of_range() from None
+
+
+def _print_refusal(console: Console, line: Text, exc: TokenError) -> None:
+    line.append(f"  {exc.code}: {safe_text(exc.message)}")
+    console.print(line)
+    if exc.hint:
+        console.print(Text(f"  hint: {safe_text(exc.hint)}", style="dim"))
 
 
 # --- sign -------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import typer
 from plaudit.errors import InvalidInput
 from plaudit.products.service import get_product
 from plaudit.webhooks import service
-from plaudit.webhooks.service import EVENT_TYPES
+from plaudit.webhooks.schemas import EVENT_TYPES, EndpointOut
 
 from .runtime import console, emit, services
 
@@ -54,7 +54,7 @@ def webhooks_add(
             description=description,
             allow_private=s.settings.allow_private_urls,
         )
-        result = {**service.endpoint_info(endpoint), "secret": secret}
+        result = {**EndpointOut.model_validate(endpoint).model_dump(), "secret": secret}
     if as_json:
         emit(result, as_json=True)
         return
@@ -71,7 +71,10 @@ def webhooks_list(product_id: ProductArg, as_json: JsonOpt = False) -> None:
     """A product's endpoints (never their secrets)."""
     with services() as s, s.session() as session:
         get_product(session, product_id)
-        rows = [service.endpoint_info(e) for e in service.list_endpoints(session, product_id)]
+        rows = [
+            EndpointOut.model_validate(e).model_dump()
+            for e in service.list_endpoints(session, product_id)
+        ]
     emit(
         rows,
         as_json=as_json,
@@ -99,16 +102,16 @@ def webhooks_deliveries(
     with services() as s, s.session() as session:
         get_product(session, product_id)
         endpoint = service.get_endpoint(session, product_id, endpoint_id)
-        rows, total = service.list_deliveries(
+        page = service.list_deliveries(
             session, endpoint, status=status, limit=limit, offset=offset
-        )
+        ).model_dump()
     if as_json:
-        emit({"deliveries": rows, "total": total}, as_json=True)
+        emit(page, as_json=True)
         return
     emit(
-        rows,
+        page["deliveries"],
         as_json=False,
-        title=f"Deliveries ({total})",
+        title=f"Deliveries ({page['total']})",
         columns=[
             "id",
             "message_id",
@@ -134,7 +137,7 @@ def webhooks_redeliver(
     with services() as s, s.session() as session:
         get_product(session, product_id)
         endpoint = service.get_endpoint(session, product_id, endpoint_id)
-        result = service.redeliver(session, endpoint, delivery_id)
+        result = service.redeliver(session, endpoint, delivery_id).model_dump()
     if as_json:
         emit(result, as_json=True)
         return

@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from plaudit.products.models import ApiKey
+from plaudit.access.models import ApiKey
+from plaudit.access.principal import Principal
 from plaudit.settings import Settings
-from plaudit.web.management import Principal
 
 from .models import ConsoleSession
 

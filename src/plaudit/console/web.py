@@ -28,6 +28,9 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from plaudit.access.principal import Principal
+from plaudit.access.session import in_session
+from plaudit.access.state import get_state
 from plaudit.auth.errors import AuthError
 from plaudit.auth.profiles import PROFILES
 from plaudit.errors import (
@@ -39,8 +42,6 @@ from plaudit.errors import (
 from plaudit.products import service as products
 from plaudit.products.models import Product
 from plaudit.store.crypto import MasterKeyError
-from plaudit.web.management import Principal
-from plaudit.web.state import get_state, in_session
 
 from . import session as sessions
 from .errors import CsrfFailed

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Discriminator, Field, Tag
 
+from plaudit.responses import Row
 from plaudit.shapes import EVENT_TYPE, Identifier, Strict
 
 #: The most events one server call may carry: they are stored in one transaction.
@@ -45,7 +46,7 @@ ServerBody = Annotated[
 ]
 
 
-class EventAccepted(BaseModel):
+class EventAccepted(Row):
     id: str
     duplicate: bool = Field(description="True when an event with this id was stored before.")
     points_earned: int = Field(description="Points this event earned (0 for a duplicate).")

@@ -4,31 +4,30 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plaudit.errors import InvalidInput
-from plaudit.events.models import Event
-from plaudit.loyalty.items import all_of, one_of
 from plaudit.products.models import Product
 from plaudit.store.memo import forget
 from plaudit.store.upsert import insert_ignore
 from plaudit.users.models import User
 from plaudit.webhooks.service import enqueue
 
+from . import repository
 from .models import Badge, UserBadge
-from .schemas import BadgeCreate, BadgeUpdate, EventCount, PointsTotal
+from .schemas import BadgeCreate, BadgeOut, BadgeUpdate, EventCount, PointsTotal
 from .streaks import StreakState
 
 
 def list_badges(session: Session, product: Product, *, enabled_only: bool = False) -> list[Badge]:
-    return all_of(session, Badge, product, enabled_only=enabled_only)
+    return repository.badges(session, product.id, enabled_only=enabled_only)
 
 
 def get_badge(session: Session, product: Product, badge_id: str) -> Badge:
-    return one_of(session, Badge, product, badge_id, "badge")
+    return repository.badge(session, product.id, badge_id)
 
 
 def create_badge(session: Session, product: Product, body: BadgeCreate) -> Badge:
@@ -73,25 +72,6 @@ def delete_badge(session: Session, product: Product, badge_id: str) -> None:
     forget(session)
 
 
-def criteria_of(badge: Badge) -> dict[str, str | int]:
-    if badge.kind == "event_count":
-        return {"kind": badge.kind, "event_type": badge.event_type or "", "count": badge.threshold}
-    if badge.kind == "points_total":
-        return {"kind": badge.kind, "points": badge.threshold}
-    return {"kind": badge.kind, "event_type": badge.event_type or "", "days": badge.threshold}
-
-
-def badge_dict(badge: Badge) -> dict[str, Any]:
-    return {
-        "id": badge.id,
-        "name": badge.name,
-        "description": badge.description,
-        "icon": badge.icon,
-        "criteria": criteria_of(badge),
-        "enabled": badge.enabled,
-    }
-
-
 def evaluate(
     session: Session,
     product: Product,
@@ -101,41 +81,48 @@ def evaluate(
     lifetime: int | None = None,
     event_type: str | None = None,
     streak: StreakState | None = None,
+    events_of_type: Callable[[], int] | None = None,
+    enabled: Sequence[Badge] | None = None,
 ) -> list[Badge]:
-    """Award every badge whose rule the user now meets and does not hold yet."""
-    held = select(UserBadge.badge_id).where(UserBadge.user_pk == user.id)
-    candidates = session.scalars(
-        select(Badge).where(Badge.product_id == product.id, Badge.enabled, Badge.id.not_in(held))
-    )
+    """Award every badge whose rule the user now meets and does not hold yet.
+
+    ``enabled`` is the product's enabled badges when the caller read them already (once for a
+    batch of events); ``events_of_type`` counts the user's events of ``event_type``, asked only
+    when an "N times" badge needs it."""
+    if enabled is None:
+        enabled = list_badges(session, product, enabled_only=True)
+    # What the event itself tells first; the store is asked only about badges still possible.
+    possible = [b for b in enabled if _may_be_met(b, lifetime, event_type, streak)]
+    if not possible:
+        return []
+    held = repository.held(session, user)
     awarded = []
-    for badge in candidates:
-        if _met(session, user, badge, lifetime=lifetime, event_type=event_type, streak=streak):
-            if _award(session, product, user, badge, now):
-                awarded.append(badge)
+    count: int | None = None
+    for badge in possible:
+        if badge.id in held:
+            continue
+        if badge.kind == "event_count":
+            if count is None:
+                count = events_of_type() if events_of_type is not None else 0
+            if count < badge.threshold:
+                continue
+        if _award(session, product, user, badge, now):
+            awarded.append(badge)
     return awarded
 
 
-def _met(
-    session: Session,
-    user: User,
-    badge: Badge,
-    *,
-    lifetime: int | None,
-    event_type: str | None,
-    streak: StreakState | None,
+def _may_be_met(
+    badge: Badge, lifetime: int | None, event_type: str | None, streak: StreakState | None
 ) -> bool:
+    """Whether the badge's rule may be met, judged without the store (an "N times" badge
+    still needs the count)."""
     if badge.kind == "points_total":
         return lifetime is not None and lifetime >= badge.threshold
     if badge.event_type != event_type:
         return False
     if badge.kind == "streak":
         return streak is not None and streak.current >= badge.threshold
-    count = session.scalar(
-        select(func.count())
-        .select_from(Event)
-        .where(Event.user_pk == user.id, Event.type == badge.event_type)
-    )
-    return (count or 0) >= badge.threshold
+    return True
 
 
 def _award(session: Session, product: Product, user: User, badge: Badge, now: dt.datetime) -> bool:
@@ -149,7 +136,7 @@ def _award(session: Session, product: Product, user: User, badge: Badge, now: dt
         session,
         product_id=product.id,
         event_type="badge.awarded",
-        data={"badge": {k: v for k, v in badge_dict(badge).items() if k != "enabled"}},
+        data={"badge": BadgeOut.model_validate(badge).model_dump(exclude={"enabled"})},
         user_id=user.external_id,
         now=now,
     )
@@ -159,12 +146,7 @@ def _award(session: Session, product: Product, user: User, badge: Badge, now: dt
 def for_user(session: Session, product: Product, user: User) -> list[dict[str, Any]]:
     """Every enabled badge, with when the user earned it (None: not yet); earned ones too
     when switched off since."""
-    held = {
-        row.badge_id: row.awarded_at
-        for row in session.execute(
-            select(UserBadge.badge_id, UserBadge.awarded_at).where(UserBadge.user_pk == user.id)
-        )
-    }
+    held = repository.held(session, user)
     return [
         {
             "id": b.id,

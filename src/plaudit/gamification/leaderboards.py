@@ -12,18 +12,20 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plaudit.errors import NotFound
-from plaudit.loyalty.models import LedgerEntry, PointsTally
-from plaudit.loyalty.periods import BOARDS, board_period
+from plaudit.loyalty import repository as loyalty_repository
+from plaudit.loyalty.models import LedgerEntry
+from plaudit.periods import BOARDS, board_period
 from plaudit.products.models import Product
 from plaudit.store.db import Database
 from plaudit.store.upsert import insert_ignore
 from plaudit.users.models import User
 
-from .models import LeaderboardRank, LeaderboardSnapshot
+from . import repository
+from .models import LeaderboardSnapshot
 
 MAX_TOP = 100
 
@@ -72,48 +74,17 @@ def refresh(
     )
     # Locked: two processes refreshing one board take turns; the second skips a board the
     # first ranked after ``now`` (the start of the second's step).
-    snapshot = session.scalar(
-        select(LeaderboardSnapshot)
-        .where(LeaderboardSnapshot.product_id == product.id, LeaderboardSnapshot.board == board)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    snapshot = repository.snapshot(session, product.id, board, lock=True)
     assert snapshot is not None  # noqa: S101  # inserted or present just above
-    latest = (
-        session.scalar(select(func.max(LedgerEntry.id)).where(LedgerEntry.product_id == product.id))
-        or 0
-    )
+    latest = loyalty_repository.latest_entry_id(session, product.id)
     fresh = snapshot.period == period and snapshot.last_entry_id >= latest
     if fresh and (not force or snapshot.as_of >= now):
         return False
-    session.execute(
-        delete(LeaderboardRank).where(
-            LeaderboardRank.product_id == product.id, LeaderboardRank.board == board
-        )
-    )
-    ranked = select(
-        literal(product.id),
-        literal(board),
-        PointsTally.user_pk,
-        func.rank().over(order_by=PointsTally.points.desc()),
-        PointsTally.points,
-    ).where(
-        PointsTally.product_id == product.id,
-        PointsTally.period == period,
-        PointsTally.points > 0,
-    )
-    result = session.execute(
-        insert(LeaderboardRank).from_select(
-            ["product_id", "board", "user_pk", "rank", "points"], ranked
-        ),
-        # SQLAlchemy keeps an INSERT's rowcount only when asked: without this it is -1 on
-        # PostgreSQL (psycopg), and every board recorded 0 users there.
-        execution_options={"preserve_rowcount": True},
-    )
+    ranked = repository.rerank(session, product.id, board, period)
     snapshot.period = period
     snapshot.as_of = now
     snapshot.last_entry_id = latest
-    snapshot.users = max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+    snapshot.users = ranked
     return True
 
 
@@ -191,23 +162,14 @@ def read(
     """The top ``limit`` of the board and, given a user, their own rank and points."""
     check_board(board)
     period = board_period(board, now, product.time_zone)
-    snapshot = session.scalar(
-        select(LeaderboardSnapshot).where(
-            LeaderboardSnapshot.product_id == product.id, LeaderboardSnapshot.board == board
-        )
-    )
+    snapshot = repository.snapshot(session, product.id, board)
     # A snapshot of last week (until the next refresh) is not this week's board.
     current = snapshot is not None and snapshot.period == period
     entries: list[dict[str, Any]] = []
     if current:
-        rows = session.execute(
-            select(LeaderboardRank.rank, LeaderboardRank.points, User)
-            .join(User, User.id == LeaderboardRank.user_pk)
-            .where(LeaderboardRank.product_id == product.id, LeaderboardRank.board == board)
-            .order_by(LeaderboardRank.rank, LeaderboardRank.user_pk)
-            .limit(min(limit, MAX_TOP))
-        )
-        for rank, points, member in rows:
+        for rank, points, member in repository.top(
+            session, product.id, board, limit=min(limit, MAX_TOP)
+        ):
             entry = {
                 "rank": rank,
                 "display_name": display_name(member),
@@ -225,21 +187,6 @@ def read(
         "me": None,
     }
     if user is not None:
-        my_rank = (
-            session.scalar(
-                select(LeaderboardRank.rank).where(
-                    LeaderboardRank.product_id == product.id,
-                    LeaderboardRank.board == board,
-                    LeaderboardRank.user_pk == user.id,
-                )
-            )
-            if current
-            else None
-        )
-        my_points = session.scalar(
-            select(PointsTally.points).where(
-                PointsTally.user_pk == user.id, PointsTally.period == period
-            )
-        )
-        answer["me"] = {"rank": my_rank, "points": my_points or 0}
+        my_rank = repository.rank_of(session, user, board) if current else None
+        answer["me"] = {"rank": my_rank, "points": repository.points_of(session, user, period)}
     return answer

@@ -30,6 +30,15 @@ class Badge(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
+    @property
+    def criteria(self) -> dict[str, str | int]:
+        """The rule as the API spells it (``BadgeCreate.criteria``)."""
+        if self.kind == "event_count":
+            return {"kind": self.kind, "event_type": self.event_type or "", "count": self.threshold}
+        if self.kind == "points_total":
+            return {"kind": self.kind, "points": self.threshold}
+        return {"kind": self.kind, "event_type": self.event_type or "", "days": self.threshold}
+
 
 class UserBadge(Base):
     """A badge a user holds: the primary key makes "once each" a fact of the store."""
@@ -65,16 +74,19 @@ class LeaderboardRank(Base):
     """A ranked row of a board's latest snapshot: reading the top N or one user's rank is an
     index lookup, whatever the number of users.
 
-    No foreign keys, on purpose: a refresh writes a row per player, and at a million players
-    PostgreSQL spent most of the refresh in the two foreign-key triggers (bench/leaderboard.py).
-    The rows are derived: reads join the users (a deleted user drops out at once), the next
-    refresh rewrites them, and deleting a product deletes them explicitly.
+    No foreign key to the users, on purpose: a refresh writes a row per player, and at a million
+    players PostgreSQL spent most of the refresh in the foreign-key triggers
+    (bench/leaderboard.py). The rows are derived: reads join the users (a deleted user drops
+    out at once) and the next refresh rewrites them. The product's key stays, so that the ranks
+    go with their product by ON DELETE CASCADE, like every other table of it.
     """
 
     __tablename__ = "leaderboard_ranks"
     __table_args__ = (Index("ix_leaderboard_ranks_rank", "product_id", "board", "rank"),)
 
-    product_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_id: Mapped[str] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
+    )
     board: Mapped[str] = mapped_column(String(16), primary_key=True)
     user_pk: Mapped[int] = mapped_column(primary_key=True)
     rank: Mapped[int] = mapped_column()

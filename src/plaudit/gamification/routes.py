@@ -1,17 +1,20 @@
-"""Badges for the tenant to define; leaderboards for the tenant and the token's user."""
+"""Badges for the tenant to define; leaderboards for the tenant and the token's user.
+
+Handlers are plain functions (FastAPI runs them in its threadpool) on the managed product and
+the request's session; they serialise inside, and the session commits before the response.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Depends, Path, Query, Response
 
-from plaudit.loyalty.periods import BOARDS
-from plaudit.products.models import Product
-from plaudit.web.client import authenticate_user
-from plaudit.web.management import Manager, for_product
-from plaudit.web.state import AppState, in_session
+from plaudit.access.session import DbSession
+from plaudit.access.state import State
+from plaudit.periods import BOARDS
+from plaudit.products.dependencies import ManagedProduct
+from plaudit.users.client import ReadingUser
 
 from . import badges, leaderboards
 from .schemas import AdminLeaderboard, BadgeCreate, BadgeOut, BadgeUpdate, Leaderboard
@@ -20,16 +23,19 @@ router = APIRouter(tags=["gamification"])
 BADGES = "/v1/products/{product_id}/badges"
 
 
+def _board(name: Annotated[str, Path(include_in_schema=False)]) -> str:
+    """The path's board, checked before anything else (an unknown board is a 404 to anyone).
+    The handler names ``name`` itself too: that is where the OpenAPI document lists it."""
+    return leaderboards.check_board(name)
+
+
+Board = Annotated[str, Depends(_board)]
+Limit = Annotated[int, Query(ge=1, le=leaderboards.MAX_TOP)]
+
+
 @router.get(BADGES, response_model=list[BadgeOut], summary="The product's badges")
-async def list_badges(request: Request, product_id: str, principal: Manager) -> Any:
-    return await for_product(
-        request,
-        principal,
-        product_id,
-        lambda session, product, _: [
-            badges.badge_dict(b) for b in badges.list_badges(session, product)
-        ],
-    )
+def list_badges(product_id: str, product: ManagedProduct, session: DbSession) -> list[BadgeOut]:
+    return [BadgeOut.model_validate(b) for b in badges.list_badges(session, product)]
 
 
 @router.post(
@@ -38,29 +44,17 @@ async def list_badges(request: Request, product_id: str, principal: Manager) -> 
     response_model=BadgeOut,
     summary="Add a badge: an event type N times, a points total, or an N-day streak",
 )
-async def create_badge(
-    request: Request, product_id: str, body: BadgeCreate, principal: Manager
-) -> Any:
-    return await for_product(
-        request,
-        principal,
-        product_id,
-        lambda session, product, _: badges.badge_dict(badges.create_badge(session, product, body)),
-    )
+def create_badge(
+    product_id: str, body: BadgeCreate, product: ManagedProduct, session: DbSession
+) -> BadgeOut:
+    return BadgeOut.model_validate(badges.create_badge(session, product, body))
 
 
 @router.patch(BADGES + "/{badge_id}", response_model=BadgeOut, summary="Change a badge")
-async def update_badge(
-    request: Request, product_id: str, badge_id: str, body: BadgeUpdate, principal: Manager
-) -> Any:
-    return await for_product(
-        request,
-        principal,
-        product_id,
-        lambda session, product, _: badges.badge_dict(
-            badges.update_badge(session, product, badge_id, body)
-        ),
-    )
+def update_badge(
+    product_id: str, badge_id: str, body: BadgeUpdate, product: ManagedProduct, session: DbSession
+) -> BadgeOut:
+    return BadgeOut.model_validate(badges.update_badge(session, product, badge_id, body))
 
 
 @router.delete(
@@ -68,15 +62,10 @@ async def update_badge(
     status_code=204,
     summary="Remove a badge (and take it from those who hold it)",
 )
-async def delete_badge(
-    request: Request, product_id: str, badge_id: str, principal: Manager
+def delete_badge(
+    product_id: str, badge_id: str, product: ManagedProduct, session: DbSession
 ) -> Response:
-    await for_product(
-        request,
-        principal,
-        product_id,
-        lambda session, product, _: badges.delete_badge(session, product, badge_id),
-    )
+    badges.delete_badge(session, product, badge_id)
     return Response(status_code=204)
 
 
@@ -88,17 +77,16 @@ async def delete_badge(
     "are recomputed in the background every few seconds (`as_of`).",
     tags=["client"],
 )
-async def my_leaderboard(
-    request: Request, name: str, limit: int = Query(10, ge=1, le=leaderboards.MAX_TOP)
+def my_leaderboard(
+    name: str,
+    board: Board,
+    user: ReadingUser,
+    session: DbSession,
+    state: State,
+    limit: Limit = 10,
 ) -> Any:
-    leaderboards.check_board(name)
-    context = await authenticate_user(request, scopes=("read",))
-
-    def work(session: Session, state: AppState) -> dict[str, Any]:
-        product, user = context.product_and_user(session)
-        return leaderboards.read(session, product, name, now=state.now(), limit=limit, user=user)
-
-    return await in_session(request, work)
+    product, member = user.product_and_user(session)
+    return leaderboards.read(session, product, board, now=state.now(), limit=limit, user=member)
 
 
 @router.get(
@@ -106,35 +94,28 @@ async def my_leaderboard(
     response_model=AdminLeaderboard,
     summary="A leaderboard's top N, with user ids",
 )
-async def admin_leaderboard(
-    request: Request,
+def admin_leaderboard(
     product_id: str,
     name: str,
-    principal: Manager,
-    limit: int = Query(10, ge=1, le=leaderboards.MAX_TOP),
+    product: ManagedProduct,
+    board: Board,
+    session: DbSession,
+    state: State,
+    limit: Limit = 10,
 ) -> Any:
-    leaderboards.check_board(name)
-    return await for_product(
-        request,
-        principal,
-        product_id,
-        lambda session, product, state: leaderboards.read(
-            session, product, name, now=state.now(), limit=limit, with_ids=True
-        ),
-    )
+    return leaderboards.read(session, product, board, now=state.now(), limit=limit, with_ids=True)
 
 
 @router.post(
     "/v1/products/{product_id}/leaderboards/refresh",
     summary="Re-rank the product's leaderboards now instead of within seconds",
 )
-async def refresh_leaderboards(request: Request, product_id: str, principal: Manager) -> Any:
-    def work(session: Session, product: Product, state: AppState) -> dict[str, Any]:
-        now = state.now()
-        return {
-            "refreshed": [
-                b for b in BOARDS if leaderboards.refresh(session, product, b, now=now, force=True)
-            ]
-        }
-
-    return await for_product(request, principal, product_id, work)
+def refresh_leaderboards(
+    product_id: str, product: ManagedProduct, session: DbSession, state: State
+) -> Any:
+    now = state.now()
+    return {
+        "refreshed": [
+            b for b in BOARDS if leaderboards.refresh(session, product, b, now=now, force=True)
+        ]
+    }

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from plaudit.responses import Row
 from plaudit.shapes import EVENT_TYPE, Strict
 
 
@@ -44,7 +45,7 @@ class BadgeUpdate(Strict):
     enabled: bool | None = None
 
 
-class BadgeOut(BaseModel):
+class BadgeOut(Row):
     id: str
     name: str
     description: str

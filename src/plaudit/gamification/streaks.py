@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, Table, bindparam, case, select
+from sqlalchemy import Date, Table, bindparam, case
 from sqlalchemy.orm import Session
 
-from plaudit.loyalty.periods import local_day
+from plaudit.periods import local_day
 from plaudit.products.models import Product
 from plaudit.store.upsert import dialect_insert, dialect_of
 from plaudit.users.models import User
 
+from . import repository
 from .models import Streak
 
 #: A user's streaks listed by /v1/me, most recent first.
@@ -94,12 +95,7 @@ def for_user(
     session: Session, product: Product, user: User, *, now: dt.datetime
 ) -> list[dict[str, Any]]:
     today = local_day(now, product.time_zone)
-    rows = session.scalars(
-        select(Streak)
-        .where(Streak.product_id == product.id, Streak.user_pk == user.id, Streak.best > 0)
-        .order_by(Streak.last_day.desc(), Streak.event_type)
-        .limit(MAX_LISTED)
-    )
+    rows = repository.streaks(session, user, limit=MAX_LISTED)
     return [
         {
             "event_type": s.event_type,

@@ -7,7 +7,6 @@ import secrets
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,19 +15,18 @@ from plaudit.products.models import Product
 from plaudit.users.models import User
 from plaudit.webhooks.service import enqueue
 
-from . import ledger
+from . import ledger, repository
 from .errors import RewardOutOfStock, RewardUnavailable
-from .items import all_of, one_of
 from .models import Redemption, Reward
 from .schemas import RewardCreate, RewardUpdate
 
 
 def list_rewards(session: Session, product: Product, *, enabled_only: bool = False) -> list[Reward]:
-    return all_of(session, Reward, product, enabled_only=enabled_only, order=(Reward.cost,))
+    return repository.rewards(session, product.id, enabled_only=enabled_only)
 
 
 def get_reward(session: Session, product: Product, reward_id: str) -> Reward:
-    return one_of(session, Reward, product, reward_id, "reward")
+    return repository.reward(session, product.id, reward_id)
 
 
 def create_reward(session: Session, product: Product, body: RewardCreate) -> Reward:
@@ -53,12 +51,7 @@ def restock(session: Session, product: Product, reward_id: str, count: int) -> R
     taking one meanwhile is neither lost nor counted twice."""
     if count < 1:
         raise InvalidInput("Restock by one or more.", field="stock")
-    reward = session.scalar(
-        select(Reward)
-        .where(Reward.product_id == product.id, Reward.id == reward_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    reward = repository.reward_for_update(session, product.id, reward_id)
     if reward is None:
         raise NotFound(f"Product {product.id!r} has no reward {reward_id!r}.")
     if reward.stock is None:
@@ -77,17 +70,6 @@ def restock(session: Session, product: Product, reward_id: str, count: int) -> R
 def delete_reward(session: Session, product: Product, reward_id: str) -> None:
     """Past redemptions keep the reward's name and cost; only the catalog item goes."""
     session.delete(get_reward(session, product, reward_id))
-
-
-def reward_dict(reward: Reward) -> dict[str, Any]:
-    return {
-        "id": reward.id,
-        "name": reward.name,
-        "description": reward.description,
-        "cost": reward.cost,
-        "stock": reward.stock,
-        "enabled": reward.enabled,
-    }
 
 
 def catalog(session: Session, product: Product, user: User) -> dict[str, Any]:
@@ -125,19 +107,14 @@ def redeem(
     stock back. Returns the redemption and the balance after it.
     """
     if client_id is not None:
-        earlier = _by_client_id(session, user, client_id)
+        earlier = repository.redemption_by_client_id(session, user, client_id)
         if earlier is not None:
             return earlier, ledger.account(session, user).balance
     reward = get_reward(session, product, reward_id)
     if not reward.enabled:
         raise RewardUnavailable(f"The reward {reward.name!r} is not offered at the moment.")
     if reward.stock is not None:
-        taken = session.execute(
-            update(Reward)
-            .where(Reward.id == reward.id, Reward.stock > 0)
-            .values(stock=Reward.stock - 1)
-        )
-        if not taken.rowcount:  # type: ignore[attr-defined]
+        if not repository.take_one(session, reward):
             raise RewardOutOfStock(f"The reward {reward.name!r} is out of stock.")
     redemption = Redemption(
         id="red_" + secrets.token_hex(8),
@@ -179,23 +156,3 @@ def redeem(
         now=now,
     )
     return redemption, entry.balance_after
-
-
-def redemption_dict(redemption: Redemption) -> dict[str, Any]:
-    return {
-        "id": redemption.id,
-        "reward_id": redemption.reward_id,
-        "reward_name": redemption.reward_name,
-        "cost": redemption.cost,
-        "created_at": redemption.created_at.isoformat(),
-    }
-
-
-def _by_client_id(session: Session, user: User, client_id: str) -> Redemption | None:
-    return session.scalar(
-        select(Redemption).where(
-            Redemption.product_id == user.product_id,
-            Redemption.user_pk == user.id,
-            Redemption.client_id == client_id,
-        )
-    )

@@ -13,9 +13,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from plaudit.periods import periods
 from plaudit.products.models import Product
 from plaudit.store.db import Database
 from plaudit.store.memo import remembered
@@ -23,10 +24,9 @@ from plaudit.store.upsert import insert_ignore, insert_or_add
 from plaudit.users.models import User
 from plaudit.webhooks.service import enqueue
 
-from . import tiers
+from . import repository, tiers
 from .errors import InsufficientPoints
 from .models import LedgerEntry, LoyaltyAccount, PointsTally
-from .periods import periods
 
 #: Kinds that count as earned: they raise lifetime points, tiers and leaderboards.
 EARNING_KINDS = frozenset({"earn", "referral", "adjust"})
@@ -195,10 +195,7 @@ def debit(
         raise ValueError("a debit takes a positive number of points")
     row = session.connection().execute(_DEBIT, {"account_user": user.id, "points": points}).first()
     if row is None:  # too little, or no account yet (nothing earned: a balance of 0)
-        have = (
-            session.scalar(select(LoyaltyAccount.balance).where(LoyaltyAccount.user_pk == user.id))
-            or 0
-        )
+        have = repository.balance(session, user)
         raise InsufficientPoints(
             f"This needs {points} points; the balance is {have}, {points - have} short."
         )
@@ -230,15 +227,7 @@ def expire_inactive(session: Session, product: Product, *, now: dt.datetime) -> 
     if not days:
         return 0
     cutoff = now - dt.timedelta(days=days)
-    stale = session.execute(
-        select(LoyaltyAccount.user_pk, LoyaltyAccount.balance)
-        .where(
-            LoyaltyAccount.product_id == product.id,
-            LoyaltyAccount.balance > 0,
-            LoyaltyAccount.last_earned_at < cutoff,
-        )
-        .limit(EXPIRY_BATCH)
-    ).all()
+    stale = repository.stale_accounts(session, product.id, cutoff=cutoff, limit=EXPIRY_BATCH)
     expired = 0
     for user_pk, seen in stale:
         # Only the balance we saw: a redemption in between leaves less (or nothing) to expire.
@@ -285,38 +274,15 @@ def history(
     session: Session, user: User, *, limit: int, before: int | None = None
 ) -> tuple[list[LedgerEntry], int | None]:
     """The user's entries, newest first, and the ``before`` that fetches the next page."""
-    query = select(LedgerEntry).where(
-        LedgerEntry.product_id == user.product_id, LedgerEntry.user_pk == user.id
-    )
-    if before is not None:
-        query = query.where(LedgerEntry.id < before)
-    rows = list(session.scalars(query.order_by(LedgerEntry.id.desc()).limit(limit + 1)))
+    rows = repository.history(session, user, limit=limit + 1, before=before)
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more and rows else None)
 
 
-def entry_dict(entry: LedgerEntry | Entry) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "delta": entry.delta,
-        "kind": entry.kind,
-        "reason": entry.reason,
-        "created_at": entry.created_at.isoformat(),
-        "balance_after": entry.balance_after,
-    }
-
-
 def ledger_sum(session: Session, user: User) -> int:
     """The balance as the ledger alone says it: what the account row must always equal."""
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(
-                LedgerEntry.user_pk == user.id
-            )
-        )
-        or 0
-    )
+    return repository.ledger_sum(session, user)
 
 
 def _append(
@@ -369,7 +335,7 @@ def _retier(
 ) -> TierChange | None:
     """Move the user to the tier their lifetime points reach; the change, if any."""
     product_tiers = remembered(
-        session, ("tiers", product.id), lambda: tiers.list_tiers(session, product)
+        session, ("tiers", product.id), lambda: repository.tiers(session, product.id)
     )
     tier = tiers.tier_for(product_tiers, lifetime)
     name = tier.name if tier is not None else None

@@ -3,6 +3,7 @@ transaction so that a balance check is one row read and a debit one conditional 
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 
 from sqlalchemy import (
@@ -46,6 +47,30 @@ class EarningRule(Base):
     max_points_per_event: Mapped[int | None] = mapped_column()
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    # builtins.property: in this class, ``property`` names the column.
+    @builtins.property
+    def servers_only(self) -> bool:
+        """Whether only the tenant's servers earn by the rule: set so, or a property rule (whose
+        value a browser would choose) not marked client_safe."""
+        return self.server_only or (self.points is None and not self.client_safe)
+
+    @builtins.property
+    def description(self) -> str:
+        """What the rule gives, in words for the widget."""
+        if self.points is not None:
+            what = f"{self.points} point{'s' if self.points != 1 else ''}"
+        else:
+            rate = f"{self.rate:g}"
+            what = f"{rate} point{'s' if rate != '1' else ''} per {self.property}"
+        if self.points is None and self.max_points_per_event:
+            what += f", at most {self.max_points_per_event} per event"
+        if self.once:
+            what += ", once"
+        elif self.limit_per_day:
+            times = "once" if self.limit_per_day == 1 else f"up to {self.limit_per_day} times"
+            what += f", {times} a day"
+        return what
 
 
 class LoyaltyAccount(Base):

@@ -1,38 +1,42 @@
-"""The loyalty program's API: rules, tiers, catalog and adjustments for the tenant (management
-credentials); the catalog and redemption for the token's user."""
+"""The loyalty program's API: rules, tiers and the catalog for the tenant (management
+credentials); the catalog and redemption for the token's user.
+
+Handlers are plain functions (FastAPI runs them in its threadpool) on the managed product and
+the request's session; they serialise inside, and the session commits before the response.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Response
 
-from plaudit.products.models import Product
-from plaudit.users.service import get_user
-from plaudit.web.client import authenticate_user
-from plaudit.web.management import Manager, for_product
-from plaudit.web.state import AppState, in_session
+from plaudit.access.session import DbSession
+from plaudit.access.state import State
+from plaudit.products.dependencies import ManagedProduct
+from plaudit.users.client import ReadingUser, WritingUser
 
-from . import adjustments, catalog, rules, tiers
+from . import catalog, rules, tiers
 from .models import Tier
 from .schemas import (
-    AdjustmentIn,
-    AdjustmentOut,
     Catalog,
     Redeemed,
     RedeemIn,
+    RedemptionOut,
     RewardCreate,
     RewardOut,
     RewardUpdate,
     RuleCreate,
     RuleOut,
     RuleUpdate,
+    TierOut,
     TiersIn,
     TiersOut,
 )
 
 router = APIRouter(tags=["loyalty"])
+#: The token's user's routes, listed after the tenant's (and the pipeline's adjustment route).
+client_router = APIRouter(tags=["loyalty"])
 RULES = "/v1/products/{product_id}/loyalty/rules"
 TIERS = "/v1/products/{product_id}/loyalty/tiers"
 REWARDS = "/v1/products/{product_id}/rewards"
@@ -42,41 +46,22 @@ REWARDS = "/v1/products/{product_id}/rewards"
 
 
 @router.get(RULES, response_model=list[RuleOut], summary="The product's earning rules")
-async def list_rules(request: Request, product_id: str, principal: Manager) -> Any:
-    return await for_product(
-        request,
-        principal,
-        product_id,
-        lambda session, product, _: [
-            rules.rule_dict(r) for r in rules.list_rules(session, product)
-        ],
-    )
+def list_rules(product_id: str, product: ManagedProduct, session: DbSession) -> list[RuleOut]:
+    return [RuleOut.model_validate(r) for r in rules.list_rules(session, product)]
 
 
 @router.post(RULES, status_code=201, response_model=RuleOut, summary="Add an earning rule")
-async def create_rule(
-    request: Request, product_id: str, body: RuleCreate, principal: Manager
-) -> Any:
-    return await for_product(
-        request,
-        principal,
-        product_id,
-        lambda session, product, _: rules.rule_dict(rules.create_rule(session, product, body)),
-    )
+def create_rule(
+    product_id: str, body: RuleCreate, product: ManagedProduct, session: DbSession
+) -> RuleOut:
+    return RuleOut.model_validate(rules.create_rule(session, product, body))
 
 
 @router.patch(RULES + "/{rule_id}", response_model=RuleOut, summary="Change an earning rule")
-async def update_rule(
-    request: Request, product_id: str, rule_id: str, body: RuleUpdate, principal: Manager
-) -> Any:
-    return await for_product(
-        request,
-        principal,
-        product_id,
-        lambda session, product, _: rules.rule_dict(
-            rules.update_rule(session, product, rule_id, body)
-        ),
-    )
+def update_rule(
+    product_id: str, rule_id: str, body: RuleUpdate, product: ManagedProduct, session: DbSession
+) -> RuleOut:
+    return RuleOut.model_validate(rules.update_rule(session, product, rule_id, body))
 
 
 @router.delete(
@@ -84,33 +69,23 @@ async def update_rule(
     status_code=204,
     summary="Remove an earning rule (points it gave stay in the ledger)",
 )
-async def delete_rule(
-    request: Request, product_id: str, rule_id: str, principal: Manager
+def delete_rule(
+    product_id: str, rule_id: str, product: ManagedProduct, session: DbSession
 ) -> Response:
-    await for_product(
-        request,
-        principal,
-        product_id,
-        lambda session, product, _: rules.delete_rule(session, product, rule_id),
-    )
+    rules.delete_rule(session, product, rule_id)
     return Response(status_code=204)
 
 
 # --- tiers --------------------------------------------------------------------------------
 
 
-def _tiers_out(found: list[Tier]) -> dict[str, Any]:
-    return {"tiers": [tiers.tier_dict(t) for t in found]}
+def _tiers_out(found: list[Tier]) -> TiersOut:
+    return TiersOut(tiers=[TierOut.model_validate(t) for t in found])
 
 
 @router.get(TIERS, response_model=TiersOut, summary="The tiers")
-async def get_tiers(request: Request, product_id: str, principal: Manager) -> Any:
-    return await for_product(
-        request,
-        principal,
-        product_id,
-        lambda session, product, _: _tiers_out(tiers.list_tiers(session, product)),
-    )
+def get_tiers(product_id: str, product: ManagedProduct, session: DbSession) -> TiersOut:
+    return _tiers_out(tiers.list_tiers(session, product))
 
 
 @router.put(
@@ -118,59 +93,39 @@ async def get_tiers(request: Request, product_id: str, principal: Manager) -> An
     response_model=TiersOut,
     summary="Set the tiers (name and lifetime points threshold each)",
 )
-async def put_tiers(request: Request, product_id: str, body: TiersIn, principal: Manager) -> Any:
+def put_tiers(
+    product_id: str, body: TiersIn, product: ManagedProduct, session: DbSession
+) -> TiersOut:
     wanted = [(t.name, t.threshold) for t in body.tiers]
-    return await for_product(
-        request,
-        principal,
-        product_id,
-        lambda session, product, _: _tiers_out(tiers.replace_tiers(session, product, wanted)),
-    )
+    return _tiers_out(tiers.replace_tiers(session, product, wanted))
 
 
 # --- rewards catalog ----------------------------------------------------------------------
 
 
 @router.get(REWARDS, response_model=list[RewardOut], summary="The rewards catalog")
-async def list_rewards(request: Request, product_id: str, principal: Manager) -> Any:
-    return await for_product(
-        request,
-        principal,
-        product_id,
-        lambda session, product, _: [
-            catalog.reward_dict(r) for r in catalog.list_rewards(session, product)
-        ],
-    )
+def list_rewards(product_id: str, product: ManagedProduct, session: DbSession) -> list[RewardOut]:
+    return [RewardOut.model_validate(r) for r in catalog.list_rewards(session, product)]
 
 
 @router.post(REWARDS, status_code=201, response_model=RewardOut, summary="Add a reward")
-async def create_reward(
-    request: Request, product_id: str, body: RewardCreate, principal: Manager
-) -> Any:
-    return await for_product(
-        request,
-        principal,
-        product_id,
-        lambda session, product, _: catalog.reward_dict(
-            catalog.create_reward(session, product, body)
-        ),
-    )
+def create_reward(
+    product_id: str, body: RewardCreate, product: ManagedProduct, session: DbSession
+) -> RewardOut:
+    return RewardOut.model_validate(catalog.create_reward(session, product, body))
 
 
 @router.patch(
     REWARDS + "/{reward_id}", response_model=RewardOut, summary="Change a reward (or restock it)"
 )
-async def update_reward(
-    request: Request, product_id: str, reward_id: str, body: RewardUpdate, principal: Manager
-) -> Any:
-    return await for_product(
-        request,
-        principal,
-        product_id,
-        lambda session, product, _: catalog.reward_dict(
-            catalog.update_reward(session, product, reward_id, body)
-        ),
-    )
+def update_reward(
+    product_id: str,
+    reward_id: str,
+    body: RewardUpdate,
+    product: ManagedProduct,
+    session: DbSession,
+) -> RewardOut:
+    return RewardOut.model_validate(catalog.update_reward(session, product, reward_id, body))
 
 
 @router.delete(
@@ -178,75 +133,47 @@ async def update_reward(
     status_code=204,
     summary="Remove a reward (past redemptions keep its name and cost)",
 )
-async def delete_reward(
-    request: Request, product_id: str, reward_id: str, principal: Manager
+def delete_reward(
+    product_id: str, reward_id: str, product: ManagedProduct, session: DbSession
 ) -> Response:
-    await for_product(
-        request,
-        principal,
-        product_id,
-        lambda session, product, _: catalog.delete_reward(session, product, reward_id),
-    )
+    catalog.delete_reward(session, product, reward_id)
     return Response(status_code=204)
-
-
-# --- adjustments --------------------------------------------------------------------------
-
-
-@router.post(
-    "/v1/products/{product_id}/users/{user_id}/points",
-    status_code=201,
-    response_model=AdjustmentOut,
-    summary="Adjust a user's points by hand, with a reason shown in their history",
-)
-async def adjust_points(
-    request: Request, product_id: str, user_id: str, body: AdjustmentIn, principal: Manager
-) -> Any:
-    def work(session: Session, product: Product, state: AppState) -> dict[str, Any]:
-        user = get_user(session, product.id, user_id)
-        return adjustments.adjust_points(session, product, user, body, now=state.now())
-
-    return await for_product(request, principal, product_id, work)
 
 
 # --- the token's user ---------------------------------------------------------------------
 
 
-@router.get(
+@client_router.get(
     "/v1/rewards",
     response_model=Catalog,
     summary="The rewards the token's user may redeem (scope 'read')",
     tags=["client"],
 )
-async def my_catalog(request: Request) -> Any:
-    context = await authenticate_user(request, scopes=("read",))
-
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        return catalog.catalog(session, *context.product_and_user(session))
-
-    return await in_session(request, work)
+def my_catalog(user: ReadingUser, session: DbSession) -> Any:
+    return catalog.catalog(session, *user.product_and_user(session))
 
 
-@router.post(
+@client_router.post(
     "/v1/rewards/{reward_id}/redeem",
     status_code=201,
     response_model=Redeemed,
     summary="Redeem a reward with the token's user's points (scope 'write')",
     tags=["client"],
 )
-async def redeem(request: Request, reward_id: str, body: RedeemIn | None = None) -> Any:
-    context = await authenticate_user(request, scopes=("write",))
-
-    def work(session: Session, state: AppState) -> dict[str, Any]:
-        product, user = context.product_and_user(session)
-        redemption, balance = catalog.redeem(
-            session,
-            product,
-            user,
-            reward_id,
-            now=state.now(),
-            client_id=body.id if body is not None else None,
-        )
-        return {"redemption": catalog.redemption_dict(redemption), "balance": balance}
-
-    return await in_session(request, work)
+def redeem(
+    reward_id: str,
+    user: WritingUser,
+    session: DbSession,
+    state: State,
+    body: RedeemIn | None = None,
+) -> Redeemed:
+    product, member = user.product_and_user(session)
+    redemption, balance = catalog.redeem(
+        session,
+        product,
+        member,
+        reward_id,
+        now=state.now(),
+        client_id=body.id if body is not None else None,
+    )
+    return Redeemed(redemption=RedemptionOut.model_validate(redemption), balance=balance)

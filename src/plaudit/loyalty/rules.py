@@ -5,33 +5,32 @@ from __future__ import annotations
 import datetime as dt
 import math
 import secrets
+from collections.abc import Sequence
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plaudit.errors import InvalidInput
+from plaudit.periods import day_start, local_day
 from plaudit.products.models import Product
-from plaudit.store.memo import forget, remembered
+from plaudit.store.memo import forget
 from plaudit.store.upsert import dialect_of
 from plaudit.users.models import User
 
-from . import ledger
-from .items import all_of, one_of
-from .models import EarningRule, LedgerEntry, LoyaltyAccount
-from .periods import day_start, local_day
+from . import ledger, repository
+from .models import EarningRule
 from .schemas import RuleCreate, RuleUpdate, check_client_safety
 
 
 def list_rules(
     session: Session, product: Product, *, enabled_only: bool = False
 ) -> list[EarningRule]:
-    return all_of(session, EarningRule, product, enabled_only=enabled_only)
+    return repository.rules(session, product.id, enabled_only=enabled_only)
 
 
 def get_rule(session: Session, product: Product, rule_id: str) -> EarningRule:
-    return one_of(session, EarningRule, product, rule_id, "earning rule")
+    return repository.rule(session, product.id, rule_id)
 
 
 def create_rule(session: Session, product: Product, body: RuleCreate) -> EarningRule:
@@ -100,53 +99,8 @@ def points_for(rule: EarningRule, properties: dict[str, Any]) -> int:
     return int(min(max(earned, Decimal(0)), Decimal(cap)))
 
 
-def servers_only(rule: EarningRule) -> bool:
-    """Whether only the tenant's servers earn by the rule: set so, or a property rule (whose
-    value a browser would choose) not marked client_safe."""
-    return rule.server_only or (rule.points is None and not rule.client_safe)
-
-
-def describe(rule: EarningRule) -> str:
-    if rule.points is not None:
-        what = f"{rule.points} point{'s' if rule.points != 1 else ''}"
-    else:
-        rate = f"{rule.rate:g}"
-        what = f"{rate} point{'s' if rate != '1' else ''} per {rule.property}"
-    if rule.points is None and rule.max_points_per_event:
-        what += f", at most {rule.max_points_per_event} per event"
-    if rule.once:
-        what += ", once"
-    elif rule.limit_per_day:
-        times = "once" if rule.limit_per_day == 1 else f"up to {rule.limit_per_day} times"
-        what += f", {times} a day"
-    return what
-
-
-def rule_dict(rule: EarningRule) -> dict[str, Any]:
-    return {
-        "id": rule.id,
-        "name": rule.name,
-        "event_type": rule.event_type,
-        "points": rule.points,
-        "property": rule.property,
-        "rate": rule.rate,
-        "limit_per_day": rule.limit_per_day,
-        "once": rule.once,
-        "server_only": servers_only(rule),
-        "client_safe": rule.client_safe,
-        "max_points_per_event": rule.max_points_per_event,
-        "enabled": rule.enabled,
-        "description": describe(rule),
-    }
-
-
-def rules_for(session: Session, product: Product, event_type: str) -> list[EarningRule]:
-    """The product's enabled rules for an event type, read once per transaction."""
-    by_type = remembered(session, ("rules", product.id), lambda: _by_type(session, product))
-    return by_type.get(event_type, [])
-
-
-def _by_type(session: Session, product: Product) -> dict[str, list[EarningRule]]:
+def enabled_by_type(session: Session, product: Product) -> dict[str, list[EarningRule]]:
+    """The product's enabled rules by event type: what a batch of events reads once."""
     grouped: dict[str, list[EarningRule]] = {}
     for rule in list_rules(session, product, enabled_only=True):
         grouped.setdefault(rule.event_type, []).append(rule)
@@ -158,19 +112,15 @@ def apply_rules(
     product: Product,
     user: User,
     *,
-    event_type: str,
+    rules: Sequence[EarningRule],
     properties: dict[str, Any],
     event_id: str,
     source: str,
     now: dt.datetime,
 ) -> list[ledger.Entry]:
-    """Credit what an event earns under each of the product's enabled rules for its type
-    (a browser's event, ``source`` "client", only under rules not kept for servers)."""
-    rules = [
-        rule
-        for rule in rules_for(session, product, event_type)
-        if not (source == "client" and servers_only(rule))
-    ]
+    """Credit what an event earns under each of ``rules`` (the product's enabled rules for its
+    type; a browser's event, ``source`` "client", only under rules not kept for servers)."""
+    rules = [rule for rule in rules if not (source == "client" and rule.servers_only)]
     if not rules:
         return []
     if any(rule.once or rule.limit_per_day for rule in rules):
@@ -178,11 +128,7 @@ def apply_rules(
         # runs one writer at a time already.)
         ledger.ensure_account(session, user)
         if dialect_of(session) == "postgresql":
-            session.execute(
-                select(LoyaltyAccount.user_pk)
-                .where(LoyaltyAccount.user_pk == user.id)
-                .with_for_update()
-            )
+            repository.lock_account(session, user)
     entries = []
     for rule in rules:
         points = points_for(rule, properties)
@@ -209,13 +155,8 @@ def _limit_reached(
 ) -> bool:
     if not rule.once and not rule.limit_per_day:
         return False
-    query = (
-        select(func.count())
-        .select_from(LedgerEntry)
-        .where(LedgerEntry.user_pk == user.id, LedgerEntry.rule_id == rule.id)
-    )
     if rule.once:
-        return bool(session.scalar(query))
+        return repository.earned_by_rule(session, user, rule.id) > 0
     since = day_start(local_day(now, product.time_zone), product.time_zone)
-    earned_today = session.scalar(query.where(LedgerEntry.created_at >= since)) or 0
+    earned_today = repository.earned_by_rule(session, user, rule.id, since=since)
     return earned_today >= (rule.limit_per_day or 0)

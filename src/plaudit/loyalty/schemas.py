@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
+from plaudit.responses import IsoTime, Row
 from plaudit.shapes import EVENT_TYPE, Identifier, Strict
 
 PROPERTY = r"^[A-Za-z0-9_.-]+$"
@@ -93,7 +94,7 @@ class RuleUpdate(Strict):
     enabled: bool | None = None
 
 
-class RuleOut(BaseModel):
+class RuleOut(Row):
     id: str
     name: str
     event_type: str
@@ -103,8 +104,10 @@ class RuleOut(BaseModel):
     limit_per_day: int | None
     once: bool
     server_only: bool = Field(
+        # Read from the row's effective value, not the column a tenant set.
+        validation_alias="servers_only",
         description="Only events from your servers earn: set, or a property rule that is not "
-        "client_safe."
+        "client_safe.",
     )
     client_safe: bool
     max_points_per_event: int | None
@@ -121,7 +124,7 @@ class TiersIn(Strict):
     tiers: list[TierIn] = Field(max_length=50)
 
 
-class TierOut(BaseModel):
+class TierOut(Row):
     name: str
     threshold: int
 
@@ -146,7 +149,7 @@ class RewardUpdate(Strict):
     enabled: bool | None = None
 
 
-class RewardOut(BaseModel):
+class RewardOut(Row):
     id: str
     name: str
     description: str
@@ -170,12 +173,12 @@ class AdjustmentIn(Strict):
         return self
 
 
-class EntryOut(BaseModel):
+class EntryOut(Row):
     id: int
     delta: int
     kind: str = Field(description="earn, redeem, adjust, expire or referral.")
     reason: str
-    created_at: str
+    created_at: IsoTime
     balance_after: int
 
 
@@ -193,12 +196,12 @@ class RedeemIn(Strict):
     )
 
 
-class RedemptionOut(BaseModel):
+class RedemptionOut(Row):
     id: str
     reward_id: str
     reward_name: str
     cost: int
-    created_at: str
+    created_at: IsoTime
 
 
 class Redeemed(BaseModel):

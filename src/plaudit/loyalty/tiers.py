@@ -5,20 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from plaudit.errors import InvalidInput
 from plaudit.products.models import Product
 from plaudit.store.memo import forget
 
+from . import repository
 from .models import Tier
 
 
 def list_tiers(session: Session, product: Product) -> list[Tier]:
-    return list(
-        session.scalars(select(Tier).where(Tier.product_id == product.id).order_by(Tier.threshold))
-    )
+    return repository.tiers(session, product.id)
 
 
 def replace_tiers(
@@ -32,7 +30,7 @@ def replace_tiers(
         raise InvalidInput("Two tiers have the same name.", field="tiers")
     if len(set(thresholds)) != len(thresholds):
         raise InvalidInput("Two tiers start at the same number of points.", field="tiers")
-    session.execute(delete(Tier).where(Tier.product_id == product.id))
+    repository.delete_tiers(session, product.id)
     for name, threshold in sorted(zip(names, thresholds, strict=True), key=lambda t: t[1]):
         session.add(Tier(product_id=product.id, name=name, threshold=threshold))
     session.flush()
@@ -63,7 +61,3 @@ def progress(tiers: Sequence[Tier], lifetime: int) -> tuple[Tier | None, dict[st
         "points_needed": upcoming.threshold - lifetime,
         "progress": round((lifetime - start) / span, 4) if span > 0 else 0.0,
     }
-
-
-def tier_dict(tier: Tier) -> dict[str, Any]:
-    return {"name": tier.name, "threshold": tier.threshold}

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from plaudit.access.session import DbSession
+from plaudit.access.state import State
 from plaudit.gamification.schemas import StreakOut, UserBadgeOut
 from plaudit.loyalty import ledger
-from plaudit.loyalty.schemas import HistoryOut, RuleOut, TierOut
-from plaudit.products.models import Product
-from plaudit.referrals.routes import ProductBrief, Stats
+from plaudit.loyalty.schemas import EntryOut, HistoryOut, RuleOut, TierOut
+from plaudit.products.dependencies import ManagedProduct
+from plaudit.referrals.schemas import ProductBrief, Stats
+from plaudit.users.client import ReadingUser
+from plaudit.users.models import User
 from plaudit.users.service import get_user
-from plaudit.web.client import authenticate_user
-from plaudit.web.management import Manager, for_product
-from plaudit.web.state import AppState, in_session
 
 from . import service
 
@@ -64,16 +65,11 @@ class Me(BaseModel):
     summary="The token's user in every program: points, tier, badges, streaks (scope 'read')",
     tags=["client"],
 )
-async def me(request: Request) -> Any:
-    context = await authenticate_user(request, scopes=("read",))
-
-    def work(session: Session, state: AppState) -> dict[str, Any]:
-        product, user = context.product_and_user(session)
-        return service.summary(
-            session, product, user, now=state.now(), public_url=state.settings.resolved_public_url
-        )
-
-    return await in_session(request, work)
+def me(user: ReadingUser, session: DbSession, state: State) -> Any:
+    product, found = user.product_and_user(session)
+    return service.summary(
+        session, product, found, now=state.now(), public_url=state.settings.resolved_public_url
+    )
 
 
 @router.get(
@@ -82,18 +78,14 @@ async def me(request: Request) -> Any:
     summary="The token's user's points history, newest first (scope 'read')",
     tags=["client"],
 )
-async def my_history(
-    request: Request,
+def my_history(
+    user: ReadingUser,
+    session: DbSession,
     limit: int = Query(20, ge=1, le=PAGE),
     before: int | None = Query(None, ge=1, le=2**62, description="next_before of a page."),
 ) -> Any:
-    context = await authenticate_user(request, scopes=("read",))
-
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        _product, user = context.product_and_user(session)
-        return _history(session, user, limit=limit, before=before)
-
-    return await in_session(request, work)
+    _product, found = user.product_and_user(session)
+    return _history(session, found, limit=limit, before=before)
 
 
 @router.get(
@@ -102,14 +94,13 @@ async def my_history(
     summary="One user in every program, as their widget shows them",
     tags=["loyalty"],
 )
-async def user_summary(request: Request, product_id: str, user_id: str, principal: Manager) -> Any:
-    def work(session: Session, product: Product, state: AppState) -> dict[str, Any]:
-        user = get_user(session, product.id, user_id)
-        return service.summary(
-            session, product, user, now=state.now(), public_url=state.settings.resolved_public_url
-        )
-
-    return await for_product(request, principal, product_id, work)
+def user_summary(
+    product_id: str, user_id: str, product: ManagedProduct, session: DbSession, state: State
+) -> Any:
+    user = get_user(session, product.id, user_id)
+    return service.summary(
+        session, product, user, now=state.now(), public_url=state.settings.resolved_public_url
+    )
 
 
 @router.get(
@@ -118,24 +109,21 @@ async def user_summary(request: Request, product_id: str, user_id: str, principa
     summary="One user's points history, newest first",
     tags=["loyalty"],
 )
-async def user_history(
-    request: Request,
+def user_history(
     product_id: str,
     user_id: str,
-    principal: Manager,
+    product: ManagedProduct,
+    session: DbSession,
     limit: int = Query(20, ge=1, le=PAGE),
     before: int | None = Query(None, ge=1, le=2**62),
 ) -> Any:
-    return await for_product(
-        request,
-        principal,
-        product_id,
-        lambda session, product, _: _history(
-            session, get_user(session, product.id, user_id), limit=limit, before=before
-        ),
-    )
+    user = get_user(session, product.id, user_id)
+    return _history(session, user, limit=limit, before=before)
 
 
-def _history(session: Session, user: Any, *, limit: int, before: int | None) -> dict[str, Any]:
+def _history(session: Session, user: User, *, limit: int, before: int | None) -> dict[str, Any]:
     entries, next_before = ledger.history(session, user, limit=limit, before=before)
-    return {"entries": [ledger.entry_dict(e) for e in entries], "next_before": next_before}
+    return {
+        "entries": [EntryOut.model_validate(e).model_dump() for e in entries],
+        "next_before": next_before,
+    }

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from plaudit.gamification import badges, streaks
 from plaudit.loyalty import ledger, rules, tiers
+from plaudit.loyalty.schemas import RuleOut, TierOut
 from plaudit.products.models import Product
 from plaudit.referrals import service as referrals
 from plaudit.users.models import User
@@ -28,14 +29,15 @@ def summary(
         },
         "user": {"id": user.external_id, "first_name": user.first_name, "name": user.name},
         "points": {"balance": account.balance, "lifetime": account.lifetime},
-        "tier": tiers.tier_dict(tier) if tier is not None else None,
+        "tier": TierOut.model_validate(tier).model_dump() if tier is not None else None,
         "next_tier": upcoming,
-        "tiers": [tiers.tier_dict(t) for t in product_tiers],
+        "tiers": [TierOut.model_validate(t).model_dump() for t in product_tiers],
         "badges": badges.for_user(session, product, user),
         "streaks": streaks.for_user(session, product, user, now=now),
         "referrals": _referral_stats(session, user, public_url=public_url),
         "ways_to_earn": [
-            rules.rule_dict(r) for r in rules.list_rules(session, product, enabled_only=True)
+            RuleOut.model_validate(r).model_dump()
+            for r in rules.list_rules(session, product, enabled_only=True)
         ],
     }
 

@@ -6,16 +6,16 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
+from plaudit.access.scope import scoped, scoped_delete
 from plaudit.store.base import utcnow
 
 from .models import (
     AuthFailure,
     Product,
 )
-from .scope import scoped
 
 RECENT_FAILURES_KEPT = 1000
 #: The failure report's timeline: this many UTC days, today included.
@@ -36,11 +36,7 @@ def record_failures(session: Session, failures: list[dict[str, Any]]) -> None:
             .limit(1)
         )
         if cutoff is not None:
-            session.execute(
-                delete(AuthFailure).where(
-                    AuthFailure.product_id == product_id, AuthFailure.id <= cutoff
-                )
-            )
+            session.execute(scoped_delete(AuthFailure, product_id).where(AuthFailure.id <= cutoff))
 
 
 def failure_report(
@@ -52,8 +48,8 @@ def failure_report(
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     counts_query = (
-        select(AuthFailure.code, func.count())
-        .where(AuthFailure.product_id == product.id)
+        scoped(AuthFailure, product.id)
+        .with_only_columns(AuthFailure.code, func.count())
         .group_by(AuthFailure.code)
     )
     recent_query = scoped(AuthFailure, product.id)
@@ -92,9 +88,9 @@ def failure_timeline(
     start = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
     buckets: dict[dt.date, dict[str, int]] = {first + dt.timedelta(days=i): {} for i in range(days)}
     rows = session.execute(
-        select(AuthFailure.occurred_at, AuthFailure.code).where(
-            AuthFailure.product_id == product.id, AuthFailure.occurred_at >= start
-        )
+        scoped(AuthFailure, product.id)
+        .with_only_columns(AuthFailure.occurred_at, AuthFailure.code)
+        .where(AuthFailure.occurred_at >= start)
     )
     for occurred_at, code in rows:
         bucket = buckets.get(occurred_at.astimezone(dt.UTC).date())

@@ -21,7 +21,7 @@ from .models import (
     Product,
     ProductSecret,
 )
-from .schemas import SecretCreate
+from .schemas import SecretCreate, SecretCreated, SecretOut
 from .scope import refuse_taken_kid, scoped, touch
 
 
@@ -64,7 +64,7 @@ def create_secret(
 
 def create_from(
     session: Session, product: Product, body: SecretCreate, *, box: SecretBox, now: dt.datetime
-) -> dict[str, Any]:
+) -> SecretCreated:
     """POST .../secrets as the API and the console take it; the answer shows the value once."""
     secret, value = create_secret(
         session,
@@ -76,7 +76,7 @@ def create_from(
         grace_seconds=body.grace_seconds,
         now=now,
     )
-    return {"kid": secret.kid, "value": value, "algorithm": secret.algorithm}
+    return SecretCreated(kid=secret.kid, value=value, algorithm=secret.algorithm)
 
 
 def _refuse_too_short_for_profile(product: Product, value: str) -> None:
@@ -115,23 +115,19 @@ def disable_secret(session: Session, product: Product, kid: str) -> ProductSecre
 
 
 def secret_info(secret: ProductSecret, now: dt.datetime | None = None) -> dict[str, Any]:
-    now = now or utcnow()
-    state = (
-        "disabled"
-        if not secret.enabled
-        else (
-            "retiring"
-            if secret.not_after and secret.not_after > now
-            else "expired"
-            if secret.not_after
-            else "active"
-        )
+    """A secret as JSON values, for the console and the CLI to show (never its value)."""
+    return SecretOut.model_validate(secret, context={"now": now or utcnow()}).model_dump(
+        mode="json"
     )
-    return {
-        "kid": secret.kid,
-        "algorithm": secret.algorithm,
-        "state": state,
-        "enabled": secret.enabled,
-        "not_after": secret.not_after.isoformat() if secret.not_after else None,
-        "created_at": secret.created_at.isoformat(),
-    }
+
+
+def signing_secret(session: Session, product: Product, *, box: SecretBox) -> tuple[str, str | None]:
+    """The newest active secret's value and algorithm, to sign with (the demo host app does)."""
+    row = session.scalar(
+        scoped(ProductSecret, product.id)
+        .where(ProductSecret.enabled, ProductSecret.not_after.is_(None))
+        .order_by(ProductSecret.id.desc())
+    )
+    if row is None:
+        raise NotFound(f"Product {product.id!r} has no active secret.")
+    return box.open(row.ciphertext), row.algorithm

@@ -164,15 +164,3 @@ def refetch_for_unknown_kid(
             or (now - source.last_attempt_at).total_seconds() >= min_interval
         ]
     return bool(due) and _refresh(db, due, client=client, allow_private=allow_private) > 0
-
-
-def source_info(source: JwksSource) -> dict[str, object]:
-    kids = [k.get("kid") for k in (source.jwks or {}).get("keys", []) if isinstance(k, dict)]
-    return {
-        "id": source.id,
-        "url": source.url,
-        "refresh_seconds": source.refresh_seconds,
-        "kids": kids,
-        "fetched_at": source.fetched_at.isoformat() if source.fetched_at else None,
-        "last_error": source.last_error,
-    }

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from plaudit.access.cache import BoundedCache
+from plaudit.access.scope import scoped
 from plaudit.auth import (
     ClaimPolicy,
     KeySet,
@@ -38,7 +40,6 @@ from plaudit.store.crypto import SecretBox
 from plaudit.store.db import Database
 
 from .models import Product, Revocation
-from .scope import scoped
 
 #: Claims that may name a product when no header or path does: the referral widget guide's
 #: ProductId, and the gamification guide's aud (the application id).
@@ -181,7 +182,9 @@ class Keystore:
         self._runtimes: dict[str, ProductRuntime] = {}
         #: routing values -> (product id or None, monotonic expiry); misses expire fast so a
         #: product created by another process becomes reachable within seconds.
-        self._routes: dict[tuple[str, ...], tuple[str | None, float]] = {}
+        self._routes: BoundedCache[tuple[str, ...], tuple[str | None, float]] = BoundedCache(
+            _ROUTE_CACHE_SIZE
+        )
         self._lock = threading.Lock()
 
     def get(self, product_id: str) -> ProductRuntime | None:
@@ -257,11 +260,8 @@ class Keystore:
                 )
             )
         found = matches[0] if len(matches) == 1 else None
-        with self._lock:
-            if len(self._routes) >= _ROUTE_CACHE_SIZE:
-                self._routes.clear()
-            ttl = 3600.0 if found else self._settings.keystore_refresh_seconds
-            self._routes[candidates] = (found, time.monotonic() + ttl)
+        ttl = 3600.0 if found else self._settings.keystore_refresh_seconds
+        self._routes.put(candidates, (found, time.monotonic() + ttl))
         return found
 
 

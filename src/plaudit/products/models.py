@@ -118,20 +118,6 @@ class JwksSource(Base):
     product: Mapped[Product] = relationship(back_populates="jwks_sources")
 
 
-class ApiKey(Base):
-    """A product's server credential. Only a SHA-256 of it is stored; it is shown once."""
-
-    __tablename__ = "api_keys"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
-    secret_hash: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(200), default="default")
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    last_used_at: Mapped[dt.datetime | None] = mapped_column()
-    revoked_at: Mapped[dt.datetime | None] = mapped_column()
-
-
 class Revocation(Base):
     """A revoked token id, or every token of a user issued before a moment."""
 

@@ -14,7 +14,7 @@ from .models import (
     Product,
     PublicKeyRecord,
 )
-from .schemas import KeyCreate
+from .schemas import KeyCreate, KeyOut
 from .scope import refuse_taken_kid, scoped, touch
 
 
@@ -115,16 +115,5 @@ def delete_key(session: Session, product: Product, kid: str) -> None:
 
 
 def key_info(record: PublicKeyRecord) -> dict[str, Any]:
-    return {
-        "kid": record.kid,
-        "description": record.description,
-        "enabled": record.enabled,
-        "kty": record.kty,
-        "algorithms": sorted(
-            public_key_from_pem(
-                record.public_pem, kid=record.kid, algorithm=record.algorithm
-            ).algorithms
-        ),
-        "public_key": record.public_pem,
-        "created_at": record.created_at.isoformat(),
-    }
+    """A public key as JSON values, for the console and the CLI to show."""
+    return KeyOut.model_validate(record).model_dump(mode="json")

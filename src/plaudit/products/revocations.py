@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -51,14 +50,3 @@ def delete_revocation(session: Session, product: Product, revocation_id: int) ->
 
 def list_revocations(session: Session, product: Product) -> list[Revocation]:
     return list(session.scalars(scoped(Revocation, product.id).order_by(Revocation.id)))
-
-
-def revocation_info(record: Revocation) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "jti": record.jti,
-        "user_id": record.user_id,
-        "issued_before": record.issued_before.isoformat() if record.issued_before else None,
-        "reason": record.reason,
-        "created_at": record.created_at.isoformat(),
-    }

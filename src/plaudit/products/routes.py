@@ -1,17 +1,18 @@
-"""The management API for products and their credentials (operator token or the product's key)."""
+"""The management API for products and their credentials (operator token or the product's key).
+
+Handlers are plain functions (FastAPI runs them in its threadpool) that receive the managed
+product and the request's session as dependencies, and serialise inside: the session commits
+when they return, before the response is sent.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
+from fastapi import APIRouter, Path, Query, Response
 
-from fastapi import APIRouter, Path, Query, Request, Response
-from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
-
+from plaudit.access.management import ManagedProductId, Manager
+from plaudit.access.session import DbSession, changed
+from plaudit.access.state import State
 from plaudit.errors import NotFound
-from plaudit.web.management import Manager, Principal
-from plaudit.web.state import AppState, get_state, in_session
 
 from . import (
     api_keys,
@@ -19,11 +20,12 @@ from . import (
     hmac_secrets,
     jwks,
     public_keys,
+    repository,
     revocations,
     service,
     token_check,
 )
-from .models import Product
+from .dependencies import ManagedProduct
 from .schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -46,69 +48,54 @@ from .schemas import (
     TokenExplanation,
     TokenExplanationIn,
 )
+from .verification import VerificationState
 
 router = APIRouter(prefix="/v1/products", tags=["products"])
-
-
-def _product(session: Session, principal: Principal, product_id: str) -> Product:
-    principal.check_product(product_id)
-    return service.get_product(session, product_id)
 
 
 @router.post(
     "", status_code=201, response_model=ProductCreated, summary="Create a product (operator only)"
 )
-async def create_product(request: Request, body: ProductCreate, principal: Manager) -> Any:
+def create_product(
+    body: ProductCreate, principal: Manager, session: DbSession, state: State
+) -> ProductCreated:
     principal.require_operator()
-
-    def work(session: Session, state: AppState) -> dict[str, Any]:
-        created = service.create_product(
-            session, box=state.box, name=body.name, product_id=body.id, profile=body.profile
-        )
-        return created.as_dict()
-
-    return await in_session(request, work)
+    created = service.create_product(
+        session, box=state.box, name=body.name, product_id=body.id, profile=body.profile
+    )
+    return service.created_answer(created)
 
 
 @router.get("", response_model=list[ProductOut], summary="List products")
-async def list_products(request: Request, principal: Manager) -> Any:
-    def work(session: Session, _state: AppState) -> list[dict[str, Any]]:
-        return [
-            service.product_settings(p)
-            for p in service.list_products(session)
-            if principal.is_operator or p.id == principal.product_id
-        ]
-
-    return await in_session(request, work)
+def list_products(principal: Manager, session: DbSession) -> list[ProductOut]:
+    return [
+        ProductOut.model_validate(p)
+        for p in repository.list_products(session)
+        if principal.may_manage(p.id)
+    ]
 
 
 @router.get("/{product_id}", response_model=ProductOut, summary="Read a product's settings")
-async def get_product(request: Request, product_id: str, principal: Manager) -> Any:
-    return await in_session(
-        request, lambda s, _: service.product_settings(_product(s, principal, product_id))
-    )
+def get_product(product_id: str, product: ManagedProduct) -> ProductOut:
+    return ProductOut.model_validate(product)
 
 
 @router.patch("/{product_id}", response_model=ProductOut, summary="Change a product's settings")
-async def update_product(
-    request: Request, product_id: str, body: ProductSettings, principal: Manager
-) -> Any:
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        product = service.update_product(session, _product(session, principal, product_id), body)
-        session.flush()
-        return service.product_settings(product)
-
-    return await in_session(request, work, changes=product_id)
+def update_product(
+    product_id: str, body: ProductSettings, product: ManagedProduct, session: DbSession
+) -> ProductOut:
+    service.update_product(session, product, body)
+    session.flush()
+    changed(session, product.id)
+    return ProductOut.model_validate(product)
 
 
 @router.delete("/{product_id}", status_code=204, summary="Delete a product and all its data")
-async def delete_product(request: Request, product_id: str, principal: Manager) -> Response:
-    principal.require_operator()
-    await in_session(
-        request,
-        lambda s, _: service.delete_product(s, _product(s, principal, product_id)),
-        changes=product_id,
-    )
+def delete_product(product_id: str, principal: Manager, session: DbSession) -> Response:
+    principal.require_operator()  # before the product: a product's key is refused, not told 404
+    product = repository.get_product(session, product_id)
+    service.delete_product(session, product)
+    changed(session, product.id)
     return Response(status_code=204)
 
 
@@ -121,15 +108,16 @@ async def delete_product(request: Request, product_id: str, principal: Manager) 
     response_model=SecretCreated,
     summary="Generate or import an HMAC secret; older ones retire after a grace period",
 )
-async def create_secret(
-    request: Request, product_id: str, body: SecretCreate, principal: Manager
-) -> Any:
-    def work(session: Session, state: AppState) -> dict[str, Any]:
-        return hmac_secrets.create_from(
-            session, _product(session, principal, product_id), body, box=state.box, now=state.now()
-        )
-
-    return await in_session(request, work, changes=product_id)
+def create_secret(
+    product_id: str,
+    body: SecretCreate,
+    product: ManagedProduct,
+    session: DbSession,
+    state: State,
+) -> SecretCreated:
+    created = hmac_secrets.create_from(session, product, body, box=state.box, now=state.now())
+    changed(session, product.id)
+    return created
 
 
 @router.get(
@@ -137,14 +125,14 @@ async def create_secret(
     response_model=list[SecretOut],
     summary="List secrets (never their values)",
 )
-async def list_secrets(request: Request, product_id: str, principal: Manager) -> Any:
-    return await in_session(
-        request,
-        lambda s, state: [
-            hmac_secrets.secret_info(x, state.now())
-            for x in hmac_secrets.list_secrets(s, _product(s, principal, product_id))
-        ],
-    )
+def list_secrets(
+    product_id: str, product: ManagedProduct, session: DbSession, state: State
+) -> list[SecretOut]:
+    now = state.now()
+    return [
+        SecretOut.model_validate(x, context={"now": now})
+        for x in hmac_secrets.list_secrets(session, product)
+    ]
 
 
 @router.post(
@@ -152,14 +140,12 @@ async def list_secrets(request: Request, product_id: str, principal: Manager) ->
     response_model=SecretOut,
     summary="Disable a secret at once",
 )
-async def disable_secret(request: Request, product_id: str, kid: str, principal: Manager) -> Any:
-    return await in_session(
-        request,
-        lambda s, state: hmac_secrets.secret_info(
-            hmac_secrets.disable_secret(s, _product(s, principal, product_id), kid), state.now()
-        ),
-        changes=product_id,
-    )
+def disable_secret(
+    product_id: str, kid: str, product: ManagedProduct, session: DbSession, state: State
+) -> SecretOut:
+    secret = hmac_secrets.disable_secret(session, product, kid)
+    changed(session, product.id)
+    return SecretOut.model_validate(secret, context={"now": state.now()})
 
 
 # --- public keys --------------------------------------------------------------------------
@@ -171,33 +157,22 @@ async def disable_secret(request: Request, product_id: str, kid: str, principal:
     response_model=KeyOut,
     summary="Add a public key (PEM or JWK)",
 )
-async def add_key(request: Request, product_id: str, body: KeyCreate, principal: Manager) -> Any:
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        record = public_keys.add_from(session, _product(session, principal, product_id), body)
-        return public_keys.key_info(record)
-
-    return await in_session(request, work, changes=product_id)
+def add_key(
+    product_id: str, body: KeyCreate, product: ManagedProduct, session: DbSession
+) -> KeyOut:
+    record = public_keys.add_from(session, product, body)
+    changed(session, product.id)
+    return KeyOut.model_validate(record)
 
 
 @router.get("/{product_id}/keys", response_model=list[KeyOut], summary="List public keys")
-async def list_keys(request: Request, product_id: str, principal: Manager) -> Any:
-    return await in_session(
-        request,
-        lambda s, _: [
-            public_keys.key_info(k)
-            for k in public_keys.list_keys(s, _product(s, principal, product_id))
-        ],
-    )
+def list_keys(product_id: str, product: ManagedProduct, session: DbSession) -> list[KeyOut]:
+    return [KeyOut.model_validate(k) for k in public_keys.list_keys(session, product)]
 
 
 @router.get("/{product_id}/keys/{kid}", response_model=KeyOut, summary="Read a public key")
-async def get_key(request: Request, product_id: str, kid: str, principal: Manager) -> Any:
-    return await in_session(
-        request,
-        lambda s, _: public_keys.key_info(
-            public_keys.get_key(s, _product(s, principal, product_id), kid)
-        ),
-    )
+def get_key(product_id: str, kid: str, product: ManagedProduct, session: DbSession) -> KeyOut:
+    return KeyOut.model_validate(public_keys.get_key(session, product, kid))
 
 
 @router.patch(
@@ -205,31 +180,20 @@ async def get_key(request: Request, product_id: str, kid: str, principal: Manage
     response_model=KeyOut,
     summary="Enable or disable a public key, or change its description",
 )
-async def update_key(
-    request: Request, product_id: str, kid: str, body: KeyUpdate, principal: Manager
-) -> Any:
-    return await in_session(
-        request,
-        lambda s, _: public_keys.key_info(
-            public_keys.update_key(
-                s,
-                _product(s, principal, product_id),
-                kid,
-                enabled=body.enabled,
-                description=body.description,
-            )
-        ),
-        changes=product_id,
+def update_key(
+    product_id: str, kid: str, body: KeyUpdate, product: ManagedProduct, session: DbSession
+) -> KeyOut:
+    record = public_keys.update_key(
+        session, product, kid, enabled=body.enabled, description=body.description
     )
+    changed(session, product.id)
+    return KeyOut.model_validate(record)
 
 
 @router.delete("/{product_id}/keys/{kid}", status_code=204, summary="Delete a public key")
-async def delete_key(request: Request, product_id: str, kid: str, principal: Manager) -> Response:
-    await in_session(
-        request,
-        lambda s, _: public_keys.delete_key(s, _product(s, principal, product_id), kid),
-        changes=product_id,
-    )
+def delete_key(product_id: str, kid: str, product: ManagedProduct, session: DbSession) -> Response:
+    public_keys.delete_key(session, product, kid)
+    changed(session, product.id)
     return Response(status_code=204)
 
 
@@ -242,21 +206,23 @@ async def delete_key(request: Request, product_id: str, kid: str, principal: Man
     response_model=JwksSourceOut,
     summary="Register a JWKS URL that Plaudit fetches and refreshes itself",
 )
-async def add_jwks_source(
-    request: Request, product_id: str, body: JwksSourceCreate, principal: Manager
-) -> Any:
-    def work(session: Session, state: AppState) -> dict[str, object]:
-        source = jwks.add_source(
-            session,
-            _product(session, principal, product_id),
-            url=body.url,
-            refresh_seconds=body.refresh_seconds,
-            allow_private=state.settings.allow_private_urls,
-            client=state.http,
-        )
-        return jwks.source_info(source)
-
-    return await in_session(request, work, changes=product_id)
+def add_jwks_source(
+    product_id: str,
+    body: JwksSourceCreate,
+    product: ManagedProduct,
+    session: DbSession,
+    state: State,
+) -> JwksSourceOut:
+    source = jwks.add_source(
+        session,
+        product,
+        url=body.url,
+        refresh_seconds=body.refresh_seconds,
+        allow_private=state.settings.allow_private_urls,
+        client=state.http,
+    )
+    changed(session, product.id)
+    return JwksSourceOut.model_validate(source)
 
 
 @router.get(
@@ -264,29 +230,23 @@ async def add_jwks_source(
     response_model=list[JwksSourceOut],
     summary="List JWKS sources and their last fetch",
 )
-async def list_jwks_sources(request: Request, product_id: str, principal: Manager) -> Any:
-    return await in_session(
-        request,
-        lambda s, _: [
-            jwks.source_info(x) for x in jwks.list_sources(s, _product(s, principal, product_id))
-        ],
-    )
+def list_jwks_sources(
+    product_id: str, product: ManagedProduct, session: DbSession
+) -> list[JwksSourceOut]:
+    return [JwksSourceOut.model_validate(x) for x in jwks.list_sources(session, product)]
 
 
 @router.delete(
     "/{product_id}/jwks-sources/{source_id}", status_code=204, summary="Remove a JWKS source"
 )
-async def delete_jwks_source(
-    request: Request,
+def delete_jwks_source(
     product_id: str,
-    principal: Manager,
+    product: ManagedProduct,
+    session: DbSession,
     source_id: int = Path(ge=1, le=2**31 - 1),
 ) -> Response:
-    await in_session(
-        request,
-        lambda s, _: jwks.delete_source(s, _product(s, principal, product_id), source_id),
-        changes=product_id,
-    )
+    jwks.delete_source(session, product, source_id)
+    changed(session, product.id)
     return Response(status_code=204)
 
 
@@ -299,47 +259,28 @@ async def delete_jwks_source(
     response_model=ApiKeyCreated,
     summary="Create another API key for the product's servers",
 )
-async def create_api_key(
-    request: Request, product_id: str, body: ApiKeyCreate, principal: Manager
-) -> Any:
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        product = _product(session, principal, product_id)
-        value = api_keys.create_api_key(session, product, name=body.name)
-        record = api_keys.list_api_keys(session, product)[-1]
-        return {**_api_key_info(record), "api_key": value}
-
-    return await in_session(request, work)
+def create_api_key(
+    product_id: str, body: ApiKeyCreate, product: ManagedProduct, session: DbSession
+) -> ApiKeyCreated:
+    value = api_keys.create_api_key(session, product, name=body.name)
+    record = api_keys.list_api_keys(session, product)[-1]
+    return ApiKeyCreated.model_validate(
+        {**ApiKeyOut.model_validate(record).model_dump(), "api_key": value}
+    )
 
 
 @router.get("/{product_id}/api-keys", response_model=list[ApiKeyOut], summary="List API keys")
-async def list_api_keys(request: Request, product_id: str, principal: Manager) -> Any:
-    return await in_session(
-        request,
-        lambda s, _: [
-            _api_key_info(k) for k in api_keys.list_api_keys(s, _product(s, principal, product_id))
-        ],
-    )
+def list_api_keys(product_id: str, product: ManagedProduct, session: DbSession) -> list[ApiKeyOut]:
+    return [ApiKeyOut.model_validate(k) for k in api_keys.list_api_keys(session, product)]
 
 
 @router.delete(
     "/{product_id}/api-keys/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key"
 )
-async def revoke_api_key(request: Request, product_id: str, key_id: str, principal: Manager) -> Any:
-    return await in_session(
-        request,
-        lambda s, _: _api_key_info(
-            api_keys.revoke_api_key(s, _product(s, principal, product_id), key_id)
-        ),
-    )
-
-
-def _api_key_info(record: Any) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "name": record.name,
-        "created_at": record.created_at,
-        "revoked_at": record.revoked_at,
-    }
+def revoke_api_key(
+    product_id: str, key_id: str, product: ManagedProduct, session: DbSession
+) -> ApiKeyOut:
+    return ApiKeyOut.model_validate(api_keys.revoke_api_key(session, product, key_id))
 
 
 # --- revocations and failures -------------------------------------------------------------
@@ -351,40 +292,33 @@ def _api_key_info(record: Any) -> dict[str, Any]:
     response_model=RevocationOut,
     summary="Revoke a token by jti, or a user's tokens issued before a moment",
 )
-async def add_revocation(
-    request: Request, product_id: str, body: RevocationCreate, principal: Manager
-) -> Any:
-    issued_before = body.issued_before
-    if issued_before is not None and issued_before.tzinfo is None:
-        issued_before = issued_before.replace(tzinfo=dt.UTC)
-    return await in_session(
-        request,
-        lambda s, state: revocations.revocation_info(
-            revocations.add_revocation(
-                s,
-                _product(s, principal, product_id),
-                jti=body.jti,
-                user_id=body.user_id,
-                issued_before=issued_before,
-                reason=body.reason,
-                now=state.now(),
-            )
-        ),
-        changes=product_id,
+def add_revocation(
+    product_id: str,
+    body: RevocationCreate,
+    product: ManagedProduct,
+    session: DbSession,
+    state: State,
+) -> RevocationOut:
+    record = revocations.add_revocation(
+        session,
+        product,
+        jti=body.jti,
+        user_id=body.user_id,
+        issued_before=body.issued_before,
+        reason=body.reason,
+        now=state.now(),
     )
+    changed(session, product.id)
+    return RevocationOut.model_validate(record)
 
 
 @router.get(
     "/{product_id}/revocations", response_model=list[RevocationOut], summary="List revocations"
 )
-async def list_revocations(request: Request, product_id: str, principal: Manager) -> Any:
-    return await in_session(
-        request,
-        lambda s, _: [
-            revocations.revocation_info(r)
-            for r in revocations.list_revocations(s, _product(s, principal, product_id))
-        ],
-    )
+def list_revocations(
+    product_id: str, product: ManagedProduct, session: DbSession
+) -> list[RevocationOut]:
+    return [RevocationOut.model_validate(r) for r in revocations.list_revocations(session, product)]
 
 
 @router.delete(
@@ -392,19 +326,14 @@ async def list_revocations(request: Request, product_id: str, principal: Manager
     status_code=204,
     summary="Delete a revocation: the tokens it refused verify again",
 )
-async def delete_revocation(
-    request: Request,
+def delete_revocation(
     product_id: str,
-    principal: Manager,
+    product: ManagedProduct,
+    session: DbSession,
     revocation_id: int = Path(ge=1, le=2**31 - 1),
 ) -> Response:
-    await in_session(
-        request,
-        lambda s, _: revocations.delete_revocation(
-            s, _product(s, principal, product_id), revocation_id
-        ),
-        changes=product_id,
-    )
+    revocations.delete_revocation(session, product, revocation_id)
+    changed(session, product.id)
     return Response(status_code=204)
 
 
@@ -413,16 +342,20 @@ async def delete_revocation(
     response_model=FailureReport,
     summary="Refused tokens by error code, and the recent ones (header and claims only)",
 )
-async def auth_failures(
-    request: Request, product_id: str, principal: Manager, limit: int = Query(50, ge=1, le=500)
-) -> Any:
-    state = get_state(request)
-    await run_in_threadpool(state.failures.flush, state.db)
-    return await in_session(
-        request,
-        lambda s, state: failures.failure_report(
-            s, _product(s, principal, product_id), limit=limit, now=state.now()
-        ),
+def auth_failures(
+    product_id: str,
+    managed: ManagedProductId,
+    verification: VerificationState,
+    session: DbSession,
+    state: State,
+    limit: int = Query(50, ge=1, le=500),
+) -> FailureReport:
+    # The refused tokens waiting in memory are written first, in their own transaction: this
+    # request's session has not begun yet (on SQLite, a second writer would wait for it).
+    verification.failures.flush(state.db)
+    product = repository.get_product(session, managed)
+    return FailureReport.model_validate(
+        failures.failure_report(session, product, limit=limit, now=state.now())
     )
 
 
@@ -431,12 +364,15 @@ async def auth_failures(
     response_model=TokenExplanation,
     summary="Explain a token against this product's real rules, line by line (nothing recorded)",
 )
-async def explain_token(
-    request: Request, product_id: str, body: TokenExplanationIn, principal: Manager
-) -> Any:
-    principal.check_product(product_id)
-    state = get_state(request)
-    runtime = await run_in_threadpool(state.keystore.load, product_id)
+def explain_token(
+    product_id: str,
+    body: TokenExplanationIn,
+    managed: ManagedProductId,
+    verification: VerificationState,
+    state: State,
+) -> TokenExplanation:
+    runtime = verification.keystore.load(managed)
     if runtime is None:
-        raise NotFound(f"No product has the id {product_id!r}.")
-    return token_check.explain_token(runtime, body.token, now=state.clock()).to_dict()
+        raise NotFound(f"No product has the id {managed!r}.")
+    explanation = token_check.explain_token(runtime, body.token, now=state.clock())
+    return TokenExplanation.model_validate(explanation.to_dict())

@@ -7,12 +7,15 @@ import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from plaudit.auth import public_key_from_pem
 from plaudit.auth.algorithms import ALGORITHMS
 from plaudit.auth.profiles import PROFILES
-from plaudit.loyalty.periods import valid_zone
-from plaudit.shapes import Identifier, Strict
+from plaudit.shapes import Identifier, Strict, valid_zone
+from plaudit.store.base import utcnow
+
+from .models import JwksSource, ProductSecret, PublicKeyRecord
 
 PRODUCT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{2,63}")
 ProfileName = Literal["standard", "reditus", "xtremepush", "saasquatch"]
@@ -246,7 +249,18 @@ class ApiKeyCreate(Strict):
 # --- responses ----------------------------------------------------------------------------
 
 
-class ProductOut(BaseModel):
+# A response read from a row's attributes (``Model.model_validate(row)``). Comments, not
+# docstrings, on response models: a docstring would become the OpenAPI schema's description.
+class Row(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+def _attributes(row: object, model: type[BaseModel]) -> dict[str, Any]:
+    """The row's attributes that ``model`` has fields for: what a computed field is added to."""
+    return {name: getattr(row, name) for name in model.model_fields if hasattr(row, name)}
+
+
+class ProductOut(Row):
     id: str
     name: str
     profile: str
@@ -271,14 +285,40 @@ class ProductOut(BaseModel):
     created_at: dt.datetime
     updated_at: dt.datetime
 
+    @field_validator("theme", mode="before")
+    @classmethod
+    def _with_defaults(cls, theme: dict[str, str] | None) -> dict[str, str]:
+        return {**DEFAULT_THEME, **(theme or {})}
 
-class SecretOut(BaseModel):
+
+SecretState = Literal["active", "retiring", "expired", "disabled"]
+
+
+def secret_state(secret: ProductSecret, now: dt.datetime) -> SecretState:
+    if not secret.enabled:
+        return "disabled"
+    if secret.not_after is None:
+        return "active"
+    return "retiring" if secret.not_after > now else "expired"
+
+
+# Validated from a ProductSecret with context={"now": ...}: its state is judged at that moment.
+# (A comment, not a docstring: a docstring would become the schema's description.)
+class SecretOut(Row):
     kid: str
     algorithm: str | None
-    state: Literal["active", "retiring", "expired", "disabled"]
+    state: SecretState
     enabled: bool
     not_after: dt.datetime | None
     created_at: dt.datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _state(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, ProductSecret):
+            now = (info.context or {}).get("now") or utcnow()
+            return {**_attributes(data, cls), "state": secret_state(data, now)}
+        return data
 
 
 class SecretCreated(BaseModel):
@@ -295,7 +335,7 @@ class ProductCreated(ProductOut):
     )
 
 
-class KeyOut(BaseModel):
+class KeyOut(Row):
     kid: str
     description: str
     enabled: bool
@@ -304,8 +344,20 @@ class KeyOut(BaseModel):
     public_key: str
     created_at: dt.datetime
 
+    @model_validator(mode="before")
+    @classmethod
+    def _algorithms(cls, data: Any) -> Any:
+        if isinstance(data, PublicKeyRecord):
+            key = public_key_from_pem(data.public_pem, kid=data.kid, algorithm=data.algorithm)
+            return {
+                **_attributes(data, cls),
+                "algorithms": sorted(key.algorithms),
+                "public_key": data.public_pem,
+            }
+        return data
 
-class JwksSourceOut(BaseModel):
+
+class JwksSourceOut(Row):
     id: int
     url: str
     refresh_seconds: int
@@ -313,8 +365,17 @@ class JwksSourceOut(BaseModel):
     fetched_at: dt.datetime | None
     last_error: str | None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _kids(cls, data: Any) -> Any:
+        if isinstance(data, JwksSource):
+            keys = (data.jwks or {}).get("keys", [])
+            kids = [k.get("kid") for k in keys if isinstance(k, dict)]
+            return {**_attributes(data, cls), "kids": kids}
+        return data
 
-class RevocationOut(BaseModel):
+
+class RevocationOut(Row):
     id: int
     jti: str | None
     user_id: str | None
@@ -323,7 +384,7 @@ class RevocationOut(BaseModel):
     created_at: dt.datetime
 
 
-class ApiKeyOut(BaseModel):
+class ApiKeyOut(Row):
     id: str
     name: str
     created_at: dt.datetime

@@ -1,32 +1,16 @@
-"""Tenant scoping: every query of a product's rows starts here, and every change that
-affects verification is marked here."""
+"""Changes that affect verification are marked here; kids are unique per product here."""
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from plaudit.access.scope import scoped
 from plaudit.errors import Conflict
 from plaudit.store.base import utcnow
 
-from .models import (
-    ApiKey,
-    AuthFailure,
-    JwksSource,
-    Product,
-    ProductSecret,
-    PublicKeyRecord,
-    Revocation,
-)
+from .models import Product, ProductSecret, PublicKeyRecord
 
-M = TypeVar("M", ProductSecret, PublicKeyRecord, JwksSource, ApiKey, Revocation, AuthFailure)
-
-
-def scoped(model: type[M], product_id: str) -> Select[M]:
-    """A query of one product's rows: tenant data is only ever read through this."""
-    return select(model).where(model.product_id == product_id)
+__all__ = ["refuse_taken_kid", "scoped", "touch"]
 
 
 def touch(product: Product) -> None:
@@ -37,13 +21,9 @@ def touch(product: Product) -> None:
 
 def refuse_taken_kid(session: Session, product: Product, kid: str) -> None:
     taken = session.scalar(
-        select(func.count())
-        .select_from(ProductSecret)
-        .where(ProductSecret.product_id == product.id, ProductSecret.kid == kid)
+        scoped(ProductSecret, product.id).where(ProductSecret.kid == kid).limit(1)
     ) or session.scalar(
-        select(func.count())
-        .select_from(PublicKeyRecord)
-        .where(PublicKeyRecord.product_id == product.id, PublicKeyRecord.kid == kid)
+        scoped(PublicKeyRecord, product.id).where(PublicKeyRecord.kid == kid).limit(1)
     )
     if taken:
         raise Conflict(

@@ -12,20 +12,36 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from plaudit.auth import get_profile
-from plaudit.errors import Conflict, InvalidInput, NotFound
-from plaudit.gamification.models import LeaderboardRank
+from plaudit.errors import Conflict, InvalidInput
 from plaudit.store.crypto import SecretBox
 
 from .api_keys import create_api_key
 from .hmac_secrets import create_secret
 from .models import Product, ProductSecret
+from .repository import get_product, list_products
 from .routing import ROUTING_SETTINGS, refuse_steering, refuse_taken_id
-from .schemas import DEFAULT_THEME, NULLABLE_SETTINGS, ProductSettings
+from .schemas import (
+    NULLABLE_SETTINGS,
+    ProductCreated,
+    ProductOut,
+    ProductSettings,
+    SecretCreated,
+)
 from .scope import touch
+
+__all__ = [
+    "CreatedProduct",
+    "create_product",
+    "created_answer",
+    "delete_product",
+    "get_product",
+    "list_products",
+    "product_settings",
+    "update_product",
+]
 
 # --- products -----------------------------------------------------------------------------
 
@@ -38,17 +54,6 @@ class CreatedProduct:
     #: secret nobody asked for would only widen what verifies.
     secret: ProductSecret | None
     secret_value: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The creation answer: settings, and the API key and secret shown this once."""
-        secret = None
-        if self.secret is not None:
-            secret = {
-                "kid": self.secret.kid,
-                "value": self.secret_value,
-                "algorithm": self.secret.algorithm,
-            }
-        return {**product_settings(self.product), "api_key": self.api_key, "secret": secret}
 
 
 def create_product(
@@ -81,18 +86,6 @@ def create_product(
     return CreatedProduct(product=product, api_key=api_key, secret=secret, secret_value=value)
 
 
-def get_product(session: Session, product_id: str) -> Product:
-    # A NUL names no product, and PostgreSQL refuses to compare text holding one.
-    product = None if "\x00" in product_id else session.get(Product, product_id)
-    if product is None:
-        raise NotFound(f"No product has the id {product_id!r}.")
-    return product
-
-
-def list_products(session: Session) -> list[Product]:
-    return list(session.scalars(select(Product).order_by(Product.created_at, Product.id)))
-
-
 def update_product(session: Session, product: Product, changes: ProductSettings) -> Product:
     values = changes.model_dump(exclude_unset=True)
     refuse_steering(
@@ -119,35 +112,26 @@ def update_product(session: Session, product: Product, changes: ProductSettings)
 
 
 def delete_product(session: Session, product: Product) -> None:
-    # Leaderboard ranks carry no foreign key (see LeaderboardRank): the one table that does
-    # not follow its product by ON DELETE CASCADE.
-    session.execute(delete(LeaderboardRank).where(LeaderboardRank.product_id == product.id))
+    """Every table of the product's data follows it by ON DELETE CASCADE."""
     session.delete(product)
 
 
 def product_settings(product: Product) -> dict[str, Any]:
-    return {
-        "id": product.id,
-        "name": product.name,
-        "profile": product.profile,
-        "issuer": product.issuer,
-        "audience": product.audience,
-        "required_claims": list(product.required_claims),
-        "leeway_seconds": product.leeway_seconds,
-        "max_token_age_seconds": product.max_token_age_seconds,
-        "max_lifetime_seconds": product.max_lifetime_seconds,
-        "require_expiry": product.require_expiry,
-        "token_type": product.token_type,
-        "user_id_claim": product.user_id_claim,
-        "published": product.published,
-        "allowed_origins": list(product.allowed_origins),
-        "referral_landing_url": product.referral_landing_url,
-        "referral_reward_kind": product.referral_reward_kind,
-        "referral_reward_amount": product.referral_reward_amount,
-        "referral_reward_on": product.referral_reward_on,
-        "theme": {**DEFAULT_THEME, **(product.theme or {})},
-        "time_zone": product.time_zone,
-        "points_expire_after_days": product.points_expire_after_days,
-        "created_at": product.created_at.isoformat(),
-        "updated_at": product.updated_at.isoformat(),
-    }
+    """A product's settings as JSON values, for the console and the CLI to show."""
+    return ProductOut.model_validate(product).model_dump(mode="json")
+
+
+def created_answer(created: CreatedProduct) -> ProductCreated:
+    """The creation answer: settings, and the API key and secret shown this once."""
+    secret = None
+    if created.secret is not None and created.secret_value is not None:
+        secret = SecretCreated(
+            kid=created.secret.kid, value=created.secret_value, algorithm=created.secret.algorithm
+        )
+    return ProductCreated.model_validate(
+        {
+            **ProductOut.model_validate(created.product).model_dump(),
+            "api_key": created.api_key,
+            "secret": secret,
+        }
+    )

@@ -9,7 +9,7 @@ from collections import defaultdict
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,9 +19,11 @@ from plaudit.loyalty import ledger
 from plaudit.products.models import Product
 from plaudit.products.schemas import DEFAULT_THEME
 from plaudit.store.base import utcnow
+from plaudit.users import repository as users
 from plaudit.users.models import User
 from plaudit.webhooks.service import enqueue
 
+from . import repository
 from .models import Referral, ReferralClick, ReferralCode, ReferralReward
 
 # Crockford's base32 without the letters people misread (I, L, O, U): codes get read aloud.
@@ -116,8 +118,10 @@ def _referrer(
             )
         user = session.get(User, record.user_pk)
     else:
-        user = session.scalar(
-            select(User).where(User.product_id == product.id, User.external_id == referrer_user_id)
+        user = (
+            users.find_user(session, product.id, referrer_user_id)
+            if referrer_user_id is not None
+            else None
         )
         if user is None:
             raise NotFound(
@@ -145,11 +149,7 @@ def record_signup(
         raise SelfReferral(
             f"User {referred_user_id!r} cannot refer themselves.", field="referred_user_id"
         )
-    existing = session.scalar(
-        select(Referral).where(
-            Referral.product_id == product.id, Referral.referred_external_id == referred_user_id
-        )
-    )
+    existing = repository.referral_of(session, product.id, referred_user_id)
     if existing is not None:
         raise AlreadyReferred(
             f"User {referred_user_id!r} was referred already.", field="referred_user_id"
@@ -182,11 +182,7 @@ def record_conversion(
     referred_user_id: str,
     now: dt.datetime | None = None,
 ) -> tuple[Referral, ReferralReward | None]:
-    referral = session.scalar(
-        select(Referral).where(
-            Referral.product_id == product.id, Referral.referred_external_id == referred_user_id
-        )
-    )
+    referral = repository.referral_of(session, product.id, referred_user_id)
     if referral is None:
         raise NotFound(
             f"User {referred_user_id!r} of product {product.id!r} was not referred.",
@@ -204,7 +200,7 @@ def record_conversion(
 
 
 def _existing_reward(session: Session, referral: Referral) -> ReferralReward | None:
-    return session.scalar(select(ReferralReward).where(ReferralReward.referral_id == referral.id))
+    return repository.reward_of(session, referral)
 
 
 def _grant(
@@ -358,20 +354,24 @@ def list_referrals(
     user_id: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """The product's referrals, newest first; with ``user_id``, those that user made or came by."""
-    query = select(Referral).where(Referral.product_id == product.id)
-    if user_id is not None:
-        referrer = select(User.id).where(User.product_id == product.id, User.external_id == user_id)
-        query = query.where(
-            or_(Referral.referrer_pk.in_(referrer), Referral.referred_external_id == user_id)
+    query = repository.referrals_query(product.id, user_id=user_id)
+    page, total = repository.page_of_referrals(session, query, limit=limit, offset=offset)
+    rows = [
+        referral_info(
+            referral, _referrer_of(session, referral), _existing_reward(session, referral)
         )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = []
-    for referral in session.scalars(query.order_by(Referral.id.desc()).limit(limit).offset(offset)):
-        rows.append(
-            referral_info(
-                referral,
-                session.get(User, referral.referrer_pk),
-                _existing_reward(session, referral),
-            )
-        )
+        for referral in page
+    ]
     return rows, total
+
+
+def referral_answer(
+    session: Session, referral: Referral, reward: ReferralReward | None
+) -> dict[str, Any]:
+    """A referral as the server API answers it, once written."""
+    session.flush()
+    return referral_info(referral, _referrer_of(session, referral), reward)
+
+
+def _referrer_of(session: Session, referral: Referral) -> User | None:
+    return users.user_by_pk(session, referral.product_id, referral.referrer_pk)

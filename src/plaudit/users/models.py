@@ -45,12 +45,3 @@ class User(Base):
         "account_id",
         "referral_code",
     )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.external_id,
-            **{f: getattr(self, f) for f in self.PROFILE_FIELDS},
-            "first_seen_at": self.first_seen_at.isoformat(),
-            "last_seen_at": self.last_seen_at.isoformat(),
-            "listed": self.listed_at is not None,
-        }

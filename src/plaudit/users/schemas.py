@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from plaudit.shapes import Identifier
 
+from .models import User
 
+
+# Read from a User row (comments, not docstrings: a docstring would become the schema's
+# description). The API's id is the tenant's id, and "listed" is whether it joined the list.
 class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str = Field(description="The user id your tokens carry.")
     email: str | None
     first_name: str | None
@@ -21,6 +28,14 @@ class UserOut(BaseModel):
     first_seen_at: dt.datetime
     last_seen_at: dt.datetime
     listed: bool
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_user(cls, data: Any) -> Any:
+        if isinstance(data, User):
+            fields = {name: getattr(data, name) for name in cls.model_fields if hasattr(data, name)}
+            return {**fields, "id": data.external_id, "listed": data.listed_at is not None}
+        return data
 
 
 class UsersPage(BaseModel):

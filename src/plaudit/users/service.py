@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,7 +13,9 @@ from plaudit.errors import NotFound
 from plaudit.store.base import utcnow
 from plaudit.webhooks.service import enqueue
 
+from . import repository
 from .models import User
+from .schemas import UserOut
 
 MAX_PAGE = 200
 #: Past this an offset overflows the databases' 64-bit integers; no list is that long.
@@ -54,7 +55,7 @@ def upsert_user(
     now: dt.datetime | None = None,
 ) -> User:
     now = now or utcnow()
-    user = _find(session, product_id, external_id)
+    user = repository.find_user(session, product_id, external_id)
     created = False
     if user is None:
         try:
@@ -70,7 +71,7 @@ def upsert_user(
             created = True
         except IntegrityError:
             # Another request (or process) created it between our read and our write.
-            user = _find(session, product_id, external_id)
+            user = repository.find_user(session, product_id, external_id)
             if user is None:
                 raise
     for name in User.PROFILE_FIELDS:
@@ -92,23 +93,15 @@ def upsert_user(
             session,
             product_id=product_id,
             event_type="user.created",
-            data={"user": user.to_dict()},
+            data={"user": UserOut.model_validate(user).model_dump(mode="json")},
             user_id=external_id,
             now=now,
         )
     return user
 
 
-def _find(session: Session, product_id: str, external_id: str) -> User | None:
-    if "\x00" in product_id or "\x00" in external_id:
-        return None  # no user has one, and PostgreSQL refuses to compare text holding one
-    return session.scalar(
-        select(User).where(User.product_id == product_id, User.external_id == external_id)
-    )
-
-
 def get_user(session: Session, product_id: str, external_id: str) -> User:
-    user = _find(session, product_id, external_id)
+    user = repository.find_user(session, product_id, external_id)
     if user is None:
         raise NotFound(f"Product {product_id!r} has no user {external_id!r}.")
     return user
@@ -124,31 +117,10 @@ def list_users(
     include_unlisted: bool = False,
 ) -> tuple[list[User], int]:
     """One page of the All Users list, newest first, and the total that matches."""
-    query = select(User).where(User.product_id == product_id)
-    if not include_unlisted:
-        query = query.where(User.listed_at.is_not(None))
-    if search:
-        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            or_(
-                *(
-                    func.lower(column).like(pattern.lower(), escape="\\")
-                    for column in (
-                        User.external_id,
-                        User.email,
-                        User.first_name,
-                        User.last_name,
-                        User.name,
-                        User.account_id,
-                        User.referral_code,
-                    )
-                )
-            )
-        )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = session.scalars(
-        query.order_by(User.first_seen_at.desc(), User.id.desc())
-        .limit(min(max(limit, 1), MAX_PAGE))
-        .offset(min(max(offset, 0), MAX_OFFSET))
+    query = repository.users_query(product_id, search=search, include_unlisted=include_unlisted)
+    return repository.page_of_users(
+        session,
+        query,
+        limit=min(max(limit, 1), MAX_PAGE),
+        offset=min(max(offset, 0), MAX_OFFSET),
     )
-    return list(page), total

@@ -3,7 +3,7 @@
 Two layers. Here, at the edge: a preflight is answered for any origin some product allows (a
 preflight carries no token, so it cannot say which product it is for), and responses carry
 ``Access-Control-Allow-Origin`` only for such origins. Then, per product, in
-``web/client.py``: a request whose ``Origin`` is not among *its* product's origins is refused
+``users/client.py``: a request whose ``Origin`` is not among *its* product's origins is refused
 with ``origin_not_allowed``. Plaudit's own origin (its demo page, its console) always passes.
 """
 

@@ -13,10 +13,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from .client import authenticate_user
-from .state import get_state
-
-_BODIES_SIZE = 10_000
+from plaudit.products.verification import get_verification
+from plaudit.users.client import authenticate_user
 
 router = APIRouter(tags=["client"])
 
@@ -52,7 +50,7 @@ class VerifyResponse(BaseModel):
 async def verify(request: Request) -> Response:
     context = await authenticate_user(request)
     verified = context.verified
-    bodies = get_state(request).verify_bodies
+    bodies = get_verification(request).verify_bodies
     memo = bodies.get(context.token)
     if memo is not None and memo[0] is verified:
         content = memo[1]  # the same cached verification: the same answer, already rendered
@@ -67,9 +65,7 @@ async def verify(request: Request) -> Response:
             },
             separators=(",", ":"),
         ).encode()
-        if len(bodies) >= _BODIES_SIZE:
-            bodies.clear()
-        bodies[context.token] = (verified, content)
+        bodies.put(context.token, (verified, content))
     return Response(
         content,
         media_type="application/json",

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plaudit.store.base import Base, utcnow
 
@@ -77,6 +77,13 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: Loaded with the delivery where it is shown (its event type), never on its own: reading
+    #: it unloaded raises rather than query once per row.
+    message: Mapped[WebhookMessage] = relationship(lazy="raise")
+
+    @property
+    def event_type(self) -> str:
+        return self.message.event_type
 
 
 class WebhookAttempt(Base):

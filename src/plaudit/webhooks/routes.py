@@ -1,15 +1,18 @@
-"""The management API for webhooks (operator token or the product's API key)."""
+"""The management API for webhooks (operator token or the product's API key).
+
+Handlers are plain functions (FastAPI runs them in its threadpool) on the managed product, the
+endpoint found through it, and the request's session, which commits before the response.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Depends, Path, Query, Response
 
-from plaudit.products.service import get_product
-from plaudit.web.management import Manager, Principal
-from plaudit.web.state import AppState, in_session
+from plaudit.access.session import DbSession
+from plaudit.access.state import State
+from plaudit.products.dependencies import ManagedProduct
 
 from . import service
 from .models import WebhookEndpoint
@@ -30,12 +33,17 @@ router = APIRouter(prefix="/v1/products/{product_id}/webhooks", tags=["webhooks"
 DeliveryId = Path(ge=1, le=2**63 - 1)
 
 
-def _endpoint(
-    session: Session, principal: Principal, product_id: str, endpoint_id: str
+def managed_endpoint(
+    product: ManagedProduct,
+    session: DbSession,
+    endpoint_id: Annotated[str, Path(include_in_schema=False)],
 ) -> WebhookEndpoint:
-    principal.check_product(product_id)
-    get_product(session, product_id)
-    return service.get_endpoint(session, product_id, endpoint_id)
+    """The path's endpoint, of a product the principal may manage. The handler names
+    ``endpoint_id`` itself too: that is where the OpenAPI document lists it."""
+    return service.get_endpoint(session, product.id, endpoint_id)
+
+
+Endpoint = Annotated[WebhookEndpoint, Depends(managed_endpoint)]
 
 
 @router.post(
@@ -44,46 +52,33 @@ def _endpoint(
     response_model=EndpointCreated,
     summary="Add a webhook endpoint; its signing secret is shown once",
 )
-async def create_endpoint(
-    request: Request, product_id: str, body: EndpointCreate, principal: Manager
-) -> Any:
-    principal.check_product(product_id)
-
-    def work(session: Session, state: AppState) -> dict[str, Any]:
-        get_product(session, product_id)
-        endpoint, secret = service.create_endpoint(
-            session,
-            product_id=product_id,
-            box=state.box,
-            url=body.url,
-            event_types=body.event_types,
-            description=body.description,
-            allow_private=state.settings.allow_private_urls,
-        )
-        return {**service.endpoint_info(endpoint), "secret": secret}
-
-    return await in_session(request, work)
+def create_endpoint(
+    product_id: str, body: EndpointCreate, product: ManagedProduct, session: DbSession, state: State
+) -> EndpointCreated:
+    endpoint, secret = service.create_endpoint(
+        session,
+        product_id=product.id,
+        box=state.box,
+        url=body.url,
+        event_types=body.event_types,
+        description=body.description,
+        allow_private=state.settings.allow_private_urls,
+    )
+    return EndpointCreated.model_validate(
+        {**EndpointOut.model_validate(endpoint).model_dump(), "secret": secret}
+    )
 
 
 @router.get("", response_model=list[EndpointOut], summary="List webhook endpoints")
-async def list_endpoints(request: Request, product_id: str, principal: Manager) -> Any:
-    principal.check_product(product_id)
-
-    def work(session: Session, _state: AppState) -> list[dict[str, Any]]:
-        get_product(session, product_id)
-        return [service.endpoint_info(e) for e in service.list_endpoints(session, product_id)]
-
-    return await in_session(request, work)
+def list_endpoints(
+    product_id: str, product: ManagedProduct, session: DbSession
+) -> list[EndpointOut]:
+    return [EndpointOut.model_validate(e) for e in service.list_endpoints(session, product.id)]
 
 
 @router.get("/{endpoint_id}", response_model=EndpointOut, summary="Read a webhook endpoint")
-async def get_endpoint(
-    request: Request, product_id: str, endpoint_id: str, principal: Manager
-) -> Any:
-    return await in_session(
-        request,
-        lambda s, _: service.endpoint_info(_endpoint(s, principal, product_id, endpoint_id)),
-    )
+def get_endpoint(product_id: str, endpoint_id: str, endpoint: Endpoint) -> EndpointOut:
+    return EndpointOut.model_validate(endpoint)
 
 
 @router.patch(
@@ -91,34 +86,33 @@ async def get_endpoint(
     response_model=EndpointOut,
     summary="Change a webhook endpoint: URL, event types, enabled, description",
 )
-async def update_endpoint(
-    request: Request, product_id: str, endpoint_id: str, body: EndpointUpdate, principal: Manager
-) -> Any:
-    def work(session: Session, state: AppState) -> dict[str, Any]:
-        endpoint = service.update_endpoint(
-            session,
-            _endpoint(session, principal, product_id, endpoint_id),
-            allow_private=state.settings.allow_private_urls,
-            url=body.url,
-            event_types=body.event_types,
-            enabled=body.enabled,
-            description=body.description,
-        )
-        return service.endpoint_info(endpoint)
-
-    return await in_session(request, work)
+def update_endpoint(
+    product_id: str,
+    endpoint_id: str,
+    body: EndpointUpdate,
+    endpoint: Endpoint,
+    session: DbSession,
+    state: State,
+) -> EndpointOut:
+    changed = service.update_endpoint(
+        session,
+        endpoint,
+        allow_private=state.settings.allow_private_urls,
+        url=body.url,
+        event_types=body.event_types,
+        enabled=body.enabled,
+        description=body.description,
+    )
+    return EndpointOut.model_validate(changed)
 
 
 @router.delete(
     "/{endpoint_id}", status_code=204, summary="Delete a webhook endpoint and its delivery log"
 )
-async def delete_endpoint(
-    request: Request, product_id: str, endpoint_id: str, principal: Manager
+def delete_endpoint(
+    product_id: str, endpoint_id: str, endpoint: Endpoint, session: DbSession
 ) -> Response:
-    await in_session(
-        request,
-        lambda s, _: service.delete_endpoint(s, _endpoint(s, principal, product_id, endpoint_id)),
-    )
+    service.delete_endpoint(session, endpoint)
     return Response(status_code=204)
 
 
@@ -128,13 +122,10 @@ async def delete_endpoint(
     response_model=DeliveryOut,
     summary="Queue a webhook.test message to this endpoint",
 )
-async def send_test(request: Request, product_id: str, endpoint_id: str, principal: Manager) -> Any:
-    def work(session: Session, state: AppState) -> dict[str, Any]:
-        endpoint = _endpoint(session, principal, product_id, endpoint_id)
-        delivery = service.send_test(session, endpoint, now=state.now())
-        return service.delivery_info(delivery, service.TEST_EVENT)
-
-    return await in_session(request, work)
+def send_test(
+    product_id: str, endpoint_id: str, endpoint: Endpoint, session: DbSession, state: State
+) -> Any:
+    return DeliveryOut.model_validate(service.send_test(session, endpoint, now=state.now()))
 
 
 @router.get(
@@ -142,26 +133,16 @@ async def send_test(request: Request, product_id: str, endpoint_id: str, princip
     response_model=DeliveriesPage,
     summary="The endpoint's delivery log, newest first",
 )
-async def list_deliveries(
-    request: Request,
+def list_deliveries(
     product_id: str,
     endpoint_id: str,
-    principal: Manager,
+    endpoint: Endpoint,
+    session: DbSession,
     status: Annotated[DeliveryStatus | None, Query()] = None,
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> Any:
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        rows, total = service.list_deliveries(
-            session,
-            _endpoint(session, principal, product_id, endpoint_id),
-            status=status,
-            limit=limit,
-            offset=offset,
-        )
-        return {"deliveries": rows, "total": total}
-
-    return await in_session(request, work)
+    return service.list_deliveries(session, endpoint, status=status, limit=limit, offset=offset)
 
 
 @router.get(
@@ -169,19 +150,14 @@ async def list_deliveries(
     response_model=DeliveryDetail,
     summary="One delivery and its attempts",
 )
-async def get_delivery(
-    request: Request,
+def get_delivery(
     product_id: str,
     endpoint_id: str,
-    principal: Manager,
+    endpoint: Endpoint,
+    session: DbSession,
     delivery_id: int = DeliveryId,
 ) -> Any:
-    return await in_session(
-        request,
-        lambda s, _: service.delivery_detail(
-            s, _endpoint(s, principal, product_id, endpoint_id), delivery_id
-        ),
-    )
+    return service.delivery_detail(session, endpoint, delivery_id)
 
 
 @router.post(
@@ -190,16 +166,12 @@ async def get_delivery(
     response_model=DeliveryOut,
     summary="Send a delivery again, with a fresh day of retries",
 )
-async def redeliver(
-    request: Request,
+def redeliver(
     product_id: str,
     endpoint_id: str,
-    principal: Manager,
+    endpoint: Endpoint,
+    session: DbSession,
+    state: State,
     delivery_id: int = DeliveryId,
 ) -> Any:
-    return await in_session(
-        request,
-        lambda s, state: service.redeliver(
-            s, _endpoint(s, principal, product_id, endpoint_id), delivery_id, now=state.now()
-        ),
-    )
+    return service.redeliver(session, endpoint, delivery_id, now=state.now())

@@ -5,12 +5,22 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 
 from plaudit.products.schemas import URL_PATTERN
+from plaudit.responses import IsoTime, Row
 from plaudit.shapes import Strict
 
-from .service import EVENT_TYPES
+#: The notifications an endpoint may subscribe to. Features emit them through ``service.enqueue``.
+EVENT_TYPES = (
+    "user.created",
+    "points.earned",
+    "points.redeemed",
+    "tier.changed",
+    "badge.awarded",
+    "referral.converted",
+    "reward.granted",
+)
 
 _EVENT_TYPES_SCHEMA: dict[str, Any] = {"items": {"type": "string", "enum": list(EVENT_TYPES)}}
 DeliveryStatus = Literal["pending", "delivered", "failed"]
@@ -82,13 +92,13 @@ class EndpointUpdate(Strict):
         return _url(value)
 
 
-class EndpointOut(BaseModel):
+class EndpointOut(Row):
     id: str
     url: str
     event_types: list[str]
     enabled: bool
     description: str
-    created_at: str
+    created_at: IsoTime
 
 
 class EndpointCreated(EndpointOut):
@@ -97,23 +107,33 @@ class EndpointCreated(EndpointOut):
     )
 
 
-class DeliveryOut(BaseModel):
+class DeliveryOut(Row):
     id: int
     message_id: str = Field(description="The webhook-id header: the same on every attempt.")
     event_type: str
-    user_id: str | None = Field(description="The user the message is about (its ordering key).")
+    user_id: str | None = Field(
+        validation_alias=AliasChoices("user_id", "ordering_key"),
+        description="The user the message is about (its ordering key).",
+    )
     status: DeliveryStatus
     attempts: int = Field(description="Attempts since enqueued or last redelivered.")
     last_status_code: int | None
     last_error: str | None
-    created_at: str
-    last_attempt_at: str | None
-    next_attempt_at: str | None
-    delivered_at: str | None
+    created_at: IsoTime
+    last_attempt_at: IsoTime | None
+    next_attempt_at: IsoTime | None
+    delivered_at: IsoTime | None
+
+    @model_validator(mode="after")
+    def _due_only_while_pending(self) -> DeliveryOut:
+        # The column holds a sender's lease while an attempt is in flight: not a due time.
+        if self.status != "pending":
+            self.next_attempt_at = None
+        return self
 
 
-class AttemptOut(BaseModel):
-    attempted_at: str
+class AttemptOut(Row):
+    attempted_at: IsoTime
     status_code: int | None
     error: str | None
     response_excerpt: str | None

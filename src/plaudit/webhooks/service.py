@@ -10,43 +10,26 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import secrets
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from plaudit.errors import Conflict, InvalidInput, NotFound
+from plaudit.errors import Conflict, InvalidInput
 from plaudit.netsafe import check_url
 from plaudit.store.base import utcnow
 from plaudit.store.crypto import SecretBox
 from plaudit.store.memo import forget, remembered
 
-from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
+from . import repository
+from .models import WebhookDelivery, WebhookEndpoint, WebhookMessage
+from .schemas import EVENT_TYPES, DeliveriesPage, DeliveryDetail, DeliveryOut
 
-#: The notifications an endpoint may subscribe to. Features emit them through ``enqueue``.
-EVENT_TYPES = (
-    "user.created",
-    "points.earned",
-    "points.redeemed",
-    "tier.changed",
-    "badge.awarded",
-    "referral.converted",
-    "reward.granted",
-)
 #: Sent by POST .../webhooks/{id}/test to that endpoint only; nobody subscribes to it.
 TEST_EVENT = "webhook.test"
 #: How long failing deliveries are retried, from the message (or a manual redelivery).
 RETRY_WINDOW = dt.timedelta(hours=24)
 SECRET_PREFIX = "whsec_"
 MAX_ENDPOINTS_PER_PRODUCT = 20
-
-M = TypeVar("M", WebhookEndpoint, WebhookMessage, WebhookDelivery)
-
-
-def scoped(model: type[M], product_id: str) -> Select[M]:
-    """A query of one product's rows: tenant data is only ever read through this."""
-    return select(model).where(model.product_id == product_id)
-
 
 # --- the outbox ---------------------------------------------------------------------------
 
@@ -69,7 +52,7 @@ def enqueue(
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}")
     subscriptions = remembered(
-        session, ("webhooks", product_id), lambda: _subscriptions(session, product_id)
+        session, ("webhooks", product_id), lambda: repository.subscriptions(session, product_id)
     )
     endpoints = [endpoint_id for endpoint_id, types in subscriptions if event_type in types]
     if not endpoints:
@@ -84,18 +67,6 @@ def enqueue(
         now=now or utcnow(),
     )
     return message.id
-
-
-def _subscriptions(session: Session, product_id: str) -> list[tuple[str, frozenset[str]]]:
-    """The product's enabled endpoints and the event types each listens to."""
-    return [
-        (endpoint_id, frozenset(types or ()))
-        for endpoint_id, types in session.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
-                WebhookEndpoint.product_id == product_id, WebhookEndpoint.enabled
-            )
-        )
-    ]
 
 
 def _write(
@@ -126,6 +97,7 @@ def _write(
         WebhookDelivery(
             product_id=product_id,
             message_id=message.id,
+            message=message,
             endpoint_id=endpoint_id,
             ordering_key=user_id,
             status="pending",
@@ -161,12 +133,7 @@ def create_endpoint(
 ) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint; returns it and its signing secret, which is shown this once."""
     check_url(url, allow_private=allow_private)
-    count = session.scalar(
-        select(func.count())
-        .select_from(WebhookEndpoint)
-        .where(WebhookEndpoint.product_id == product_id)
-    )
-    if (count or 0) >= MAX_ENDPOINTS_PER_PRODUCT:
+    if repository.endpoint_count(session, product_id) >= MAX_ENDPOINTS_PER_PRODUCT:
         raise Conflict(
             f"Product {product_id!r} has {MAX_ENDPOINTS_PER_PRODUCT} webhook endpoints already.",
             hint="Delete one you no longer use; one endpoint may subscribe to many event types.",
@@ -199,22 +166,11 @@ def _event_types(event_types: list[str]) -> list[str]:
 
 
 def get_endpoint(session: Session, product_id: str, endpoint_id: str) -> WebhookEndpoint:
-    endpoint = session.scalar(
-        scoped(WebhookEndpoint, product_id).where(WebhookEndpoint.id == endpoint_id)
-    )
-    if endpoint is None:
-        raise NotFound(f"Product {product_id!r} has no webhook endpoint {endpoint_id!r}.")
-    return endpoint
+    return repository.endpoint(session, product_id, endpoint_id)
 
 
 def list_endpoints(session: Session, product_id: str) -> list[WebhookEndpoint]:
-    return list(
-        session.scalars(
-            scoped(WebhookEndpoint, product_id).order_by(
-                WebhookEndpoint.created_at, WebhookEndpoint.id
-            )
-        )
-    )
+    return repository.endpoints(session, product_id)
 
 
 def update_endpoint(
@@ -244,17 +200,6 @@ def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
     """Delete an endpoint with its deliveries; the messages stay for the other endpoints."""
     session.delete(endpoint)
     forget(session)
-
-
-def endpoint_info(endpoint: WebhookEndpoint) -> dict[str, Any]:
-    return {
-        "id": endpoint.id,
-        "url": endpoint.url,
-        "event_types": list(endpoint.event_types),
-        "enabled": endpoint.enabled,
-        "description": endpoint.description,
-        "created_at": endpoint.created_at.isoformat(),
-    }
 
 
 def send_test(
@@ -288,61 +233,25 @@ def list_deliveries(
     status: str | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[list[dict[str, Any]], int]:
+) -> DeliveriesPage:
     """One endpoint's deliveries, newest first, and how many match."""
-    query = scoped(WebhookDelivery, endpoint.product_id).where(
-        WebhookDelivery.endpoint_id == endpoint.id
+    rows, total = repository.deliveries(
+        session, endpoint, status=status, limit=limit, offset=offset
     )
-    if status is not None:
-        query = query.where(WebhookDelivery.status == status)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(
-        query.add_columns(WebhookMessage.event_type)
-        .join(WebhookMessage, WebhookMessage.id == WebhookDelivery.message_id)
-        .order_by(WebhookDelivery.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return [delivery_info(delivery, event_type) for delivery, event_type in rows], total
-
-
-def get_delivery(
-    session: Session, endpoint: WebhookEndpoint, delivery_id: int
-) -> tuple[WebhookDelivery, str]:
-    row = session.execute(
-        scoped(WebhookDelivery, endpoint.product_id)
-        .add_columns(WebhookMessage.event_type)
-        .join(WebhookMessage, WebhookMessage.id == WebhookDelivery.message_id)
-        .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.id == delivery_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"Webhook endpoint {endpoint.id!r} has no delivery {delivery_id}.")
-    return row[0], row[1]
+    return DeliveriesPage(deliveries=[DeliveryOut.model_validate(d) for d in rows], total=total)
 
 
 def delivery_detail(
     session: Session, endpoint: WebhookEndpoint, delivery_id: int
-) -> dict[str, Any]:
+) -> DeliveryDetail:
     """One delivery with its attempts, oldest first."""
-    delivery, event_type = get_delivery(session, endpoint, delivery_id)
-    attempts = session.scalars(
-        select(WebhookAttempt)
-        .where(WebhookAttempt.delivery_id == delivery.id)
-        .order_by(WebhookAttempt.id)
+    delivery = repository.delivery(session, endpoint, delivery_id)
+    return DeliveryDetail.model_validate(
+        {
+            **DeliveryOut.model_validate(delivery).model_dump(),
+            "attempt_log": repository.attempts(session, delivery),
+        }
     )
-    return {
-        **delivery_info(delivery, event_type),
-        "attempt_log": [
-            {
-                "attempted_at": a.attempted_at.isoformat(),
-                "status_code": a.status_code,
-                "error": a.error,
-                "response_excerpt": a.response_excerpt,
-                "duration_ms": a.duration_ms,
-            }
-            for a in attempts
-        ],
-    }
 
 
 def redeliver(
@@ -351,38 +260,18 @@ def redeliver(
     delivery_id: int,
     *,
     now: dt.datetime | None = None,
-) -> dict[str, Any]:
+) -> DeliveryOut:
     """Send a delivery again, whatever its state: due at once, with a fresh day of retries."""
     if not endpoint.enabled:
         raise Conflict(
             f"Webhook endpoint {endpoint.id!r} is disabled.",
             hint='Enable it first: PATCH it with {"enabled": true}.',
         )
-    delivery, event_type = get_delivery(session, endpoint, delivery_id)
+    delivery = repository.delivery(session, endpoint, delivery_id)
     delivery.status = "pending"
     delivery.attempts = 0
     delivery.next_attempt_at = None
     delivery.give_up_at = (now or utcnow()) + RETRY_WINDOW
     delivery.delivered_at = None
     session.flush()
-    return delivery_info(delivery, event_type)
-
-
-def delivery_info(delivery: WebhookDelivery, event_type: str) -> dict[str, Any]:
-    def iso(value: dt.datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
-    return {
-        "id": delivery.id,
-        "message_id": delivery.message_id,
-        "event_type": event_type,
-        "user_id": delivery.ordering_key,
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "last_status_code": delivery.last_status_code,
-        "last_error": delivery.last_error,
-        "created_at": iso(delivery.created_at),
-        "last_attempt_at": iso(delivery.last_attempt_at),
-        "next_attempt_at": iso(delivery.next_attempt_at) if delivery.status == "pending" else None,
-        "delivered_at": iso(delivery.delivered_at),
-    }
+    return DeliveryOut.model_validate(delivery)

@@ -43,7 +43,7 @@ from plaudit.store.db import Database
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
 
 if TYPE_CHECKING:
-    from plaudit.web.state import AppState
+    from plaudit.access.state import AppState
 
 log = structlog.get_logger("plaudit.webhooks")
 

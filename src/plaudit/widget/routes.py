@@ -14,14 +14,14 @@ from importlib import resources
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from plaudit.access.session import DbSession
+from plaudit.access.state import State
 from plaudit.auth import SigningKey, sign
 from plaudit.errors import NotFound
-from plaudit.products.models import Product, ProductSecret
-from plaudit.web.state import get_state
+from plaudit.products import hmac_secrets
+from plaudit.products import repository as products
 
 router = APIRouter(tags=["widget"])
 DEMO_PRODUCT = "demo"
@@ -58,9 +58,9 @@ color:#111827}a{color:#4f46e5}</style></head>
 
 
 @router.get("/", include_in_schema=False)
-async def root(request: Request) -> HTMLResponse:
+async def root(state: State) -> HTMLResponse:
     """Where a share link with an unknown code lands by default: a page, never an error."""
-    demo = '<li><a href="/demo">Demo app</a></li>' if get_state(request).settings.demo else ""
+    demo = '<li><a href="/demo">Demo app</a></li>' if state.settings.demo else ""
     return HTMLResponse(_ROOT_PAGE.replace("{demo}", demo))
 
 
@@ -69,8 +69,8 @@ class DemoTokenIn(BaseModel):
 
 
 @router.get("/demo", include_in_schema=False)
-async def demo_page(request: Request) -> HTMLResponse:
-    settings = get_state(request).settings
+async def demo_page(state: State) -> HTMLResponse:
+    settings = state.settings
     if not settings.demo:
         raise NotFound("The demo is off; start the server with 'plaudit demo' (make run).")
     page = (
@@ -90,40 +90,19 @@ async def demo_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/demo/token", include_in_schema=False)
-async def demo_token(request: Request, body: DemoTokenIn) -> JSONResponse:
+def demo_token(body: DemoTokenIn, state: State, session: DbSession) -> JSONResponse:
     """The demo host app's own backend route: signs the way the referral widget guide shows."""
-    state = get_state(request)
     if not state.settings.demo:
         raise NotFound("The demo is off.")
-
-    def secret() -> tuple[str, str | None]:
-        with state.db.session() as session:
-            product = session.get(Product, DEMO_PRODUCT)
-            if product is None:
-                raise NotFound("The demo product is missing; run 'plaudit demo' again.")
-            row = session.scalar(
-                select(ProductSecret)
-                .where(
-                    ProductSecret.product_id == DEMO_PRODUCT,
-                    ProductSecret.enabled,
-                    ProductSecret.not_after.is_(None),
-                )
-                .order_by(ProductSecret.id.desc())
-            )
-            if row is None:
-                raise NotFound("The demo product has no active secret.")
-            return state.box.open(row.ciphertext), row.algorithm
-
-    value, algorithm = await run_in_threadpool(secret)
+    product = products.find_product(session, DEMO_PRODUCT)
+    if product is None:
+        raise NotFound("The demo product is missing; run 'plaudit demo' again.")
+    try:
+        value, algorithm = hmac_secrets.signing_secret(session, product, box=state.box)
+    except NotFound:
+        raise NotFound("The demo product has no active secret.") from None
     key = SigningKey.from_secret(value, algorithm or "HS512")
-    token = sign(
-        {
-            "ProductId": DEMO_PRODUCT,
-            "UserId": body.userId,
-            "iat": int(state.clock()),
-        },
-        key,
-    )
+    token = sign({"ProductId": DEMO_PRODUCT, "UserId": body.userId, "iat": int(state.clock())}, key)
     return JSONResponse(
         {"token": token, "product_id": DEMO_PRODUCT}, headers={"Cache-Control": "no-store"}
     )

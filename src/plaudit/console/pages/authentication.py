@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from plaudit.access.session import in_session
+from plaudit.access.state import AppState, get_state
 from plaudit.auth.algorithms import ALGORITHMS
 from plaudit.auth.errors import AuthError
 from plaudit.errors import NotFound, ServiceError
 from plaudit.products import hmac_secrets, public_keys, service, token_check
 from plaudit.products.schemas import KeyCreate, KeyUpdate, SecretCreate
-from plaudit.web.state import AppState, get_state, in_session
+from plaudit.products.verification import get_verification
 
 from ..web import (
     PREFIX,
@@ -115,7 +117,7 @@ async def create_secret(request: Request, product_id: str, console: Console) -> 
                 body,
                 box=state.box,
                 now=state.now(),
-            )
+            ).model_dump()
 
         created = await in_session(request, work, changes=product_id)
     except FormErrors as exc:
@@ -264,7 +266,7 @@ async def test_token(request: Request, product_id: str, console: Console) -> Res
     token = text(await request.form(), "token").strip()
     await in_session(request, lambda s, _: product_of(s, console, product_id))
     state = get_state(request)
-    runtime = await run_in_threadpool(state.keystore.load, product_id)
+    runtime = await run_in_threadpool(get_verification(request).keystore.load, product_id)
     if runtime is None:
         raise NotFound(f"No product has the id {product_id!r}.")
     explanation = token_check.explain_token(runtime, token, now=state.clock()) if token else None

@@ -11,13 +11,15 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from plaudit.access.session import in_session
+from plaudit.access.state import AppState, get_state
 from plaudit.auth.errors import all_error_types
 from plaudit.errors import ServiceError, all_service_error_types
 from plaudit.products import failures
 from plaudit.products import service as products
-from plaudit.web.state import AppState, get_state, in_session
+from plaudit.products.verification import get_verification
 from plaudit.webhooks import service as webhooks
-from plaudit.webhooks.schemas import EndpointCreate, EndpointUpdate
+from plaudit.webhooks.schemas import EVENT_TYPES, EndpointCreate, EndpointOut, EndpointUpdate
 
 from ..web import (
     PREFIX,
@@ -64,7 +66,7 @@ async def _page(
 ) -> Response:
     state = get_state(request)
     # Refused tokens wait in memory for the background writer: write them now, as the API does.
-    await run_in_threadpool(state.failures.flush, state.db)
+    await run_in_threadpool(get_verification(request).failures.flush, state.db)
 
     def work(session: Session, st: AppState) -> dict[str, Any]:
         product = product_of(session, console, product_id)
@@ -74,12 +76,15 @@ async def _page(
             webhooks.get_endpoint(session, product.id, endpoint_id)  # raises NotFound
         deliveries: list[dict[str, Any]] = []
         if selected is not None:
-            deliveries, _ = webhooks.list_deliveries(session, selected, limit=50)
+            page = webhooks.list_deliveries(session, selected, limit=50)
+            deliveries = page.model_dump()["deliveries"]
         return {
             "product": products.product_settings(product),
             "report": failures.failure_report(session, product, limit=RECENT, now=st.now()),
-            "endpoints": [webhooks.endpoint_info(e) for e in endpoints],
-            "selected": webhooks.endpoint_info(selected) if selected is not None else None,
+            "endpoints": [EndpointOut.model_validate(e).model_dump() for e in endpoints],
+            "selected": (
+                EndpointOut.model_validate(selected).model_dump() if selected is not None else None
+            ),
             "deliveries": deliveries,
         }
 
@@ -89,8 +94,8 @@ async def _page(
         "tab": "health",
         "hints": hints(),
         "peak": peak,
-        "event_types": webhooks.EVENT_TYPES,
-        "endpoint_form": {"event_types": list(webhooks.EVENT_TYPES)},
+        "event_types": EVENT_TYPES,
+        "endpoint_form": {"event_types": list(EVENT_TYPES)},
         "endpoint_errors": {},
         "created_endpoint": None,
         "notice": NOTICES.get(request.query_params.get("notice", "")),
@@ -132,7 +137,7 @@ async def create_endpoint(request: Request, product_id: str, console: Console) -
                 description=body.description,
                 allow_private=state.settings.allow_private_urls,
             )
-            return {**webhooks.endpoint_info(endpoint), "secret": secret}
+            return {**EndpointOut.model_validate(endpoint).model_dump(), "secret": secret}
 
         created = await in_session(request, work)
     except FormErrors as exc:

@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from plaudit.access.session import in_session
+from plaudit.access.state import AppState
 from plaudit.auth.errors import AuthError
 from plaudit.errors import ServiceError
 from plaudit.gamification import badges
 from plaudit.gamification.schemas import BadgeCreate, BadgeUpdate
-from plaudit.loyalty import adjustments, catalog, rules, tiers
+from plaudit.loyalty import catalog, rules, tiers
 from plaudit.loyalty.schemas import (
     AdjustmentIn,
     RewardCreate,
@@ -27,9 +29,9 @@ from plaudit.loyalty.schemas import (
     RuleUpdate,
     TiersIn,
 )
+from plaudit.pipeline import adjustments
 from plaudit.products.models import Product
 from plaudit.users import service as users
-from plaudit.web.state import AppState, in_session
 
 from ..web import (
     PREFIX,

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from plaudit.access.session import in_session
+from plaudit.access.state import AppState
 from plaudit.auth.profiles import PROFILES
 from plaudit.errors import ServiceError
 from plaudit.products import service
 from plaudit.products.schemas import ProductCreate, ProductSettings
-from plaudit.web.state import AppState, in_session
 
 from ..web import (
     PREFIX,
@@ -65,7 +66,7 @@ async def create_product(request: Request, console: Console) -> Response:
             created = service.create_product(
                 session, box=state.box, name=body.name, product_id=body.id, profile=body.profile
             )
-            return created.as_dict()
+            return service.created_answer(created).model_dump(mode="json")
 
         created = await in_session(request, work)
     except (FormErrors, ServiceError) as exc:

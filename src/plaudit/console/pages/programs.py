@@ -8,11 +8,14 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from plaudit.access.session import in_session
+from plaudit.access.state import AppState
 from plaudit.gamification import badges
+from plaudit.gamification.schemas import BadgeOut
 from plaudit.loyalty import catalog, rules, tiers
+from plaudit.loyalty.schemas import RewardOut, RuleOut, TierOut
 from plaudit.products import service
 from plaudit.products.models import Product
-from plaudit.web.state import AppState, in_session
 
 from ..web import PREFIX, Console, ConsoleContext, ConsoleRoute, optional, product_of, render, text
 from .products import NOTICES as SETTINGS_NOTICES
@@ -35,11 +38,17 @@ def loyalty_data(session: Session, product: Product) -> dict[str, Any]:
     """What the Programs tab lists, as the loyalty API's GET routes answer it."""
     found = tiers.list_tiers(session, product)
     return {
-        "rules": [rules.rule_dict(r) for r in rules.list_rules(session, product)],
-        "tiers": [tiers.tier_dict(t) for t in found],
+        "rules": [
+            RuleOut.model_validate(r).model_dump() for r in rules.list_rules(session, product)
+        ],
+        "tiers": [TierOut.model_validate(t).model_dump() for t in found],
         "tiers_text": "\n".join(f"{t.name}: {t.threshold}" for t in found),
-        "rewards": [catalog.reward_dict(r) for r in catalog.list_rewards(session, product)],
-        "badges": [badges.badge_dict(b) for b in badges.list_badges(session, product)],
+        "rewards": [
+            RewardOut.model_validate(r).model_dump() for r in catalog.list_rewards(session, product)
+        ],
+        "badges": [
+            BadgeOut.model_validate(b).model_dump() for b in badges.list_badges(session, product)
+        ],
     }
 
 

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from plaudit.web.management import Principal, authenticate
-from plaudit.web.state import AppState, get_state, in_session
+from plaudit.access.principal import Principal, authenticate
+from plaudit.access.session import in_session
+from plaudit.access.state import AppState, get_state
 
 from .. import session as sessions
 from ..errors import SignInFailed, SignInThrottled

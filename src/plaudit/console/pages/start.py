@@ -8,9 +8,10 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from plaudit.access.session import in_session
+from plaudit.access.state import AppState
 from plaudit.auth.profiles import get_profile
 from plaudit.products import hmac_secrets, public_keys, service
-from plaudit.web.state import AppState, in_session
 
 from .. import snippets
 from ..web import PREFIX, Console, ConsoleRoute, product_of, render

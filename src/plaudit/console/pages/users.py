@@ -8,12 +8,15 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from plaudit.access.session import in_session
+from plaudit.access.state import AppState
 from plaudit.loyalty import ledger
+from plaudit.loyalty.schemas import EntryOut
 from plaudit.me import service as me
 from plaudit.products import service as products
 from plaudit.referrals import service as referrals
 from plaudit.users import service
-from plaudit.web.state import AppState, in_session
+from plaudit.users.schemas import UserOut
 
 from ..web import PREFIX, Console, ConsoleContext, ConsoleRoute, product_of, render
 
@@ -44,7 +47,7 @@ async def all_users(
         )
         return {
             "product": products.product_settings(product),
-            "users": [u.to_dict() for u in users],
+            "users": [UserOut.model_validate(u).model_dump(mode="json") for u in users],
             "total": total,
         }
 
@@ -87,7 +90,7 @@ async def user_page(
         entries, _ = ledger.history(session, user, limit=HISTORY)
         return {
             "product": products.product_settings(product),
-            "user": user.to_dict(),
+            "user": UserOut.model_validate(user).model_dump(mode="json"),
             "standing": me.summary(
                 session,
                 product,
@@ -95,7 +98,7 @@ async def user_page(
                 now=state.now(),
                 public_url=state.settings.resolved_public_url,
             ),
-            "history": [ledger.entry_dict(e) for e in entries],
+            "history": [EntryOut.model_validate(e).model_dump() for e in entries],
             "referrals": made,
         }
 

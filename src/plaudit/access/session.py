@@ -1,0 +1,62 @@
+"""The request's unit of work: one session, committed before the response is sent.
+
+``DbSession`` is a function-scoped dependency: FastAPI closes it when the handler returns,
+before it sends anything, so an acknowledged write is a committed one (and a commit that fails
+is answered as an error, not after a 2xx). ORM objects are not to be read after the handler
+returns: handlers serialise inside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, TypeVar
+
+from fastapi import Depends
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from .state import AppState, get_state
+
+T = TypeVar("T")
+_CHANGED = "plaudit.changed_products"
+
+
+def changed(session: Session, product_id: str) -> None:
+    """Mark that this unit of work changes how ``product_id`` verifies tokens: once it commits,
+    this process reloads the product (others notice through its version within seconds)."""
+    session.info.setdefault(_CHANGED, set()).add(product_id)
+
+
+def _announce(state: AppState, session: Session) -> None:
+    for product_id in sorted(session.info.pop(_CHANGED, ())):
+        state.changed(product_id)
+
+
+def open_session(request: Request) -> Iterator[Session]:
+    state = get_state(request)
+    with state.db.session() as session:
+        yield session
+    _announce(state, session)
+
+
+DbSession = Annotated[Session, Depends(open_session, scope="function")]
+
+
+async def in_session(
+    request: Request, work: Callable[[Session, AppState], T], *, changes: str | None = None
+) -> T:
+    """Run ``work(session, state)`` in one transaction off the event loop, for the callers
+    (the console's pages) that are not plain handlers. With ``changes``, that product's
+    verification changed, as with ``changed``."""
+    state = get_state(request)
+
+    def run() -> T:
+        with state.db.session() as session:
+            if changes is not None:
+                changed(session, changes)
+            result = work(session, state)
+        _announce(state, session)
+        return result
+
+    return await run_in_threadpool(run)

@@ -1,0 +1,147 @@
+"""The loyalty program's reads of tenant data: every statement starts from ``scoped``.
+
+Rows keyed by a user's primary key (an account, a user's ledger) belong to that user's product
+already; they are read here too, filtered by the user. The ledger's hot-path statements, built
+once with bind parameters, stay in ``ledger``: they change one user's account row only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, update
+from sqlalchemy.orm import Session
+
+from plaudit.access.scope import scoped, scoped_delete, tenant_filter
+from plaudit.items import all_of, one_of
+from plaudit.users.models import User
+
+from .models import EarningRule, LedgerEntry, LoyaltyAccount, Redemption, Reward, Tier
+
+
+def rules(session: Session, product_id: str, *, enabled_only: bool = False) -> list[EarningRule]:
+    return all_of(session, EarningRule, product_id, enabled_only=enabled_only)
+
+
+def rule(session: Session, product_id: str, rule_id: str) -> EarningRule:
+    return one_of(session, EarningRule, product_id, rule_id, "earning rule")
+
+
+def rewards(session: Session, product_id: str, *, enabled_only: bool = False) -> list[Reward]:
+    return all_of(session, Reward, product_id, enabled_only=enabled_only, order=(Reward.cost,))
+
+
+def reward(session: Session, product_id: str, reward_id: str) -> Reward:
+    return one_of(session, Reward, product_id, reward_id, "reward")
+
+
+def reward_for_update(session: Session, product_id: str, reward_id: str) -> Reward | None:
+    """The reward, its row locked and re-read: a restock and a redemption take turns."""
+    return session.scalar(
+        scoped(Reward, product_id)
+        .where(Reward.id == reward_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def redemption_by_client_id(session: Session, user: User, client_id: str) -> Redemption | None:
+    return session.scalar(
+        scoped(Redemption, user.product_id).where(
+            Redemption.user_pk == user.id, Redemption.client_id == client_id
+        )
+    )
+
+
+def tiers(session: Session, product_id: str) -> list[Tier]:
+    return list(session.scalars(scoped(Tier, product_id).order_by(Tier.threshold)))
+
+
+def delete_tiers(session: Session, product_id: str) -> None:
+    session.execute(scoped_delete(Tier, product_id))
+
+
+def take_one(session: Session, reward: Reward) -> bool:
+    """Take one of a limited reward's stock if any is left: one conditional UPDATE, so two
+    redemptions of the last one cannot both have it."""
+    taken = session.execute(
+        update(Reward)
+        .where(tenant_filter(Reward, reward.product_id), Reward.id == reward.id, Reward.stock > 0)
+        .values(stock=Reward.stock - 1)
+    )
+    return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+
+def stale_accounts(
+    session: Session, product_id: str, *, cutoff: dt.datetime, limit: int
+) -> list[tuple[int, int]]:
+    """Accounts with a balance and no earn since ``cutoff``: (user pk, balance)."""
+    rows = session.execute(
+        scoped(LoyaltyAccount, product_id)
+        .with_only_columns(LoyaltyAccount.user_pk, LoyaltyAccount.balance)
+        .where(LoyaltyAccount.balance > 0, LoyaltyAccount.last_earned_at < cutoff)
+        .limit(limit)
+    )
+    return [(user_pk, balance) for user_pk, balance in rows]
+
+
+def history(
+    session: Session, user: User, *, limit: int, before: int | None = None
+) -> list[LedgerEntry]:
+    """Up to ``limit`` of the user's entries, newest first, older than ``before``."""
+    query = scoped(LedgerEntry, user.product_id).where(LedgerEntry.user_pk == user.id)
+    if before is not None:
+        query = query.where(LedgerEntry.id < before)
+    return list(session.scalars(query.order_by(LedgerEntry.id.desc()).limit(limit)))
+
+
+def balance(session: Session, user: User) -> int:
+    """The user's balance, 0 with no account yet."""
+    found = session.scalar(
+        scoped(LoyaltyAccount, user.product_id)
+        .with_only_columns(LoyaltyAccount.balance)
+        .where(LoyaltyAccount.user_pk == user.id)
+    )
+    return int(found or 0)
+
+
+def ledger_sum(session: Session, user: User) -> int:
+    """The balance as the ledger alone says it."""
+    total = session.scalar(
+        scoped(LedgerEntry, user.product_id)
+        .with_only_columns(func.coalesce(func.sum(LedgerEntry.delta), 0))
+        .where(LedgerEntry.user_pk == user.id)
+    )
+    return int(total or 0)
+
+
+def earned_by_rule(
+    session: Session, user: User, rule_id: str, *, since: dt.datetime | None = None
+) -> int:
+    """How many times the user earned by a rule (since a moment, if given)."""
+    query = (
+        scoped(LedgerEntry, user.product_id)
+        .with_only_columns(func.count())
+        .where(LedgerEntry.user_pk == user.id, LedgerEntry.rule_id == rule_id)
+    )
+    if since is not None:
+        query = query.where(LedgerEntry.created_at >= since)
+    return int(session.scalar(query) or 0)
+
+
+def lock_account(session: Session, user: User) -> None:
+    """Lock the user's account row until the transaction ends (PostgreSQL)."""
+    session.execute(
+        scoped(LoyaltyAccount, user.product_id)
+        .with_only_columns(LoyaltyAccount.user_pk)
+        .where(LoyaltyAccount.user_pk == user.id)
+        .with_for_update()
+    )
+
+
+def latest_entry_id(session: Session, product_id: str) -> int:
+    """The product's newest ledger entry id (0: none yet)."""
+    latest = session.scalar(
+        scoped(LedgerEntry, product_id).with_only_columns(func.max(LedgerEntry.id))
+    )
+    return int(latest or 0)

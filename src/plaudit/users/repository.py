@@ -1,0 +1,56 @@
+"""Reading a product's users: every statement starts from ``scoped(User, product_id)``."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from plaudit.access.scope import scoped
+
+from .models import User
+
+#: What the All Users search looks in.
+SEARCHED = (
+    User.external_id,
+    User.email,
+    User.first_name,
+    User.last_name,
+    User.name,
+    User.account_id,
+    User.referral_code,
+)
+
+
+def find_user(session: Session, product_id: str, external_id: str) -> User | None:
+    if "\x00" in product_id or "\x00" in external_id:
+        return None  # no user has one, and PostgreSQL refuses to compare text holding one
+    return session.scalar(scoped(User, product_id).where(User.external_id == external_id))
+
+
+def user_by_pk(session: Session, product_id: str, pk: int) -> User | None:
+    return session.scalar(scoped(User, product_id).where(User.id == pk))
+
+
+def users_query(
+    product_id: str, *, search: str | None = None, include_unlisted: bool = False
+) -> Select[User]:
+    query = scoped(User, product_id)
+    if not include_unlisted:
+        query = query.where(User.listed_at.is_not(None))
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(*(func.lower(column).like(pattern.lower(), escape="\\") for column in SEARCHED))
+        )
+    return query
+
+
+def page_of_users(
+    session: Session, query: Select[User], *, limit: int, offset: int
+) -> tuple[list[User], int]:
+    """One page, newest first, and the total that matches."""
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = session.scalars(
+        query.order_by(User.first_seen_at.desc(), User.id.desc()).limit(limit).offset(offset)
+    )
+    return list(page), total
