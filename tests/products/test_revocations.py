@@ -197,12 +197,12 @@ def test_the_cli_adds_lists_and_deletes_revocations(
     verifies again."""
     token = _sign(product, jti="session-9")
     added = cli_json(cli("revocations", "add", "acme", "--jti", "session-9", "--json"))
-    client.app.state.plaudit.keystore.refresh()  # type: ignore[attr-defined]  # one poll
+    client.app.state.verification.keystore.refresh()  # type: ignore[attr-defined]  # one poll
     assert verify(client, token).json()["error"] == "token_revoked"
     table = cli("revocations", "list", "acme").stdout
     assert "session-9" in table
     cli("revocations", "delete", "acme", str(added["id"]))
-    client.app.state.plaudit.keystore.refresh()  # type: ignore[attr-defined]
+    client.app.state.verification.keystore.refresh()  # type: ignore[attr-defined]
     assert verify(client, token).status_code == 200
     assert cli_json(cli("revocations", "list", "acme", "--json")) == []
     cli("revocations", "delete", "acme", str(added["id"]), exit_code=1)

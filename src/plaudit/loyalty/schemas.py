@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 
 from plaudit.responses import IsoTime, Row
 from plaudit.shapes import EVENT_TYPE, Identifier, Strict
@@ -104,8 +104,8 @@ class RuleOut(Row):
     limit_per_day: int | None
     once: bool
     server_only: bool = Field(
-        # Read from the row's effective value, not the column a tenant set.
-        validation_alias="servers_only",
+        # From a row, its effective value (servers_only), not the column a tenant set.
+        validation_alias=AliasChoices("servers_only", "server_only"),
         description="Only events from your servers earn: set, or a property rule that is not "
         "client_safe.",
     )
