@@ -2,7 +2,7 @@
 
     python bench/events.py [--stores sqlite,postgres] [--postgres-url URL] [--seconds 4]
                            [--rounds 3] [--connections 8] [--batch-connections 2]
-                           [--quick] [--json]
+                           [--sqlite-synchronous FULL,NORMAL] [--quick] [--json]
 
 Plaudit runs as ``uvicorn`` on 127.0.0.1 (one worker, its background loop on: leaderboards are
 re-ranked every 10 s as in production), on SQLite in a temporary data directory, then on
@@ -27,6 +27,10 @@ and counted), rounds interleave the kinds in a rotating order, and the table sho
 round: events per second, its ratio to the verify endpoint's requests per second, and the
 server process's CPU time per event (with SQLite the store's work is in that process; with
 PostgreSQL the database server's CPU is not counted). The load client shares the machine.
+
+``--sqlite-synchronous FULL,NORMAL`` measures SQLite once per level (PLAUDIT_SQLITE_SYNCHRONOUS)
+in the same run: FULL, the default, syncs every commit to disk; NORMAL may lose the last
+commits on power loss. The difference is the price of the durability docs/operations.md promises.
 """
 
 from __future__ import annotations
@@ -292,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
         help="for the batches: SQLite runs one write transaction at a time, and a batch of "
         "1,000 holds it for seconds, so more only queue (and time out at 30 s)",
     )
+    parser.add_argument(
+        "--sqlite-synchronous",
+        default="FULL",
+        help="SQLite synchronous level(s) to measure, comma-separated (FULL, NORMAL, EXTRA)",
+    )
     parser.add_argument("--quick", action="store_true", help="one round of 1 s: a smoke run")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = parser.parse_args(argv)
@@ -300,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
     if set(stores) - {"sqlite", "postgres"}:
         parser.error(f"unknown store(s) {sorted(set(stores) - {'sqlite', 'postgres'})}")
+    levels = [x.strip().upper() for x in args.sqlite_synchronous.split(",") if x.strip()]
+    if not levels or set(levels) - {"FULL", "NORMAL", "EXTRA"}:
+        parser.error("--sqlite-synchronous takes FULL, NORMAL and/or EXTRA")
 
     results: dict[str, Any] = {}
     skipped: dict[str, str] = {}
@@ -331,7 +343,15 @@ def main(argv: list[str] | None = None) -> int:
                     reset(db)  # leave nothing behind
                     db.dispose()
             else:
-                results[store] = measure(store, env, work, args)
+                for run, level in enumerate(levels):  # each on a fresh store of its own
+                    place = work / f"{run}-{level}"
+                    place.mkdir()
+                    env["PLAUDIT_DATA_DIR"] = str(place / "data")
+                    env["PLAUDIT_SQLITE_SYNCHRONOUS"] = level
+                    name = store if levels == ["FULL"] else f"{store} synchronous={level}"
+                    if levels.count(level) > 1:  # the same level again: how much runs vary
+                        name += f" (run {run + 1})"
+                    results[name] = measure(store, env, place, args)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 

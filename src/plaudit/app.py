@@ -43,6 +43,7 @@ from plaudit.users.routes import router as users_router
 from plaudit.web import errors, openapi
 from plaudit.web.cors import OriginRegistry, origin_of
 from plaudit.web.hotpath import PlauditApp
+from plaudit.web.identifiers import ControlCharacterGuard
 from plaudit.web.verify_route import router as verify_router
 from plaudit.web.verify_route import verify as verify_endpoint
 from plaudit.webhooks import worker as webhooks_worker
@@ -70,7 +71,9 @@ def create_app(
     background: bool = True,
 ) -> FastAPI:
     settings = settings.resolve_development_secrets()
-    db = db or Database(settings.resolved_database_url)
+    db = db or Database(
+        settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
     box = SecretBox(settings.master_key or "")
     keystore = Keystore(db, box=box, settings=settings)
     # Every call to a tenant's host: addresses pinned and checked, one deadline per fetch.
@@ -144,6 +147,7 @@ def create_app(
     app.body_limits = BodyLimits(settings)  # served ahead of everything: see web/hotpath.py
     errors.install(app)
     openapi.install(app)
+    app.add_middleware(ControlCharacterGuard)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
     async def healthz() -> JSONResponse:

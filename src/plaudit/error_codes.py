@@ -12,7 +12,9 @@ from plaudit.auth.errors import KeyError_, TokenError, all_error_types
 from plaudit.console import errors as _console  # noqa: F401  # defines its own errors
 from plaudit.errors import all_service_error_types
 from plaudit.loyalty import errors as _loyalty  # noqa: F401  # defines its own errors
+from plaudit.products import routing as _routing  # noqa: F401  # defines its own errors
 from plaudit.referrals import service as _referrals  # noqa: F401  # defines its own errors
+from plaudit.users import vouched as _vouched  # noqa: F401  # defines its own errors
 
 GUIDE_CODES = frozenset(
     {
@@ -77,7 +79,10 @@ def render() -> str:
         "| code | HTTP | meaning | how to fix |",
         "| --- | --- | --- | --- |",
     ]
-    lines += [_row(e.code, e.status, e.description, e.hint) for e in all_service_error_types()]
+    # By status, then code: the classes live in several modules, and the order Python lists
+    # subclasses in is the order those modules happened to be imported.
+    service = sorted(all_service_error_types(), key=lambda e: (e.status, e.code))
+    lines += [_row(e.code, e.status, e.description, e.hint) for e in service]
     lines.append("")
     return "\n".join(lines)
 

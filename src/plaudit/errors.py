@@ -88,6 +88,21 @@ class InvalidInput(ServiceError):
     hint = "See the field named in this error and the API reference (GET /openapi.json)."
 
 
+class InvalidIdentifier(InvalidInput):
+    code = "invalid_identifier"
+    description = (
+        "An identifier (a user id, event id, code, email or path id) holds a control character."
+    )
+    hint = (
+        "Remove control characters (U+0000-U+001F, U+007F-U+009F) from ids, codes and emails; "
+        "they are refused alike on every store."
+    )
+
+
+#: The pydantic error type of ``plaudit.shapes.Identifier``: answered as invalid_identifier.
+CONTROL_CHARACTER_ERROR = "control_character"
+
+
 #: Parts of a pydantic error location that say where in the request, not which field.
 REQUEST_PARTS = ("body", "query", "path")
 
@@ -109,8 +124,12 @@ def describe_validation_error(
 def invalid_input(errors: Sequence[Mapping[str, Any]], *, hint: str | None = None) -> InvalidInput:
     """The first of pydantic's errors as the API words it (``field: message``), for the HTTP
     API and the CLI alike."""
-    field, message = describe_validation_error(errors[0] if errors else {})
-    return InvalidInput(f"{field}: {message}" if field else message, hint=hint, field=field)
+    first = errors[0] if errors else {}
+    field, message = describe_validation_error(first)
+    kind = InvalidIdentifier if first.get("type") == CONTROL_CHARACTER_ERROR else InvalidInput
+    if kind is InvalidIdentifier:
+        hint = None  # the class's own hint says what to remove
+    return kind(f"{field}: {message}" if field else message, hint=hint, field=field)
 
 
 class UnsafeUrl(InvalidInput):

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     #: SQLAlchemy URL; by default a SQLite file in the data dir.
     database_url: str | None = None
+    #: SQLite's durability: FULL syncs every commit (an acknowledged event survives power
+    #: loss); NORMAL is faster and may lose the last commits on power loss. PostgreSQL ignores it.
+    sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     #: The base of the links Plaudit hands out (referral links); by default the served address.

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import re
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic_core import PydanticCustomError
+
+from plaudit.errors import CONTROL_CHARACTER_ERROR
 
 #: An event type, as events carry it and as rules and badges name it.
 EVENT_TYPE = r"^[A-Za-z0-9_.:-]+$"
+#: C0 and C1 control characters and DEL: never part of an id, a code or an email.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def no_control_characters(value: str) -> str:
+    """Refuse a control character in an identifier: SQLite would store a NUL that no lookup
+    then finds, PostgreSQL refuses it; both stores answer the same 422 instead."""
+    if CONTROL_CHARACTERS.search(value):
+        raise PydanticCustomError(CONTROL_CHARACTER_ERROR, "must not hold control characters")
+    return value
+
+
+#: A user id, event id, referral code, key id, email...: text without control characters.
+Identifier = Annotated[str, AfterValidator(no_control_characters)]
 
 
 class Strict(BaseModel):

@@ -469,7 +469,10 @@ def test_events_without_ids_are_counted_and_warned_about(
             {"user_id": "u-1", "type": "login", "properties": [1]},
             "Line 3: properties: Input should be an object",
         ),
-        ({"user_id": "u\x00", "type": "login"}, "Line 3: user_id: a value cannot be stored"),
+        (
+            {"user_id": "u\x00", "type": "login"},
+            "Line 3: user_id: must not hold control characters",
+        ),
         ("not json", "Line 3: Invalid JSON"),
         ("[1, 2]", "Line 3: Input should be an object"),
     ],

@@ -269,31 +269,35 @@ OPEN_PATH = (
 
 
 def test_referral_platform_guide_open_endpoint_with_the_user_token(client: TestClient) -> None:
-    """The guide's curl call, token in X-SaaSquatch-User-Token, upserts the user from the body."""
+    """The guide's curl call, token in X-SaaSquatch-User-Token, signed over the same data object
+    as the body (the guide's steps 1 and 2), upserts the user; a body that says otherwise than
+    the token is 403 claims_mismatch."""
     _referral_platform_product(client)
     token = build_jwt_python(
         TENANT_API_KEY,
         OPEN_BODY["id"],
         OPEN_BODY["accountId"],
-        "john@example.com",
-        "John",
-        "Doe",
-        "en_US",
-        "JOHNDOE",
+        OPEN_BODY["email"],
+        OPEN_BODY["firstName"],
+        OPEN_BODY["lastName"],
+        OPEN_BODY["locale"],
+        OPEN_BODY["referralCode"],
         int(NOW) + 3600,
     )
-    response = client.post(
-        OPEN_PATH,
-        headers={"X-SaaSquatch-User-Token": token, "Content-Type": "application/json"},
-        json=OPEN_BODY,
-    )
+    headers = {"X-SaaSquatch-User-Token": token, "Content-Type": "application/json"}
+    response = client.post(OPEN_PATH, headers=headers, json=OPEN_BODY)
     assert response.status_code == 200, response.text
     user = response.json()
     assert user["id"] == OPEN_BODY["id"]
     assert user["account_id"] == OPEN_BODY["accountId"]
-    assert user["email"] == "joe@example.com"  # the body's profile, written after the token's
+    assert user["email"] == "joe@example.com"
     assert user["first_name"] == "Joe"
     assert user["referral_code"] == "JOETESTERSON"
+    rewritten = client.post(
+        OPEN_PATH, headers=headers, json={**OPEN_BODY, "email": "someone.else@example.com"}
+    )
+    assert rewritten.status_code == 403, rewritten.text
+    assert rewritten.json()["error"] == "claims_mismatch"
 
 
 def test_referral_platform_guide_token_with_the_account_spelling_verifies(
@@ -325,10 +329,10 @@ def test_referral_platform_guide_token_with_the_account_spelling_verifies(
     written = client.post(
         f"/api/v1/{TENANT_ALIAS}/open/account/acct-1/user/u-1",
         headers={"X-SaaSquatch-User-Token": token},
-        json={"firstName": "Johnny"},
+        json={"firstName": "John"},
     )
     assert written.status_code == 200, written.text
-    assert written.json()["first_name"] == "Johnny"
+    assert written.json()["account_id"] == "acct-1"
 
 
 def test_referral_platform_guide_token_without_exp_verifies(client: TestClient) -> None:

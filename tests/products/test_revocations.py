@@ -17,7 +17,9 @@ from tests.support.service import (
     NOW,
     Clock,
     RsaPair,
+    Run,
     bearer,
+    cli_json,
     create_product,
     product_header,
     standard_claims,
@@ -139,3 +141,68 @@ def test_revocations_are_per_product(client: TestClient, product: dict[str, Any]
     _revoke(client, {"jti": "session-1"})
     _revoke(client, {"user_id": "u-1"})
     assert verify(client, token).status_code == 200
+
+
+def test_an_iat_less_users_revocation_is_listed_and_undone_by_deleting_it(
+    client: TestClient, rsa_pair: RsaPair
+) -> None:
+    """A token without iat cannot show it was issued after a user's revocation, so it stays
+    refused while the revocation stands: GET lists it, DELETE undoes it and access returns."""
+    created = create_product(client, id="acme", profile="xtremepush")
+    client.post(
+        "/v1/products/acme/keys",
+        json={"public_key": rsa_pair.public_pem, "kid": "k"},
+        headers=ADMIN,
+    )
+    token = jwt.encode(
+        {"sub": "u-1", "exp": int(NOW) + 600}, rsa_pair.private_pem, algorithm="RS256"
+    )
+    revoked = _revoke(client, {"user_id": "u-1", "reason": "lost laptop"}).json()
+    assert verify(client, token, **product_header("acme")).json()["error"] == "token_revoked"
+    listed = client.get("/v1/products/acme/revocations", headers=bearer(created["api_key"]))
+    assert [(r["id"], r["user_id"], r["reason"]) for r in listed.json()] == [
+        (revoked["id"], "u-1", "lost laptop")
+    ]
+    path = f"/v1/products/acme/revocations/{revoked['id']}"
+    deleted = client.delete(path, headers=bearer(created["api_key"]))
+    assert deleted.status_code == 204, deleted.text
+    assert verify(client, token, **product_header("acme")).status_code == 200
+    assert client.get("/v1/products/acme/revocations", headers=ADMIN).json() == []
+    again = client.delete(path, headers=ADMIN)
+    assert again.status_code == 404
+    assert again.json()["error"] == "not_found"
+
+
+def test_a_revocation_is_deleted_only_through_its_own_product(
+    client: TestClient, product: dict[str, Any]
+) -> None:
+    """Another product's API key, or another product's path, finds no such revocation."""
+    other = create_product(client, id="other")
+    revoked = _revoke(client, {"jti": "j"}).json()
+    for path, headers in (
+        (f"/v1/products/acme/revocations/{revoked['id']}", bearer(other["api_key"])),
+        (f"/v1/products/other/revocations/{revoked['id']}", bearer(other["api_key"])),
+        ("/v1/products/acme/revocations/0", ADMIN),
+        ("/v1/products/acme/revocations/99999999999", ADMIN),
+    ):
+        response = client.delete(path, headers=headers)
+        assert response.status_code in (404, 422), (path, response.text)
+    assert len(client.get("/v1/products/acme/revocations", headers=ADMIN).json()) == 1
+
+
+def test_the_cli_adds_lists_and_deletes_revocations(
+    client: TestClient, product: dict[str, Any], cli: Run
+) -> None:
+    """`plaudit revocations add|list|delete`: the same services; a deleted revocation's token
+    verifies again."""
+    token = _sign(product, jti="session-9")
+    added = cli_json(cli("revocations", "add", "acme", "--jti", "session-9", "--json"))
+    client.app.state.verification.keystore.refresh()  # type: ignore[attr-defined]  # one poll
+    assert verify(client, token).json()["error"] == "token_revoked"
+    table = cli("revocations", "list", "acme").stdout
+    assert "session-9" in table
+    cli("revocations", "delete", "acme", str(added["id"]))
+    client.app.state.verification.keystore.refresh()  # type: ignore[attr-defined]
+    assert verify(client, token).status_code == 200
+    assert cli_json(cli("revocations", "list", "acme", "--json")) == []
+    cli("revocations", "delete", "acme", str(added["id"]), exit_code=1)

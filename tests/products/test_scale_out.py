@@ -113,7 +113,8 @@ def test_a_secret_rotated_through_one_app_is_honoured_by_the_other(
 def test_settings_revocations_and_deletion_reach_the_other_app(
     apps: tuple[TestClient, TestClient],
 ) -> None:
-    """An issuer change, a revocation and a deletion made in app 1 apply in app 2 after a poll."""
+    """An issuer change, a revocation (and its deletion) and a product's deletion made in app 1
+    apply in app 2 after a poll."""
     first, second = apps
     created = first.post("/v1/products", json={"name": "G", "id": "game"}, headers=ADMIN).json()
     secret = created["secret"]["value"]
@@ -124,6 +125,10 @@ def test_settings_revocations_and_deletion_reach_the_other_app(
     poll(second)
     assert _verify(second, token).json()["error"] == "token_revoked"
     assert _verify(second, other).status_code == 200
+    revocation = first.get("/v1/products/game/revocations", headers=ADMIN).json()[0]
+    first.delete(f"/v1/products/game/revocations/{revocation['id']}", headers=ADMIN)
+    poll(second)
+    assert _verify(second, token).status_code == 200  # a deleted revocation spreads too
     first.patch("/v1/products/game", json={"issuer": "someone-else"}, headers=ADMIN)
     poll(second)
     assert _verify(second, other).json()["error"] == "invalid_issuer"

@@ -34,7 +34,12 @@ class Tenant:
         return response.json() if response.content else None
 
     def rule(self, **body: Any) -> dict[str, Any]:
+        """A rule; a property rule not said to be server-only is made client-safe up to the
+        ledger's cap, so that the users' own events exercise its arithmetic (the default,
+        server-only, is shown in test_signed_claims)."""
         body.setdefault("name", f"{body.get('event_type', 'event')} rule")
+        if "property" in body and not body.get("server_only") and "client_safe" not in body:
+            body.update(client_safe=True, max_points_per_event=1_000_000_000)
         result: dict[str, Any] = self.admin("POST", "/loyalty/rules", 201, json=body)
         return result
 

@@ -763,7 +763,14 @@ def test_loyalty_changes_send_points_tier_and_badge_notifications_in_order(
     base = "/v1/products/acme"
     client.post(
         f"{base}/loyalty/rules",
-        json={"name": "Spend", "event_type": "purchase", "property": "amount", "rate": 1},
+        json={
+            "name": "Spend",
+            "event_type": "purchase",
+            "property": "amount",
+            "rate": 1,
+            "client_safe": True,  # the user's own events below earn by it
+            "max_points_per_event": 1000,
+        },
         **admin,
     )
     client.put(

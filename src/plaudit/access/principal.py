@@ -27,7 +27,9 @@ class Principal:
 
     def may_manage(self, product_id: str) -> bool:
         """Constant time: whether this principal may manage ``product_id``."""
-        return self.product_id is None or hmac.compare_digest(self.product_id, product_id)
+        return self.product_id is None or hmac.compare_digest(
+            self.product_id.encode(), product_id.encode()
+        )
 
     def check_product(self, product_id: str) -> None:
         """A product's key sees its own product only; another product does not exist for it."""

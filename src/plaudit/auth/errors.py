@@ -19,6 +19,7 @@ The tree, as a reader meets it::
     │   ├── TokenNotYetValid            token_not_yet_valid
     │   ├── TokenLifetimeTooLong        token_lifetime_too_long
     │   ├── InvalidClaim                invalid_claim
+    │   ├── InvalidUserId               invalid_user_id
     │   ├── MissingRequiredClaim        missing_required_claim
     │   ├── InvalidIssuer               invalid_issuer
     │   ├── InvalidAudience             invalid_audience
@@ -190,6 +191,15 @@ class InvalidClaim(TokenError):
     hint = (
         "Times ('exp', 'nbf', 'iat') are numbers of seconds since the Unix epoch, not strings "
         "nor milliseconds; user ids are strings or integers."
+    )
+
+
+class InvalidUserId(TokenError):
+    code = "invalid_user_id"
+    description = "The token's user id holds a control character."
+    hint = (
+        "Sign user ids without control characters (U+0000-U+001F, U+007F-U+009F): they cannot "
+        "be stored or compared alike on every store."
     )
 
 

@@ -12,6 +12,7 @@ shape declaratively, so that supporting a new one is a new table entry, not new 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -19,11 +20,13 @@ from typing import Any
 
 from .claims import is_missing, resolve
 from .encoding import quote
-from .errors import InvalidClaim, MissingRequiredClaim
+from .errors import InvalidClaim, InvalidUserId, MissingRequiredClaim
 
 MAX_USER_ID_LENGTH = 255
 MAX_FIELD_LENGTH = 512
 DEFAULT_SCOPES = frozenset({"read", "write"})
+#: C0 and C1 control characters and DEL: never part of an identifier.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +55,12 @@ class TokenProfile:
 
     def user_id_of(self, claims: Mapping[str, Any]) -> str:
         value = claims.get(self.user_id)
-        if value.__class__ is str and 0 < len(value) <= MAX_USER_ID_LENGTH and value.strip():
+        if (
+            value.__class__ is str
+            and 0 < len(value) <= MAX_USER_ID_LENGTH
+            and value.isprintable()
+            and value.strip()
+        ):
             return value  # the common case: a plain string id
         value = resolve(claims, self.user_id)
         if is_missing(value) or value is None:
@@ -67,6 +75,11 @@ class TokenProfile:
             raise InvalidClaim(
                 f"The user id {quote(self.user_id)} must be a non-empty string of at most "
                 f"{MAX_USER_ID_LENGTH} characters, or an integer.",
+                claim=self.user_id,
+            )
+        if CONTROL_CHARACTERS.search(value):
+            raise InvalidUserId(
+                f"The user id {quote(self.user_id)} holds a control character.",
                 claim=self.user_id,
             )
         return value

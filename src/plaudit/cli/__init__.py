@@ -23,6 +23,7 @@ from plaudit.cli import programs, serve
 from plaudit.cli.events import app as events_app
 from plaudit.cli.keys import app as keys_app
 from plaudit.cli.manage import products_app, secrets_app, users_app
+from plaudit.cli.revocations import app as revocations_app
 from plaudit.cli.token import app as token_app
 from plaudit.cli.webhooks import app as webhooks_app
 from plaudit.errors import InvalidInput, ServiceError
@@ -94,6 +95,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(products_app, name="products")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(users_app, name="users")
+app.add_typer(revocations_app, name="revocations")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(events_app, name="events")
 serve.register(app)

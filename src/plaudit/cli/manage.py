@@ -15,7 +15,7 @@ from plaudit.auth.profiles import PROFILES
 from plaudit.cli.keys import app as keys_app
 from plaudit.errors import InvalidInput, invalid_input
 from plaudit.me import service as standing
-from plaudit.products import hmac_secrets, public_keys, service
+from plaudit.products import hmac_secrets, public_keys, routing, service
 from plaudit.products.schemas import ProductCreate, ProductSettings
 from plaudit.store.base import utcnow
 from plaudit.users import service as users
@@ -126,6 +126,33 @@ def products_show(product_id: ProductArg, as_json: JsonOpt = False) -> None:
         title="Public keys",
         columns=["kid", "description", "enabled", "algorithms", "created_at"],
     )
+
+
+@products_app.command("check-routing")
+def products_check_routing(as_json: JsonOpt = False) -> None:
+    """Routing values two products answer to (an id that is another's audience or issuer, a
+    shared audience): tokens routed by such a claim reach neither. Exits 1 if any."""
+    with services() as s, s.session() as session:
+        conflicts = routing.stored_conflicts(session)
+    if as_json:
+        emit([c.as_dict() for c in conflicts], as_json=True)
+    elif not conflicts:
+        console.print("[green]No routing conflicts: every id and audience names one product.[/]")
+    else:
+        rows = [
+            {
+                "value": c.value,
+                "products": [f"{p} ({u})" for p, u in zip(c.products, c.uses, strict=True)],
+            }
+            for c in conflicts
+        ]
+        emit(rows, as_json=False, title="Routing conflicts", columns=["value", "products"])
+        console.print(
+            "[yellow]Change the audience or issuer of all but one product (plaudit products "
+            "show ID; PATCH /v1/products/ID).[/yellow]"
+        )
+    if conflicts:
+        raise typer.Exit(1)
 
 
 @keys_app.command("add")

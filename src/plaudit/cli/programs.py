@@ -66,7 +66,20 @@ EnableOpt = Annotated[
 
 # --- earning rules ------------------------------------------------------------------------
 
-RULE_COLUMNS = ["id", "name", "event_type", "description", "enabled"]
+RULE_COLUMNS = ["id", "name", "event_type", "description", "server_only", "enabled"]
+ClientSafeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--client-safe",
+        help="A property rule: a user's browser earns by it too (needs --max-points-per-event).",
+    ),
+]
+MaxPerEventOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="The most one event earns under a property rule (required with --client-safe)."
+    ),
+]
 
 rule_commands = ItemCommands[EarningRule](
     app=rules_app,
@@ -104,6 +117,8 @@ def rules_add(
             "--server-only", help="Only events your servers send earn (not a user's browser)."
         ),
     ] = False,
+    client_safe: ClientSafeOpt = False,
+    max_points_per_event: MaxPerEventOpt = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Add it switched off.")] = False,
 ) -> Change[EarningRule]:
     """Add an earning rule: --points N per event, or --property P --rate R."""
@@ -118,6 +133,8 @@ def rules_add(
             limit_per_day=limit_per_day,
             once=once,
             server_only=server_only,
+            client_safe=client_safe,
+            max_points_per_event=max_points_per_event,
             enabled=not disabled,
         ),
         hint=lambda field: (
@@ -140,6 +157,15 @@ def rules_update(
         bool | None,
         typer.Option("--once/--not-once", help="Earn once per user, or again.", show_default=False),
     ] = None,
+    client_safe: Annotated[
+        bool | None,
+        typer.Option(
+            "--client-safe/--servers-only",
+            help="A property rule: browsers earn too (needs a per-event maximum), or only servers.",
+            show_default=False,
+        ),
+    ] = None,
+    max_points_per_event: MaxPerEventOpt = None,
     enabled: EnableOpt = None,
 ) -> Change[EarningRule]:
     """Change an earning rule; options not given stay as they are.
@@ -151,7 +177,15 @@ def rules_update(
         raise InvalidInput(
             "Give --limit-per-day or --no-limit-per-day, not both.", field="limit_per_day"
         )
-    changes = given(name=name, points=points, rate=rate, limit_per_day=limit_per_day, once=once)
+    changes = given(
+        name=name,
+        points=points,
+        rate=rate,
+        limit_per_day=limit_per_day,
+        once=once,
+        client_safe=client_safe,
+        max_points_per_event=max_points_per_event,
+    )
     if enabled is not None:
         changes["enabled"] = enabled
     if no_limit:

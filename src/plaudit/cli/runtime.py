@@ -48,7 +48,7 @@ def services(*, migrate: bool | None = None) -> Iterator[Services]:
     """The store named by PLAUDIT_DATABASE_URL. SQLite is migrated on the way in; PostgreSQL is
     left to `plaudit migrate`, so that one deploy step owns its schema."""
     settings = load_settings()
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
     try:
         if migrate if migrate is not None else db.is_sqlite:
             upgrade(db.engine)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Discriminator, Field, Tag
 
 from plaudit.responses import Row
-from plaudit.shapes import EVENT_TYPE, Strict
+from plaudit.shapes import EVENT_TYPE, Identifier, Strict
 
 #: The most events one server call may carry: they are stored in one transaction.
 MAX_BATCH = 1000
@@ -16,7 +16,7 @@ MAX_BATCH = 1000
 class EventIn(Strict):
     type: str = Field(min_length=1, max_length=128, pattern=EVENT_TYPE)
     properties: dict[str, Any] = Field(default_factory=dict)
-    id: str | None = Field(
+    id: Identifier | None = Field(
         default=None,
         min_length=1,
         max_length=255,
@@ -25,7 +25,9 @@ class EventIn(Strict):
 
 
 class ServerEventIn(EventIn):
-    user_id: str = Field(min_length=1, max_length=255, description="The user's id in your system.")
+    user_id: Identifier = Field(
+        min_length=1, max_length=255, description="The user's id in your system."
+    )
 
 
 class EventBatchIn(Strict):

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,10 +39,22 @@ class EarningRule(Base):
     once: Mapped[bool] = mapped_column(default=False)
     #: Only events sent with the API key earn by it: a user's browser cannot claim purchases.
     server_only: Mapped[bool] = mapped_column(default=False)
+    #: A property rule earns from a user's browser only when the tenant says so: the browser
+    #: chooses the property's value. Fixed-amount rules ignore it (server_only governs them).
+    client_safe: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: The most one event earns under a property rule; None: the ledger's own cap only
+    #: (allowed for server-only rules; a client-safe rule must have one).
+    max_points_per_event: Mapped[int | None] = mapped_column()
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     # builtins.property: in this class, ``property`` names the column.
+    @builtins.property
+    def servers_only(self) -> bool:
+        """Whether only the tenant's servers earn by the rule: set so, or a property rule (whose
+        value a browser would choose) not marked client_safe."""
+        return self.server_only or (self.points is None and not self.client_safe)
+
     @builtins.property
     def description(self) -> str:
         """What the rule gives, in words for the widget."""
@@ -50,6 +63,8 @@ class EarningRule(Base):
         else:
             rate = f"{self.rate:g}"
             what = f"{rate} point{'s' if rate != '1' else ''} per {self.property}"
+        if self.points is None and self.max_points_per_event:
+            what += f", at most {self.max_points_per_event} per event"
         if self.once:
             what += ", once"
         elif self.limit_per_day:

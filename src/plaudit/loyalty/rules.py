@@ -20,7 +20,7 @@ from plaudit.users.models import User
 
 from . import ledger, repository
 from .models import EarningRule
-from .schemas import RuleCreate, RuleUpdate
+from .schemas import RuleCreate, RuleUpdate, check_client_safety
 
 
 def list_rules(
@@ -53,8 +53,26 @@ def update_rule(session: Session, product: Product, rule_id: str, body: RuleUpda
     if "rate" in changes and rule.rate is None and changes["rate"] is not None:
         raise InvalidInput("This rule earns a fixed amount; set 'points'.", field="rate")
     for name, value in changes.items():
-        if value is None and name in ("name", "once", "server_only", "enabled", "points", "rate"):
+        if value is None and name in (
+            "name",
+            "once",
+            "server_only",
+            "client_safe",
+            "enabled",
+            "points",
+            "rate",
+        ):
             raise InvalidInput(f"'{name}' cannot be null.", field=name)
+    merged = {
+        name: changes.get(name, getattr(rule, name))
+        for name in ("client_safe", "server_only", "max_points_per_event")
+    }
+    try:
+        check_client_safety(property_rule=rule.points is None, **merged)
+    except ValueError as exc:
+        field = next((n for n in ("client_safe", "max_points_per_event") if n in changes), None)
+        raise InvalidInput(str(exc), field=field or "server_only") from None
+    for name, value in changes.items():
         setattr(rule, name, value)
     session.flush()
     forget(session)
@@ -77,7 +95,8 @@ def points_for(rule: EarningRule, properties: dict[str, Any]) -> int:
     if isinstance(value, float) and not math.isfinite(value):
         return 0
     earned = (Decimal(str(value)) * Decimal(repr(rule.rate))).to_integral_value(ROUND_FLOOR)
-    return int(min(max(earned, Decimal(0)), Decimal(ledger.MAX_POINTS)))
+    cap = min(rule.max_points_per_event or ledger.MAX_POINTS, ledger.MAX_POINTS)
+    return int(min(max(earned, Decimal(0)), Decimal(cap)))
 
 
 def enabled_by_type(session: Session, product: Product) -> dict[str, list[EarningRule]]:
@@ -101,7 +120,7 @@ def apply_rules(
 ) -> list[ledger.Entry]:
     """Credit what an event earns under each of ``rules`` (the product's enabled rules for its
     type; a browser's event, ``source`` "client", only under rules not kept for servers)."""
-    rules = [rule for rule in rules if not (rule.server_only and source == "client")]
+    rules = [rule for rule in rules if not (source == "client" and rule.servers_only)]
     if not rules:
         return []
     if any(rule.once or rule.limit_per_day for rule in rules):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 
 from plaudit.responses import IsoTime, Row
-from plaudit.shapes import EVENT_TYPE, Strict
+from plaudit.shapes import EVENT_TYPE, Identifier, Strict
 
 PROPERTY = r"^[A-Za-z0-9_.-]+$"
 
@@ -33,7 +33,19 @@ class RuleCreate(Strict):
     server_only: bool = Field(
         default=False,
         description="Only events your servers send (API key) earn by this rule, not events "
-        "from a user's browser: set it for purchases and anything else a user must not claim.",
+        "from a user's browser: set it for purchases and anything else a user must not claim. "
+        "A property rule is server-only unless it is client_safe.",
+    )
+    client_safe: bool = Field(
+        default=False,
+        description="A property rule earns from a user's browser too (its token's events), "
+        "which chooses the property's value: needs max_points_per_event.",
+    )
+    max_points_per_event: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000_000,
+        description="The most one event earns under a property rule (required with client_safe).",
     )
     enabled: bool = True
 
@@ -43,7 +55,31 @@ class RuleCreate(Strict):
             raise ValueError("give 'points', or 'property' with 'rate'")
         if self.points is not None and (self.property is not None or self.rate is not None):
             raise ValueError("give 'points', or 'property' with 'rate', not both")
+        check_client_safety(
+            property_rule=self.points is None,
+            client_safe=self.client_safe,
+            server_only=self.server_only,
+            max_points_per_event=self.max_points_per_event,
+        )
         return self
+
+
+def check_client_safety(
+    *, property_rule: bool, client_safe: bool, server_only: bool, max_points_per_event: int | None
+) -> None:
+    """The rules for client_safe and max_points_per_event, on create and on change alike."""
+    if not property_rule and (client_safe or max_points_per_event is not None):
+        raise ValueError(
+            "'client_safe' and 'max_points_per_event' go with a property rule; a fixed-amount "
+            "rule earns from browsers unless it is server_only"
+        )
+    if client_safe and server_only:
+        raise ValueError("a rule is either 'client_safe' or 'server_only', not both")
+    if client_safe and max_points_per_event is None:
+        raise ValueError(
+            "a client_safe rule needs 'max_points_per_event': a browser chooses the property's "
+            "value"
+        )
 
 
 class RuleUpdate(Strict):
@@ -53,6 +89,8 @@ class RuleUpdate(Strict):
     limit_per_day: int | None = Field(default=None, ge=1, le=10_000)
     once: bool | None = None
     server_only: bool | None = None
+    client_safe: bool | None = None
+    max_points_per_event: int | None = Field(default=None, ge=1, le=1_000_000_000)
     enabled: bool | None = None
 
 
@@ -65,7 +103,14 @@ class RuleOut(Row):
     rate: float | None
     limit_per_day: int | None
     once: bool
-    server_only: bool
+    server_only: bool = Field(
+        # From a row, its effective value (servers_only), not the column a tenant set.
+        validation_alias=AliasChoices("servers_only", "server_only"),
+        description="Only events from your servers earn: set, or a property rule that is not "
+        "client_safe.",
+    )
+    client_safe: bool
+    max_points_per_event: int | None
     enabled: bool
     description: str = Field(description="What the rule gives, in words for the widget.")
 
@@ -143,7 +188,7 @@ class HistoryOut(BaseModel):
 
 
 class RedeemIn(Strict):
-    id: str | None = Field(
+    id: Identifier | None = Field(
         default=None,
         min_length=1,
         max_length=255,

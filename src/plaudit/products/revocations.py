@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from plaudit.errors import NotFound
 from plaudit.store.base import utcnow
 
 from .models import (
@@ -34,6 +35,17 @@ def add_revocation(
     touch(product)
     session.flush()
     return record
+
+
+def delete_revocation(session: Session, product: Product, revocation_id: int) -> None:
+    """Undo a revocation: the tokens it refused verify again, in every process within seconds
+    (the product's version moves, as for any change that affects verification)."""
+    record = session.scalar(scoped(Revocation, product.id).where(Revocation.id == revocation_id))
+    if record is None:
+        raise NotFound(f"Product {product.id!r} has no revocation {revocation_id}.")
+    session.delete(record)
+    touch(product)
+    session.flush()
 
 
 def list_revocations(session: Session, product: Product) -> list[Revocation]:

@@ -344,6 +344,22 @@ def list_revocations(
     return [RevocationOut.model_validate(r) for r in revocations.list_revocations(session, product)]
 
 
+@router.delete(
+    "/{product_id}/revocations/{revocation_id}",
+    status_code=204,
+    summary="Delete a revocation: the tokens it refused verify again",
+)
+def delete_revocation(
+    product_id: str,
+    product: ManagedProduct,
+    session: DbSession,
+    revocation_id: int = Path(ge=1, le=2**31 - 1),
+) -> Response:
+    revocations.delete_revocation(session, product, revocation_id)
+    changed(session, product.id)
+    return Response(status_code=204)
+
+
 @router.get(
     "/{product_id}/auth-failures",
     response_model=FailureReport,

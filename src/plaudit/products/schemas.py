@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from plaudit.auth import public_key_from_pem
 from plaudit.auth.algorithms import ALGORITHMS
 from plaudit.auth.profiles import PROFILES
-from plaudit.shapes import Strict, valid_zone
+from plaudit.shapes import Identifier, Strict, valid_zone
 from plaudit.store.base import utcnow
 
 from .models import JwksSource, ProductSecret, PublicKeyRecord
@@ -64,8 +64,8 @@ class ProductSettings(Strict):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     profile: ProfileName | None = None
-    issuer: str | None = Field(default=None, max_length=255)
-    audience: str | None = Field(default=None, max_length=255)
+    issuer: Identifier | None = Field(default=None, max_length=255)
+    audience: Identifier | None = Field(default=None, max_length=255)
     required_claims: list[str] | None = Field(
         default=None,
         max_length=32,
@@ -75,8 +75,8 @@ class ProductSettings(Strict):
     max_token_age_seconds: int | None = Field(default=None, ge=1, le=31_536_000)
     max_lifetime_seconds: int | None = Field(default=None, ge=1, le=31_536_000)
     require_expiry: bool | None = None
-    token_type: str | None = Field(default=None, max_length=64)
-    user_id_claim: str | None = Field(default=None, min_length=1, max_length=255)
+    token_type: Identifier | None = Field(default=None, max_length=64)
+    user_id_claim: Identifier | None = Field(default=None, min_length=1, max_length=255)
     published: bool | None = None
     allowed_origins: list[str] | None = Field(
         default=None,
@@ -170,7 +170,7 @@ class SecretCreate(Strict):
         max_length=4096,
     )
     algorithm: HmacAlgorithm | None = None
-    kid: str | None = Field(default=None, max_length=256)
+    kid: Identifier | None = Field(default=None, max_length=256)
     grace_seconds: int = Field(
         default=3600,
         ge=0,
@@ -182,7 +182,7 @@ class SecretCreate(Strict):
 class KeyCreate(Strict):
     public_key: str | None = Field(default=None, description="A PEM public key.", max_length=16_384)
     jwk: dict[str, Any] | None = None
-    kid: str | None = Field(default=None, max_length=256)
+    kid: Identifier | None = Field(default=None, max_length=256)
     description: str = Field(default="", max_length=500)
     enabled: bool = True
     algorithm: str | None = None
@@ -216,8 +216,8 @@ class JwksSourceCreate(Strict):
 
 
 class RevocationCreate(Strict):
-    jti: str | None = Field(default=None, min_length=1, max_length=255)
-    user_id: str | None = Field(default=None, min_length=1, max_length=255)
+    jti: Identifier | None = Field(default=None, min_length=1, max_length=255)
+    user_id: Identifier | None = Field(default=None, min_length=1, max_length=255)
     issued_before: dt.datetime | None = None
     reason: str = Field(default="", max_length=500)
 

@@ -22,6 +22,7 @@ from .api_keys import create_api_key
 from .hmac_secrets import create_secret
 from .models import Product, ProductSecret
 from .repository import get_product, list_products
+from .routing import ROUTING_SETTINGS, refuse_steering, refuse_taken_id
 from .schemas import (
     NULLABLE_SETTINGS,
     ProductCreated,
@@ -67,6 +68,7 @@ def create_product(
     product_id = product_id or "prod_" + secrets.token_hex(6)
     if session.get(Product, product_id) is not None:
         raise Conflict(f"A product with the id {product_id!r} exists already.", field="id")
+    refuse_taken_id(session, product_id)
     product = Product(
         id=product_id, name=name, profile=profile, required_claims=[], allowed_origins=[]
     )
@@ -86,6 +88,15 @@ def create_product(
 
 def update_product(session: Session, product: Product, changes: ProductSettings) -> Product:
     values = changes.model_dump(exclude_unset=True)
+    refuse_steering(
+        session,
+        product.id,
+        values={
+            name: values[name]
+            for name in ROUTING_SETTINGS
+            if name in values and values[name] != getattr(product, name)
+        },
+    )
     for name, value in values.items():
         if value is None and name not in NULLABLE_SETTINGS:
             raise InvalidInput(f"'{name}' cannot be null.", field=name)

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from plaudit.shapes import Identifier
+
 
 class SignupIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    referred_user_id: str = Field(
+    referred_user_id: Identifier = Field(
         min_length=1, max_length=255, description="The new user's id in your system."
     )
-    code: str | None = Field(
+    code: Identifier | None = Field(
         default=None,
         min_length=1,
         max_length=64,
         description="The referral code the new user arrived with.",
     )
-    referrer_user_id: str | None = Field(
+    referrer_user_id: Identifier | None = Field(
         default=None, min_length=1, max_length=255, description="Or the referrer's user id."
     )
 

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+#: SQLite's ``synchronous`` levels Plaudit accepts. FULL (the default) syncs the WAL at every
+#: commit, so an acknowledged write survives power loss; NORMAL syncs only at checkpoints and
+#: may lose the last commits on power loss (never on a process crash). See docs/operations.md.
+SqliteSynchronous = Literal["FULL", "NORMAL", "EXTRA"]
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+
+def make_engine(
+    url: str, *, sqlite_synchronous: SqliteSynchronous = "FULL", **kwargs: Any
+) -> Engine:
+    if sqlite_synchronous not in ("FULL", "NORMAL", "EXTRA"):  # it is put into a PRAGMA
+        raise ValueError(f"unknown SQLite synchronous level {sqlite_synchronous!r}")
     if url.startswith("sqlite"):
         if ":///" in url and not url.endswith(":memory:"):
             Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
@@ -25,7 +35,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA synchronous={sqlite_synchronous}")
             cursor.close()
             # Let SQLAlchemy, not the driver, begin transactions (SQLAlchemy's pysqlite recipe):
             # SAVEPOINTs then work, and see _begin_immediate.
@@ -38,18 +48,46 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # at BEGIN makes concurrent first sights of one user queue up instead of failing.
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+        @event.listens_for(engine, "before_cursor_execute")
+        def _refuse_nul(
+            _conn: Any, _cursor: Any, _statement: str, parameters: Any, *_rest: Any
+        ) -> None:
+            # PostgreSQL refuses a NUL in text (a DataError, answered 422); SQLite would store
+            # it, and a lookup by that value would then miss. The same input behaves the same
+            # on both stores: refused before it is written or compared.
+            if _holds_nul(parameters):
+                raise sqlite3.DataError("A text value holds a NUL character.")
+
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     return create_engine(url, **kwargs)
 
 
+def _holds_nul(parameters: Any) -> bool:
+    if isinstance(parameters, Mapping):
+        values: Any = parameters.values()
+    elif isinstance(parameters, Sequence) and not isinstance(parameters, str | bytes):
+        values = parameters
+    else:
+        return False
+    for value in values:
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, Mapping | list | tuple) and _holds_nul(value):
+            return True  # executemany: a sequence of parameter sets
+    return False
+
+
 class Database:
     """An engine and its session factory. Services take the session as their first argument."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(
+        self, url: str, *, sqlite_synchronous: SqliteSynchronous = "FULL", **engine_kwargs: Any
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url, **engine_kwargs)
+        self.engine = make_engine(url, sqlite_synchronous=sqlite_synchronous, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -20,6 +20,7 @@ from plaudit.products.dependencies import ManagedProduct
 from . import service
 from .client import authenticate_user
 from .schemas import OpenUserUpsert, UserOut, UsersPage
+from .vouched import check_vouched
 
 router = APIRouter(tags=["users"])
 
@@ -88,19 +89,13 @@ async def open_write(request: Request, body: OpenUserUpsert) -> OpenWrite:
     address = limits.client_address(request)
     await limits.hit(request, limits.OPEN_ENDPOINT_PER_ADDRESS, address, product_id=product_id)
     context = await authenticate_user(request, product_id=product_id, scopes=("write",))
-    if not hmac.compare_digest(context.verified.user_id, user_id):
+    if not hmac.compare_digest(context.verified.user_id.encode(), user_id.encode()):
         raise InsufficientPermissions(
             "A user token may only write its own user.",
             hint="Call with the user id the token names, or from your server with the "
             "product's API key to write any user.",
         )
-    token_account = context.verified.profile.get("account_id")
-    if token_account is not None and token_account != account_id:
-        raise InsufficientPermissions(
-            "A user token may only write its own account.",
-            hint="Call with the account id the token names, or from your server with the "
-            "product's API key.",
-        )
+    check_vouched(context.verified, account_id=account_id, body=body.profile())
     return OpenWrite(body, listed=context.runtime.published)
 
 
@@ -110,7 +105,8 @@ async def open_write(request: Request, body: OpenUserUpsert) -> OpenWrite:
     summary="Upsert a user (the referral platform guide's open endpoint)",
     description="From a browser with the user's token in `X-SaaSquatch-User-Token` (or "
     "`X-Plaudit-User-Token`, or `Authorization: Bearer`): the token's user may write only "
-    "itself. From a server with the product's API key (Bearer, or Basic with the key as "
+    "itself, in the account the token names, with the values the token carries (else 403 "
+    "`claims_mismatch`). From a server with the product's API key (Bearer, or Basic with the key as "
     "password): any user.",
 )
 def open_upsert_user(

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from plaudit.shapes import Identifier
+
 from .models import User
 
 
@@ -48,13 +50,13 @@ class OpenUserUpsert(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    id: str | None = Field(default=None, max_length=255)
-    accountId: str | None = Field(default=None, max_length=512)  # the guide's names
-    email: str | None = Field(default=None, max_length=512)
+    id: Identifier | None = Field(default=None, max_length=255)
+    accountId: Identifier | None = Field(default=None, max_length=512)  # the guide's names
+    email: Identifier | None = Field(default=None, max_length=512)
     firstName: str | None = Field(default=None, max_length=512)
     lastName: str | None = Field(default=None, max_length=512)
-    locale: str | None = Field(default=None, max_length=64)
-    referralCode: str | None = Field(default=None, max_length=512)
+    locale: Identifier | None = Field(default=None, max_length=64)
+    referralCode: Identifier | None = Field(default=None, max_length=512)
 
     def profile(self) -> dict[str, str]:
         fields = {

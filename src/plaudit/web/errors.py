@@ -25,6 +25,8 @@ from plaudit.errors import (
 )
 from plaudit.store.crypto import MasterKeyError
 
+from .header_text import description_value
+
 log = structlog.get_logger("plaudit.web")
 
 
@@ -38,10 +40,9 @@ def auth_error_response(error: AuthError) -> JSONResponse:
     headers = None
     if error.status in (401, 403):
         # RFC 6750 section 3: the header carries the RFC's code; the body the precise one.
-        description = error.message.replace("\\", "").replace('"', "'")
         headers = {
-            "WWW-Authenticate": f'Bearer error="{error.rfc6750}", '
-            f'error_description="{description[:200]}"'
+            "WWW-Authenticate": f'Bearer error="{description_value(error.rfc6750)}", '
+            f'error_description="{description_value(error.message)}"'
         }
     return error_response(error.status, error.as_dict(), headers)
 

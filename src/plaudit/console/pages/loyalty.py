@@ -108,6 +108,8 @@ def _rule_body(form: FormData) -> dict[str, Any]:
         "limit_per_day": optional(form, "limit_per_day"),
         "once": checked(form, "once"),
         "server_only": checked(form, "server_only"),
+        "client_safe": checked(form, "client_safe"),
+        "max_points_per_event": optional(form, "max_points_per_event"),
         "enabled": checked(form, "enabled"),
     }
 

@@ -169,7 +169,7 @@ async def save_settings(
     except FormErrors as exc:
         return await refill(body, exc.errors)
     except ServiceError as exc:
-        if exc.status != 422:
+        if exc.status not in (409, 422):
             raise  # not the form's fault (not found, forbidden): the error page says so
         return await refill(body, service_form_errors(exc).errors)
     return redirect(f"{PREFIX}/products/{product_id}{page}", notice="saved")
