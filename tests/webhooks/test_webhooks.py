@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from plaudit.app import create_app
 from plaudit.cli import app as cli_app
+from plaudit.cli.runtime import console as cli_console
 from plaudit.settings import Settings
 from plaudit.store.db import Database
 from plaudit.webhooks import service, worker
@@ -698,8 +699,11 @@ def test_the_cli_adds_lists_shows_the_log_and_redelivers(
     clock: Clock,
     receiver: Receiver,
     http: httpx.Client,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """`plaudit webhooks add|list|deliveries|redeliver` call the same services."""
+    # Tables 200 wide even where the console was made under a narrower COLUMNS (xdist).
+    monkeypatch.setattr(cli_console, "_width", 200)
     runner = CliRunner()
     env = {
         "PLAUDIT_DATABASE_URL": db.url,
