@@ -10,7 +10,10 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
+from plaudit.app import create_app
 from plaudit.products.failure_log import MAX_PER_SECOND
+from plaudit.settings import Settings
+from plaudit.store.db import Database
 from tests.support.service import (
     ADMIN,
     Clock,
@@ -101,10 +104,24 @@ def test_failures_are_per_product(client: TestClient) -> None:
 
 
 def test_a_flood_of_bad_tokens_is_recorded_at_a_bounded_rate(
-    client: TestClient, clock: Clock
+    settings: Settings, db: Database, clock: Clock
 ) -> None:
     """At most 20 failures a second (of the app's clock) a product are written: a flood costs
     the database little, and the next second records again."""
+    # The flood comes from one address, far past its limit of refusals (429, tests/limits):
+    # here that limit is off, so that every token reaches the failure log.
+    unlimited = settings.model_copy(
+        update={
+            "rate_limit_failed_verifications_per_address": "off",
+            "rate_limit_failed_verifications_per_product": "off",
+        }
+    )
+    app = create_app(unlimited, db=db, clock=clock, background=False)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        _flood(client, clock)
+
+
+def _flood(client: TestClient, clock: Clock) -> None:
     create_product(client, id="acme")
     bad = jwt.encode(standard_claims("acme"), "w" * 64, algorithm="HS256")
     for _ in range(100):
