@@ -7,10 +7,15 @@ Each test is one family of attack, parametrised over its variants; each asserts 
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
+import os
+import socket
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -24,8 +29,10 @@ from plaudit.outbound.policy import check_url
 from plaudit.settings import Settings
 from plaudit.store.db import Database
 from tests.limits.conftest import run_async
+from tests.support.served import Server
 from tests.support.service import (
     ADMIN,
+    ADMIN_TOKEN,
     NOW,
     Clock,
     bearer,
@@ -568,3 +575,64 @@ def test_a_share_link_with_hostile_text_lands_on_a_clean_location(
     location = answer.headers["location"]
     assert all(" " < c <= "~" for c in location), location
     assert "set-cookie" not in answer.headers
+
+
+# --- framing, through a served process ------------------------------------------------------
+
+FOUR_MB_CHUNK = b"400000\r\n" + b"x" * 0x400000 + b"\r\n0\r\n\r\n"
+
+
+@pytest.mark.committed
+@pytest.mark.parametrize(
+    ("variant", "raw"),
+    [
+        (
+            "chunked_and_content_length",
+            b"POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n" + FOUR_MB_CHUNK,
+        ),
+        (
+            "chunked_with_a_huge_chunk",
+            b"POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" + FOUR_MB_CHUNK,
+        ),
+        (
+            "two_content_lengths",
+            b"POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 2\r\nContent-Length: 4194304\r\n\r\n{}",
+        ),
+        (
+            "content_length_with_a_sign",
+            b"POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: +4194304\r\n\r\n{}",
+        ),
+    ],
+)
+def test_a_served_process_refuses_an_oversized_or_ambiguously_framed_body(
+    settings: Settings, tmp_path: Path, variant: str, raw: bytes
+) -> None:
+    """Through uvicorn, a body framed by both Transfer-Encoding and Content-Length, by two
+    Content-Lengths, a signed length or one 4 MB chunk is answered 400 or 413 within 10 s, and
+    never 2xx."""
+    env = {
+        **os.environ,
+        "PLAUDIT_DATABASE_URL": settings.resolved_database_url,
+        "PLAUDIT_MASTER_KEY": settings.master_key or "",
+        "PLAUDIT_ADMIN_TOKEN": ADMIN_TOKEN,
+        "PLAUDIT_DATA_DIR": str(tmp_path),
+        "PLAUDIT_LOG_LEVEL": "warning",
+    }
+    server = Server(env, tmp_path / "serve.log")
+    try:
+        server.wait_ready(time.monotonic() + 60)
+        answer = b""
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            with contextlib.suppress(OSError):  # the server may close before all is sent
+                sock.sendall(raw)
+            with contextlib.suppress(OSError):
+                while chunk := sock.recv(65536):  # until the server closes the connection
+                    answer += chunk
+        status = answer[:12]
+        assert status in (b"HTTP/1.1 400", b"HTTP/1.1 413"), answer[:300]
+    finally:
+        server.stop()
