@@ -287,15 +287,6 @@ def test_no_spelling_of_another_products_id_or_audience_steers_its_tokens(
     assert by_id.json()["error"] == "invalid_audience", by_id.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "keystore.route treats every claim value alike: a token of Bravo carrying its own id "
-        "plus another value (aud list ['bravo', X], or ProductId 'bravo' and aud X) routes "
-        "nowhere (unknown_product) once Alpha's API key sets Alpha's audience to X, which "
-        "refuse_steering allows since X is neither Bravo's id nor its audience"
-    ),
-)
 @pytest.mark.parametrize("claims", ["aud_list", "product_id_and_aud"])
 def test_a_value_beside_another_products_id_in_its_tokens_does_not_steer_them(
     client: TestClient, alpha: Product, bravo: Product, claims: str

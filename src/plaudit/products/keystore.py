@@ -247,16 +247,17 @@ class Keystore:
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
         with self._db.session() as session:
+            # A product's own id wins over any audience: ids are fixed and no product may take
+            # another's id as its audience, so a value a tenant can set (its audience) never
+            # makes another product's tokens ambiguous. Audiences route only tokens that name
+            # no product by id.
             matches = list(
-                dict.fromkeys(
-                    [pid for pid in candidates if session.get(Product, pid) is not None]
-                    + list(
-                        session.scalars(
-                            select(Product.id)
-                            .where(or_(Product.audience.in_(candidates)))
-                            .order_by(Product.id)
-                        )
-                    )
+                dict.fromkeys(pid for pid in candidates if session.get(Product, pid) is not None)
+            ) or list(
+                session.scalars(
+                    select(Product.id)
+                    .where(or_(Product.audience.in_(candidates)))
+                    .order_by(Product.id)
                 )
             )
         found = matches[0] if len(matches) == 1 else None
