@@ -106,8 +106,11 @@ class StoredConflict:
 
 def stored_conflicts(session: Session) -> list[StoredConflict]:
     """Every value that two products answer to: an id that is another's audience or issuer,
-    or one audience shared by two products (claim-routed tokens of either route nowhere)."""
-    rows = list(session.execute(select(Product.id, Product.audience, Product.issuer)))
+    or one audience shared by two products (a token naming only that audience routes nowhere).
+    Listed in a stable order: by value, then the id's owner first, then audience, then issuer."""
+    rows = list(
+        session.execute(select(Product.id, Product.audience, Product.issuer).order_by(Product.id))
+    )
     users: dict[str, list[tuple[str, str]]] = {}
     for product_id, audience, issuer in rows:
         users.setdefault(product_id, []).append((product_id, "id"))
@@ -118,14 +121,18 @@ def stored_conflicts(session: Session) -> list[StoredConflict]:
     conflicts = []
     for value, uses in sorted(users.items()):
         if _conflicting(uses):
+            ordered = sorted(uses, key=lambda use: (_KIND_ORDER[use[1]], use[0]))
             conflicts.append(
                 StoredConflict(
                     value=value,
-                    products=tuple(p for p, _ in uses),
-                    uses=tuple(u for _, u in uses),
+                    products=tuple(p for p, _ in ordered),
+                    uses=tuple(u for _, u in ordered),
                 )
             )
     return conflicts
+
+
+_KIND_ORDER = {"id": 0, "audience": 1, "issuer": 2}
 
 
 def _conflicting(uses: Iterable[tuple[str, str]]) -> bool:
