@@ -15,16 +15,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from plaudit.auth import (
     PROFILES,
     ClaimPolicy,
-    KeyError_,
-    KeySet,
     ParsedToken,
-    SigningKey,
     TokenError,
     TokenParser,
     TokenProfile,
@@ -32,20 +28,18 @@ from plaudit.auth import (
     VerifiedToken,
     Verifier,
     guess_profile,
-    hmac_key,
-    key_from_jwk,
-    public_key_from_pem,
     sign,
 )
-from plaudit.auth.errors import InvalidKey, MissingRequiredClaim, UnsupportedKey
+from plaudit.auth.errors import MissingRequiredClaim
 from plaudit.auth.explain import (
-    Explanation,
-    Finding,
     describe_delta,
     explain,
     time_out_of_range,
     utc_date,
 )
+
+from .key_files import load_key_file, load_signing_key
+from .token_output import dump_json, render_explanation, safe_text
 
 app = typer.Typer(
     help="Inspect, verify and sign JWTs locally (a JWT tool that knows Plaudit's rules).",
@@ -68,7 +62,6 @@ ProfileOpt = Annotated[
     typer.Option("--profile", metavar="NAME", help=f"The token profile: {', '.join(PROFILES)}."),
 ]
 
-_STATUS_STYLE = {"ok": "green", "warning": "yellow", "error": "bold red", "info": "cyan"}
 _DEFAULT_LIFETIME = 3600
 
 
@@ -96,106 +89,6 @@ def profile_named(name: str) -> TokenProfile:
     return profile
 
 
-def _strip_one_newline(data: bytes) -> bytes:
-    if data.endswith(b"\r\n"):
-        return data[:-2]
-    return data[:-1] if data.endswith(b"\n") else data
-
-
-@dataclasses.dataclass(frozen=True)
-class KeyFile:
-    """The verification keys a key file holds, and whether the token may name them."""
-
-    kind: str  # "pem", "jwk", "jwks" or "secret"
-    keys: tuple[VerificationKey, ...]
-    #: A single key without a key id of its own takes the token's ``kid``, so that a token
-    #: saying ``"kid": "primary"`` verifies against the one key it was given.
-    adopts_kid: bool
-
-    def key_set(self, token_kid: str | None) -> KeySet:
-        keys = self.keys
-        if self.adopts_kid and token_kid is not None:
-            keys = (dataclasses.replace(keys[0], kid=token_kid),)
-        return KeySet(keys)
-
-
-def load_key_file(path: Path, *, alg: str | None = None) -> KeyFile:
-    """Read a PEM public key, a JWK, a JWK Set or an HMAC secret, telling which by the content."""
-    data = path.read_bytes()
-    text = data.decode("utf-8", "replace")
-    stripped = text.strip()
-    if "-----BEGIN" in stripped:
-        return KeyFile("pem", (public_key_from_pem(data, algorithm=alg),), adopts_kid=True)
-    if stripped.startswith("{"):
-        try:
-            document = json.loads(stripped)
-        except ValueError as exc:
-            raise InvalidKey(
-                f"{path} starts like JSON but is not valid JSON ({exc}).",
-                hint="A key file holds a PEM public key, a JWK, a JWK Set or an HMAC secret.",
-            ) from None
-        if isinstance(document, dict) and "keys" in document:
-            return KeyFile("jwks", _jwks_keys(document, alg), adopts_kid=False)
-        key = key_from_jwk(document, algorithm=alg)
-        has_kid = isinstance(document, dict) and "kid" in document
-        return KeyFile("jwk", (key,), adopts_kid=not has_kid)
-    if not stripped:
-        raise InvalidKey(f"{path} is empty.", hint="Put the product's HMAC secret in it.")
-    return KeyFile("secret", (hmac_key(_strip_one_newline(data), algorithm=alg),), adopts_kid=True)
-
-
-def _jwks_keys(document: Mapping[str, Any], alg: str | None) -> tuple[VerificationKey, ...]:
-    members = document.get("keys")
-    if not isinstance(members, list):
-        raise InvalidKey("A JWK Set is a JSON object with a 'keys' array.")
-    found: list[VerificationKey] = []
-    first_error: KeyError_ | None = None
-    for member in members:
-        # A published set may hold encryption keys or other curves: skip what cannot verify.
-        try:
-            found.append(key_from_jwk(member))
-        except KeyError_ as exc:
-            first_error = first_error or exc
-    if alg is not None:
-        found = [
-            dataclasses.replace(k, algorithms=frozenset({alg}))
-            for k in found
-            if alg in k.algorithms
-        ]
-        if not found:
-            raise UnsupportedKey(f"No key of the JWK Set can verify {alg}.")
-    if not found:
-        if first_error is not None:
-            raise first_error
-        raise InvalidKey("The JWK Set holds no keys.")
-    return tuple(found)
-
-
-def load_signing_key(
-    path: Path, *, alg: str | None, kid: str | None, profile: TokenProfile | None
-) -> SigningKey:
-    """Read an HMAC secret file or a private PEM key to sign with."""
-    data = path.read_bytes()
-    text = data.decode("utf-8", "replace").strip()
-    if "-----BEGIN" in text:
-        if "PRIVATE KEY" not in text:
-            raise InvalidKey(
-                f"{path} holds a public key; signing needs the private key.",
-                hint="Sign with private.key; give public.key to 'plaudit token verify' and to "
-                "Plaudit.",
-            )
-        return SigningKey.from_pem(data, alg, kid=kid)
-    if text.startswith("{"):
-        raise UnsupportedKey(
-            "Signing takes an HMAC secret file or a private PEM key, not a JWK.",
-            hint="Generate one with 'plaudit keys generate --type rsa --out signing'.",
-        )
-    if alg is None:
-        preferred = profile.algorithms[0] if profile is not None else "HS256"
-        alg = preferred if preferred.startswith("HS") else "HS256"
-    return SigningKey.from_secret(_strip_one_newline(data), alg, kid=kid)
-
-
 # --- inspect ----------------------------------------------------------------------------------
 
 
@@ -209,64 +102,6 @@ def inspect(token: TokenArg, now: NowOpt = None, as_json: JsonOpt = False) -> No
         render_explanation(explanation, Console(highlight=False))
     if not explanation.well_formed:
         raise typer.Exit(1)
-
-
-def render_explanation(explanation: Explanation, console: Console) -> None:
-    console.print(_summary(explanation))
-    for title, part in (("Header", explanation.header), ("Payload", explanation.claims)):
-        if part is not None:
-            console.print(Text(title, style="bold"))
-            console.print(Text(safe_text(json.dumps(part, indent=2, ensure_ascii=False))))
-    table = Table(show_header=True, header_style="bold", expand=False, show_lines=False)
-    table.add_column("status", no_wrap=True)
-    table.add_column("field", no_wrap=True)
-    table.add_column("value", max_width=32, overflow="fold")
-    table.add_column("explanation", ratio=1)
-    section = None
-    for finding in explanation.findings:
-        if section is not None and finding.section != section:
-            table.add_section()
-        section = finding.section
-        table.add_row(*_row(finding))
-    console.print(table)
-
-
-def _summary(explanation: Explanation) -> Text:
-    if not explanation.well_formed:
-        error = explanation.error or {}
-        return Text(
-            f"Malformed token ({error.get('error')}): {error.get('message')}", style="bold red"
-        )
-    header = explanation.header or {}
-    line = Text("Well-formed ", style="bold green")
-    line.append(f"{safe_text(str(header.get('alg')))} token")
-    if explanation.profile is not None:
-        line.append(f", {explanation.profile} profile")
-    if explanation.user_id is not None:
-        line.append(f", user {safe_text(repr(explanation.user_id))}")
-    errors = len(explanation.by_status("error"))
-    warnings = len(explanation.by_status("warning"))
-    line.append(f"; {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
-    if explanation.valid is None:
-        line.append(" (signature not checked: use 'plaudit token verify --key FILE')", "dim")
-    return line
-
-
-def _row(finding: Finding) -> tuple[Text, Text, Text, Text]:
-    name = finding.field if finding.section == "token" else f"{finding.section}.{finding.field}"
-    value = "" if finding.value is None else short_json(finding.value, 64)
-    message = finding.message
-    if finding.code:
-        message += f" [{finding.code}]"
-    explanation = Text(safe_text(message))
-    if finding.status == "error" and finding.hint:
-        explanation.append(f"\nhint: {safe_text(finding.hint)}", style="dim")
-    return (
-        Text(finding.status, style=_STATUS_STYLE[finding.status]),
-        Text(safe_text(name)),
-        Text(value),
-        explanation,
-    )
 
 
 # --- verify -----------------------------------------------------------------------------------
@@ -581,38 +416,3 @@ def _claim_value(raw: str) -> Any:
         return json.loads(raw)
     except ValueError:
         return raw
-
-
-# --- output -----------------------------------------------------------------------------------
-
-
-def safe_text(text: str) -> str:
-    """Text from a token made safe for a terminal: control, bidi and lone surrogate characters
-    are shown escaped, and Rich markup never applies (callers wrap the result in ``Text``)."""
-    if text.isprintable():
-        return text
-    return "".join(_escape(c) for c in text)
-
-
-def _escape(char: str) -> str:
-    if char.isprintable() or char == "\n":
-        return char
-    code = ord(char)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
-
-
-def short_json(value: Any, limit: int) -> str:
-    text = safe_text(json.dumps(value, ensure_ascii=False))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def dump_json(value: Any) -> str:
-    """JSON for stdout: UTF-8 where it can be, escaped where a token held lone surrogates."""
-    text = json.dumps(value, indent=2, ensure_ascii=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(value, indent=2, ensure_ascii=True)
-    return text
