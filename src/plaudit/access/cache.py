@@ -1,4 +1,6 @@
-"""One bounded cache type for every memo keyed by something a caller chooses (a token).
+"""The bounded cache for the app's memos keyed by something a caller chooses (a token).
+
+The core keeps its own time-limited `auth.cache.VerifiedTokenCache` for verified tokens.
 
 Least recently used entries go first when it is full, so a flood of new keys evicts only the
 coldest ones instead of emptying the whole memo. Reads and writes happen on the event loop

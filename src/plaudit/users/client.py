@@ -81,7 +81,8 @@ async def _authenticate_user(
     if routed_by_claims:
         # A token routed by its own claims once routes the same way again: remember it.
         product_id = verification.token_products.get(token)
-    if not product_id or keystore.get(product_id) is None:
+    known = keystore.get(product_id) if product_id else None
+    if known is None:
         limits.check_client(request, product_id)  # the store is asked next: 429 if limited
     parsed: ParsedToken | None = None  # kept, so that routing and verifying parse it once
     if not product_id:
@@ -89,7 +90,9 @@ async def _authenticate_user(
         product_id = await run_in_threadpool(keystore.route, parsed.claims)
         if product_id is None:
             raise UnknownProduct()
-    runtime = keystore.get(product_id) or await run_in_threadpool(keystore.load, product_id)
+    runtime = (
+        known or keystore.get(product_id) or await run_in_threadpool(keystore.load, product_id)
+    )
     if runtime is None:
         raise UnknownProduct(f"No product has the id {product_id!r}.")
     origin = request.headers.get("origin")

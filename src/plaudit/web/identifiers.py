@@ -45,8 +45,8 @@ def _control_character_in(scope: Scope) -> tuple[str, str | None] | None:
     if raw:
         query = raw.decode("latin-1")
         for name, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
-            if CONTROL_CHARACTERS.search(name) or CONTROL_CHARACTERS.search(value):
-                if CONTROL_CHARACTERS.search(name):
-                    return "query", None
+            if CONTROL_CHARACTERS.search(name):
+                return "query", None
+            if CONTROL_CHARACTERS.search(value):
                 return f"query parameter {name!r}", name
     return None
