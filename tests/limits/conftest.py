@@ -8,42 +8,22 @@ calls; the clock is the pinned one, so a window ends when a test moves it.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from typing import Any, TypeVar
 
 import pytest
 import redis
-from fastapi.testclient import TestClient
+from starlette.types import ASGIApp, Message
 
-from plaudit.app import create_app
-from plaudit.settings import Settings
-from plaudit.store.db import Database
 from tests.conftest import missing_backend
 from tests.support.service import ADMIN, NOW, Clock, create_product
 
 __all__ = ["ADMIN", "NOW", "Clock", "create_product"]
 
-MakeClient = Callable[..., TestClient]
 T = TypeVar("T")
-
-
-@pytest.fixture
-def make_client(settings: Settings, db: Database, clock: Clock) -> Iterator[MakeClient]:
-    """A TestClient on an app with these settings changed; ``address`` is the client's IP."""
-    with ExitStack() as stack:
-
-        def make(address: str = "203.0.113.7", **changes: Any) -> TestClient:
-            app = create_app(
-                settings.model_copy(update=changes), db=db, clock=clock, background=False
-            )
-            return stack.enter_context(
-                TestClient(app, raise_server_exceptions=False, client=(address, 50000))
-            )
-
-        yield make
 
 
 @pytest.fixture
@@ -79,3 +59,42 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     leave an event loop running on the main thread, where ``asyncio.run`` refuses to start."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+def call_asgi(
+    app: ASGIApp, method: str, path: str, headers: list[tuple[bytes, bytes]], chunks: list[bytes]
+) -> tuple[int, dict[str, Any], int]:
+    """Call the ASGI app directly: (status, JSON body, how many times it asked for the body)."""
+    asked = 0
+    sent: list[Message] = []
+    pending = list(chunks)
+
+    async def receive() -> Message:
+        nonlocal asked
+        asked += 1
+        if pending:
+            return {"type": "http.request", "body": pending.pop(0), "more_body": bool(pending)}
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("203.0.113.7", 50000),
+        "server": ("plaudit.test", 80),
+        "state": {},
+    }
+    run_async(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], json.loads(body or b"{}"), asked

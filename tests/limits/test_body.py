@@ -7,63 +7,19 @@ import json
 import os
 import socket
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import jwt
 import pytest
 from fastapi.testclient import TestClient
-from starlette.types import ASGIApp, Message
 
 from plaudit.limits.body import RouteClass, route_class
 from plaudit.settings import Settings
-from tests.limits.conftest import run_async
+from tests.limits.conftest import call_asgi
 from tests.support.served import Server
-from tests.support.service import ADMIN, ADMIN_TOKEN, create_product, standard_claims
-
-MakeClient = Callable[..., TestClient]
+from tests.support.service import ADMIN, ADMIN_TOKEN, MakeClient, create_product, standard_claims
 
 FIFTY_MB = 50 * 1024 * 1024
-
-
-def _call(
-    app: ASGIApp, method: str, path: str, headers: list[tuple[bytes, bytes]], chunks: list[bytes]
-) -> tuple[int, dict[str, Any], int]:
-    """Call the ASGI app directly: (status, JSON body, how many times it asked for the body)."""
-    asked = 0
-    sent: list[Message] = []
-    pending = list(chunks)
-
-    async def receive() -> Message:
-        nonlocal asked
-        asked += 1
-        if pending:
-            return {"type": "http.request", "body": pending.pop(0), "more_body": bool(pending)}
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("203.0.113.7", 50000),
-        "server": ("plaudit.test", 80),
-        "state": {},
-    }
-    run_async(app(scope, receive, send))
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], json.loads(body or b"{}"), asked
 
 
 @pytest.mark.parametrize(
@@ -85,7 +41,7 @@ def test_an_announced_50_mb_body_is_refused_unread_with_or_without_credentials(
     headers = [(b"content-length", str(FIFTY_MB).encode()), (b"content-type", b"application/json")]
     if credentials:
         headers.append((b"authorization", credentials))
-    status, body, asked = _call(client.app, method, path, headers, [b"{}"])
+    status, body, asked = call_asgi(client.app, method, path, headers, [b"{}"])
     assert (status, body["error"], asked) == (413, "body_too_large", 0)
     assert str(FIFTY_MB) in body["message"]
 
@@ -104,7 +60,7 @@ def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit(
         (b"content-type", b"application/json"),
         (b"authorization", f"Bearer {token}".encode()),
     ]
-    status, body, asked = _call(client.app, "POST", "/v1/events", headers, chunks)
+    status, body, asked = call_asgi(client.app, "POST", "/v1/events", headers, chunks)
     assert (status, body["error"]) == (413, "body_too_large")
     assert asked == limit // 4096 + 1  # not one chunk past the limit was asked for
     stored = client.get("/v1/products/acme/users/user_123", headers=ADMIN)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -18,9 +17,7 @@ from plaudit.auth import KeySet, Verifier, key_from_jwk
 from plaudit.auth.errors import KeyTooLarge, KidRequired
 from plaudit.auth.explain import explain
 from plaudit.auth.keys import MAX_RSA_BITS
-from tests.support.service import ADMIN, NOW, create_product, standard_claims
-
-MakeClient = Callable[..., TestClient]
+from tests.support.service import ADMIN, NOW, MakeClient, create_product, standard_claims
 
 
 def _b64(number: int) -> str:

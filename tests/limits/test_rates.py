@@ -4,7 +4,6 @@ few calls; the clock is pinned, so a window ends when a test moves it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -20,11 +19,10 @@ from tests.support.service import (
     ADMIN_TOKEN,
     NOW,
     Clock,
+    MakeClient,
     create_product,
     standard_claims,
 )
-
-MakeClient = Callable[..., TestClient]
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -13,28 +13,23 @@ import json
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
 from fastapi.testclient import TestClient
-from starlette.types import ASGIApp, Message
 
-from plaudit.app import create_app
 from plaudit.errors import UnsafeUrl
 from plaudit.outbound.policy import check_url
 from plaudit.settings import Settings
-from plaudit.store.db import Database
-from tests.limits.conftest import run_async
+from tests.limits.conftest import call_asgi
 from tests.support.served import Server
 from tests.support.service import (
     ADMIN,
     ADMIN_TOKEN,
     NOW,
-    Clock,
+    MakeClient,
     bearer,
     create_product,
     product_header,
@@ -43,7 +38,6 @@ from tests.support.service import (
 )
 
 Product = dict[str, Any]
-MakeClient = Callable[..., TestClient]
 
 
 @pytest.fixture
@@ -54,22 +48,6 @@ def alpha(client: TestClient) -> Product:
 @pytest.fixture
 def bravo(client: TestClient) -> Product:
     return create_product(client, id="bravo", name="Bravo Industries")
-
-
-@pytest.fixture
-def make_client(settings: Settings, db: Database, clock: Clock) -> Iterator[MakeClient]:
-    """A TestClient on an app with these settings changed, calling from ``address``."""
-    with ExitStack() as stack:
-
-        def make(address: str = "203.0.113.7", **changes: Any) -> TestClient:
-            app = create_app(
-                settings.model_copy(update=changes), db=db, clock=clock, background=False
-            )
-            return stack.enter_context(
-                TestClient(app, raise_server_exceptions=False, client=(address, 50000))
-            )
-
-        yield make
 
 
 def _token(product: Product, **claims: Any) -> str:
@@ -314,46 +292,6 @@ def test_a_value_beside_another_products_id_in_its_tokens_does_not_steer_them(
 # --- limits -----------------------------------------------------------------------------------
 
 
-def _asgi_call(
-    app: ASGIApp, method: str, path: str, headers: list[tuple[bytes, bytes]], chunks: list[bytes]
-) -> tuple[int, dict[str, Any], int]:
-    """Call the ASGI app as a server would deliver ``chunks``: (status, JSON body, how many
-    times the body was asked for)."""
-    sent: list[Message] = []
-    pending = list(chunks)
-    asked = 0
-
-    async def receive() -> Message:
-        nonlocal asked
-        asked += 1
-        if pending:
-            return {"type": "http.request", "body": pending.pop(0), "more_body": bool(pending)}
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("203.0.113.7", 50000),
-        "server": ("plaudit.test", 80),
-        "state": {},
-    }
-    run_async(app(scope, receive, send))
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], json.loads(body or b"{}"), asked
-
-
 @pytest.mark.parametrize(
     ("variant", "method", "path"),
     [
@@ -382,7 +320,7 @@ def test_a_body_past_the_limit_is_refused_however_its_length_is_told(
         headers += [(b"transfer-encoding", b"chunked"), (b"content-length", b"-1")]
     else:
         headers += [(b"transfer-encoding", b"chunked")]
-    status, body, asked = _asgi_call(client.app, method, path, headers, chunks)
+    status, body, asked = call_asgi(client.app, method, path, headers, chunks)
     if method == "GET":  # the hot path never reads a body: not one chunk of it is taken
         assert (status, asked) == (200, 0), body
     else:

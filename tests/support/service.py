@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -366,3 +366,22 @@ def cli_error_line(result: Any, code: str) -> str:
     assert lines[0].startswith("error: ")
     assert f"({code})" in lines[0]
     return lines[0]
+
+
+MakeClient = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client(settings: Settings, db: Database, clock: Clock) -> Iterator[MakeClient]:
+    """A TestClient on an app with these settings changed; ``address`` is the client's IP."""
+    with ExitStack() as stack:
+
+        def make(address: str = "203.0.113.7", **changes: Any) -> TestClient:
+            app = create_app(
+                settings.model_copy(update=changes), db=db, clock=clock, background=False
+            )
+            return stack.enter_context(
+                TestClient(app, raise_server_exceptions=False, client=(address, 50000))
+            )
+
+        yield make
