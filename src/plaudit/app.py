@@ -39,6 +39,7 @@ from plaudit.referrals.routes import router as referrals_router
 from plaudit.settings import Settings
 from plaudit.store.crypto import SecretBox
 from plaudit.store.db import Database
+from plaudit.users.memory import UserMemory
 from plaudit.users.routes import router as users_router
 from plaudit.web import errors, openapi
 from plaudit.web.cors import OriginRegistry, origin_of
@@ -101,11 +102,12 @@ def create_app(
         db, own_origin=state.own_origin, refresh_seconds=settings.keystore_refresh_seconds
     )
     limiter = Limiter(settings, clock=clock)
+    users = UserMemory()  # known users, and their last_seen_at until the next flush
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         task = (
-            asyncio.create_task(_maintain(state, verification, origins, limiter))
+            asyncio.create_task(_maintain(state, verification, origins, limiter, users))
             if background
             else None
         )
@@ -127,6 +129,10 @@ def create_app(
                     with contextlib.suppress(asyncio.CancelledError):
                         await loop
             await run_in_threadpool(verification.failures.flush, db)
+            try:
+                await run_in_threadpool(users.flush, db)
+            except Exception as exc:  # logged: shutting down goes on
+                log.warning("last_seen_flush_failed", error_type=type(exc).__name__)
             verification.jwks.close()
             await run_in_threadpool(limited.flush, limiter.counts, db)
             state.http.close()
@@ -144,6 +150,7 @@ def create_app(
     app.state.plaudit = state
     app.state.verification = verification
     app.state.limiter = limiter  # rate limits: see limits/web.py
+    app.state.users = users  # see users/memory.py
     app.body_limits = BodyLimits(settings)  # served ahead of everything: see web/hotpath.py
     errors.install(app)
     openapi.install(app)
@@ -191,16 +198,22 @@ def app_from_environment() -> FastAPI:
 
 
 async def _maintain(
-    state: AppState, verification: Verification, origins: OriginRegistry, limiter: Limiter
+    state: AppState,
+    verification: Verification,
+    origins: OriginRegistry,
+    limiter: Limiter,
+    users: UserMemory,
 ) -> None:
-    """The background loop: pick up changes made by other processes, write the failure log.
-    Each step is isolated: one failing never stops the others. Nothing here calls out."""
+    """The background loop: pick up changes made by other processes, write the failure log
+    and the users' last_seen_at. Each step is isolated: one failing never stops the others.
+    Nothing here calls out."""
     while True:
         await asyncio.sleep(state.settings.keystore_refresh_seconds)
         steps: list[tuple[str, Callable[[], object]]] = [
             ("keystore_refresh", verification.keystore.refresh),
             ("failure_flush", lambda: verification.failures.flush(state.db)),
             ("limited_flush", lambda: limited.flush(limiter.counts, state.db)),
+            ("last_seen_flush", lambda: users.flush(state.db)),
         ]
         if origins.is_stale():
             steps.append(("origins_refresh", origins.refresh))

@@ -8,6 +8,7 @@ several processes on one PostgreSQL database behave as one within seconds.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Mapping
@@ -47,6 +48,9 @@ ROUTING_CLAIMS = tuple(
     dict.fromkeys([p.product_claim for p in PROFILES.values() if p.product_claim] + ["aud"])
 )
 _ROUTE_CACHE_SIZE = 10_000
+#: Each runtime built in this process gets the next number: a memo stamped with it holds for
+#: that build only, whatever changed (a version, a reload, a product deleted and made again).
+_BUILDS = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class ProductRuntime:
     #: user id -> Unix time: that user's tokens issued before it are revoked.
     revoked_users: Mapping[str, float] = field(default_factory=dict)
     has_jwks: bool = False
+    build: int = field(default_factory=_BUILDS.__next__)
 
     @property
     def profile(self) -> TokenProfile:
@@ -185,6 +190,9 @@ class Keystore:
         self._routes: BoundedCache[tuple[str, ...], tuple[str | None, float]] = BoundedCache(
             _ROUTE_CACHE_SIZE
         )
+        #: Moves whenever the routes are forgotten (a product changed here or anywhere): a route
+        #: remembered under an older epoch is decided again.
+        self.routing_epoch = 0
         self._lock = threading.Lock()
 
     def get(self, product_id: str) -> ProductRuntime | None:
@@ -213,7 +221,7 @@ class Keystore:
         """Rebuild now, after a change this process made (others see it on their next poll)."""
         with self._lock:
             self._runtimes.pop(product_id, None)
-            self._routes.clear()
+            self._forget_routes()
         return self.load(product_id)
 
     def refresh(self) -> list[str]:
@@ -232,11 +240,16 @@ class Keystore:
             with self._lock:
                 for pid in changed:
                     self._runtimes.pop(pid, None)
-                self._routes.clear()
+                self._forget_routes()
             for pid in changed:
                 if pid in current:
                     self.load(pid)
         return changed
+
+    def _forget_routes(self) -> None:
+        """Under the lock: every routing decision is made again, from the store."""
+        self._routes.clear()
+        self.routing_epoch += 1
 
     def route(self, claims: Mapping[str, Any]) -> str | None:
         """The product a token's own claims name, for routing only (its keys then judge it)."""

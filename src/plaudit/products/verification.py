@@ -30,8 +30,9 @@ class Verification:
     #: JWKS fetches on threads of their own (registration, unknown kids, the schedule).
     jwks: JwksFetcher
     failures: FailureLog = field(default_factory=FailureLog)
-    #: token -> product id, for repeated tokens whose product is named only by their claims.
-    token_products: BoundedCache[str, str] = field(
+    #: token -> (product id, the keystore's routing epoch then), for repeated tokens whose
+    #: product is named only by their claims: taken while the epoch has not moved.
+    token_products: BoundedCache[str, tuple[str, int]] = field(
         default_factory=lambda: BoundedCache(TOKEN_PRODUCTS_SIZE)
     )
     #: token -> (its cached VerifiedToken, the rendered /v1/auth/verify body); reused only

@@ -2,7 +2,10 @@
 
 The product is named by the path, the ``X-Plaudit-Product`` header, or the token's own claims
 (the referral widget guide's ``ProductId``, the gamification guide's ``aud``); a claim only
-picks whose keys judge the token. A repeated token is answered from memory.
+picks whose keys judge the token. A repeated token is answered from memory, and so is the
+route a claim-routed token took (until the keystore's routing epoch moves). A new token is
+verified, and its user mapped once: a user this process knows, whose row the token would not
+change, is not written at all (``users/memory.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from plaudit.products.models import Product
 from plaudit.products.repository import get_product
 from plaudit.products.verification import Verification, get_verification
 
+from . import repository
+from .memory import UserMemory, user_memory
 from .models import User
 from .service import map_user
 
@@ -38,16 +43,29 @@ class ClientContext:
     runtime: ProductRuntime
     verified: VerifiedToken
     token: str
+    users: UserMemory | None = None
 
     @property
     def product_id(self) -> str:
         return self.runtime.product_id
 
     def product_and_user(self, session: Session) -> tuple[Product, User]:
-        """The product and the token's user, made now if this is their first sight."""
+        """The product and the token's user: read by its primary key when this process knows
+        it (and the token changes nothing in it), else mapped (made now on its first sight)."""
         product = get_product(session, self.product_id)
+        verified = self.verified
+        memory = self.users
+        if memory is not None:
+            known = memory.known(
+                product.id, self.runtime.build, verified, published=product.published
+            )
+            if known is not None:
+                user = repository.user_by_pk(session, product.id, known.pk)
+                if user is not None:
+                    memory.seen(product.id, user.external_id, user.id)
+                    return product, user
         user = map_user(
-            session, product_id=product.id, published=product.published, verified=self.verified
+            session, product_id=product.id, published=product.published, verified=verified
         )
         return product, user
 
@@ -77,14 +95,20 @@ async def _authenticate_user(
     if not token:
         raise MissingToken()
     product_id = product_id or request.headers.get(PRODUCT_HEADER)
-    routed_by_claims = not product_id
-    if routed_by_claims:
-        # A token routed by its own claims once routes the same way again: remember it.
-        product_id = verification.token_products.get(token)
+    remember_route = False
+    if not product_id:
+        # A token routed by its own claims once routes the same way again, until a product
+        # changes (here or in another process: the keystore's routing epoch moves).
+        route = verification.token_products.get(token)
+        if route is not None and route[1] == keystore.routing_epoch:
+            product_id = route[0]
+        else:
+            remember_route = True
     known = keystore.get(product_id) if product_id else None
     if known is None:
         limits.check_client(request, product_id)  # the store is asked next: 429 if limited
     parsed: ParsedToken | None = None  # kept, so that routing and verifying parse it once
+    epoch = keystore.routing_epoch  # read before routing: a change meanwhile is not remembered
     if not product_id:
         parsed = parse_unverified(token, max_bytes=state.settings.max_token_bytes)
         product_id = await run_in_threadpool(keystore.route, parsed.claims)
@@ -108,31 +132,29 @@ async def _authenticate_user(
         else:
             await limits.check_product(request, runtime.product_id)  # past its refusals: 429
             runtime, verified = await _verify_fresh(
-                state,
-                verification,
-                runtime,
-                token,
-                now,
-                remember_route=routed_by_claims,
-                parsed=parsed,
+                state, verification, user_memory(request), runtime, token, now, parsed=parsed
             )
+        if remember_route:
+            verification.token_products.put(token, (runtime.product_id, epoch))
         verified.require_scopes(*scopes)
     except AuthError as error:
         verification.failures.add(runtime.product_id, error, token)
         if error.status == 401:
             await limits.failed_verification(request, product_id=runtime.product_id)
         raise
-    return ClientContext(runtime=runtime, verified=verified, token=token)
+    return ClientContext(
+        runtime=runtime, verified=verified, token=token, users=user_memory(request)
+    )
 
 
 async def _verify_fresh(
     state: AppState,
     verification: Verification,
+    users: UserMemory,
     runtime: ProductRuntime,
     token: str,
     now: float,
     *,
-    remember_route: bool,
     parsed: ParsedToken | None,
 ) -> tuple[ProductRuntime, VerifiedToken]:
     try:
@@ -151,14 +173,22 @@ async def _verify_fresh(
         runtime = reloaded
         verified = runtime.verify(token, now, parsed=parsed)
 
+    known = users.known(runtime.product_id, runtime.build, verified, published=runtime.published)
+    if known is not None:  # nothing to write: only its last_seen_at moves, in the background
+        users.seen(runtime.product_id, verified.user_id, known.pk)
+        return runtime, verified
+    mapped = runtime
+
     def map_it() -> None:
         with state.db.session() as session:
-            map_user(
+            user = map_user(
                 session,
-                product_id=runtime.product_id,
-                published=runtime.published,
+                product_id=mapped.product_id,
+                published=mapped.published,
                 verified=verified,
             )
+            entry = users.entry(mapped.build, user)
+        users.remember(mapped.product_id, verified.user_id, entry)  # once committed
 
     try:
         await run_in_threadpool(map_it)
@@ -167,8 +197,6 @@ async def _verify_fresh(
         if runtime.verifier.cache is not None:
             runtime.verifier.cache.discard(token)
         raise
-    if remember_route:
-        verification.token_products.put(token, runtime.product_id)
     return runtime, verified
 
 

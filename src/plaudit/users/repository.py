@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, or_, select
+import datetime as dt
+from collections.abc import Sequence
+from itertools import groupby
+
+from sqlalchemy import Select, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from plaudit.access.scope import scoped
+from plaudit.access.scope import scoped, tenant_filter
 
 from .models import User
 
@@ -29,6 +33,34 @@ def find_user(session: Session, product_id: str, external_id: str) -> User | Non
 
 def user_by_pk(session: Session, product_id: str, pk: int) -> User | None:
     return session.scalar(scoped(User, product_id).where(User.id == pk))
+
+
+def touch_last_seen(
+    session: Session, seen: Sequence[tuple[str, int, dt.datetime]]
+) -> set[tuple[str, int]]:
+    """Move ``last_seen_at`` forward (never back) for each (product id, primary key, when), one
+    statement a product; returns the (product id, primary key) pairs whose row still exists."""
+    present: set[tuple[str, int]] = set()
+    ordered = sorted(seen, key=lambda row: (row[0], row[1]))  # one lock order across processes
+    for product_id, rows in groupby(ordered, key=lambda row: row[0]):
+        params = [{"b_pk": pk, "b_seen": when} for _, pk, when in rows]
+        session.connection().execute(
+            update(User)
+            .where(
+                tenant_filter(User, product_id),
+                User.id == bindparam("b_pk"),
+                User.last_seen_at < bindparam("b_seen"),
+            )
+            .values(last_seen_at=bindparam("b_seen")),
+            params,
+        )
+        found = session.scalars(
+            scoped(User, product_id)
+            .where(User.id.in_([p["b_pk"] for p in params]))
+            .with_only_columns(User.id)
+        )
+        present.update((product_id, pk) for pk in found)
+    return present
 
 
 def users_query(
