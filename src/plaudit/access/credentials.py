@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 
 from starlette.requests import Request
 
@@ -18,7 +19,10 @@ def bearer(request: Request, *, basic: bool = True) -> str | None:
     Basic auth with the API key as password (and any user name) is how the referral platform
     guide's servers call its open endpoints; a user token only ever travels as a Bearer token.
     """
-    header = request.headers.get("authorization")
+    return _credential(request.headers.get("authorization"), basic=basic)
+
+
+def _credential(header: str | None, *, basic: bool) -> str | None:
     if not header:
         return None
     scheme, _, value = header.partition(" ")
@@ -35,9 +39,25 @@ def bearer(request: Request, *, basic: bool = True) -> str | None:
     return None
 
 
+#: The headers ``user_token_in`` reads, as ASGI spells them.
+USER_TOKEN_FIELDS = (*(name.encode() for name in USER_TOKEN_HEADERS), b"authorization")
+
+
 def user_token(request: Request) -> str | None:
-    for name in USER_TOKEN_HEADERS:
-        value = request.headers.get(name)
+    raw = request.headers.raw  # reversed: the first of a repeated header is the one kept
+    return user_token_in(
+        {name: value for name, value in reversed(raw) if name in USER_TOKEN_FIELDS}
+    )
+
+
+def user_token_in(headers: Mapping[bytes, bytes]) -> str | None:
+    """``user_token`` from headers already read: the first value of each ``USER_TOKEN_FIELDS``
+    name (the client API reads all it needs in one pass over the request's headers)."""
+    for name in USER_TOKEN_FIELDS[:-1]:
+        value = headers.get(name)
         if value:
-            return value.strip()
-    return bearer(request, basic=False)
+            return value.decode("latin-1").strip()
+    authorization = headers.get(b"authorization")
+    if authorization is None:
+        return None
+    return _credential(authorization.decode("latin-1"), basic=False)

@@ -35,9 +35,9 @@ class Verification:
     token_products: BoundedCache[str, tuple[str, int]] = field(
         default_factory=lambda: BoundedCache(TOKEN_PRODUCTS_SIZE)
     )
-    #: token -> (its cached VerifiedToken, the rendered /v1/auth/verify body); reused only
-    #: while the verifier's cache returns that very object.
-    verify_bodies: BoundedCache[str, tuple[object, bytes]] = field(
+    #: token -> (its cached VerifiedToken, the rendered /v1/auth/verify body, its length as
+    #: header text); reused only while the verifier's cache returns that very object.
+    verify_bodies: BoundedCache[str, tuple[object, bytes, bytes]] = field(
         default_factory=lambda: BoundedCache(VERIFY_BODIES_SIZE)
     )
 

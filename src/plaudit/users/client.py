@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from plaudit.access.credentials import user_token
+from plaudit.access.credentials import USER_TOKEN_FIELDS, user_token_in
 from plaudit.access.state import AppState, get_state
 from plaudit.auth import ParsedToken, VerifiedToken, parse_unverified
 from plaudit.auth.errors import AuthError, MissingToken, UnknownKey
@@ -36,6 +36,8 @@ from .models import User
 from .service import map_user
 
 PRODUCT_HEADER = "x-plaudit-product"
+#: Every header a client call reads, as ASGI spells them: read in one pass.
+_READ = frozenset((*USER_TOKEN_FIELDS, PRODUCT_HEADER.encode(), b"origin"))
 
 
 @dataclass(frozen=True)
@@ -91,10 +93,13 @@ async def _authenticate_user(
     state = get_state(request)
     verification = get_verification(request)
     keystore = verification.keystore
-    token = token or user_token(request)
+    headers = _headers(request)
+    token = token or user_token_in(headers)
     if not token:
         raise MissingToken()
-    product_id = product_id or request.headers.get(PRODUCT_HEADER)
+    if not product_id:
+        named = headers.get(b"x-plaudit-product")
+        product_id = named.decode("latin-1") if named is not None else None
     remember_route = False
     if not product_id:
         # A token routed by its own claims once routes the same way again, until a product
@@ -119,7 +124,8 @@ async def _authenticate_user(
     )
     if runtime is None:
         raise UnknownProduct(f"No product has the id {product_id!r}.")
-    origin = request.headers.get("origin")
+    origin_header = headers.get(b"origin")
+    origin = origin_header.decode("latin-1") if origin_header is not None else None
     if origin is not None and not _origin_allowed(origin, runtime, state):
         raise OriginNotAllowed(
             f"Product {runtime.product_id!r} does not allow calls from {origin!r}."
@@ -213,6 +219,16 @@ def client_user(*scopes: str) -> Callable[[Request], Awaitable[ClientContext]]:
 ClientUser = Annotated[ClientContext, Depends(client_user())]
 ReadingUser = Annotated[ClientContext, Depends(client_user("read"))]
 WritingUser = Annotated[ClientContext, Depends(client_user("write"))]
+
+
+def _headers(request: Request) -> dict[bytes, bytes]:
+    """The first value of each header a client call reads (as ``request.headers.get`` would
+    give it), from one pass over the request's headers."""
+    found: dict[bytes, bytes] = {}
+    for name, value in request.scope["headers"]:
+        if name in _READ and name not in found:
+            found[name] = value
+    return found
 
 
 def _origin_allowed(origin: str, runtime: ProductRuntime, state: AppState) -> bool:

@@ -27,6 +27,8 @@ from .errors import response_for
 
 log = structlog.get_logger("plaudit.web")
 Handler = Callable[[Request], Awaitable[Response]]
+#: A request has a body only with one of these (HTTP/1.1).
+_BODY_HEADERS = frozenset((b"content-length", b"transfer-encoding"))
 
 
 class PlauditApp(FastAPI):
@@ -36,27 +38,34 @@ class PlauditApp(FastAPI):
     body_limits: BodyLimits | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.origins is not None and scope["type"] == "http" and is_client_path(scope["path"]):
-            origin = _origin(scope)
-            if origin is not None:
-                if scope["method"] == "OPTIONS":
-                    await preflight(scope, self.origins, send, receive)
-                    return
-                if await self.origins.allows_fresh(origin.lower()):
-                    send = with_cors_headers(send, origin)
-        if self.body_limits is not None and scope["type"] == "http":
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        # One pass over the headers for both guards: the origin (CORS) and whether a body
+        # comes (the body limits look at it only then; HTTP/1.1 has a body only with either).
+        origin: bytes | None = None
+        body = False
+        for name, value in scope["headers"]:
+            if name == b"origin":
+                if origin is None:
+                    origin = value
+            elif name in _BODY_HEADERS:
+                body = True
+        if origin is not None and self.origins is not None and is_client_path(scope["path"]):
+            text = origin.decode("latin-1")
+            if scope["method"] == "OPTIONS":
+                await preflight(scope, self.origins, send, receive)
+                return
+            if await self.origins.allows_fresh(text.lower()):
+                send = with_cors_headers(send, text)
+        if body and self.body_limits is not None:
             await self.body_limits(scope, receive, send, self._dispatch)  # see limits/body.py
             return
         await self._dispatch(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = self.hot_handler
-        if (
-            handler is not None
-            and scope["type"] == "http"
-            and scope["path"] == self.hot_path
-            and scope["method"] == "GET"
-        ):
+        if handler is not None and scope["path"] == self.hot_path and scope["method"] == "GET":
             scope["app"] = self
             request = Request(scope, receive)
             try:
@@ -66,11 +75,3 @@ class PlauditApp(FastAPI):
             await response(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
-
-
-def _origin(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"origin":
-            origin: str = value.decode("latin-1")
-            return origin
-    return None

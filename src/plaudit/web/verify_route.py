@@ -53,24 +53,37 @@ async def verify(request: Request) -> Response:
     bodies = get_verification(request).verify_bodies
     memo = bodies.get(context.token)
     if memo is not None and memo[0] is verified:
-        content = memo[1]  # the same cached verification: the same answer, already rendered
-    else:
-        content = json.dumps(
-            {
-                "product": context.product_id,
-                "user": {"id": verified.user_id, **verified.profile},
-                "scopes": sorted(verified.scopes),
-                "expires_at": _iso(verified.expires_at),
-                "key_id": verified.key_id,
-            },
-            separators=(",", ":"),
-        ).encode()
-        bodies.put(context.token, (verified, content))
-    return Response(
-        content,
-        media_type="application/json",
-        headers={"Cache-Control": "no-store"},
-    )
+        # The same cached verification: the same answer, already rendered.
+        return _Rendered(memo[1], memo[2])
+    content = json.dumps(
+        {
+            "product": context.product_id,
+            "user": {"id": verified.user_id, **verified.profile},
+            "scopes": sorted(verified.scopes),
+            "expires_at": _iso(verified.expires_at),
+            "key_id": verified.key_id,
+        },
+        separators=(",", ":"),
+    ).encode()
+    length = str(len(content)).encode()
+    bodies.put(context.token, (verified, content, length))
+    return _Rendered(content, length)
+
+
+class _Rendered(Response):
+    """A rendered JSON body, its headers written out directly (what ``Response`` would send
+    for it, without building them through ``MutableHeaders`` on every call)."""
+
+    def __init__(self, content: bytes, length: bytes) -> None:
+        self.status_code = 200
+        self.background = None
+        self.body = content
+        # A new list each time: a CORS wrapper appends to the response's headers.
+        self.raw_headers = [
+            (b"cache-control", b"no-store"),
+            (b"content-length", length),
+            (b"content-type", b"application/json"),
+        ]
 
 
 def _iso(ts: float | None) -> str | None:
