@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +74,8 @@ class UserMemory:
     """The known users and the ``last_seen_at`` moves waiting for the next flush."""
 
     def __init__(self, *, known_size: int = KNOWN_SIZE, ttl: float = KNOWN_TTL_SECONDS) -> None:
+        #: Wall-clock Unix seconds for last_seen_at (as ``map_user`` writes it; tests move it).
+        self.clock: Callable[[], float] = time.time
         self._known: BoundedCache[tuple[str, str], KnownUser] = BoundedCache(known_size)
         self._ttl = ttl
         #: (product id, external id) -> (primary key, Unix time last seen)
@@ -111,7 +113,7 @@ class UserMemory:
     def seen(self, product_id: str, external_id: str, pk: int) -> None:
         """Note that the user was seen now; ``flush`` writes it."""
         key = (product_id, external_id)
-        now = time.time()
+        now = self.clock()
         with self._lock:
             if key in self._pending or len(self._pending) < MAX_PENDING:
                 self._pending[key] = (pk, now)

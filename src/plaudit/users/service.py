@@ -55,17 +55,26 @@ def upsert_user(
     now: dt.datetime | None = None,
 ) -> User:
     now = now or utcnow()
+    # A NUL is left out like a non-string: PostgreSQL cannot store it in text.
+    values = {
+        name: value
+        for name in User.PROFILE_FIELDS
+        if isinstance(value := profile.get(name), str) and value and "\x00" not in value
+    }
     user = repository.find_user(session, product_id, external_id)
     created = False
     if user is None:
         try:
             with session.begin_nested():
+                # Everything in the one INSERT: a first sight writes the row once.
                 user = User(
                     product_id=product_id,
                     external_id=external_id,
                     first_seen_at=now,
                     last_seen_at=now,
+                    listed_at=now if listed else None,
                     extra={},
+                    **values,
                 )
                 session.add(user)
             created = True
@@ -74,19 +83,13 @@ def upsert_user(
             user = repository.find_user(session, product_id, external_id)
             if user is None:
                 raise
-    for name in User.PROFILE_FIELDS:
-        value = profile.get(name)
-        # A NUL is left out like a non-string: PostgreSQL cannot store it in text.
-        if (
-            isinstance(value, str)
-            and value
-            and "\x00" not in value
-            and getattr(user, name) != value
-        ):
-            setattr(user, name, value)
-    user.last_seen_at = now
-    if listed and user.listed_at is None:
-        user.listed_at = now
+    if not created:
+        for name, value in values.items():
+            if getattr(user, name) != value:
+                setattr(user, name, value)
+        user.last_seen_at = now
+        if listed and user.listed_at is None:
+            user.listed_at = now
     session.flush()
     if created:  # in this transaction: the notification is durable exactly when the user is
         enqueue(
