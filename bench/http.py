@@ -226,6 +226,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="one short round (smoke test)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if not (args.src / "plaudit" / "app.py").is_file():
+        parser.error(f"--src {args.src} holds no plaudit package")
     if args.quick:
         args.seconds, args.rounds = 1.0, 1
     per_round = 6_000 if args.quick else FRESH_PER_ROUND
