@@ -107,6 +107,24 @@ def test_a_new_profile_value_is_written_at_once(
     assert statements == []
 
 
+def test_a_tokens_values_overwrite_a_server_write_as_before(
+    client: TestClient, product: dict[str, Any], db: Database
+) -> None:
+    """The server sets another email through the open endpoint; the user's next token (with
+    its own email) writes its value back, as every token did before users were remembered."""
+    verify(client, _sign(product, "ann", "1", email="ann@example.com"))
+    written = client.post(
+        "/api/v1/acme/open/account/acct-1/user/ann",
+        json={"email": "server@example.com"},
+        headers={"Authorization": f"Bearer {product['api_key']}"},
+    )
+    assert written.status_code == 200, written.text
+    verify(client, _sign(product, "ann", "2", email="ann@example.com"))
+    row = _row(db, "ann")
+    assert row is not None
+    assert row.email == "ann@example.com"
+
+
 def test_a_change_to_the_product_forgets_its_known_users(
     client: TestClient, product: dict[str, Any]
 ) -> None:

@@ -19,6 +19,7 @@ from plaudit.products.dependencies import ManagedProduct
 
 from . import service
 from .client import authenticate_user
+from .memory import forget_user
 from .schemas import OpenUserUpsert, UserOut, UsersPage
 from .vouched import check_vouched
 
@@ -115,8 +116,12 @@ def open_upsert_user(
     user_id: str,
     write: Annotated[OpenWrite, Depends(open_write)],
     session: DbSession,
+    request: Request,
 ) -> UserOut:
     product = products.get_product(session, product_id)
+    # What this process remembers of the user may no longer be its row: the next token maps
+    # it through the store again (and so writes its own values back, as it always has).
+    forget_user(request, product_id, user_id)
     user = service.upsert_user(
         session,
         product_id=product_id,
