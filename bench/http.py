@@ -272,7 +272,9 @@ def main() -> int:
             headers = {"Authorization": f"Bearer {fixed}"}
             if target.product_header:
                 headers["X-Plaudit-Product"] = target.product_header
-            servers[name].wait_ready(target.path, headers)
+            servers[name].wait_ready(
+                target.path, headers, timeout=90
+            )  # a busy machine starts slowly
             if target.tokens == "fresh":  # every user seen once: the fresh tokens find them known
                 _each_once(servers[name].port, target, warm)
         for round_no in range(args.rounds):
