@@ -143,6 +143,9 @@ class ClaimPolicy:
         if exp.__class__ is not int or not -MAX_NUMERIC_DATE < exp < MAX_NUMERIC_DATE:
             exp = numeric_date(claims, "exp")
         if exp is not None:
+            if exp >= MILLISECONDS:
+                # Date.now() as exp would be accepted for 50,000 years: refused, naming seconds.
+                raise in_milliseconds("exp", exp)
             valid_until: float = exp + self.leeway
             if now >= valid_until:
                 raise TokenExpired(
