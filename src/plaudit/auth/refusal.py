@@ -55,6 +55,10 @@ class Checked:
     policy: ClaimPolicy
     #: The product's console test box, linked from every 401 (None: no link to give).
     test_box: str | None = None
+    #: The id of the product's one key, and the one algorithm its keys verify, when there is
+    #: one: the CLI then judges with the very key (``--kid``) and pin (``--alg``).
+    only_kid: str | None = None
+    only_alg: str | None = None
 
     @property
     def by_claim(self) -> bool:
@@ -70,6 +74,10 @@ class Checked:
     def cli_command(self) -> str:
         """The ``plaudit token verify`` line that judges a token as this product does."""
         options = [f"--product {self.product_id}", f"--profile {self.profile.name}"]
+        if self.only_kid is not None:
+            options.append(f"--kid {_shell(self.only_kid)}")
+        if self.only_alg is not None:
+            options.append(f"--alg {self.only_alg}")
         policy = self.policy
         if policy.issuer is not None:
             options.append(f"--issuer {_shell(policy.issuer)}")
@@ -104,17 +112,22 @@ def other_product(
     return values[0]
 
 
-def check_product_claim(profile: TokenProfile, claims: Mapping[str, Any], product_id: str) -> None:
-    """A verified token whose product claim (``ProductId``) names another product is refused."""
+def check_product_claim(
+    profile: TokenProfile, claims: Mapping[str, Any], product_id: str, key_id: str
+) -> None:
+    """A verified token whose product claim (``ProductId``) names another product is refused
+    (``key_id``: the key that verified it, named in the refusal)."""
     named = profile.product_of(claims)
     if named is not None and named != product_id:
-        raise WrongProduct(
+        refused = WrongProduct(
             f"The token's {quote(profile.product_claim or '')} names the product {quote(named)}, "
             f"though this product's key signed it.",
             hint=f"Sign it with {quote(product_id)} in {quote(profile.product_claim or '')}, or "
             "send it to the product it names.",
             claim=profile.product_claim,
         )
+        refused.keys_tried = (key_id,)
+        raise refused
 
 
 def checked_refusal(

@@ -84,7 +84,7 @@ class ProductRuntime:
 
     def check(self, verified: VerifiedToken) -> None:
         """The product's own rules past the core: the token's product claim, revocations."""
-        check_product_claim(self.profile, verified.claims, self.product_id)
+        check_product_claim(self.profile, verified.claims, self.product_id, verified.key_id)
         if self.revoked_jtis and verified.token_id in self.revoked_jtis:
             raise TokenRevoked(f"The token id {verified.token_id!r} has been revoked.")
         if self.revoked_users:

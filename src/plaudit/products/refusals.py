@@ -35,12 +35,16 @@ def test_box_url(public_url: str, product_id: str) -> str:
 
 def checked(runtime: ProductRuntime, route: str, public_url: str | None) -> Checked:
     verifier = runtime.verifier
+    enabled = [key for key in verifier.keys if key.enabled]
+    algorithms = {alg for key in enabled for alg in key.algorithms}
     return Checked(
         product_id=runtime.product_id,
         route=route,
         profile=verifier.profile,
         policy=verifier.policy,
         test_box=test_box_url(public_url, runtime.product_id) if public_url else None,
+        only_kid=enabled[0].kid if len(enabled) == 1 else None,
+        only_alg=next(iter(algorithms)) if len(algorithms) == 1 else None,
     )
 
 
