@@ -160,7 +160,8 @@ def _test_box_verdict(console: ConsoleClient, product: str, token: str) -> dict[
         re.S,
     )
     hint = re.search(r'<p class="hint">How to fix it: (.*?)</p>', page.text, re.S)
-    assert verdict and hint, page.text
+    assert verdict, page.text
+    assert hint, page.text
     return {
         "error": html.unescape(verdict.group(2)),
         "message": html.unescape(verdict.group(1)),
@@ -229,7 +230,8 @@ def test_a_token_routed_by_no_claim_quotes_what_it_looked_up(
     body = client.get("/v1/auth/verify", headers=bearer(token)).json()
     assert body["error"] == "unknown_product"
     assert "aud 'brav0'" in body["message"]
-    assert "console" not in body["hint"] and "plaudit token" not in body["hint"]
+    assert "console" not in body["hint"]
+    assert "plaudit token" not in body["hint"]
     named = client.get("/v1/auth/verify", headers={**bearer(token), "X-Plaudit-Product": "brav0"})
     assert named.json()["error"] == "unknown_product"
     assert "'brav0' (the X-Plaudit-Product header)" in named.json()["message"]

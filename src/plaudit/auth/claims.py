@@ -308,11 +308,6 @@ def normalise_typ(typ: str) -> str:
     return lowered[12:] if lowered.startswith("application/") else lowered
 
 
-def looks_like_milliseconds(seconds: float) -> bool:
-    """A time of 10**11 seconds or more (the year 5138) was almost surely written in ms."""
-    return seconds >= MILLISECONDS
-
-
 def in_milliseconds(name: str, seconds: float) -> InvalidClaim:
     """The error for a time claim written in milliseconds (JavaScript's ``Date.now()``)."""
     return InvalidClaim(
