@@ -148,7 +148,7 @@ def checked_refusal(
         refined = WrongProduct(
             f"The token's {quote(claim)} names {quote(value)}, not this product; "
             f"{_lower_first(error.message)}",
-            hint=f"Send the token to the product it names ({PRODUCT_HEADER}: {value}, or no "
+            hint=f"Send the token to the product it names ({PRODUCT_HEADER}: {_word(value)}, or no "
             f"header: its {quote(claim)} routes it), or sign it for {quote(checked.product_id)} "
             "with this product's key and id.",
             claim=claim,
@@ -217,6 +217,13 @@ def _routing_values(claims: Mapping[str, Any] | None) -> list[tuple[str, str]]:
         elif isinstance(value, list):
             found += [(name, v) for v in value[:10] if isinstance(v, str) and v]
     return found
+
+
+def _word(value: str) -> str:
+    """A value from the token, shown bare when it is a plain short word, else quoted."""
+    if len(value) <= 64 and all(c.isalnum() or c in "-_.:/@" for c in value):
+        return value
+    return quote(value)
 
 
 def _number(value: float) -> str:

@@ -236,6 +236,8 @@ def verify(
         console.print(Text("  expires  never (no 'exp'; pass --max-age to bound its age)"))
     how = "guessed from its claims; --profile forces one" if chosen is None else "--profile"
     subject = f"a product of the {product_profile.name} profile ({how})"
+    if product is not None:
+        subject = f"the product {safe_text(repr(product))} ({product_profile.name} profile)"
     if isinstance(answer, TokenError):
         console.print(Text(f"✗ Plaudit would refuse it for {subject}", style="yellow"))
         _print_refusal(console, Text(""), answer)
