@@ -56,6 +56,20 @@ def render() -> str:
         "",
         "What a client call with a user token can be refused with.",
         "",
+        "A refused token that reached a product (by the path, the `X-Plaudit-Product` header, "
+        "or its own `aud`/`ProductId` claim) is answered with the code below; its `message` "
+        "adds what was checked: `Checked against product 'acme' (routed by the token's 'aud' "
+        "claim), with the key 'sec_...'.`, and its `hint` gives the one most likely fix, then "
+        "where to test the token: the product's console test box "
+        "(`<PLAUDIT_PUBLIC_URL>/console/products/<id>/authentication#test-heading`) and the "
+        '`plaudit token verify "$TOKEN" --key "$KEY_FILE" --product <id> --profile <profile> '
+        "...` command that judges it the same way. The console test box, `POST "
+        "/v1/products/{id}/token-explanations` and that command answer the same token with the "
+        "same code, message and hint. A token whose claims name another product than the one "
+        "whose keys refused it is `wrong_product`. A refusal says nothing of any other product "
+        "(see [security.md](security.md#what-a-refusal-reveals)). `unknown_product` quotes the "
+        "id or claim value it looked up, and links nothing.",
+        "",
         "| code | HTTP | meaning | how to fix |",
         "| --- | --- | --- | --- |",
     ]

@@ -172,12 +172,15 @@ def test_an_iat_in_milliseconds_is_an_invalid_claim_with_the_seconds_hint() -> N
     assert "Date.now() / 1000" in iat.hint
 
 
-def test_an_exp_in_milliseconds_is_spotted_though_the_token_is_not_refused_for_it() -> None:
-    """An exp written with Date.now() (milliseconds) is a warning, with the fix."""
+def test_an_exp_in_milliseconds_is_refused_with_the_fix() -> None:
+    """An exp written with Date.now() (milliseconds) is the verifier's invalid_claim, naming
+    seconds: once a warning on a token accepted for 50,000 years."""
     token = sign(standard_claims(exp=(NOW + 3600) * 1000), HS256)
     exp = finding(explain(token, now=NOW), "claims", "exp")
-    assert exp.status == "warning"
+    assert (exp.status, exp.code) == ("error", "invalid_claim")
     assert "milliseconds" in exp.message
+    assert exp.hint is not None
+    assert "seconds since the Unix epoch" in exp.hint
 
 
 def test_a_time_that_is_a_string_is_an_invalid_claim() -> None:

@@ -48,6 +48,7 @@ CASES: list[
     ("not yet valid", claims(nbf=NOW + 600), {}, {}, (), "token_not_yet_valid", "claims.nbf"),
     ("iat in milliseconds", claims(iat=NOW * 1000), {}, {}, (), "invalid_claim", "claims.iat"),
     ("iat in the future", claims(iat=NOW + 600), {}, {}, (), "token_not_yet_valid", "claims.iat"),
+    ("exp in milliseconds", claims(exp=NOW * 1000), {}, {}, (), "invalid_claim", "claims.exp"),
     ("too old", claims(iat=NOW - 7200), {}, {"max_age": 3600}, (), "token_expired", "claims.iat"),
     (
         "lives too long",
@@ -178,3 +179,14 @@ def test_an_nbf_in_milliseconds_is_the_same_invalid_claim() -> None:
         verifier.verify(sign(claims(nbf=NOW * 1000), KEY), now=NOW)
     assert raised.value.code == "invalid_claim"
     assert "milliseconds" in raised.value.message
+
+
+def test_an_exp_in_milliseconds_is_refused_naming_seconds() -> None:
+    """exp = Date.now() + 3600000 is invalid_claim naming seconds, not a 50,000-year token."""
+    verifier = Verifier(KeySet([KEY.verification_key(kid="primary")]))
+    with pytest.raises(AuthError) as raised:
+        verifier.verify(sign(claims(exp=NOW * 1000 + 3_600_000), KEY), now=NOW)
+    assert raised.value.code == "invalid_claim"
+    assert raised.value.claim == "exp"
+    assert "milliseconds" in raised.value.message
+    assert "seconds since the Unix epoch" in raised.value.hint

@@ -262,7 +262,7 @@ EXPECTED_CODES = {
     "algorithm_not_allowed", "unsupported_critical_header", "invalid_token_type", "unknown_key",
     "kid_required", "key_disabled", "invalid_signature", "token_expired", "token_not_yet_valid",
     "token_lifetime_too_long", "invalid_claim", "invalid_user_id", "missing_required_claim", "invalid_issuer",
-    "invalid_audience", "token_revoked", "insufficient_permissions",
+    "invalid_audience", "wrong_product", "token_revoked", "insufficient_permissions",
     "invalid_key", "weak_key", "key_too_large", "private_key_not_allowed", "unsupported_key",
 }  # fmt: skip
 

@@ -93,11 +93,14 @@ def test_the_product_is_named_by_header_by_aud_or_by_configured_audience(
 def test_the_product_header_wins_over_the_tokens_claims(
     client: TestClient, product: dict[str, Any]
 ) -> None:
-    """A token naming acme, sent with X-Plaudit-Product of another product, is judged there."""
+    """A token naming acme, sent with X-Plaudit-Product of another product, is judged there:
+    refused as wrong_product, naming the product checked and the one the token names."""
     create_product(client, id="other")
     response = verify(client, _token(product), **product_header("other"))
     assert response.status_code == 401
-    assert response.json()["error"] == "invalid_signature"
+    assert response.json()["error"] == "wrong_product"
+    assert "names 'acme'" in response.json()["message"]
+    assert "Checked against product 'other'" in response.json()["message"]
 
 
 def test_a_user_token_is_not_a_management_credential(

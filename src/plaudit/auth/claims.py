@@ -143,6 +143,9 @@ class ClaimPolicy:
         if exp.__class__ is not int or not -MAX_NUMERIC_DATE < exp < MAX_NUMERIC_DATE:
             exp = numeric_date(claims, "exp")
         if exp is not None:
+            if exp >= MILLISECONDS:
+                # Date.now() as exp would be accepted for 50,000 years: refused, naming seconds.
+                raise in_milliseconds("exp", exp)
             valid_until: float = exp + self.leeway
             if now >= valid_until:
                 raise TokenExpired(
@@ -303,11 +306,6 @@ def normalise_typ(typ: str) -> str:
     case-insensitive, so "JWT", "jwt" and "application/JWT" are one type."""
     lowered = typ.lower()
     return lowered[12:] if lowered.startswith("application/") else lowered
-
-
-def looks_like_milliseconds(seconds: float) -> bool:
-    """A time of 10**11 seconds or more (the year 5138) was almost surely written in ms."""
-    return seconds >= MILLISECONDS
 
 
 def in_milliseconds(name: str, seconds: float) -> InvalidClaim:

@@ -23,6 +23,7 @@ The tree, as a reader meets it::
     │   ├── MissingRequiredClaim        missing_required_claim
     │   ├── InvalidIssuer               invalid_issuer
     │   ├── InvalidAudience             invalid_audience
+    │   ├── WrongProduct                wrong_product
     │   ├── TokenRevoked                token_revoked
     │   └── InsufficientPermissions     insufficient_permissions (HTTP 403)
     └── KeyError_                       a key or secret was refused at registration (HTTP 422)
@@ -52,6 +53,9 @@ class AuthError(Exception):
     status: ClassVar[int] = 401
     #: The RFC 6750 ``error`` value for the ``WWW-Authenticate`` header.
     rfc6750: ClassVar[str] = "invalid_token"
+
+    #: The kids of the keys the verifier tried, when it got that far (what a refusal names).
+    keys_tried: tuple[str, ...] = ()
 
     def __init__(
         self, message: str | None = None, *, hint: str | None = None, claim: str | None = None
@@ -219,6 +223,15 @@ class InvalidAudience(TokenError):
     code = "invalid_audience"
     description = "The token's 'aud' does not name this product's audience."
     hint = "Set 'aud' to the audience configured for this product (your application id)."
+
+
+class WrongProduct(TokenError):
+    code = "wrong_product"
+    description = "The token's claims name another product than the one it was checked against."
+    hint = (
+        "Send the token to the product its claims name, or sign it for this product with this "
+        "product's key and this product's id in its claims."
+    )
 
 
 class TokenRevoked(TokenError):

@@ -16,7 +16,7 @@ from typing import Any
 from .cache import VerifiedTokenCache
 from .claims import ClaimPolicy, require_scopes
 from .compact import Header, ParsedToken, TokenParser
-from .errors import InvalidSignature
+from .errors import AuthError, InvalidSignature
 from .keys import KeySet, VerificationKey
 from .profiles import STANDARD, TokenProfile
 
@@ -123,12 +123,19 @@ class Verifier:
         if policy.token_type is not None:
             policy.validate_typ(header.typ)
         verify = header.verify
-        for key in self.keys.candidates(header.alg, header.kid, now):
+        candidates = self.keys.candidates(header.alg, header.kid, now)
+        for key in candidates:
             if verify(key.material, signing_input, signature):
                 break
         else:
-            raise InvalidSignature()
-        return key, policy.validate(claims, now)
+            refused = InvalidSignature()
+            refused.keys_tried = tuple(k.kid for k in candidates)
+            raise refused
+        try:
+            return key, policy.validate(claims, now)
+        except AuthError as error:  # free when nothing is raised (zero-cost try, 3.11+)
+            error.keys_tried = (key.kid,)
+            raise
 
     def _verify(
         self,

@@ -45,8 +45,24 @@ class KeyFile:
         return KeySet(keys)
 
 
-def load_key_file(path: Path, *, alg: str | None = None) -> KeyFile:
-    """Read a PEM public key, a JWK, a JWK Set or an HMAC secret, telling which by the content."""
+def load_key_file(path: Path, *, alg: str | None = None, kid: str | None = None) -> KeyFile:
+    """Read a PEM public key, a JWK, a JWK Set or an HMAC secret, telling which by the content.
+
+    ``kid`` names the one key of a file that gives it none (the id its product knows it by).
+    """
+    found = _load_key_file(path, alg=alg)
+    if kid is None:
+        return found
+    if found.kind == "jwks":
+        raise InvalidKey(
+            f"{path} is a JWK Set: its keys have ids of their own.",
+            hint="Leave --kid out; the token's 'kid' picks the key of the set.",
+        )
+    named = dataclasses.replace(found.keys[0], kid=kid)
+    return dataclasses.replace(found, keys=(named,), adopts_kid=False)
+
+
+def _load_key_file(path: Path, *, alg: str | None = None) -> KeyFile:
     data = path.read_bytes()
     text = data.decode("utf-8", "replace")
     stripped = text.strip()

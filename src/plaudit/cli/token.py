@@ -37,6 +37,9 @@ from plaudit.auth.explain import (
     time_out_of_range,
     utc_date,
 )
+from plaudit.auth.refusal import HEADER, Checked, check_product_claim, checked_refusal, claim_route
+from plaudit.products.refusals import test_box_url
+from plaudit.settings import Settings
 
 from .key_files import load_key_file, load_signing_key
 from .token_output import dump_json, render_explanation, safe_text
@@ -133,28 +136,51 @@ def verify(
         float | None,
         typer.Option("--max-age", metavar="S", help="Refuse tokens issued longer ago ('iat')."),
     ] = None,
+    product: Annotated[
+        str | None,
+        typer.Option(
+            "--product",
+            metavar="ID",
+            help="Judge as this product would and refuse as its API does (what it checked, "
+            "the route, the key, the fix); implies the guessed profile unless --profile.",
+        ),
+    ] = None,
+    kid: Annotated[
+        str | None,
+        typer.Option(
+            "--kid", metavar="KID", help="The key id of the one key in --key (a secret has none)."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Verify a token's signature and claims. Exit 0 if valid, 1 if not.
 
     Without --profile the token is judged as any JWT (signature, times, --issuer, --audience,
     --max-age), and whether a product of its guessed profile would accept it is said apart;
-    --profile makes that profile's required claims and user id part of the verdict.
+    --profile makes that profile's required claims and user id part of the verdict. With
+    --product the refusal is the one the product's API answers: the command each 401's hint
+    gives is this one.
     """
     chosen = profile_named(profile) if profile is not None else None
-    key_file = load_key_file(key, alg=alg)
+    key_file = load_key_file(key, alg=alg, kid=kid)
     text = read_token(token)
     moment = now_or_clock(now)
     parser = TokenParser()
     console = Console(highlight=False, soft_wrap=True)
     policy = ClaimPolicy(leeway=leeway, max_age=max_age, issuer=issuer, audience=audience)
+    parsed: ParsedToken | None = None
+    product_profile = chosen or PROFILES["standard"]
     try:
         parsed = parser.parse(text)
         keys = key_file.key_set(parsed.header.kid)
         product_profile = chosen or guess_profile(parsed.claims) or PROFILES["standard"]
-        product = Verifier(keys, policy=policy, profile=product_profile, parser=parser)
+        if product is not None:
+            chosen = product_profile
+        verifier = Verifier(keys, policy=policy, profile=product_profile, parser=parser)
         if chosen is not None:
-            verified = _verified(product, parsed, moment)
+            verified = _verified(verifier, parsed, moment)
+            if product is not None:
+                check_product_claim(product_profile, parsed.claims, product, verified.key_id)
             answer: VerifiedToken | TokenError = verified
             kid, expires_at = verified.key_id, verified.expires_at
         else:
@@ -166,10 +192,12 @@ def verify(
             exp = parsed.claims.get("exp")
             kid, expires_at = signed_with.kid, exp if exp is not None else valid_until
             try:
-                answer = _verified(product, parsed, moment)
+                answer = _verified(verifier, parsed, moment)
             except TokenError as exc:
                 answer = exc
     except TokenError as exc:
+        if product is not None:
+            exc = _as_product(exc, product, product_profile, policy, parsed, kid=kid, alg=alg)
         if as_json:
             typer.echo(dump_json({"valid": False, **exc.as_dict()}))
         else:
@@ -208,6 +236,8 @@ def verify(
         console.print(Text("  expires  never (no 'exp'; pass --max-age to bound its age)"))
     how = "guessed from its claims; --profile forces one" if chosen is None else "--profile"
     subject = f"a product of the {product_profile.name} profile ({how})"
+    if product is not None:
+        subject = f"the product {safe_text(repr(product))} ({product_profile.name} profile)"
     if isinstance(answer, TokenError):
         console.print(Text(f"✗ Plaudit would refuse it for {subject}", style="yellow"))
         _print_refusal(console, Text(""), answer)
@@ -215,6 +245,43 @@ def verify(
     console.print(Text(f"✓ Plaudit would accept it for {subject}", style="green"))
     console.print(Text(f"  user id  {safe_text(answer.user_id)}"))
     console.print(Text(f"  scopes   {', '.join(sorted(answer.scopes)) or '(none)'}"))
+
+
+def _as_product(
+    error: TokenError,
+    product: str,
+    profile: TokenProfile,
+    policy: ClaimPolicy,
+    parsed: ParsedToken | None,
+    *,
+    kid: str | None,
+    alg: str | None,
+) -> TokenError:
+    """The refusal as the product's API words it, for the route its claims would take."""
+    claims = parsed.claims if parsed is not None else None
+    policy = dataclasses.replace(
+        policy, required_claims=tuple(dict.fromkeys(profile.required_claims))
+    )
+    checked = Checked(
+        product_id=product,
+        route=claim_route(claims, product, policy.audience) or HEADER,
+        profile=profile,
+        policy=policy,
+        test_box=_test_box(product),
+        only_kid=kid,
+        only_alg=alg,
+    )
+    refined = checked_refusal(error, checked, claims)
+    return refined if isinstance(refined, TokenError) else error
+
+
+def _test_box(product: str) -> str | None:
+    """The product's console test box on the server PLAUDIT_PUBLIC_URL (or the defaults) names."""
+    try:
+        public_url = Settings().resolved_public_url
+    except ValueError:  # settings that do not load leave the link out, not the verdict
+        return None
+    return test_box_url(public_url, product)
 
 
 def _judged(

@@ -33,9 +33,10 @@ from plaudit.auth import (
     keys_from_jwks,
     public_key_from_pem,
 )
-from plaudit.auth.errors import InvalidClaim, TokenRevoked
+from plaudit.auth.errors import TokenRevoked
 from plaudit.auth.keys import VerificationKey
 from plaudit.auth.profiles import PROFILES, TokenProfile
+from plaudit.auth.refusal import check_product_claim
 from plaudit.settings import Settings
 from plaudit.store.crypto import SecretBox
 from plaudit.store.db import Database
@@ -88,14 +89,7 @@ class ProductRuntime:
 
     def check(self, verified: VerifiedToken) -> None:
         """The product's own rules past the core: the token's product claim, revocations."""
-        named = self.profile.product_of(verified.claims)
-        if named is not None and named != self.product_id:
-            raise InvalidClaim(
-                f"The token names the product {named!r}, not {self.product_id!r}.",
-                hint="Sign the token with this product's id in its product claim, or send it "
-                "to the product it names.",
-                claim=self.profile.product_claim,
-            )
+        check_product_claim(self.profile, verified.claims, self.product_id, verified.key_id)
         if self.revoked_jtis and verified.token_id in self.revoked_jtis:
             raise TokenRevoked(f"The token id {verified.token_id!r} has been revoked.")
         if self.revoked_users:

@@ -399,5 +399,7 @@ def explain_token(
     runtime = verification.keystore.load(managed)
     if runtime is None:
         raise NotFound(f"No product has the id {managed!r}.")
-    explanation = token_check.explain_token(runtime, body.token, now=state.clock())
+    explanation = token_check.explain_token(
+        runtime, body.token, now=state.clock(), public_url=state.settings.resolved_public_url
+    )
     return TokenExplanation.model_validate(explanation.to_dict())

@@ -23,10 +23,12 @@ from plaudit.access.credentials import USER_TOKEN_FIELDS, user_token_in
 from plaudit.access.state import AppState, get_state
 from plaudit.auth import ParsedToken, VerifiedToken, parse_unverified
 from plaudit.auth.errors import AuthError, MissingToken, UnknownKey
+from plaudit.auth.refusal import HEADER, PATH, claim_route
 from plaudit.errors import OriginNotAllowed, UnknownProduct
 from plaudit.limits import web as limits
 from plaudit.products.keystore import ProductRuntime
 from plaudit.products.models import Product
+from plaudit.products.refusals import refused, unknown_product, unverified_claims
 from plaudit.products.repository import get_product
 from plaudit.products.verification import Verification, get_verification
 
@@ -97,16 +99,18 @@ async def _authenticate_user(
     token = token or user_token_in(headers)
     if not token:
         raise MissingToken()
+    route = PATH if product_id else HEADER  # refusals say how the product was reached
     if not product_id:
         named = headers.get(b"x-plaudit-product")
         product_id = named.decode("latin-1") if named is not None else None
+    routed_by_claims = not product_id
     remember_route = False
-    if not product_id:
+    if routed_by_claims:
         # A token routed by its own claims once routes the same way again, until a product
         # changes (here or in another process: the keystore's routing epoch moves).
-        route = verification.token_products.get(token)
-        if route is not None and route[1] == keystore.routing_epoch:
-            product_id = route[0]
+        remembered = verification.token_products.get(token)
+        if remembered is not None and remembered[1] == keystore.routing_epoch:
+            product_id = remembered[0]
         else:
             remember_route = True
     known = keystore.get(product_id) if product_id else None
@@ -118,12 +122,16 @@ async def _authenticate_user(
         parsed = parse_unverified(token, max_bytes=state.settings.max_token_bytes)
         product_id = await run_in_threadpool(keystore.route, parsed.claims)
         if product_id is None:
-            raise UnknownProduct()
+            raise unknown_product(named=None, route=route, claims=parsed.claims)
     runtime = (
         known or keystore.get(product_id) or await run_in_threadpool(keystore.load, product_id)
     )
     if runtime is None:
-        raise UnknownProduct(f"No product has the id {product_id!r}.")
+        raise unknown_product(
+            named=None if routed_by_claims else product_id,
+            route=route,
+            claims=parsed.claims if parsed is not None else None,
+        )
     origin_header = headers.get(b"origin")
     origin = origin_header.decode("latin-1") if origin_header is not None else None
     if origin is not None and not _origin_allowed(origin, runtime, state):
@@ -144,10 +152,11 @@ async def _authenticate_user(
             verification.token_products.put(token, (runtime.product_id, epoch))
         verified.require_scopes(*scopes)
     except AuthError as error:
+        error = _refused(error, runtime, state, token, parsed, route, routed_by_claims)
         verification.failures.add(runtime.product_id, error, token)
         if error.status == 401:
             await limits.failed_verification(request, product_id=runtime.product_id)
-        raise
+        raise error from None
     return ClientContext(
         runtime=runtime, verified=verified, token=token, users=user_memory(request)
     )
@@ -204,6 +213,27 @@ async def _verify_fresh(
             runtime.verifier.cache.discard(token)
         raise
     return runtime, verified
+
+
+def _refused(
+    error: AuthError,
+    runtime: ProductRuntime,
+    state: AppState,
+    token: str,
+    parsed: ParsedToken | None,
+    route: str,
+    routed_by_claims: bool,
+) -> AuthError:
+    """The refusal naming the product checked, the route, the key and the fix (the failure
+    path only: the token's claims are read again here rather than on every call)."""
+    claims = (
+        parsed.claims if parsed is not None else unverified_claims(token, runtime.verifier.parser)
+    )
+    if routed_by_claims:
+        route = claim_route(claims, runtime.product_id, runtime.verifier.policy.audience) or "aud"
+    return refused(
+        error, runtime, route=route, claims=claims, public_url=state.settings.resolved_public_url
+    )
 
 
 def client_user(*scopes: str) -> Callable[[Request], Awaitable[ClientContext]]:

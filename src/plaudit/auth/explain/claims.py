@@ -14,7 +14,6 @@ from typing import Any
 from ..claims import (
     ClaimPolicy,
     audiences_of,
-    looks_like_milliseconds,
     require_claim,
     utc_date,
 )
@@ -25,11 +24,6 @@ from .findings import Findings
 from .words import describe_delta, describe_duration
 
 REGISTERED_CLAIMS = ("exp", "iat", "nbf", "iss", "aud", "sub", "jti", "scope", "scp")
-_TIME_NAMES = {
-    "exp": "The expiry ('exp')",
-    "iat": "The issue time ('iat')",
-    "nbf": "The start of validity ('nbf')",
-}
 
 
 def explain_claims(
@@ -121,17 +115,6 @@ def _time(
     seconds = float(value)  # the validator took it: a finite number of plausible size
     when = describe_delta(seconds - now)
     date = utc_date(seconds)
-    if looks_like_milliseconds(seconds):
-        # Only an exp gets here (an iat or nbf in ms is refused): the token never expires.
-        out.add(
-            "warning",
-            "claims",
-            name,
-            f"{_TIME_NAMES[name]} is {date}: this looks like milliseconds. JWT times are "
-            "seconds since the Unix epoch (in JavaScript, Math.floor(Date.now() / 1000)).",
-            value,
-        )
-        return seconds
     leeway = f" (within the leeway of {policy.leeway:g} s)" if policy.leeway else ""
     if name == "exp":
         out.add("ok", "claims", name, f"Expires {when} ({date}).", value)

@@ -273,7 +273,13 @@ async def test_token(request: Request, product_id: str, console: Console) -> Res
     runtime = await run_in_threadpool(get_verification(request).keystore.load, product_id)
     if runtime is None:
         raise NotFound(f"No product has the id {product_id!r}.")
-    explanation = token_check.explain_token(runtime, token, now=state.clock()) if token else None
+    explanation = (
+        token_check.explain_token(
+            runtime, token, now=state.clock(), public_url=state.settings.resolved_public_url
+        )
+        if token
+        else None
+    )
     return await _page(
         request,
         console,
