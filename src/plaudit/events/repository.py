@@ -7,18 +7,111 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
 
 from sqlalchemy import Table, func
 from sqlalchemy.orm import Session
 
 from plaudit.access.scope import scoped
-from plaudit.store.upsert import insert_ignore
+from plaudit.store.upsert import dialect_insert, dialect_of, insert_ignore
 from plaudit.users.models import User
 
 from .models import Event
 
 _events: Table = Event.__table__  # type: ignore[assignment]
+
+
+class Member(Protocol):
+    """A user as the pipeline needs one: a stored User, or the few columns of one."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def product_id(self) -> str: ...
+    @property
+    def external_id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event of a batch, to be stored."""
+
+    user: Member
+    type: str
+    properties: dict[str, Any]
+    client_event_id: str | None
+
+
+@lru_cache(maxsize=2)
+def _store_many(dialect: str) -> Any:
+    c = _events.c
+    return dialect_insert(dialect, _events).on_conflict_do_nothing().returning(c.id)
+
+
+def record_events(
+    session: Session, product_id: str, events: Sequence[NewEvent], *, source: str, now: dt.datetime
+) -> list[tuple[str, bool]]:
+    """Store a batch of events in one statement; for each, its id and whether it is new.
+
+    An id sent twice in the batch is stored once (the later copies answer the first's id); an
+    id stored by an earlier batch, or by one racing this one, is found by the unique (product,
+    user, client id) index, which makes the insert of a retry a no-op."""
+    answers: list[tuple[str, bool]] = []
+    rows: list[dict[str, Any]] = []
+    first: dict[tuple[int, str], int] = {}
+    for event in events:
+        key = (event.user.id, event.client_event_id) if event.client_event_id else None
+        if key is not None and key in first:
+            answers.append((answers[first[key]][0], False))
+            continue
+        event_id = "evt_" + secrets.token_hex(12)
+        if key is not None:
+            first[key] = len(answers)
+        answers.append((event_id, True))
+        rows.append(
+            {
+                "id": event_id,
+                "product_id": product_id,
+                "user_pk": event.user.id,
+                "type": event.type,
+                "properties": event.properties,
+                "client_event_id": event.client_event_id,
+                "source": source,
+                "created_at": now,
+            }
+        )
+    statement = _store_many(dialect_of(session))
+    connection = session.connection()
+    stored = set(connection.execute(statement, rows if len(rows) > 1 else rows[0]).scalars())
+    if len(stored) == len(rows):
+        return answers
+    # Retries of stored events: their ids, one read for the batch.
+    retried = {i for i, (event_id, new) in enumerate(answers) if new and event_id not in stored}
+    users = {events[i].user.id for i in retried}
+    client_ids = {events[i].client_event_id for i in retried}
+    found = {
+        (user_pk, client_id): event_id
+        for event_id, user_pk, client_id in session.execute(
+            scoped(Event, product_id)
+            .with_only_columns(Event.id, Event.user_pk, Event.client_event_id)
+            .where(Event.user_pk.in_(users), Event.client_event_id.in_(client_ids))
+        )
+    }
+    for i in retried:
+        existing = found.get((events[i].user.id, events[i].client_event_id or ""))
+        if existing is None:  # a conflict on the id itself: 96 random bits, so never in practice
+            raise RuntimeError("event id collision")
+        answers[i] = (existing, False)
+    # Later copies in the batch of a retried event answer the stored id too.
+    return [
+        (answers[first[(e.user.id, e.client_event_id)]][0], new)
+        if not new and e.client_event_id
+        else (event_id, new)
+        for e, (event_id, new) in zip(events, answers, strict=True)
+    ]
 
 
 def record_event(
@@ -58,6 +151,22 @@ def record_event(
     if existing is None:  # a conflict on the id itself: 96 random bits, so never in practice
         raise RuntimeError("event id collision")
     return str(existing), False
+
+
+def counts_of_types(
+    session: Session, product_id: str, pairs: set[tuple[int, str]]
+) -> dict[tuple[int, str], int]:
+    """How many events of each (user, type) there are: what "N times" badges count, read
+    once for a batch."""
+    if not pairs:
+        return {}
+    rows = session.execute(
+        scoped(Event, product_id)
+        .with_only_columns(Event.user_pk, Event.type, func.count())
+        .where(Event.user_pk.in_({u for u, _ in pairs}), Event.type.in_({t for _, t in pairs}))
+        .group_by(Event.user_pk, Event.type)
+    )
+    return {(user_pk, kind): int(n) for user_pk, kind, n in rows if (user_pk, kind) in pairs}
 
 
 def count_of_type(session: Session, user: User, event_type: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -61,29 +62,44 @@ def _count_day(dialect: str) -> Any:
             "best": case((grown > c.best, grown), else_=c.best),
             "last_day": case((c.last_day > today, c.last_day), else_=today),
         },
-    ).returning(c.current, c.best, c.last_day)
+    ).returning(c.user_pk, c.event_type, c.current, c.best, c.last_day)
 
 
 def record(
     session: Session, product: Product, user: User, *, event_type: str, now: dt.datetime
 ) -> StreakState:
     """Count today (in the product's zone) for the event type; returns the streak after it."""
+    return record_many(session, product, [(user.id, event_type)], now=now)[(user.id, event_type)]
+
+
+def record_many(
+    session: Session, product: Product, pairs: Sequence[tuple[int, str]], *, now: dt.datetime
+) -> dict[tuple[int, str], StreakState]:
+    """Count today for each (user, event type) of a batch, in one statement; the streaks after
+    it. A batch's events share one day, so a pair counts once however often it comes."""
     today = local_day(now, product.time_zone)
-    row = (
-        session.connection()
-        .execute(
-            _count_day(dialect_of(session)),
-            {
-                "streak_user": user.id,
-                "type": event_type,
-                "product": product.id,
-                "today": today,
-                "yesterday": today - dt.timedelta(days=1),
-            },
-        )
-        .one()
+    yesterday = today - dt.timedelta(days=1)
+    rows = [
+        {
+            "streak_user": user_pk,
+            "type": event_type,
+            "product": product.id,
+            "today": today,
+            "yesterday": yesterday,
+        }
+        for user_pk, event_type in sorted(set(pairs))  # one lock order for every batch
+    ]
+    if not rows:
+        return {}
+    result = session.connection().execute(
+        _count_day(dialect_of(session)), rows if len(rows) > 1 else rows[0]
     )
-    return StreakState(current=row.current, best=row.best, last_day=row.last_day)
+    return {
+        (row.user_pk, row.event_type): StreakState(
+            current=row.current, best=row.best, last_day=row.last_day
+        )
+        for row in result
+    }
 
 
 def current(streak: Streak, today: dt.date) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from plaudit.errors import InvalidInput
+from plaudit.events.repository import Member
 from plaudit.periods import day_start, local_day
 from plaudit.products.models import Product
 from plaudit.store.memo import forget
@@ -105,6 +106,70 @@ def enabled_by_type(session: Session, product: Product) -> dict[str, list[Earnin
     for rule in list_rules(session, product, enabled_only=True):
         grouped.setdefault(rule.event_type, []).append(rule)
     return grouped
+
+
+def earnings(
+    session: Session,
+    product: Product,
+    events: Sequence[tuple[Member, Sequence[EarningRule], dict[str, Any]]],
+    *,
+    source: str,
+    now: dt.datetime,
+) -> list[list[tuple[EarningRule, int]]]:
+    """What each event of a batch earns, in order: (rule, points) under each of its rules
+    (the product's enabled rules for its type; a browser's event, ``source`` "client", only
+    under rules not kept for servers), within the rules' limits.
+
+    Limits are counted once for the batch, then in memory event by event, so a limit reached
+    in the middle of a batch stops the later events exactly where one request per event
+    would. On PostgreSQL the users' account rows are locked first (in one order, so that two
+    batches never wait on each other in a circle): counting and crediting are one step for a
+    user whoever else is writing. (SQLite runs one writer at a time already.)"""
+    applicable = [
+        (user, [r for r in rules if not (source == "client" and r.servers_only)], properties)
+        for user, rules, properties in events
+    ]
+    limited = {
+        (user.id, rule.id): rule
+        for user, rules, _ in applicable
+        for rule in rules
+        if rule.once or rule.limit_per_day
+    }
+    counts = _earned_counts(session, product, limited, now) if limited else {}
+    out: list[list[tuple[EarningRule, int]]] = []
+    for user, rules, properties in applicable:
+        earned = []
+        for rule in rules:
+            points = points_for(rule, properties)
+            if points <= 0:
+                continue
+            if rule.once or rule.limit_per_day:
+                key = (user.id, rule.id)
+                if counts.get(key, 0) >= (1 if rule.once else rule.limit_per_day or 0):
+                    continue
+                counts[key] = counts.get(key, 0) + 1
+            earned.append((rule, points))
+        out.append(earned)
+    return out
+
+
+def _earned_counts(
+    session: Session,
+    product: Product,
+    limited: dict[tuple[int, str], EarningRule],
+    now: dt.datetime,
+) -> dict[tuple[int, str], int]:
+    """How often each (user, limited rule) earned: ever for a once rule, else today."""
+    users = sorted({user_pk for user_pk, _ in limited})
+    ledger.ensure_accounts(session, product.id, users)
+    if dialect_of(session) == "postgresql":
+        repository.lock_accounts(session, product.id, users)
+    since = day_start(local_day(now, product.time_zone), product.time_zone)
+    once = {rule.id for rule in limited.values() if rule.once}
+    daily = {rule.id for rule in limited.values() if not rule.once}
+    counts = repository.earned_by_rules(session, product.id, users, once)
+    counts.update(repository.earned_by_rules(session, product.id, users, daily, since=since))
+    return counts
 
 
 def apply_rules(

@@ -12,6 +12,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from plaudit.errors import Conflict, InvalidInput
@@ -32,6 +33,11 @@ SECRET_PREFIX = "whsec_"
 MAX_ENDPOINTS_PER_PRODUCT = 20
 
 # --- the outbox ---------------------------------------------------------------------------
+
+#: One notification to queue: (event type, the user it is about, its data).
+Notice = tuple[str, str | None, dict[str, Any]]
+_messages: Table = WebhookMessage.__table__  # type: ignore[assignment]
+_deliveries: Table = WebhookDelivery.__table__  # type: ignore[assignment]
 
 
 def enqueue(
@@ -67,6 +73,66 @@ def enqueue(
         now=now or utcnow(),
     )
     return message.id
+
+
+def enqueue_many(
+    session: Session, *, product_id: str, notices: list[Notice], now: dt.datetime
+) -> None:
+    """Queue many notifications at once, in their order (the deliveries' ids follow it, so one
+    user's messages still reach an endpoint oldest first): two statements, messages then
+    deliveries, whatever the number. What ``enqueue`` does for each, set-wise."""
+    subscriptions = remembered(
+        session, ("webhooks", product_id), lambda: repository.subscriptions(session, product_id)
+    )
+    if not subscriptions or not notices:
+        return
+    listeners: dict[str, list[str]] = {}
+    timestamp = now.isoformat().replace("+00:00", "Z")
+    give_up_at = now + RETRY_WINDOW
+    messages: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    for event_type, user_id, data in notices:
+        endpoints = listeners.get(event_type)
+        if endpoints is None:
+            if event_type not in EVENT_TYPES:
+                raise ValueError(f"unknown webhook event type {event_type!r}")
+            endpoints = sorted(e for e, types in subscriptions if event_type in types)
+            listeners[event_type] = endpoints
+        if not endpoints:
+            continue
+        message_id = "msg_" + secrets.token_hex(12)
+        messages.append(
+            {
+                "id": message_id,
+                "product_id": product_id,
+                "event_type": event_type,
+                "payload": {
+                    "type": event_type,
+                    "timestamp": timestamp,
+                    "data": {"product_id": product_id, "user_id": user_id, **data},
+                },
+                "ordering_key": user_id,
+                "created_at": now,
+            }
+        )
+        deliveries.extend(
+            {
+                "product_id": product_id,
+                "message_id": message_id,
+                "endpoint_id": endpoint_id,
+                "ordering_key": user_id,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": None,
+                "give_up_at": give_up_at,
+                "created_at": now,
+            }
+            for endpoint_id in endpoints
+        )
+    if messages:
+        connection = session.connection()
+        connection.execute(insert(_messages), messages)
+        connection.execute(insert(_deliveries), deliveries)
 
 
 def _write(
