@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, Table, bindparam, case
+from sqlalchemy import Date, Table, bindparam, case, literal_column
 from sqlalchemy.orm import Session
 
 from plaudit.periods import local_day
@@ -33,34 +33,34 @@ class StreakState:
 _streaks: Table = Streak.__table__  # type: ignore[assignment]
 
 
-@lru_cache(maxsize=2)
-def _count_day(dialect: str) -> Any:
-    """One statement per event: insert the streak at 1, or move the stored one on by a day.
+@lru_cache(maxsize=8)
+def _count_day(dialect: str, today: dt.date) -> Any:
+    """One statement for a batch: insert each streak at 1, or move the stored one on by a day.
 
     Every SET expression reads the row as it was, on both stores: yesterday's streak grows,
-    today's (or a later day's) stays, an older one starts again at 1.
+    today's (or a later day's) stays, an older one starts again at 1. The days are written into
+    the statement (an ISO date, compared as text by SQLite and as a date by PostgreSQL) rather
+    than bound: a multi-row INSERT can only bind its rows' values, so bound days would make
+    SQLAlchemy send each row alone. One statement per day, compiled once.
     """
     c = _streaks.c
-    today = bindparam("today", type_=Date)
-    grown = case(
-        (c.last_day == bindparam("yesterday", type_=Date), c.current + 1),
-        (c.last_day >= today, c.current),
-        else_=1,
-    )
+    day = literal_column(f"'{today.isoformat()}'", Date)
+    yesterday = literal_column(f"'{(today - dt.timedelta(days=1)).isoformat()}'", Date)
+    grown = case((c.last_day == yesterday, c.current + 1), (c.last_day >= day, c.current), else_=1)
     statement = dialect_insert(dialect, _streaks).values(
         user_pk=bindparam("streak_user"),
         event_type=bindparam("type"),
         product_id=bindparam("product"),
         current=1,
         best=1,
-        last_day=today,
+        last_day=bindparam("today", type_=Date),
     )
     return statement.on_conflict_do_update(
         index_elements=[c.user_pk, c.event_type],
         set_={
             "current": grown,
             "best": case((grown > c.best, grown), else_=c.best),
-            "last_day": case((c.last_day > today, c.last_day), else_=today),
+            "last_day": case((c.last_day > day, c.last_day), else_=day),
         },
     ).returning(c.user_pk, c.event_type, c.current, c.best, c.last_day)
 
@@ -78,21 +78,14 @@ def record_many(
     """Count today for each (user, event type) of a batch, in one statement; the streaks after
     it. A batch's events share one day, so a pair counts once however often it comes."""
     today = local_day(now, product.time_zone)
-    yesterday = today - dt.timedelta(days=1)
     rows = [
-        {
-            "streak_user": user_pk,
-            "type": event_type,
-            "product": product.id,
-            "today": today,
-            "yesterday": yesterday,
-        }
+        {"streak_user": user_pk, "type": event_type, "product": product.id, "today": today}
         for user_pk, event_type in sorted(set(pairs))  # one lock order for every batch
     ]
     if not rows:
         return {}
     result = session.connection().execute(
-        _count_day(dialect_of(session)), rows if len(rows) > 1 else rows[0]
+        _count_day(dialect_of(session), today), rows if len(rows) > 1 else rows[0]
     )
     return {
         (row.user_pk, row.event_type): StreakState(

@@ -136,7 +136,11 @@ def _credit_many(dialect: str) -> Any:
     ).returning(c.user_pk, c.balance, c.lifetime, c.tier_name)
 
 
-_APPEND_MANY = insert(_entries).returning(_entries.c.id, sort_by_parameter_order=True)
+# Not ``sort_by_parameter_order``: SQLite cannot promise the order of RETURNING, so SQLAlchemy
+# would send the rows one statement each. A multi-row INSERT numbers its rows in the order of
+# its VALUES on both stores (an autoincrement key, drawn row by row within the statement), so
+# the ids sorted are the entries' ids in the order written.
+_APPEND_MANY = insert(_entries).returning(_entries.c.id)
 _SET_TIER = (
     update(_accounts)
     .where(_accounts.c.user_pk == bindparam("account_user"))
@@ -247,7 +251,7 @@ def credit_many(
     if moved:
         connection.execute(_SET_TIER, moved if len(moved) > 1 else moved[0])
     if len(entries) > 1:
-        ids = list(connection.execute(_APPEND_MANY, entries).scalars())
+        ids = sorted(connection.execute(_APPEND_MANY, entries).scalars())
     else:
         ids = [connection.execute(_APPEND, entries[0]).scalar_one()]
     _add_tallies(session, product, totals, now)
