@@ -8,15 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Table, func
 from sqlalchemy.orm import Session
 
 from plaudit.access.scope import scoped
-from plaudit.store.upsert import dialect_insert, dialect_of, insert_ignore
+from plaudit.store.bulk import insert_rows
+from plaudit.store.upsert import insert_ignore
 from plaudit.users.models import User
 
 from .models import Event
@@ -35,8 +34,7 @@ class Member(Protocol):
     def external_id(self) -> str: ...
 
 
-@dataclass(frozen=True)
-class NewEvent:
+class NewEvent(NamedTuple):
     """An event of a batch, to be stored."""
 
     user: Member
@@ -45,10 +43,16 @@ class NewEvent:
     client_event_id: str | None
 
 
-@lru_cache(maxsize=2)
-def _store_many(dialect: str) -> Any:
-    c = _events.c
-    return dialect_insert(dialect, _events).on_conflict_do_nothing().returning(c.id)
+_COLUMNS = (
+    "id",
+    "product_id",
+    "user_pk",
+    "type",
+    "properties",
+    "client_event_id",
+    "source",
+    "created_at",
+)
 
 
 def record_events(
@@ -60,7 +64,7 @@ def record_events(
     id stored by an earlier batch, or by one racing this one, is found by the unique (product,
     user, client id) index, which makes the insert of a retry a no-op."""
     answers: list[tuple[str, bool]] = []
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     first: dict[tuple[int, str], int] = {}
     for event in events:
         key = (event.user.id, event.client_event_id) if event.client_event_id else None
@@ -72,20 +76,21 @@ def record_events(
             first[key] = len(answers)
         answers.append((event_id, True))
         rows.append(
-            {
-                "id": event_id,
-                "product_id": product_id,
-                "user_pk": event.user.id,
-                "type": event.type,
-                "properties": event.properties,
-                "client_event_id": event.client_event_id,
-                "source": source,
-                "created_at": now,
-            }
+            (
+                event_id,
+                product_id,
+                event.user.id,
+                event.type,
+                event.properties,
+                event.client_event_id,
+                source,
+                now,
+            )
         )
-    statement = _store_many(dialect_of(session))
-    connection = session.connection()
-    stored = set(connection.execute(statement, rows if len(rows) > 1 else rows[0]).scalars())
+    inserted = insert_rows(
+        session, _events, _COLUMNS, rows, tail="ON CONFLICT DO NOTHING RETURNING id"
+    )
+    stored = {event_id for (event_id,) in inserted}
     if len(stored) == len(rows):
         return answers
     # Retries of stored events: their ids, one read for the batch.

@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
@@ -115,8 +114,7 @@ def evaluate(
     return awarded
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """What one new event of a batch tells the badges: its user and type, the user's lifetime
     points after it (None: it earned nothing), and the streak of its type after it."""
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, Table, bindparam, case, literal_column
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from plaudit.periods import local_day
 from plaudit.products.models import Product
-from plaudit.store.upsert import dialect_insert, dialect_of
+from plaudit.store.bulk import insert_rows
 from plaudit.users.models import User
 
 from . import repository
@@ -33,36 +33,32 @@ class StreakState:
 _streaks: Table = Streak.__table__  # type: ignore[assignment]
 
 
+_COLUMNS = ("user_pk", "event_type", "product_id", "current", "best", "last_day")
+
+
 @lru_cache(maxsize=8)
-def _count_day(dialect: str, today: dt.date) -> Any:
-    """One statement for a batch: insert each streak at 1, or move the stored one on by a day.
+def _count_day(today: dt.date) -> str:
+    """The rest of one statement for a batch: insert each streak at 1, or move the stored one
+    on by a day.
 
     Every SET expression reads the row as it was, on both stores: yesterday's streak grows,
-    today's (or a later day's) stays, an older one starts again at 1. The days are written into
-    the statement (an ISO date, compared as text by SQLite and as a date by PostgreSQL) rather
-    than bound: a multi-row INSERT can only bind its rows' values, so bound days would make
-    SQLAlchemy send each row alone. One statement per day, compiled once.
+    today's (or a later day's) stays, an older one starts again at 1. The days are ISO dates
+    written into the statement (compared as text by SQLite, as dates by PostgreSQL): only the
+    rows' own values are bound in a multi-row INSERT. One statement a day.
     """
-    c = _streaks.c
-    day = literal_column(f"'{today.isoformat()}'", Date)
-    yesterday = literal_column(f"'{(today - dt.timedelta(days=1)).isoformat()}'", Date)
-    grown = case((c.last_day == yesterday, c.current + 1), (c.last_day >= day, c.current), else_=1)
-    statement = dialect_insert(dialect, _streaks).values(
-        user_pk=bindparam("streak_user"),
-        event_type=bindparam("type"),
-        product_id=bindparam("product"),
-        current=1,
-        best=1,
-        last_day=bindparam("today", type_=Date),
+    day = f"'{today.isoformat()}'"
+    yesterday = f"'{(today - dt.timedelta(days=1)).isoformat()}'"
+    grown = (
+        f"CASE WHEN streaks.last_day = {yesterday} THEN streaks.current + 1 "
+        f"WHEN streaks.last_day >= {day} THEN streaks.current ELSE 1 END"
     )
-    return statement.on_conflict_do_update(
-        index_elements=[c.user_pk, c.event_type],
-        set_={
-            "current": grown,
-            "best": case((grown > c.best, grown), else_=c.best),
-            "last_day": case((c.last_day > day, c.last_day), else_=day),
-        },
-    ).returning(c.user_pk, c.event_type, c.current, c.best, c.last_day)
+    return (
+        "ON CONFLICT (user_pk, event_type) DO UPDATE SET "
+        f"current = {grown}, "
+        f"best = CASE WHEN {grown} > streaks.best THEN {grown} ELSE streaks.best END, "
+        f"last_day = CASE WHEN streaks.last_day > {day} THEN streaks.last_day ELSE {day} END "
+        "RETURNING user_pk, event_type, current, best, last_day"
+    )
 
 
 def record(
@@ -79,19 +75,19 @@ def record_many(
     it. A batch's events share one day, so a pair counts once however often it comes."""
     today = local_day(now, product.time_zone)
     rows = [
-        {"streak_user": user_pk, "type": event_type, "product": product.id, "today": today}
+        (user_pk, event_type, product.id, 1, 1, today)
         for user_pk, event_type in sorted(set(pairs))  # one lock order for every batch
     ]
-    if not rows:
-        return {}
-    result = session.connection().execute(
-        _count_day(dialect_of(session), today), rows if len(rows) > 1 else rows[0]
-    )
     return {
-        (row.user_pk, row.event_type): StreakState(
-            current=row.current, best=row.best, last_day=row.last_day
+        (user_pk, event_type): StreakState(
+            current=current,
+            best=best,
+            # SQLite answers the stored text: RETURNING bypasses SQLAlchemy's Date type.
+            last_day=dt.date.fromisoformat(last) if isinstance(last, str) else last,
         )
-        for row in result
+        for user_pk, event_type, current, best, last in insert_rows(
+            session, _streaks, _COLUMNS, rows, tail=_count_day(today)
+        )
     }
 
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -21,9 +20,10 @@ from sqlalchemy.orm import Session
 from plaudit.events.repository import Member
 from plaudit.periods import periods
 from plaudit.products.models import Product
+from plaudit.store.bulk import insert_rows
 from plaudit.store.db import Database
 from plaudit.store.memo import remembered
-from plaudit.store.upsert import dialect_insert, dialect_of, insert_ignore, insert_or_add
+from plaudit.store.upsert import insert_ignore, insert_or_add
 from plaudit.users.models import User
 from plaudit.webhooks.service import Notice, enqueue
 
@@ -98,8 +98,7 @@ _APPEND = (
 )
 
 
-@dataclass(frozen=True)
-class Credit:
+class Credit(NamedTuple):
     """An earn a batch decided on: who, how many points, and why."""
 
     user: Member
@@ -120,27 +119,20 @@ class Credited:
     notices: list[Notice]
 
 
-@lru_cache(maxsize=2)
-def _credit_many(dialect: str) -> Any:
-    """Add to many accounts in one statement, making the missing ones: what each user's
-    balance, lifetime points and tier are after the batch."""
-    c = _accounts.c
-    statement = dialect_insert(dialect, _accounts)
-    return statement.on_conflict_do_update(
-        index_elements=[c.user_pk],
-        set_={
-            "balance": c.balance + statement.excluded.balance,
-            "lifetime": c.lifetime + statement.excluded.lifetime,
-            "last_earned_at": statement.excluded.last_earned_at,
-        },
-    ).returning(c.user_pk, c.balance, c.lifetime, c.tier_name)
-
-
-# Not ``sort_by_parameter_order``: SQLite cannot promise the order of RETURNING, so SQLAlchemy
-# would send the rows one statement each. A multi-row INSERT numbers its rows in the order of
-# its VALUES on both stores (an autoincrement key, drawn row by row within the statement), so
-# the ids sorted are the entries' ids in the order written.
-_APPEND_MANY = insert(_entries).returning(_entries.c.id)
+_ACCOUNT_COLUMNS = ("user_pk", "product_id", "balance", "lifetime", "last_earned_at")
+#: Add to many accounts in one statement, making the missing ones: what each user's balance,
+#: lifetime points and tier are after the batch.
+_CREDIT_MANY = (
+    "ON CONFLICT (user_pk) DO UPDATE SET "
+    "balance = loyalty_accounts.balance + excluded.balance, "
+    "lifetime = loyalty_accounts.lifetime + excluded.lifetime, "
+    "last_earned_at = excluded.last_earned_at "
+    "RETURNING user_pk, balance, lifetime, tier_name"
+)
+_TALLY_COLUMNS = ("user_pk", "period", "product_id", "points")
+_ADD_TALLIES = (
+    "ON CONFLICT (user_pk, period) DO UPDATE SET points = points_tallies.points + excluded.points"
+)
 _SET_TIER = (
     update(_accounts)
     .where(_accounts.c.user_pk == bindparam("account_user"))
@@ -196,19 +188,15 @@ def credit_many(
             raise ValueError("a credit adds a positive number of points")
         totals[credit_.user.id] = totals.get(credit_.user.id, 0) + credit_.points
         members[credit_.user.id] = credit_.user
-    connection = session.connection()
-    rows = [
-        {
-            "user_pk": user_pk,
-            "product_id": product.id,
-            "balance": totals[user_pk],
-            "lifetime": totals[user_pk],
-            "last_earned_at": now,
-        }
-        for user_pk in sorted(totals)  # one lock order for every batch (PostgreSQL)
-    ]
-    after = connection.execute(
-        _credit_many(dialect_of(session)), rows if len(rows) > 1 else rows[0]
+    after = insert_rows(
+        session,
+        _accounts,
+        _ACCOUNT_COLUMNS,
+        [
+            (user_pk, product.id, totals[user_pk], totals[user_pk], now)
+            for user_pk in sorted(totals)  # one lock order for every batch (PostgreSQL)
+        ],
+        tail=_CREDIT_MANY,
     )
     # Running totals from where each account stood before the batch.
     state: dict[int, list[Any]] = {
@@ -219,6 +207,7 @@ def credit_many(
     product_tiers = remembered(
         session, ("tiers", product.id), lambda: repository.tiers(session, product.id)
     )
+    ladder = [(tier.threshold, tier.name) for tier in product_tiers]  # ascending
     entries: list[dict[str, Any]] = []
     lifetimes: list[int] = []
     changes: list[TierChange | None] = []
@@ -239,8 +228,10 @@ def credit_many(
             )
         )
         lifetimes.append(st[1])
-        tier = tiers.tier_for(product_tiers, st[1])
-        name = tier.name if tier is not None else None
+        name = None  # the highest tier the lifetime points reach, as ``tiers.tier_for``
+        for threshold, tier_name in ladder:
+            if threshold <= st[1]:
+                name = tier_name
         changes.append(None if name == st[2] else TierChange(before=st[2], after=name))
         st[2] = name
     moved = [
@@ -249,11 +240,19 @@ def credit_many(
         if st[2] != stored_tier[user_pk]
     ]
     if moved:
-        connection.execute(_SET_TIER, moved if len(moved) > 1 else moved[0])
-    if len(entries) > 1:
-        ids = sorted(connection.execute(_APPEND_MANY, entries).scalars())
-    else:
-        ids = [connection.execute(_APPEND, entries[0]).scalar_one()]
+        session.connection().execute(_SET_TIER, moved if len(moved) > 1 else moved[0])
+    # A multi-row INSERT numbers its rows in the order of its VALUES on both stores (the key is
+    # drawn row by row within the statement), so the ids sorted are the entries' in order.
+    ids = sorted(
+        entry_id
+        for (entry_id,) in insert_rows(
+            session,
+            _entries,
+            _ENTRY_COLUMNS,
+            [tuple(row[name] for name in _ENTRY_COLUMNS) for row in entries],
+            tail="RETURNING id",
+        )
+    )
     _add_tallies(session, product, totals, now)
     out = []
     for credit_, row, entry_id, lifetime, change in zip(
@@ -302,28 +301,28 @@ def _add_tallies(
 ) -> None:
     """Each user's points of the batch into the all-time, week and month tallies at once."""
     keys = periods(now, product.time_zone)
-    insert_or_add(
+    insert_rows(
         session,
         _tallies,
+        _TALLY_COLUMNS,
         [
-            {"user_pk": user_pk, "period": period, "product_id": product.id, "points": points}
+            (user_pk, period, product.id, points)
             for user_pk, points in sorted(totals.items())
             for period in keys
         ],
-        add=("points",),
+        tail=_ADD_TALLIES,
     )
 
 
 def ensure_accounts(session: Session, product_id: str, users: Sequence[int]) -> None:
     """Make the accounts the users do not have yet, in one statement."""
-    rows = [{"user_pk": u, "product_id": product_id, "balance": 0, "lifetime": 0} for u in users]
-    if rows:
-        session.connection().execute(_ensure_many(dialect_of(session)), rows)
-
-
-@lru_cache(maxsize=2)
-def _ensure_many(dialect: str) -> Any:
-    return dialect_insert(dialect, _accounts).on_conflict_do_nothing()
+    insert_rows(
+        session,
+        _accounts,
+        ("user_pk", "product_id", "balance", "lifetime"),
+        [(user_pk, product_id, 0, 0) for user_pk in users],
+        tail="ON CONFLICT DO NOTHING",
+    )
 
 
 def ensure_account(session: Session, user: User) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, update
 from sqlalchemy.orm import Session
@@ -52,6 +52,10 @@ class Outcome:
     badges_awarded: list[str] = field(default_factory=list)
 
 
+#: The rules of an event type no rule earns by.
+NO_RULES: list[EarningRule] = []
+
+
 @dataclass(frozen=True)
 class Programs:
     """A product's program settings as one batch sees them: read once, before its first event."""
@@ -67,8 +71,7 @@ class Programs:
         )
 
 
-@dataclass(frozen=True)
-class KnownUser:
+class KnownUser(NamedTuple):
     """The columns of a stored user the pipeline needs, read without loading the row."""
 
     id: int
@@ -102,7 +105,7 @@ def run(
         [
             (
                 events[i][0],
-                programs.rules_by_type.get(events[i][1].type, []),
+                programs.rules_by_type.get(events[i][1].type, NO_RULES),
                 events[i][1].properties,
             )
             for i in fresh

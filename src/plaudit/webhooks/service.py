@@ -12,12 +12,13 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from plaudit.errors import Conflict, InvalidInput
 from plaudit.outbound.policy import check_url
 from plaudit.store.base import utcnow
+from plaudit.store.bulk import insert_rows
 from plaudit.store.crypto import SecretBox
 from plaudit.store.memo import forget, remembered
 
@@ -38,6 +39,17 @@ MAX_ENDPOINTS_PER_PRODUCT = 20
 Notice = tuple[str, str | None, dict[str, Any]]
 _messages: Table = WebhookMessage.__table__  # type: ignore[assignment]
 _deliveries: Table = WebhookDelivery.__table__  # type: ignore[assignment]
+_MESSAGE_COLUMNS = ("id", "product_id", "event_type", "payload", "ordering_key", "created_at")
+_DELIVERY_COLUMNS = (
+    "product_id",
+    "message_id",
+    "endpoint_id",
+    "ordering_key",
+    "status",
+    "attempts",
+    "give_up_at",
+    "created_at",
+)
 
 
 def enqueue(
@@ -89,8 +101,8 @@ def enqueue_many(
     listeners: dict[str, list[str]] = {}
     timestamp = now.isoformat().replace("+00:00", "Z")
     give_up_at = now + RETRY_WINDOW
-    messages: list[dict[str, Any]] = []
-    deliveries: list[dict[str, Any]] = []
+    messages: list[tuple[Any, ...]] = []
+    deliveries: list[tuple[Any, ...]] = []
     for event_type, user_id, data in notices:
         endpoints = listeners.get(event_type)
         if endpoints is None:
@@ -101,38 +113,18 @@ def enqueue_many(
         if not endpoints:
             continue
         message_id = "msg_" + secrets.token_hex(12)
-        messages.append(
-            {
-                "id": message_id,
-                "product_id": product_id,
-                "event_type": event_type,
-                "payload": {
-                    "type": event_type,
-                    "timestamp": timestamp,
-                    "data": {"product_id": product_id, "user_id": user_id, **data},
-                },
-                "ordering_key": user_id,
-                "created_at": now,
-            }
-        )
-        deliveries.extend(
-            {
-                "product_id": product_id,
-                "message_id": message_id,
-                "endpoint_id": endpoint_id,
-                "ordering_key": user_id,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": None,
-                "give_up_at": give_up_at,
-                "created_at": now,
-            }
-            for endpoint_id in endpoints
-        )
-    if messages:
-        connection = session.connection()
-        connection.execute(insert(_messages), messages)
-        connection.execute(insert(_deliveries), deliveries)
+        payload = {
+            "type": event_type,
+            "timestamp": timestamp,
+            "data": {"product_id": product_id, "user_id": user_id, **data},
+        }
+        messages.append((message_id, product_id, event_type, payload, user_id, now))
+        for endpoint_id in endpoints:
+            deliveries.append(
+                (product_id, message_id, endpoint_id, user_id, "pending", 0, give_up_at, now)
+            )
+    insert_rows(session, _messages, _MESSAGE_COLUMNS, messages)
+    insert_rows(session, _deliveries, _DELIVERY_COLUMNS, deliveries)
 
 
 def _write(
