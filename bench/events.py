@@ -355,7 +355,7 @@ def measure(
     env = {**env, "PLAUDIT_ALLOW_PRIVATE_URLS": "true"}  # the webhook's 127.0.0.1
     server = Server(f"plaudit-{store}", "plaudit.app:app_from_environment", env, work)
     try:
-        server.wait_ready("/healthz", {})
+        server.wait_ready("/healthz", {}, timeout=90)  # a loaded machine starts slowly
         secret, api_key = seed(server.base, hook_port)
         now = int(time.time())
         plan = {
