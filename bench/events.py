@@ -304,7 +304,7 @@ async def load(
     limits = httpx.Limits(
         max_connections=len(per_connection), max_keepalive_connections=len(per_connection)
     )
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=300) as client:
         start = time.perf_counter()
         deadline = start + seconds
 
