@@ -7,18 +7,116 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Table, func
 from sqlalchemy.orm import Session
 
 from plaudit.access.scope import scoped
+from plaudit.store.bulk import insert_rows
 from plaudit.store.upsert import insert_ignore
 from plaudit.users.models import User
 
 from .models import Event
 
 _events: Table = Event.__table__  # type: ignore[assignment]
+
+
+class Member(Protocol):
+    """A user as the pipeline needs one: a stored User, or the few columns of one."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def product_id(self) -> str: ...
+    @property
+    def external_id(self) -> str: ...
+
+
+class NewEvent(NamedTuple):
+    """An event of a batch, to be stored."""
+
+    user: Member
+    type: str
+    properties: dict[str, Any]
+    client_event_id: str | None
+
+
+_COLUMNS = (
+    "id",
+    "product_id",
+    "user_pk",
+    "type",
+    "properties",
+    "client_event_id",
+    "source",
+    "created_at",
+)
+
+
+def record_events(
+    session: Session, product_id: str, events: Sequence[NewEvent], *, source: str, now: dt.datetime
+) -> list[tuple[str, bool]]:
+    """Store a batch of events in one statement; for each, its id and whether it is new.
+
+    An id sent twice in the batch is stored once (the later copies answer the first's id); an
+    id stored by an earlier batch, or by one racing this one, is found by the unique (product,
+    user, client id) index, which makes the insert of a retry a no-op."""
+    answers: list[tuple[str, bool]] = []
+    rows: list[tuple[Any, ...]] = []
+    first: dict[tuple[int, str], int] = {}
+    for event in events:
+        key = (event.user.id, event.client_event_id) if event.client_event_id else None
+        if key is not None and key in first:
+            answers.append((answers[first[key]][0], False))
+            continue
+        event_id = "evt_" + secrets.token_hex(12)
+        if key is not None:
+            first[key] = len(answers)
+        answers.append((event_id, True))
+        rows.append(
+            (
+                event_id,
+                product_id,
+                event.user.id,
+                event.type,
+                event.properties,
+                event.client_event_id,
+                source,
+                now,
+            )
+        )
+    inserted = insert_rows(
+        session, _events, _COLUMNS, rows, tail="ON CONFLICT DO NOTHING RETURNING id"
+    )
+    stored = {event_id for (event_id,) in inserted}
+    if len(stored) == len(rows):
+        return answers
+    # Retries of stored events: their ids, one read for the batch.
+    retried = {i for i, (event_id, new) in enumerate(answers) if new and event_id not in stored}
+    users = {events[i].user.id for i in retried}
+    client_ids = {events[i].client_event_id for i in retried}
+    found = {
+        (user_pk, client_id): event_id
+        for event_id, user_pk, client_id in session.execute(
+            scoped(Event, product_id)
+            .with_only_columns(Event.id, Event.user_pk, Event.client_event_id)
+            .where(Event.user_pk.in_(users), Event.client_event_id.in_(client_ids))
+        )
+    }
+    for i in retried:
+        existing = found.get((events[i].user.id, events[i].client_event_id or ""))
+        if existing is None:  # a conflict on the id itself: 96 random bits, so never in practice
+            raise RuntimeError("event id collision")
+        answers[i] = (existing, False)
+    # Later copies in the batch of a retried event answer the stored id too.
+    return [
+        (answers[first[(e.user.id, e.client_event_id)]][0], new)
+        if not new and e.client_event_id
+        else (event_id, new)
+        for e, (event_id, new) in zip(events, answers, strict=True)
+    ]
 
 
 def record_event(
@@ -58,6 +156,22 @@ def record_event(
     if existing is None:  # a conflict on the id itself: 96 random bits, so never in practice
         raise RuntimeError("event id collision")
     return str(existing), False
+
+
+def counts_of_types(
+    session: Session, product_id: str, pairs: set[tuple[int, str]]
+) -> dict[tuple[int, str], int]:
+    """How many events of each (user, type) there are: what "N times" badges count, read
+    once for a batch."""
+    if not pairs:
+        return {}
+    rows = session.execute(
+        scoped(Event, product_id)
+        .with_only_columns(Event.user_pk, Event.type, func.count())
+        .where(Event.user_pk.in_({u for u, _ in pairs}), Event.type.in_({t for _, t in pairs}))
+        .group_by(Event.user_pk, Event.type)
+    )
+    return {(user_pk, kind): int(n) for user_pk, kind, n in rows if (user_pk, kind) in pairs}
 
 
 def count_of_type(session: Session, user: User, event_type: str) -> int:

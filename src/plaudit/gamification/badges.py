@@ -5,16 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable, Sequence
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from plaudit.errors import InvalidInput
+from plaudit.events.repository import Member
 from plaudit.products.models import Product
 from plaudit.store.memo import forget
-from plaudit.store.upsert import insert_ignore
+from plaudit.store.upsert import dialect_insert, dialect_of, insert_ignore
 from plaudit.users.models import User
-from plaudit.webhooks.service import enqueue
+from plaudit.webhooks.service import Notice, enqueue
 
 from . import repository
 from .models import Badge, UserBadge
@@ -109,6 +112,98 @@ def evaluate(
         if _award(session, product, user, badge, now):
             awarded.append(badge)
     return awarded
+
+
+class Step(NamedTuple):
+    """What one new event of a batch tells the badges: its user and type, the user's lifetime
+    points after it (None: it earned nothing), and the streak of its type after it."""
+
+    user: Member
+    event_type: str
+    lifetime: int | None
+    streak: StreakState | None
+
+
+def evaluate_many(
+    session: Session,
+    product: Product,
+    steps: Sequence[Step],
+    *,
+    enabled: Sequence[Badge],
+    events_of_types: Callable[[set[tuple[int, str]]], dict[tuple[int, str], int]],
+    now: dt.datetime,
+) -> list[tuple[list[Badge], list[Notice]]]:
+    """The badges each step awards, in order, and their notifications: what ``evaluate`` does
+    per event, with the held badges and the event counts read once for the batch (after the
+    batch's events are stored) and the awards written in one statement. A badge is awarded at
+    most once: to the first step that meets it, and not when another request did first."""
+    out: list[tuple[list[Badge], list[Notice]]] = [([], []) for _ in steps]
+    possible = [
+        [b for b in enabled if _may_be_met(b, s.lifetime, s.event_type, s.streak)] for s in steps
+    ]
+    if not any(possible):
+        return out
+    users = {s.user.id for s, found in zip(steps, possible, strict=True) if found}
+    held = repository.held_by(session, product.id, users)
+    counted = {
+        (s.user.id, s.event_type)
+        for s, found in zip(steps, possible, strict=True)
+        if any(b.kind == "event_count" for b in found)
+    }
+    totals = events_of_types(counted) if counted else {}
+    # The count as of each step: the stored total less the batch's later events of the pair.
+    count_at: list[int] = [0] * len(steps)
+    later: dict[tuple[int, str], int] = {}
+    for i in range(len(steps) - 1, -1, -1):
+        key = (steps[i].user.id, steps[i].event_type)
+        if key in counted:
+            count_at[i] = totals.get(key, 0) - later.get(key, 0)
+            later[key] = later.get(key, 0) + 1
+    wanted: list[tuple[int, Badge]] = []
+    for i, (step, found) in enumerate(zip(steps, possible, strict=True)):
+        mine = held.setdefault(step.user.id, set())
+        for badge in found:
+            if badge.id in mine:
+                continue
+            if badge.kind == "event_count" and count_at[i] < badge.threshold:
+                continue
+            mine.add(badge.id)
+            wanted.append((i, badge))
+    if not wanted:
+        return out
+    rows = [
+        {"user_pk": steps[i].user.id, "badge_id": b.id, "product_id": product.id, "awarded_at": now}
+        for i, b in wanted
+    ]
+    statement = _award_many(dialect_of(session))
+    awarded = {
+        (user_pk, badge_id)
+        for user_pk, badge_id in session.connection().execute(
+            statement, rows if len(rows) > 1 else rows[0]
+        )
+    }
+    shown: dict[str, dict[str, Any]] = {}
+    for i, badge in wanted:
+        step = steps[i]
+        if (step.user.id, badge.id) not in awarded:
+            continue  # a racing request awarded it first
+        if badge.id not in shown:
+            shown[badge.id] = {
+                "badge": BadgeOut.model_validate(badge).model_dump(exclude={"enabled"})
+            }
+        out[i][0].append(badge)
+        out[i][1].append(("badge.awarded", step.user.external_id, shown[badge.id]))
+    return out
+
+
+@lru_cache(maxsize=2)
+def _award_many(dialect: str) -> Any:
+    table: Table = UserBadge.__table__  # type: ignore[assignment]
+    return (
+        dialect_insert(dialect, table)
+        .on_conflict_do_nothing()
+        .returning(table.c.user_pk, table.c.badge_id)
+    )
 
 
 def _may_be_met(

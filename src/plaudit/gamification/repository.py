@@ -38,6 +38,20 @@ def held(session: Session, user: User) -> dict[str, dt.datetime]:
     return {row.badge_id: row.awarded_at for row in rows}
 
 
+def held_by(session: Session, product_id: str, users: set[int]) -> dict[int, set[str]]:
+    """The badges each of the users holds (user pk -> badge ids): one read for a batch."""
+    held: dict[int, set[str]] = {}
+    if users:
+        rows = session.execute(
+            scoped(UserBadge, product_id)
+            .with_only_columns(UserBadge.user_pk, UserBadge.badge_id)
+            .where(UserBadge.user_pk.in_(users))
+        )
+        for user_pk, badge_id in rows:
+            held.setdefault(user_pk, set()).add(badge_id)
+    return held
+
+
 def streaks(session: Session, user: User, *, limit: int) -> list[Streak]:
     """The user's streaks, most recent first."""
     return list(

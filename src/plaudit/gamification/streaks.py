@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, Table, bindparam, case
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from plaudit.periods import local_day
 from plaudit.products.models import Product
-from plaudit.store.upsert import dialect_insert, dialect_of
+from plaudit.store.bulk import insert_rows
 from plaudit.users.models import User
 
 from . import repository
@@ -32,58 +33,62 @@ class StreakState:
 _streaks: Table = Streak.__table__  # type: ignore[assignment]
 
 
-@lru_cache(maxsize=2)
-def _count_day(dialect: str) -> Any:
-    """One statement per event: insert the streak at 1, or move the stored one on by a day.
+_COLUMNS = ("user_pk", "event_type", "product_id", "current", "best", "last_day")
+
+
+@lru_cache(maxsize=8)
+def _count_day(today: dt.date) -> str:
+    """The rest of one statement for a batch: insert each streak at 1, or move the stored one
+    on by a day.
 
     Every SET expression reads the row as it was, on both stores: yesterday's streak grows,
-    today's (or a later day's) stays, an older one starts again at 1.
+    today's (or a later day's) stays, an older one starts again at 1. The days are ISO dates
+    written into the statement (compared as text by SQLite, as dates by PostgreSQL): only the
+    rows' own values are bound in a multi-row INSERT. One statement a day.
     """
-    c = _streaks.c
-    today = bindparam("today", type_=Date)
-    grown = case(
-        (c.last_day == bindparam("yesterday", type_=Date), c.current + 1),
-        (c.last_day >= today, c.current),
-        else_=1,
+    day = f"'{today.isoformat()}'"
+    yesterday = f"'{(today - dt.timedelta(days=1)).isoformat()}'"
+    grown = (
+        f"CASE WHEN streaks.last_day = {yesterday} THEN streaks.current + 1 "
+        f"WHEN streaks.last_day >= {day} THEN streaks.current ELSE 1 END"
     )
-    statement = dialect_insert(dialect, _streaks).values(
-        user_pk=bindparam("streak_user"),
-        event_type=bindparam("type"),
-        product_id=bindparam("product"),
-        current=1,
-        best=1,
-        last_day=today,
+    return (
+        "ON CONFLICT (user_pk, event_type) DO UPDATE SET "
+        f"current = {grown}, "
+        f"best = CASE WHEN {grown} > streaks.best THEN {grown} ELSE streaks.best END, "
+        f"last_day = CASE WHEN streaks.last_day > {day} THEN streaks.last_day ELSE {day} END "
+        "RETURNING user_pk, event_type, current, best, last_day"
     )
-    return statement.on_conflict_do_update(
-        index_elements=[c.user_pk, c.event_type],
-        set_={
-            "current": grown,
-            "best": case((grown > c.best, grown), else_=c.best),
-            "last_day": case((c.last_day > today, c.last_day), else_=today),
-        },
-    ).returning(c.current, c.best, c.last_day)
 
 
 def record(
     session: Session, product: Product, user: User, *, event_type: str, now: dt.datetime
 ) -> StreakState:
     """Count today (in the product's zone) for the event type; returns the streak after it."""
+    return record_many(session, product, [(user.id, event_type)], now=now)[(user.id, event_type)]
+
+
+def record_many(
+    session: Session, product: Product, pairs: Sequence[tuple[int, str]], *, now: dt.datetime
+) -> dict[tuple[int, str], StreakState]:
+    """Count today for each (user, event type) of a batch, in one statement; the streaks after
+    it. A batch's events share one day, so a pair counts once however often it comes."""
     today = local_day(now, product.time_zone)
-    row = (
-        session.connection()
-        .execute(
-            _count_day(dialect_of(session)),
-            {
-                "streak_user": user.id,
-                "type": event_type,
-                "product": product.id,
-                "today": today,
-                "yesterday": today - dt.timedelta(days=1),
-            },
+    rows = [
+        (user_pk, event_type, product.id, 1, 1, today)
+        for user_pk, event_type in sorted(set(pairs))  # one lock order for every batch
+    ]
+    return {
+        (user_pk, event_type): StreakState(
+            current=current,
+            best=best,
+            # SQLite answers the stored text: RETURNING bypasses SQLAlchemy's Date type.
+            last_day=dt.date.fromisoformat(last) if isinstance(last, str) else last,
         )
-        .one()
-    )
-    return StreakState(current=row.current, best=row.best, last_day=row.last_day)
+        for user_pk, event_type, current, best, last in insert_rows(
+            session, _streaks, _COLUMNS, rows, tail=_count_day(today)
+        )
+    }
 
 
 def current(streak: Streak, today: dt.date) -> int:

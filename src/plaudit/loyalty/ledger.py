@@ -10,19 +10,22 @@ the second one re-checks the balance the first one left: the balance never goes 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from plaudit.events.repository import Member
 from plaudit.periods import periods
 from plaudit.products.models import Product
+from plaudit.store.bulk import insert_rows
 from plaudit.store.db import Database
 from plaudit.store.memo import remembered
 from plaudit.store.upsert import insert_ignore, insert_or_add
 from plaudit.users.models import User
-from plaudit.webhooks.service import enqueue
+from plaudit.webhooks.service import Notice, enqueue
 
 from . import repository, tiers
 from .errors import InsufficientPoints
@@ -93,6 +96,233 @@ _APPEND = (
     .values({name: bindparam(name, type_=_entries.c[name].type) for name in _ENTRY_COLUMNS})
     .returning(_entries.c.id)
 )
+
+
+class Credit(NamedTuple):
+    """An earn a batch decided on: who, how many points, and why."""
+
+    user: Member
+    points: int
+    kind: str
+    reason: str
+    rule_id: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Credited:
+    """A credit as written: its entry, the tier it moved the user to (if it did), and the
+    notifications it queues (``points.earned``, then ``tier.changed``)."""
+
+    entry: Entry
+    tier: TierChange | None
+    notices: list[Notice]
+
+
+_ACCOUNT_COLUMNS = ("user_pk", "product_id", "balance", "lifetime", "last_earned_at")
+#: Add to many accounts in one statement, making the missing ones: what each user's balance,
+#: lifetime points and tier are after the batch.
+_CREDIT_MANY = (
+    "ON CONFLICT (user_pk) DO UPDATE SET "
+    "balance = loyalty_accounts.balance + excluded.balance, "
+    "lifetime = loyalty_accounts.lifetime + excluded.lifetime, "
+    "last_earned_at = excluded.last_earned_at "
+    "RETURNING user_pk, balance, lifetime, tier_name"
+)
+_TALLY_COLUMNS = ("user_pk", "period", "product_id", "points")
+_ADD_TALLIES = (
+    "ON CONFLICT (user_pk, period) DO UPDATE SET points = points_tallies.points + excluded.points"
+)
+_SET_TIER = (
+    update(_accounts)
+    .where(_accounts.c.user_pk == bindparam("account_user"))
+    .values(tier_name=bindparam("tier"))
+)
+
+
+def entry_row(
+    user: Member,
+    *,
+    delta: int,
+    kind: str,
+    reason: str,
+    balance_after: int,
+    now: dt.datetime,
+    rule_id: str | None = None,
+    event_id: str | None = None,
+    redemption_id: str | None = None,
+) -> dict[str, Any]:
+    """A ledger entry's row: the one place entries are built, one at a time or by the batch."""
+    return {
+        "product_id": user.product_id,
+        "user_pk": user.id,
+        "delta": delta,
+        "kind": kind,
+        "reason": reason[:500],
+        "balance_after": balance_after,
+        "rule_id": rule_id,
+        "event_id": event_id,
+        "redemption_id": redemption_id,
+        "created_at": now,
+    }
+
+
+def credit_many(
+    session: Session, product: Product, credits: Sequence[Credit], *, now: dt.datetime
+) -> list[Credited]:
+    """Credit a batch's earns, in order, set-wise: one statement adds each user's total to
+    their account (made on first use), one appends the entries, one adds to the leaderboard
+    tallies, and one moves the users whose tier changed.
+
+    The account statement returns each balance after the batch, so the balance after each
+    entry is known exactly: on PostgreSQL the row stays locked until the transaction ends, so
+    no other write lands between the batch's entries (SQLite has one writer). Tiers move as
+    each entry's lifetime points cross a threshold, so a batch that crosses two tiers
+    reports both changes, as one request per event would."""
+    if not credits:
+        return []
+    totals: dict[int, int] = {}
+    members: dict[int, Member] = {}
+    for credit_ in credits:
+        if credit_.points <= 0:
+            raise ValueError("a credit adds a positive number of points")
+        totals[credit_.user.id] = totals.get(credit_.user.id, 0) + credit_.points
+        members[credit_.user.id] = credit_.user
+    after = insert_rows(
+        session,
+        _accounts,
+        _ACCOUNT_COLUMNS,
+        [
+            (user_pk, product.id, totals[user_pk], totals[user_pk], now)
+            for user_pk in sorted(totals)  # one lock order for every batch (PostgreSQL)
+        ],
+        tail=_CREDIT_MANY,
+    )
+    # Running totals from where each account stood before the batch.
+    state: dict[int, list[Any]] = {
+        user_pk: [balance - totals[user_pk], lifetime - totals[user_pk], tier]
+        for user_pk, balance, lifetime, tier in after
+    }
+    stored_tier = {user_pk: st[2] for user_pk, st in state.items()}
+    product_tiers = remembered(
+        session, ("tiers", product.id), lambda: repository.tiers(session, product.id)
+    )
+    ladder = [(tier.threshold, tier.name) for tier in product_tiers]  # ascending
+    entries: list[dict[str, Any]] = []
+    lifetimes: list[int] = []
+    changes: list[TierChange | None] = []
+    for credit_ in credits:
+        st = state[credit_.user.id]
+        st[0] += credit_.points
+        st[1] += credit_.points
+        entries.append(
+            entry_row(
+                credit_.user,
+                delta=credit_.points,
+                kind=credit_.kind,
+                reason=credit_.reason,
+                balance_after=st[0],
+                now=now,
+                rule_id=credit_.rule_id,
+                event_id=credit_.event_id,
+            )
+        )
+        lifetimes.append(st[1])
+        name = None  # the highest tier the lifetime points reach, as ``tiers.tier_for``
+        for threshold, tier_name in ladder:
+            if threshold <= st[1]:
+                name = tier_name
+        changes.append(None if name == st[2] else TierChange(before=st[2], after=name))
+        st[2] = name
+    moved = [
+        {"account_user": user_pk, "tier": st[2]}
+        for user_pk, st in sorted(state.items())
+        if st[2] != stored_tier[user_pk]
+    ]
+    if moved:
+        session.connection().execute(_SET_TIER, moved if len(moved) > 1 else moved[0])
+    # A multi-row INSERT numbers its rows in the order of its VALUES on both stores (the key is
+    # drawn row by row within the statement), so the ids sorted are the entries' in order.
+    ids = sorted(
+        entry_id
+        for (entry_id,) in insert_rows(
+            session,
+            _entries,
+            _ENTRY_COLUMNS,
+            [tuple(row[name] for name in _ENTRY_COLUMNS) for row in entries],
+            tail="RETURNING id",
+        )
+    )
+    _add_tallies(session, product, totals, now)
+    out = []
+    for credit_, row, entry_id, lifetime, change in zip(
+        credits, entries, ids, lifetimes, changes, strict=True
+    ):
+        entry = Entry(
+            id=entry_id,
+            delta=row["delta"],
+            kind=row["kind"],
+            reason=row["reason"],
+            created_at=now,
+            balance_after=row["balance_after"],
+            lifetime=lifetime,
+        )
+        user_id = credit_.user.external_id
+        notices: list[Notice] = [
+            (
+                "points.earned",
+                user_id,
+                {
+                    "points": entry.delta,
+                    "balance": entry.balance_after,
+                    "lifetime": lifetime,
+                    "kind": entry.kind,
+                    "reason": credit_.reason,
+                    "entry_id": entry_id,
+                    "event_id": credit_.event_id,
+                    "rule_id": credit_.rule_id,
+                },
+            )
+        ]
+        if change is not None:
+            notices.append(
+                (
+                    "tier.changed",
+                    user_id,
+                    {"from": change.before, "to": change.after, "lifetime": lifetime},
+                )
+            )
+        out.append(Credited(entry=entry, tier=change, notices=notices))
+    return out
+
+
+def _add_tallies(
+    session: Session, product: Product, totals: dict[int, int], now: dt.datetime
+) -> None:
+    """Each user's points of the batch into the all-time, week and month tallies at once."""
+    keys = periods(now, product.time_zone)
+    insert_rows(
+        session,
+        _tallies,
+        _TALLY_COLUMNS,
+        [
+            (user_pk, period, product.id, points)
+            for user_pk, points in sorted(totals.items())
+            for period in keys
+        ],
+        tail=_ADD_TALLIES,
+    )
+
+
+def ensure_accounts(session: Session, product_id: str, users: Sequence[int]) -> None:
+    """Make the accounts the users do not have yet, in one statement."""
+    insert_rows(
+        session,
+        _accounts,
+        ("user_pk", "product_id", "balance", "lifetime"),
+        [(user_pk, product_id, 0, 0) for user_pk in users],
+        tail="ON CONFLICT DO NOTHING",
+    )
 
 
 def ensure_account(session: Session, user: User) -> None:
@@ -299,31 +529,23 @@ def _append(
     event_id: str | None = None,
     redemption_id: str | None = None,
 ) -> Entry:
-    reason = reason[:500]
-    entry_id = (
-        session.connection()
-        .execute(
-            _APPEND,
-            {
-                "product_id": user.product_id,
-                "user_pk": user.id,
-                "delta": delta,
-                "kind": kind,
-                "reason": reason,
-                "balance_after": balance_after,
-                "rule_id": rule_id,
-                "event_id": event_id,
-                "redemption_id": redemption_id,
-                "created_at": now,
-            },
-        )
-        .scalar_one()
+    row = entry_row(
+        user,
+        delta=delta,
+        kind=kind,
+        reason=reason,
+        balance_after=balance_after,
+        now=now,
+        rule_id=rule_id,
+        event_id=event_id,
+        redemption_id=redemption_id,
     )
+    entry_id = session.connection().execute(_APPEND, row).scalar_one()
     return Entry(
         id=entry_id,
         delta=delta,
         kind=kind,
-        reason=reason,
+        reason=row["reason"],
         created_at=now,
         balance_after=balance_after,
         lifetime=lifetime,

@@ -129,6 +129,41 @@ def earned_by_rule(
     return int(session.scalar(query) or 0)
 
 
+def earned_by_rules(
+    session: Session,
+    product_id: str,
+    users: list[int],
+    rule_ids: set[str],
+    *,
+    since: dt.datetime | None = None,
+) -> dict[tuple[int, str], int]:
+    """How many times each of the users earned by each of the rules (since a moment, if
+    given): one read for a batch."""
+    if not users or not rule_ids:
+        return {}
+    query = (
+        scoped(LedgerEntry, product_id)
+        .with_only_columns(LedgerEntry.user_pk, LedgerEntry.rule_id, func.count())
+        .where(LedgerEntry.user_pk.in_(users), LedgerEntry.rule_id.in_(rule_ids))
+        .group_by(LedgerEntry.user_pk, LedgerEntry.rule_id)
+    )
+    if since is not None:
+        query = query.where(LedgerEntry.created_at >= since)
+    return {(user_pk, str(rule_id)): int(n) for user_pk, rule_id, n in session.execute(query)}
+
+
+def lock_accounts(session: Session, product_id: str, users: list[int]) -> None:
+    """Lock the users' account rows until the transaction ends (PostgreSQL), in the order
+    of their keys: two transactions locking overlapping sets never deadlock."""
+    session.execute(
+        scoped(LoyaltyAccount, product_id)
+        .with_only_columns(LoyaltyAccount.user_pk)
+        .where(LoyaltyAccount.user_pk.in_(users))
+        .order_by(LoyaltyAccount.user_pk)
+        .with_for_update()
+    )
+
+
 def lock_account(session: Session, user: User) -> None:
     """Lock the user's account row until the transaction ends (PostgreSQL)."""
     session.execute(

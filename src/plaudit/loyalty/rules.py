@@ -7,11 +7,12 @@ import math
 import secrets
 from collections.abc import Sequence
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
 from plaudit.errors import InvalidInput
+from plaudit.events.repository import Member
 from plaudit.periods import day_start, local_day
 from plaudit.products.models import Product
 from plaudit.store.memo import forget
@@ -84,19 +85,52 @@ def delete_rule(session: Session, product: Product, rule_id: str) -> None:
     forget(session)
 
 
+class Terms(NamedTuple):
+    """A rule as a batch applies it: its columns read once, its rate as a Decimal."""
+
+    rule: EarningRule
+    id: str
+    name: str
+    points: int | None
+    property: str
+    rate: Decimal
+    cap: int
+    once: bool
+    limit_per_day: int | None
+    servers_only: bool
+
+    @classmethod
+    def of(cls, rule: EarningRule) -> Terms:
+        return cls(
+            rule=rule,
+            id=rule.id,
+            name=rule.name,
+            points=rule.points,
+            property=rule.property or "",
+            rate=Decimal(repr(rule.rate)) if rule.rate is not None else Decimal(0),
+            cap=min(rule.max_points_per_event or ledger.MAX_POINTS, ledger.MAX_POINTS),
+            once=rule.once,
+            limit_per_day=rule.limit_per_day,
+            servers_only=rule.servers_only,
+        )
+
+
 def points_for(rule: EarningRule, properties: dict[str, Any]) -> int:
     """What one event earns under this rule: 0 when a property rule's value is missing,
     not a number, or rounds down to nothing."""
-    if rule.points is not None:
-        return rule.points
-    value = properties.get(rule.property or "")
+    return _points(Terms.of(rule), properties)
+
+
+def _points(terms: Terms, properties: dict[str, Any]) -> int:
+    if terms.points is not None:
+        return terms.points
+    value = properties.get(terms.property)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0
     if isinstance(value, float) and not math.isfinite(value):
         return 0
-    earned = (Decimal(str(value)) * Decimal(repr(rule.rate))).to_integral_value(ROUND_FLOOR)
-    cap = min(rule.max_points_per_event or ledger.MAX_POINTS, ledger.MAX_POINTS)
-    return int(min(max(earned, Decimal(0)), Decimal(cap)))
+    earned = (Decimal(str(value)) * terms.rate).to_integral_value(ROUND_FLOOR)
+    return int(min(max(earned, Decimal(0)), Decimal(terms.cap)))
 
 
 def enabled_by_type(session: Session, product: Product) -> dict[str, list[EarningRule]]:
@@ -105,6 +139,81 @@ def enabled_by_type(session: Session, product: Product) -> dict[str, list[Earnin
     for rule in list_rules(session, product, enabled_only=True):
         grouped.setdefault(rule.event_type, []).append(rule)
     return grouped
+
+
+def earnings(
+    session: Session,
+    product: Product,
+    events: Sequence[tuple[Member, Sequence[EarningRule], dict[str, Any]]],
+    *,
+    source: str,
+    now: dt.datetime,
+) -> list[list[tuple[EarningRule, int]]]:
+    """What each event of a batch earns, in order: (rule, points) under each of its rules
+    (the product's enabled rules for its type; a browser's event, ``source`` "client", only
+    under rules not kept for servers), within the rules' limits.
+
+    Limits are counted once for the batch, then in memory event by event, so a limit reached
+    in the middle of a batch stops the later events exactly where one request per event
+    would. On PostgreSQL the users' account rows are locked first (in one order, so that two
+    batches never wait on each other in a circle): counting and crediting are one step for a
+    user whoever else is writing. (SQLite runs one writer at a time already.)"""
+    read: dict[int, Terms] = {}
+    kept: dict[int, list[Terms]] = {}  # by id() of the rule list: one per event type
+    applicable: list[tuple[Member, list[Terms], dict[str, Any]]] = []
+    for user, rules, properties in events:
+        terms = kept.get(id(rules))
+        if terms is None:
+            terms = []
+            for rule in rules:
+                found = read.get(id(rule))
+                if found is None:
+                    found = read[id(rule)] = Terms.of(rule)
+                if not (source == "client" and found.servers_only):
+                    terms.append(found)
+            kept[id(rules)] = terms
+        applicable.append((user, terms, properties))
+    limited = {
+        (user.id, t.id): t.rule
+        for user, terms, _ in applicable
+        for t in terms
+        if t.once or t.limit_per_day
+    }
+    counts = _earned_counts(session, product, limited, now) if limited else {}
+    out: list[list[tuple[EarningRule, int]]] = []
+    for user, terms, properties in applicable:
+        earned = []
+        for t in terms:
+            points = _points(t, properties)
+            if points <= 0:
+                continue
+            if t.once or t.limit_per_day:
+                key = (user.id, t.id)
+                if counts.get(key, 0) >= (1 if t.once else t.limit_per_day or 0):
+                    continue
+                counts[key] = counts.get(key, 0) + 1
+            earned.append((t.rule, points))
+        out.append(earned)
+    return out
+
+
+def _earned_counts(
+    session: Session,
+    product: Product,
+    limited: dict[tuple[int, str], EarningRule],
+    now: dt.datetime,
+) -> dict[tuple[int, str], int]:
+    """How often each (user, limited rule) earned: ever for a once rule, else today."""
+    users = sorted({user_pk for user_pk, _ in limited})
+    ledger.ensure_accounts(session, product.id, users)
+    if dialect_of(session) == "postgresql":
+        repository.lock_accounts(session, product.id, users)
+    since = day_start(local_day(now, product.time_zone), product.time_zone)
+    once = {rule.id for rule in limited.values() if rule.once}
+    daily = {rule.id for rule in limited.values() if not rule.once}
+    counts = repository.earned_by_rules(session, product.id, users, once)
+    counts.update(repository.earned_by_rules(session, product.id, users, daily, since=since))
+    return counts
 
 
 def apply_rules(

@@ -1,10 +1,20 @@
 """The event pipeline: a batch of events through every program, in the caller's transaction.
 
-For each event, in order: store it (a retry stops here), earn by the rules (the ledger entry,
-the balance, the leaderboard tallies, the tier), count the streak, award the badges; each step
-queues its webhooks in the same transaction, so an acknowledged event is durable with all its
-effects. What a step reads of the product's programs (rules, badges) is read once per batch.
-A single event is a batch of one.
+A batch is evaluated in memory and written set-wise, step by step, each step one or two
+statements whatever the batch's size:
+
+1. store the events (a retry, in this batch or an earlier one, stops here: it earns nothing);
+2. decide what the new ones earn by the rules, within the rules' limits (``rules.earnings``);
+3. credit it (``ledger.credit_many``): the accounts, the ledger entries, the leaderboard
+   tallies, the tiers;
+4. count the streaks (``streaks.record_many``);
+5. award the badges (``badges.evaluate_many``);
+6. queue the webhooks of all the steps, in the order one request per event would have
+   (``enqueue_many``).
+
+An acknowledged batch is durable with all its effects, or nothing of it is (the caller's
+transaction). What a step reads of the product's programs (rules, badges, tiers, webhook
+endpoints) is read once per batch. A single event is a batch of one, through the same code.
 """
 
 from __future__ import annotations
@@ -12,19 +22,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
+from sqlalchemy import Table, update
 from sqlalchemy.orm import Session
 
+from plaudit.access.scope import scoped
 from plaudit.events import repository as event_store
+from plaudit.events.repository import Member, NewEvent
 from plaudit.events.schemas import EventIn, ServerEventIn
 from plaudit.gamification import badges, streaks
 from plaudit.gamification.models import Badge
-from plaudit.loyalty import rules
+from plaudit.loyalty import ledger, rules
 from plaudit.loyalty.models import EarningRule
 from plaudit.products.models import Product
 from plaudit.users.models import User
 from plaudit.users.service import upsert_user
+from plaudit.webhooks.service import Notice, enqueue_many
 
 
 @dataclass
@@ -36,6 +50,10 @@ class Outcome:
     duplicate: bool
     points_earned: int = 0
     badges_awarded: list[str] = field(default_factory=list)
+
+
+#: The rules of an event type no rule earns by.
+NO_RULES: list[EarningRule] = []
 
 
 @dataclass(frozen=True)
@@ -53,71 +71,103 @@ class Programs:
         )
 
 
+class KnownUser(NamedTuple):
+    """The columns of a stored user the pipeline needs, read without loading the row."""
+
+    id: int
+    product_id: str
+    external_id: str
+
+
 def run(
     session: Session,
     product: Product,
-    events: Sequence[tuple[User, EventIn]],
+    events: Sequence[tuple[Member, EventIn]],
     *,
     source: str,
     now: dt.datetime,
 ) -> list[Outcome]:
     """Apply each (user, event) once, in order: a retry with a stored id earns nothing again."""
+    if not events:
+        return []
     programs = Programs.load(session, product)
-    return [
-        _apply(session, product, programs, user, event, source=source, now=now)
-        for user, event in events
+    stored = event_store.record_events(
+        session,
+        product.id,
+        [NewEvent(user, e.type, e.properties, e.id) for user, e in events],
+        source=source,
+        now=now,
+    )
+    fresh = [i for i, (_, new) in enumerate(stored) if new]
+    earned = rules.earnings(
+        session,
+        product,
+        [
+            (
+                events[i][0],
+                programs.rules_by_type.get(events[i][1].type, NO_RULES),
+                events[i][1].properties,
+            )
+            for i in fresh
+        ],
+        source=source,
+        now=now,
+    )
+    credits: list[ledger.Credit] = []
+    owners: list[int] = []  # the position in ``fresh`` of each credit's event
+    for position, (i, found) in enumerate(zip(fresh, earned, strict=True)):
+        for rule, points in found:
+            credits.append(
+                ledger.Credit(
+                    user=events[i][0],
+                    points=points,
+                    kind="earn",
+                    reason=rule.name,
+                    rule_id=rule.id,
+                    event_id=stored[i][0],
+                )
+            )
+            owners.append(position)
+    credited: list[list[ledger.Credited]] = [[] for _ in fresh]
+    for position, done in zip(
+        owners, ledger.credit_many(session, product, credits, now=now), strict=True
+    ):
+        credited[position].append(done)
+    streak_of = streaks.record_many(
+        session, product, [(events[i][0].id, events[i][1].type) for i in fresh], now=now
+    )
+    steps = [
+        badges.Step(
+            user=events[i][0],
+            event_type=events[i][1].type,
+            lifetime=credited[position][-1].entry.lifetime if credited[position] else None,
+            streak=streak_of[(events[i][0].id, events[i][1].type)],
+        )
+        for position, i in enumerate(fresh)
     ]
-
-
-def _apply(
-    session: Session,
-    product: Product,
-    programs: Programs,
-    user: User,
-    event: EventIn,
-    *,
-    source: str,
-    now: dt.datetime,
-) -> Outcome:
-    event_id, new = event_store.record_event(
-        session,
-        user=user,
-        type=event.type,
-        properties=event.properties,
-        client_event_id=event.id,
-        source=source,
-        now=now,
-    )
-    if not new:
-        return Outcome(event_id, duplicate=True)
-    entries = rules.apply_rules(
+    awards = badges.evaluate_many(
         session,
         product,
-        user,
-        rules=programs.rules_by_type.get(event.type, []),
-        properties=event.properties,
-        event_id=event_id,
-        source=source,
-        now=now,
-    )
-    streak = streaks.record(session, product, user, event_type=event.type, now=now)
-    awarded = badges.evaluate(
-        session,
-        product,
-        user,
-        now=now,
-        lifetime=entries[-1].lifetime if entries else None,
-        event_type=event.type,
-        streak=streak,
-        events_of_type=lambda: event_store.count_of_type(session, user, event.type),
+        steps,
         enabled=programs.badges,
+        events_of_types=lambda pairs: event_store.counts_of_types(session, product.id, pairs),
+        now=now,
     )
-    return Outcome(
-        event_id,
-        duplicate=False,
-        points_earned=sum(e.delta for e in entries),
-        badges_awarded=[b.name for b in awarded],
-    )
+    notices: list[Notice] = []
+    for position in range(len(fresh)):
+        for done in credited[position]:
+            notices.extend(done.notices)
+        notices.extend(awards[position][1])
+    enqueue_many(session, product_id=product.id, notices=notices, now=now)
+    outcomes = [Outcome(event_id, duplicate=True) for event_id, _ in stored]
+    for position, i in enumerate(fresh):
+        outcome = outcomes[i]
+        outcome.duplicate = False
+        outcome.points_earned = sum(done.entry.delta for done in credited[position])
+        outcome.badges_awarded = [badge.name for badge in awards[position][0]]
+    # Ingestion's metrics (events ingested, new and retried; time per batch) are counted here:
+    # every event of every route and of `plaudit events import` passes this line.
+    return outcomes
 
 
 def ingest(
@@ -146,15 +196,45 @@ def ingest_batch(
 ) -> list[Outcome]:
     """Ingest events for named users, in order, in the caller's transaction: all or none.
     A user not seen before is created (listed if the product is published)."""
-    users: dict[str, User] = {}
-    for item in events:
-        if item.user_id not in users:
-            users[item.user_id] = upsert_user(
+    users = members(session, product, list(dict.fromkeys(e.user_id for e in events)), now=now)
+    return run(session, product, [(users[e.user_id], e) for e in events], source=source, now=now)
+
+
+_users: Table = User.__table__  # type: ignore[assignment]
+
+
+def members(
+    session: Session, product: Product, external_ids: list[str], *, now: dt.datetime
+) -> dict[str, Member]:
+    """The batch's users by their ids in the tenant's system, seen now: the known ones read
+    in one statement and marked seen in one more (two when the product is published and some
+    are not listed yet); the new ones created one by one, each announced (``user.created``)."""
+    found: dict[str, Member] = {
+        external_id: KnownUser(id=user_pk, product_id=product.id, external_id=external_id)
+        for user_pk, external_id in session.execute(
+            scoped(User, product.id)
+            .with_only_columns(User.id, User.external_id)
+            .where(User.external_id.in_(external_ids))
+        )
+    }
+    if found:
+        known = [member.id for member in found.values()]
+        connection = session.connection()
+        connection.execute(update(_users).where(_users.c.id.in_(known)).values(last_seen_at=now))
+        if product.published:
+            connection.execute(
+                update(_users)
+                .where(_users.c.id.in_(known), _users.c.listed_at.is_(None))
+                .values(listed_at=now)
+            )
+    for external_id in external_ids:
+        if external_id not in found:
+            found[external_id] = upsert_user(
                 session,
                 product_id=product.id,
-                external_id=item.user_id,
+                external_id=external_id,
                 profile={},
                 listed=product.published,
                 now=now,
             )
-    return run(session, product, [(users[e.user_id], e) for e in events], source=source, now=now)
+    return found

@@ -53,9 +53,14 @@ def flush(counts: LimitedCounts, db: Database) -> int:
             # A refusal may name a product that does not exist (a header anyone can send).
             named = {product_id for product_id, _, _ in pending}
             known = set(session.scalars(select(Product.id).where(Product.id.in_(named))))
-            for (product_id, day, code), count in pending.items():
-                if product_id in known:
-                    _add(session, product_id, day, code, count)
+            _add(
+                session,
+                [
+                    {"product_id": product_id, "day": day, "code": code, "count": count}
+                    for (product_id, day, code), count in pending.items()
+                    if product_id in known
+                ],
+            )
             oldest = min(day for _, day, _ in pending) - dt.timedelta(days=KEPT_DAYS)
             session.execute(delete(LimitedCount).where(LimitedCount.day < oldest))
     except IntegrityError:
@@ -63,18 +68,19 @@ def flush(counts: LimitedCounts, db: Database) -> int:
     return len(pending)
 
 
-def _add(session: Session, product_id: str, day: dt.date, code: str, count: int) -> None:
-    """One upsert that adds (both stores speak ON CONFLICT), so that processes writing at once
-    never lose a count."""
+def _add(session: Session, rows: list[dict[str, Any]]) -> None:
+    """One upsert that adds, for all the pending counts at once (both stores speak ON
+    CONFLICT), so that processes writing at once never lose a count."""
+    if not rows:
+        return
     postgres = session.get_bind().dialect.name == "postgresql"
-    statement = (postgresql_insert if postgres else sqlite_insert)(LimitedCount).values(
-        product_id=product_id, day=day, code=code, count=count
-    )
+    statement = (postgresql_insert if postgres else sqlite_insert)(LimitedCount)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=["product_id", "day", "code"],
             set_={"count": LimitedCount.count + statement.excluded.count},
-        )
+        ),
+        rows,
     )
 
 

@@ -12,11 +12,13 @@ import datetime as dt
 import secrets
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from plaudit.errors import Conflict, InvalidInput
 from plaudit.outbound.policy import check_url
 from plaudit.store.base import utcnow
+from plaudit.store.bulk import insert_rows
 from plaudit.store.crypto import SecretBox
 from plaudit.store.memo import forget, remembered
 
@@ -32,6 +34,22 @@ SECRET_PREFIX = "whsec_"
 MAX_ENDPOINTS_PER_PRODUCT = 20
 
 # --- the outbox ---------------------------------------------------------------------------
+
+#: One notification to queue: (event type, the user it is about, its data).
+Notice = tuple[str, str | None, dict[str, Any]]
+_messages: Table = WebhookMessage.__table__  # type: ignore[assignment]
+_deliveries: Table = WebhookDelivery.__table__  # type: ignore[assignment]
+_MESSAGE_COLUMNS = ("id", "product_id", "event_type", "payload", "ordering_key", "created_at")
+_DELIVERY_COLUMNS = (
+    "product_id",
+    "message_id",
+    "endpoint_id",
+    "ordering_key",
+    "status",
+    "attempts",
+    "give_up_at",
+    "created_at",
+)
 
 
 def enqueue(
@@ -67,6 +85,46 @@ def enqueue(
         now=now or utcnow(),
     )
     return message.id
+
+
+def enqueue_many(
+    session: Session, *, product_id: str, notices: list[Notice], now: dt.datetime
+) -> None:
+    """Queue many notifications at once, in their order (the deliveries' ids follow it, so one
+    user's messages still reach an endpoint oldest first): two statements, messages then
+    deliveries, whatever the number. What ``enqueue`` does for each, set-wise."""
+    subscriptions = remembered(
+        session, ("webhooks", product_id), lambda: repository.subscriptions(session, product_id)
+    )
+    if not subscriptions or not notices:
+        return
+    listeners: dict[str, list[str]] = {}
+    timestamp = now.isoformat().replace("+00:00", "Z")
+    give_up_at = now + RETRY_WINDOW
+    messages: list[tuple[Any, ...]] = []
+    deliveries: list[tuple[Any, ...]] = []
+    for event_type, user_id, data in notices:
+        endpoints = listeners.get(event_type)
+        if endpoints is None:
+            if event_type not in EVENT_TYPES:
+                raise ValueError(f"unknown webhook event type {event_type!r}")
+            endpoints = sorted(e for e, types in subscriptions if event_type in types)
+            listeners[event_type] = endpoints
+        if not endpoints:
+            continue
+        message_id = "msg_" + secrets.token_hex(12)
+        payload = {
+            "type": event_type,
+            "timestamp": timestamp,
+            "data": {"product_id": product_id, "user_id": user_id, **data},
+        }
+        messages.append((message_id, product_id, event_type, payload, user_id, now))
+        for endpoint_id in endpoints:
+            deliveries.append(
+                (product_id, message_id, endpoint_id, user_id, "pending", 0, give_up_at, now)
+            )
+    insert_rows(session, _messages, _MESSAGE_COLUMNS, messages)
+    insert_rows(session, _deliveries, _DELIVERY_COLUMNS, deliveries)
 
 
 def _write(
