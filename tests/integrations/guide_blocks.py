@@ -4,7 +4,8 @@ The convention (docs/integrations/README.md, "How the guides are tested"):
 
 - a fenced block whose preceding line says ``Save this as `NAME`:`` is written to NAME;
 - every other ```` ```sh ```` block is a step the reader runs, in order, in one shell;
-- a ```` ```json ```` block right after a step (only prose between them) is that step's answer.
+- a ```` ```json ```` block directly after a step (nothing but blank lines between them) is that
+  step's answer.
 
 This module only reads; ``test_guides_run.py`` runs what it finds.
 """
@@ -65,7 +66,7 @@ def read_guide(path: Path, *, section: str | None = None) -> Guide:
     guide = Guide(path)
     in_section = section is None
     last_text = ""  # the last non-blank line outside a block
-    prose_since_step = True  # only prose between the last step and here
+    after_step = False  # nothing but blank lines since the last step
     index = 0
     while index < len(lines):
         line = lines[index]
@@ -75,6 +76,7 @@ def read_guide(path: Path, *, section: str | None = None) -> Guide:
         if opened is None:
             if line.strip():
                 last_text = line.strip()
+                after_step = False
             index += 1
             continue
         indent = len(opened["indent"])
@@ -92,18 +94,15 @@ def read_guide(path: Path, *, section: str | None = None) -> Guide:
         saved = SAVE_AS.search(last_text)
         if saved is not None:
             guide.steps.append(Step("save", text, start, name=saved["name"]))
-            prose_since_step = False
         elif language in RUN_LANGUAGES:
             needs = tuple(name for name, pattern in RUNTIMES.items() if pattern.search(text))
             guide.steps.append(Step("run", text, start, runtimes=needs))
-            prose_since_step = True
+            after_step = True
             last_text = ""
             continue
-        elif language == "json" and prose_since_step and guide.steps:
-            previous = guide.steps[-1]
-            if previous.kind == "run" and previous.answer is None:
-                previous.answer = json.loads(text)
-        prose_since_step = False
+        elif language == "json" and after_step:
+            guide.steps[-1].answer = json.loads(text)
+        after_step = False
         last_text = ""
     return guide
 
@@ -173,7 +172,9 @@ def differences(shown: Any, got: Any, where: str = "") -> list[str]:
             return [f"{where or 'the answer'}: shown an object, got {got!r}"]
         found = []
         if set(shown) != set(got):
-            found.append(f"{where or 'the answer'}: fields {sorted(shown)} shown, {sorted(got)} got")
+            found.append(
+                f"{where or 'the answer'}: fields {sorted(shown)} shown, {sorted(got)} got"
+            )
         for key in set(shown) & set(got):
             here = f"{where}.{key}" if where else key
             if key in EXAMPLE_ONLY:
@@ -185,7 +186,11 @@ def differences(shown: Any, got: Any, where: str = "") -> list[str]:
     if isinstance(shown, list):
         if not isinstance(got, list) or len(shown) != len(got):
             return [f"{where}: shown {shown!r}, got {got!r}"]
-        return [d for i, (s, g) in enumerate(zip(shown, got, strict=True)) for d in differences(s, g, f"{where}[{i}]")]
+        return [
+            d
+            for i, (s, g) in enumerate(zip(shown, got, strict=True))
+            for d in differences(s, g, f"{where}[{i}]")
+        ]
     if isinstance(shown, str) and GENERATED.search(shown):
         return [] if isinstance(got, str) else [f"{where}: shown {shown!r}, got {got!r}"]
     return [] if shown == got else [f"{where}: shown {shown!r}, got {got!r}"]

@@ -219,11 +219,12 @@ def test_no_two_guides_create_the_same_product_or_write_the_same_file() -> None:
 
 def test_a_save_line_names_the_file_and_a_json_block_is_the_answer(tmp_path: Path) -> None:
     """The convention as a reader sees it: "Save this as `x`:" before a block writes x; sh
-    blocks run; a json block right after one is its answer; other blocks are not run."""
+    blocks run; a json block directly after one is its answer; other blocks are not run."""
     (tmp_path / "g.md").write_text(
         "Save this as `sign.py`:\n\n```python\nprint('t')\n```\n\n"
-        "Run it:\n\n```sh\nTOKEN=$(python3 sign.py)\n```\n\nThe answer:\n\n"
-        '```json\n{"ok": true}\n```\n\n```\n$ not run\n```\n\n```sh\nnode sign.js\n```\n'
+        "Run it:\n\n```sh\nTOKEN=$(python3 sign.py)\n```\n\n"
+        '```json\n{"ok": true}\n```\n\n```\n$ not run\n```\n\n```sh\nnode sign.js\n```\n\n'
+        'An example:\n\n```json\n{"error": "x"}\n```\n'
     )
     steps = read_guide(tmp_path / "g.md").steps
     assert [(s.kind, s.name) for s in steps] == [("save", "sign.py"), ("run", ""), ("run", "")]
