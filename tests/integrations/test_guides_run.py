@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import missing_backend
+from tests.conftest import REQUIRED, missing_backend
 from tests.support.runtimes import why_missing
 
 from .guide_blocks import (
@@ -167,10 +167,17 @@ def follow(guide: Guide, folder: Path, served: Served) -> None:
             else:
                 problems += [f"{where}: {d}" for d in differences(step.answer, answers[-1])]
     assert not problems, "\n".join(problems)
-    for name, why in lacking.items():
-        left_out = [s.line for s in guide.steps if name in s.runtimes]
-        if left_out:
-            missing_backend(name, f"{why}; {guide.path.name} steps at lines {left_out} not run")
+    left_out = {
+        name: lines
+        for name in lacking
+        if (lines := [s.line for s in guide.steps if name in s.runtimes])
+    }
+    why = "; ".join(
+        f"{lacking[name]} ({guide.path.name}: the {name} steps at lines {lines} did not run)"
+        for name, lines in left_out.items()
+    )
+    for name in sorted(left_out, key=lambda n: n not in REQUIRED):  # a required one fails
+        missing_backend(name, why)
 
 
 @pytest.mark.parametrize("path", GUIDES, ids=[p.stem for p in GUIDES])
