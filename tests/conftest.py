@@ -1,9 +1,10 @@
 """Suite-wide switches: optional backends skip loudly on a laptop and fail in CI.
 
 ``PLAUDIT_REQUIRE_BACKENDS`` (set by ``.ci/run``) names the backends that must be present
-(``postgres``, ``browser``, ``redis``); a test that would skip for want of one of them fails
-instead. Each is found by its own variable: ``PLAUDIT_TEST_POSTGRES_URL``,
-``PLAUDIT_TEST_CHROMIUM``, ``PLAUDIT_TEST_REDIS_URL``.
+(``postgres``, ``browser``, ``redis``, ``shell``, ``node``, ``ruby``); a test that would skip
+for want of one of them fails instead. The first three are found by their own variables:
+``PLAUDIT_TEST_POSTGRES_URL``, ``PLAUDIT_TEST_CHROMIUM``, ``PLAUDIT_TEST_REDIS_URL``; the last
+three, which the guides' steps need, on PATH (tests/support/runtimes.py).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from plaudit.access.credentials import USER_TOKEN_HEADERS, bearer
 from plaudit.access.management import management_principal
 from plaudit.access.session import DbSession
-from plaudit.auth.errors import InsufficientPermissions
+from plaudit.auth.errors import InsufficientPermissions, MissingToken
 from plaudit.errors import InvalidInput
 from plaudit.limits import web as limits
 from plaudit.products import repository as products
@@ -89,6 +89,19 @@ async def open_write(request: Request, body: OpenUserUpsert) -> OpenWrite:
         return OpenWrite(body, listed=None)
     address = limits.client_address(request)
     await limits.hit(request, limits.OPEN_ENDPOINT_PER_ADDRESS, address, product_id=product_id)
+    if not presented_user_token and api_key and _is_basic(request):
+        # Most often the HMAC signing secret, sent where the guide's servers send their API
+        # key. It is never compared with the product's secrets, stored or echoed: the answer
+        # only says where the password is read and that a secret sent there has left the server.
+        await limits.failed_verification(request)  # as authenticate_user counts missing_token
+        raise MissingToken(
+            "The Basic password is read only as the product's API key (pk_...), and this one "
+            "is not an API key; Plaudit never reads a user token or a signing secret there.",
+            hint="From your server, send the product's API key as the Basic password (or "
+            "'Authorization: Bearer pk_...'); from a browser, send the user's token in "
+            "'X-SaaSquatch-User-Token'. If that password was your signing secret, it has left "
+            "your backend: replace it (POST /v1/products/<id>/secrets) and disable the old one.",
+        )
     context = await authenticate_user(request, product_id=product_id, scopes=("write",))
     if not hmac.compare_digest(context.verified.user_id.encode(), user_id.encode()):
         raise InsufficientPermissions(
@@ -98,6 +111,10 @@ async def open_write(request: Request, body: OpenUserUpsert) -> OpenWrite:
         )
     check_vouched(context.verified, account_id=account_id, body=body.profile())
     return OpenWrite(body, listed=context.runtime.published)
+
+
+def _is_basic(request: Request) -> bool:
+    return request.headers.get("authorization", "")[:6].lower() == "basic "
 
 
 @router.post(

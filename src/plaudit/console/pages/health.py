@@ -1,5 +1,6 @@
-"""Integration health: refused tokens by code over time, the recent ones explained, and the
-webhook endpoints with their deliveries and redelivery."""
+"""Integration health: refused tokens by code over time, the recent ones explained (with the
+way to the test box, which explains any one token), and the webhook endpoints with their
+deliveries and redelivery."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from ..web import (
     text,
     validate,
 )
+from .start import token_test_box_url
 
 router = APIRouter(route_class=ConsoleRoute)
 BASE = PREFIX + "/products/{product_id}/health"
@@ -88,6 +90,7 @@ async def _page(
                 EndpointOut.model_validate(selected).model_dump() if selected is not None else None
             ),
             "deliveries": deliveries,
+            "test_box": token_test_box_url(product.id),
         }
 
     data = await in_session(request, work)

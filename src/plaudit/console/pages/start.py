@@ -1,4 +1,5 @@
-"""Getting started: the snippet that signs a valid token for this product, in four languages."""
+"""Getting started: the snippet that signs a valid token for this product, in four languages,
+how Plaudit finds the product for that token, and where to test one (the test box)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,29 @@ from plaudit.access.session import in_session
 from plaudit.access.state import AppState
 from plaudit.auth.profiles import get_profile
 from plaudit.products import hmac_secrets, public_keys, service
+from plaudit.products.keystore import ROUTING_CLAIMS
 
 from .. import snippets
 from ..web import PREFIX, Console, ConsoleRoute, product_of, render
 
 router = APIRouter(route_class=ConsoleRoute)
+
+
+def token_test_box_url(product_id: str) -> str:
+    """The Authentication tab's "Test a token" box, which the guides and 401 hints point to."""
+    return f"{PREFIX}/products/{product_id}/authentication#test-heading"
+
+
+def routing_claim(claims: dict[str, Any], product: dict[str, Any]) -> str | None:
+    """The claim by which Plaudit finds this product for a token with ``claims`` (its id, or
+    its audience), as it routes a call without a product header or path; None: the call must
+    name the product itself."""
+    names = {product["id"], product["audience"]} - {None}
+    for claim in ROUTING_CLAIMS:
+        value = claims.get(claim)
+        if any(v in names for v in (value if isinstance(value, list) else [value])):
+            return claim
+    return None
 
 
 @router.get(PREFIX + "/products/{product_id}/start", include_in_schema=False)
@@ -38,6 +57,8 @@ async def getting_started(request: Request, product_id: str, console: Console) -
             "snippets": snippets.snippets(made),
             "has_keys": bool(secrets) or bool(keys),
             "guide": get_profile(settings["profile"]),
+            "routed_by": routing_claim(made.claims, settings),
+            "test_box": token_test_box_url(settings["id"]),
         }
 
     return render(request, "start.html", tab="start", **(await in_session(request, work)))
