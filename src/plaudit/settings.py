@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     default_landing_url: str | None = None
     log_level: str = "info"
     log_json: bool = False
+    #: The bearer token Prometheus sends to /metrics (docs/operations.md); unset, it is off.
+    metrics_token: str | None = None
 
     # --- limits (docs/configuration.md, "Limits"): what an operator expects of Envoy or Kong ---
     #: Largest request body, in bytes, per route class; a larger one is a 413 before it is read.
@@ -145,6 +147,8 @@ class Settings(BaseSettings):
                 raise SettingsError("PLAUDIT_DEMO signs tokens for anyone: never in production.")
             if self.admin_token and len(self.admin_token) < 24:
                 raise SettingsError("PLAUDIT_ADMIN_TOKEN must be at least 24 characters.")
+            if self.metrics_token and len(self.metrics_token) < 24:
+                raise SettingsError("PLAUDIT_METRICS_TOKEN must be at least 24 characters.")
         return self
 
     @property

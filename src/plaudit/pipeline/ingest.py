@@ -10,12 +10,14 @@ A single event is a batch of one.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from plaudit import metrics
 from plaudit.events import repository as event_store
 from plaudit.events.schemas import EventIn, ServerEventIn
 from plaudit.gamification import badges, streaks
@@ -62,11 +64,14 @@ def run(
     now: dt.datetime,
 ) -> list[Outcome]:
     """Apply each (user, event) once, in order: a retry with a stored id earns nothing again."""
+    started = time.perf_counter()
     programs = Programs.load(session, product)
-    return [
+    outcomes = [
         _apply(session, product, programs, user, event, source=source, now=now)
         for user, event in events
     ]
+    metrics.record_events(len(outcomes), time.perf_counter() - started, source=source)
+    return outcomes
 
 
 def _apply(

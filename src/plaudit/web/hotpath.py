@@ -27,6 +27,9 @@ from .errors import response_for
 
 log = structlog.get_logger("plaudit.web")
 Handler = Callable[[Request], Awaitable[Response]]
+Observer = Callable[
+    [Scope, Receive, Send, Callable[[Scope, Receive, Send], Awaitable[None]]], Awaitable[None]
+]
 
 
 class PlauditApp(FastAPI):
@@ -34,8 +37,16 @@ class PlauditApp(FastAPI):
     hot_handler: Handler | None = None
     origins: OriginRegistry | None = None
     body_limits: BodyLimits | None = None
+    #: Outermost: request ids and counts (plaudit/operations/requests.py).
+    observer: Observer | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.observer is not None and scope["type"] == "http":
+            await self.observer(scope, receive, send, self._serve)
+            return
+        await self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.origins is not None and scope["type"] == "http" and is_client_path(scope["path"]):
             origin = _origin(scope)
             if origin is not None:
