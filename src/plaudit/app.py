@@ -155,7 +155,7 @@ def create_app(
     # Operations: /healthz, /readyz, /metrics, and every request's id and count, outermost.
     app.state.readiness = health.readiness(state)
     app.state.store_gauges = store_gauges.store_gauges(db, state.now)
-    app.observer = RequestObserver(hot_path=app.hot_path)
+    app.observer = RequestObserver(hot_path=app.hot_path, access_log=settings.access_log)
     app.include_router(health.router)
     app.include_router(scrape.router)
     app.include_router(verify_router)

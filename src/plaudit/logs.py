@@ -46,8 +46,10 @@ REDACTED = "[redacted]"
 #: The id of the request being served, for every line logged while serving it.
 REQUEST_ID: ContextVar[str | None] = ContextVar("plaudit_request_id", default=None)
 
-#: Loggers that uvicorn gives handlers of its own: their lines join ours instead.
-_UVICORN = ("uvicorn", "uvicorn.error", "uvicorn.access")
+#: Loggers that uvicorn gives handlers of its own: their lines join ours instead. Not
+#: uvicorn.access: its lines carry raw paths and queries; PLAUDIT_ACCESS_LOG logs route
+#: templates instead (plaudit.operations.requests).
+_UVICORN = ("uvicorn", "uvicorn.error")
 
 
 def _request_id(

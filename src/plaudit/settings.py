@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     default_landing_url: str | None = None
     log_level: str = "info"
     log_json: bool = False
+    #: One log line per request (method, route template, status, duration, request id).
+    access_log: bool = False
     #: The bearer token Prometheus sends to /metrics (docs/operations.md); unset, it is off.
     metrics_token: str | None = None
 

@@ -8,6 +8,10 @@ from ``A-Za-z0-9 . _ : - / + =``), or a new one: a random prefix per process and
 unique across processes without the system call a UUID costs on every request. It is set for
 the logs (``plaudit.logs.REQUEST_ID``) and echoed in the response.
 
+With ``PLAUDIT_ACCESS_LOG`` each request is also logged as one line (method, route template,
+status, duration, request id); off by default, because a log line costs the hot path more
+than the request itself.
+
 The route label is the template FastAPI matched (``/v1/products/{product_id}/events``), never
 the raw path: ids in paths would give every tenant and user series of their own. A request no
 route matched (a 404, a refusal before routing) is ``unmatched``; an unusual method is
@@ -22,6 +26,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 
+import structlog
 from starlette.types import Message, Receive, Scope, Send
 
 from plaudit import logs, metrics
@@ -33,12 +38,15 @@ UNMATCHED = "unmatched"
 _SANE = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
+log = structlog.get_logger("plaudit.access")
+
 
 class RequestObserver:
     """Called by ``PlauditApp`` for every HTTP request, with the rest of the app as ``app``."""
 
-    def __init__(self, *, hot_path: str) -> None:
+    def __init__(self, *, hot_path: str, access_log: bool = False) -> None:
         self._hot_path = hot_path
+        self._access_log = access_log
         self._prefix = secrets.token_hex(4) + "-"
         self._counter = itertools.count(1)
 
@@ -62,13 +70,20 @@ class RequestObserver:
         try:
             await app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            route = self._route(scope)
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            metrics.record_request(route, method, status, seconds)
+            if self._access_log:
+                # The template, never the raw path or query: they may carry ids or tokens.
+                log.info(
+                    "request",
+                    method=method,
+                    route=route,
+                    status=status,
+                    duration_ms=round(seconds * 1000, 2),
+                )
             logs.REQUEST_ID.reset(reset)
-            metrics.record_request(
-                self._route(scope),
-                method if (method := scope["method"]) in _METHODS else "other",
-                status,
-                time.perf_counter() - started,
-            )
 
     def _route(self, scope: Scope) -> str:
         route = scope.get("route")
