@@ -114,8 +114,7 @@ def test_a_served_run_logs_no_credential(settings: Settings, tmp_path: Path) -> 
     assert len(requests) >= 15, "the access log is on: a line per request"
     assert len({line["request_id"] for line in requests}) == len(requests)
     assert any(
-        line["route"] == "/v1/products/{product_id}" and line["status"] == 401
-        for line in requests
+        line["route"] == "/v1/products/{product_id}" and line["status"] == 401 for line in requests
     )
     leaked = [credential[:12] + "..." for credential in used if credential in text]
     assert not leaked, f"credentials in the log: {leaked}"
