@@ -2,8 +2,8 @@
 
 ``/healthz`` touches nothing: a liveness probe that failed when the database did would have
 every process restarted for the database's trouble. ``/readyz`` checks what serving needs, on a
-thread of its own within ``DEADLINE_SECONDS``: the store answers, its schema is at the
-migrations this code ships, and the master key decrypts what the store holds (the newest
+thread of its own within ``DEADLINE_SECONDS``: the store answers, its schema is not behind
+the migrations this code ships, and the master key decrypts what the store holds (the newest
 product secret and webhook secret; nothing to decrypt yet passes). It answers 503 naming what
 failed, never how: no exception text, which might quote a URL or a secret.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from typing import Literal
 
+from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from plaudit import __version__
 from plaudit.access.state import AppState
 from plaudit.products.models import ProductSecret
 from plaudit.store.crypto import MasterKeyError
-from plaudit.store.migrate import head_revision
+from plaudit.store.migrate import alembic_config
 from plaudit.webhooks.models import WebhookEndpoint
 
 from .deadline import SingleRead
@@ -41,7 +42,9 @@ class Alive(BaseModel):
 
 class Checks(BaseModel):
     store: Check = Field(description="The store answered a query.")
-    migrations: Check = Field(description="The store's schema is at this version's migrations.")
+    migrations: Check = Field(
+        description="The store's schema is not behind this version's migrations."
+    )
     master_key: Check = Field(description="PLAUDIT_MASTER_KEY decrypts the stored secrets.")
 
 
@@ -100,8 +103,18 @@ _HINTS = {
 
 
 @functools.cache
-def _head() -> str | None:
-    return head_revision()  # reads the migration scripts: once per process
+def _known_behind() -> frozenset[str]:
+    """The revisions this version ships short of its head: a store at one of them (or at none)
+    lacks what the code needs. A revision it does not know is a newer release's: that store is
+    ahead, which does not fail readiness, or a rolling upgrade that migrates first would take
+    every old process out of rotation before a new one is up."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))  # read once per process
+    head = script.get_current_head()
+    return frozenset(r.revision for r in script.walk_revisions() if r.revision != head)
+
+
+def _schema_ok(current: str | None) -> bool:
+    return current is not None and current not in _known_behind()
 
 
 def check(state: AppState) -> dict[str, Check]:
@@ -123,7 +136,7 @@ def check(state: AppState) -> dict[str, Check]:
             connection.exec_driver_sql("SELECT 1")
             checks["store"], step = "ok", "migrations"
             current = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-            checks["migrations"] = "ok" if current.scalar() == _head() else "failed"
+            checks["migrations"] = "ok" if _schema_ok(current.scalar()) else "failed"
             step = "master_key"
             for column, created in (
                 (ProductSecret.ciphertext, ProductSecret.created_at),
