@@ -151,6 +151,11 @@ class Settings(BaseSettings):
                 raise SettingsError("PLAUDIT_ADMIN_TOKEN must be at least 24 characters.")
             if self.metrics_token and len(self.metrics_token) < 24:
                 raise SettingsError("PLAUDIT_METRICS_TOKEN must be at least 24 characters.")
+            if self.metrics_token and self.metrics_token == self.admin_token:
+                raise SettingsError(
+                    "PLAUDIT_METRICS_TOKEN must differ from PLAUDIT_ADMIN_TOKEN: the scraper "
+                    "would hold the power to manage every product."
+                )
         return self
 
     @property

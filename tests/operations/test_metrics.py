@@ -100,15 +100,18 @@ def test_metrics_are_not_part_of_the_api_document(scraped: TestClient) -> None:
     assert {"/healthz", "/readyz"} <= set(paths)
 
 
-def test_production_refuses_a_short_metrics_token(settings: Settings) -> None:
-    """Like the admin token, a metrics token in production has at least 24 characters."""
+@pytest.mark.parametrize("token", ["short", "a" * 32])
+def test_production_refuses_a_short_metrics_token_or_the_admin_token(
+    settings: Settings, token: str
+) -> None:
+    """In production a metrics token has at least 24 characters and is not the admin token."""
     with pytest.raises(ValueError, match="PLAUDIT_METRICS_TOKEN"):
         Settings(
             environment="production",
             admin_token="a" * 32,
             master_key=settings.master_key,
             database_url="sqlite://",
-            metrics_token="short",
+            metrics_token=token,
         )
 
 

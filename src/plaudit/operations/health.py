@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse
 
 from plaudit import __version__
 from plaudit.access.state import AppState
+from plaudit.errors import ServiceError
 from plaudit.products.models import ProductSecret
 from plaudit.store.crypto import MasterKeyError
 from plaudit.store.migrate import alembic_config
@@ -54,7 +55,14 @@ class Ready(BaseModel):
     checks: Checks
 
 
-class NotReady(BaseModel):
+class NotReady(ServiceError):
+    code = "not_ready"
+    status = 503
+    description = "This process cannot serve yet: a readiness check failed (GET /readyz)."
+    hint = "The body's `checks` names the check; its hint says what to fix."
+
+
+class NotReadyBody(BaseModel):
     error: Literal["not_ready"]
     message: str
     hint: str
@@ -74,7 +82,7 @@ async def healthz() -> JSONResponse:
     "/readyz",
     response_model=Ready,
     summary="Readiness: the store answers, its schema is current, the master key decrypts",
-    responses={503: {"model": NotReady, "description": "A check failed; `checks` names it."}},
+    responses={503: {"model": NotReadyBody, "description": "A check failed; `checks` names it."}},
 )
 async def readyz(request: Request) -> JSONResponse:
     checker: SingleRead[dict[str, Check]] = request.app.state.readiness
@@ -84,12 +92,12 @@ async def readyz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__, "checks": checks})
     return JSONResponse(
         {
-            "error": "not_ready",
+            "error": NotReady.code,
             "message": f"Not ready: {', '.join(failed)} failed or could not be checked.",
             "hint": _HINTS[failed[0]],
             "checks": checks,
         },
-        status_code=503,
+        status_code=NotReady.status,
         headers={"Cache-Control": "no-store"},
     )
 
