@@ -13,7 +13,6 @@ import httpx
 import structlog
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse
 
 from plaudit import __version__, logs
 from plaudit.access.state import AppState
@@ -26,6 +25,8 @@ from plaudit.loyalty import ledger
 from plaudit.loyalty.routes import client_router as loyalty_client_router
 from plaudit.loyalty.routes import router as loyalty_router
 from plaudit.me.routes import router as me_router
+from plaudit.operations import health, scrape, store_gauges
+from plaudit.operations.requests import RequestObserver
 from plaudit.outbound import pinned_client
 from plaudit.pipeline.routes import points_router
 from plaudit.pipeline.routes import router as events_router
@@ -136,6 +137,8 @@ def create_app(
             verification.jwks.close()
             await run_in_threadpool(limited.flush, limiter.counts, db)
             state.http.close()
+            app.state.readiness.close()
+            app.state.store_gauges.close()
 
     app = PlauditApp(
         title="Plaudit",
@@ -156,18 +159,12 @@ def create_app(
     openapi.install(app)
     app.add_middleware(ControlCharacterGuard)
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
-    async def healthz() -> JSONResponse:
-        def ping() -> None:
-            with db.engine.connect() as connection:
-                connection.exec_driver_sql("SELECT 1")
-
-        try:
-            await run_in_threadpool(ping)
-        except Exception:
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
-        return JSONResponse({"status": "ok", "version": __version__})
-
+    # Operations: /healthz, /readyz, /metrics, and every request's id and count, outermost.
+    app.state.readiness = health.readiness(state)
+    app.state.store_gauges = store_gauges.store_gauges(db, state.now)
+    app.observer = RequestObserver(hot_path=app.hot_path, access_log=settings.access_log)
+    app.include_router(health.router)
+    app.include_router(scrape.router)
     app.include_router(verify_router)
     app.hot_handler = verify_endpoint  # served ahead of the framework: see web/hotpath.py
     app.include_router(events_router)

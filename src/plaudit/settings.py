@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     default_landing_url: str | None = None
     log_level: str = "info"
     log_json: bool = False
+    #: One log line per request (method, route template, status, duration, request id).
+    access_log: bool = False
+    #: The bearer token Prometheus sends to /metrics (docs/operations.md); unset, it is off.
+    metrics_token: str | None = None
 
     # --- limits (docs/configuration.md, "Limits"): what an operator expects of Envoy or Kong ---
     #: Largest request body, in bytes, per route class; a larger one is a 413 before it is read.
@@ -145,6 +149,13 @@ class Settings(BaseSettings):
                 raise SettingsError("PLAUDIT_DEMO signs tokens for anyone: never in production.")
             if self.admin_token and len(self.admin_token) < 24:
                 raise SettingsError("PLAUDIT_ADMIN_TOKEN must be at least 24 characters.")
+            if self.metrics_token and len(self.metrics_token) < 24:
+                raise SettingsError("PLAUDIT_METRICS_TOKEN must be at least 24 characters.")
+            if self.metrics_token and self.metrics_token == self.admin_token:
+                raise SettingsError(
+                    "PLAUDIT_METRICS_TOKEN must differ from PLAUDIT_ADMIN_TOKEN: the scraper "
+                    "would hold the power to manage every product."
+                )
         return self
 
     @property

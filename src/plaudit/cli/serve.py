@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import time
 from typing import Annotated
 
@@ -196,6 +199,10 @@ def _run(host: str, port: int, workers: int) -> None:
     # that the links it gives out (PLAUDIT_PUBLIC_URL's default) name this host and port.
     os.environ["PLAUDIT_HOST"] = host
     os.environ["PLAUDIT_PORT"] = str(port)
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Workers share one port: /metrics sums their counters from files (multiprocess mode).
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = files = tempfile.mkdtemp(prefix="plaudit-metrics-")
+        atexit.register(shutil.rmtree, files, ignore_errors=True)
     uvicorn.run(
         "plaudit.app:app_from_environment",
         factory=True,

@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plaudit import metrics
 from plaudit.auth import KeyError_, keys_from_jwks
 from plaudit.errors import Conflict, InvalidInput, NotFound, UnsafeUrl
 from plaudit.outbound import FetchFailed, check_url, fetch
@@ -124,9 +125,12 @@ def download(url: str, *, client: httpx.Client, allow_private: bool) -> Download
         if not keys_from_jwks(document, skip_unusable=True):
             raise ValueError("the key set holds no signing key Plaudit can use")
     except (FetchFailed, UnsafeUrl) as exc:
+        metrics.record_jwks_fetch("unsafe_url" if isinstance(exc, UnsafeUrl) else "fetch_failed")
         return None, exc.message
     except (ValueError, KeyError_) as exc:
+        metrics.record_jwks_fetch("invalid_document")
         return None, getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    metrics.record_jwks_fetch("ok")
     return document, None
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from plaudit import metrics
 from plaudit.access.credentials import USER_TOKEN_FIELDS, user_token_in
 from plaudit.access.state import AppState, get_state
 from plaudit.auth import ParsedToken, VerifiedToken, parse_unverified
@@ -82,11 +83,16 @@ async def authenticate_user(
     token: str | None = None,
 ) -> ClientContext:
     try:
-        return await _authenticate_user(request, product_id=product_id, scopes=scopes, token=token)
+        context = await _authenticate_user(
+            request, product_id=product_id, scopes=scopes, token=token
+        )
     except (AuthError, UnknownProduct) as error:
+        metrics.record_verification(error.code)
         if error.status == 401:  # refused credentials count; a missing scope (403) does not
             await limits.failed_verification(request)
         raise
+    metrics.record_verification("ok")
+    return context
 
 
 async def _authenticate_user(

@@ -29,6 +29,9 @@ log = structlog.get_logger("plaudit.web")
 Handler = Callable[[Request], Awaitable[Response]]
 #: A request has a body only with one of these (HTTP/1.1).
 _BODY_HEADERS = frozenset((b"content-length", b"transfer-encoding"))
+Observer = Callable[
+    [Scope, Receive, Send, Callable[[Scope, Receive, Send], Awaitable[None]]], Awaitable[None]
+]
 
 
 class PlauditApp(FastAPI):
@@ -36,8 +39,16 @@ class PlauditApp(FastAPI):
     hot_handler: Handler | None = None
     origins: OriginRegistry | None = None
     body_limits: BodyLimits | None = None
+    #: Outermost: request ids and counts (plaudit/operations/requests.py).
+    observer: Observer | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.observer is not None and scope["type"] == "http":
+            await self.observer(scope, receive, send, self._serve)
+            return
+        await self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return

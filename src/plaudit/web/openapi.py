@@ -51,7 +51,7 @@ SECURITY_SCHEMES = {
     },
 }
 _CLIENT_TAGS = {"client"}
-_PUBLIC_PATHS = {"/healthz", "/widget.js", "/r/{code}"}
+_PUBLIC_PATHS = {"/healthz", "/readyz", "/widget.js", "/r/{code}"}
 
 
 def install(app: FastAPI) -> None:

@@ -38,7 +38,7 @@ from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.orm import aliased
 from standardwebhooks import Webhook
 
-from plaudit import __version__
+from plaudit import __version__, metrics
 from plaudit.errors import UnsafeUrl
 from plaudit.outbound import FetchFailed, fetch, pinned_client
 from plaudit.store.crypto import MasterKeyError, SecretBox
@@ -317,6 +317,7 @@ def record(db: Database, outcomes: list[Outcome], *, now: dt.datetime) -> Report
                 delivery.next_attempt_at = min(
                     now + retry_delay(delivery.attempts), delivery.give_up_at
                 )
+            metrics.record_delivery(delivery.status)  # delivered, failed, or pending: retrying
     return Report(attempted=len(outcomes), delivered=delivered, gave_up=gave_up)
 
 
