@@ -17,6 +17,8 @@ from starlette.responses import JSONResponse
 
 from plaudit import __version__, logs
 from plaudit.access.state import AppState
+from plaudit.audit import recorder as audit_recorder
+from plaudit.audit.routes import router as audit_router
 from plaudit.console.routes import router as console_router
 from plaudit.gamification import leaderboards
 from plaudit.gamification.routes import router as gamification_router
@@ -147,6 +149,7 @@ def create_app(
     app.body_limits = BodyLimits(settings)  # served ahead of everything: see web/hotpath.py
     errors.install(app)
     openapi.install(app)
+    audit_recorder.install()
     app.add_middleware(ControlCharacterGuard)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
@@ -174,6 +177,7 @@ def create_app(
     app.include_router(referrals_router)
     app.include_router(widget_router)
     app.include_router(webhooks_router)
+    app.include_router(audit_router)
     app.include_router(console_router)
     app.origins = origins
     # After a change this process committed: reload that product's verification now (others

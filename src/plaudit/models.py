@@ -2,6 +2,7 @@
 imports it) for Alembic's env and for creating a schema."""
 
 from plaudit.access.models import ApiKey
+from plaudit.audit.models import AuditEntry
 from plaudit.console.models import ConsoleSession
 from plaudit.events.models import Event
 from plaudit.gamification.models import (
@@ -41,6 +42,7 @@ from plaudit.webhooks.models import (
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "AuthFailure",
     "Badge",
     "Base",
