@@ -31,6 +31,7 @@ from plaudit.me.routes import router as me_router
 from plaudit.outbound import pinned_client
 from plaudit.pipeline.routes import points_router
 from plaudit.pipeline.routes import router as events_router
+from plaudit.privacy.routes import router as privacy_router
 from plaudit.products import limited
 from plaudit.products.failure_log import FailureLog
 from plaudit.products.jwks_refresh import JwksFetcher
@@ -178,6 +179,7 @@ def create_app(
     app.include_router(widget_router)
     app.include_router(webhooks_router)
     app.include_router(audit_router)
+    app.include_router(privacy_router)
     app.include_router(console_router)
     app.origins = origins
     # After a change this process committed: reload that product's verification now (others

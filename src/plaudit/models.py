@@ -21,6 +21,7 @@ from plaudit.loyalty.models import (
     Reward,
     Tier,
 )
+from plaudit.privacy.models import PrivacyRequest
 from plaudit.products.limited import LimitedCount
 from plaudit.products.models import (
     AuthFailure,
@@ -56,6 +57,7 @@ __all__ = [
     "LimitedCount",
     "LoyaltyAccount",
     "PointsTally",
+    "PrivacyRequest",
     "Product",
     "ProductSecret",
     "PublicKeyRecord",

@@ -28,9 +28,7 @@ def globex(db: Database, settings: Settings) -> dict[str, Any]:
 
 
 def audit(client: TestClient, product: str = "acme", headers: Any = None, **params: Any) -> Any:
-    response = client.get(
-        f"/v1/products/{product}/audit", params=params, headers=headers or ADMIN
-    )
+    response = client.get(f"/v1/products/{product}/audit", params=params, headers=headers or ADMIN)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -96,7 +94,8 @@ def test_rules_rewards_badges_tiers_and_adjustments_are_recorded(
     """The programs' management writes, and a manual adjustment, which the hook cannot see."""
     base = "/v1/products/acme"
     rule = client.post(
-        base + "/loyalty/rules", json={"name": "Buy", "event_type": "buy", "points": 5},
+        base + "/loyalty/rules",
+        json={"name": "Buy", "event_type": "buy", "points": 5},
         headers=ADMIN,
     ).json()
     assert client.patch(
@@ -113,7 +112,8 @@ def test_rules_rewards_badges_tiers_and_adjustments_are_recorded(
     tiers = {"tiers": [{"name": "Silver", "threshold": 10}]}
     assert client.put(base + "/loyalty/tiers", json=tiers, headers=ADMIN).is_success
     assert client.put(
-        base + "/loyalty/tiers", json={"tiers": [{"name": "Gold", "threshold": 50}]},
+        base + "/loyalty/tiers",
+        json={"tiers": [{"name": "Gold", "threshold": 50}]},
         headers=ADMIN,
     ).is_success
     factories.users(db, "acme", [("ada", {})])
@@ -237,9 +237,8 @@ def test_the_operator_sees_every_product_and_a_deleted_ones_history(
     assert len(only_acme["entries"]) == 2
     created = client.post("/v1/products", json={"name": "New", "id": "acme"}, headers=ADMIN)
     assert created.status_code == 201
-    assert [e["action"] for e in audit(client)["entries"]] == [
-        "secret.create",
+    assert {e["action"] for e in audit(client)["entries"]} == {
         "product.create",
+        "secret.create",
         "api_key.create",
-    ][:0] or all(e["actor"]["label"] == "operator" for e in audit(client)["entries"])
-    assert "product.update" not in {e["action"] for e in audit(client)["entries"]}
+    }

@@ -24,9 +24,7 @@ class AuditEntry(Base):
     )
     #: The product the change belongs to, for its tenant's view. SET NULL when the product is
     #: deleted: a later product given the same id must not read its predecessor's log.
-    product_id: Mapped[str | None] = mapped_column(
-        ForeignKey("products.id", ondelete="SET NULL")
-    )
+    product_id: Mapped[str | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
     #: The same id, never cleared: the operator's view still says which product it was.
     origin_product_id: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)

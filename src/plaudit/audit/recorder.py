@@ -26,7 +26,7 @@ from .actor import Actor, actor_of
 from .models import AuditEntry
 from .targets import TARGETS, Target, plain, verb
 
-_table = AuditEntry.__table__
+_table: Any = AuditEntry.__table__
 
 
 def install() -> None:
@@ -133,7 +133,7 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
         return
     now = _now(session)
     gone = {
-        str(obj.id)  # type: ignore[attr-defined]
+        str(getattr(obj, "id", ""))
         for obj in session.deleted
         if getattr(obj, "__tablename__", "") == "products"
     }
@@ -218,15 +218,15 @@ def _bulk_delete(execute_state: ORMExecuteState) -> None:
     if not execute_state.is_delete:
         return
     mapper = execute_state.bind_mapper
-    target = TARGETS.get(mapper.local_table.name) if mapper is not None else None  # type: ignore[union-attr]
-    if mapper is None or target is None:
+    table: Any = mapper.local_table if mapper is not None else None
+    target = TARGETS.get(getattr(table, "name", ""))
+    if target is None:
         return
     session = execute_state.session
     actor = actor_of(session)
     if actor is None:
         return
     statement: Any = execute_state.statement
-    table: Any = mapper.local_table
     query = select(table)
     if statement.whereclause is not None:
         query = query.where(statement.whereclause)

@@ -48,9 +48,7 @@ def audit_page(
         if product_id is not None
         else repository.all_entries()
     )
-    rows, after = repository.page(
-        session, query, filters, before=parse_cursor(cursor), limit=limit
-    )
+    rows, after = repository.page(session, query, filters, before=parse_cursor(cursor), limit=limit)
     return AuditPage(
         entries=[entry_out(row) for row in rows],
         next_cursor=None if after is None else str(after),
