@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 
 from plaudit.audit import recorder
@@ -242,3 +244,30 @@ def test_the_operator_sees_every_product_and_a_deleted_ones_history(
         "secret.create",
         "api_key.create",
     }
+
+
+def test_revocations_jwks_sources_and_webhook_endpoints_are_recorded(
+    client: TestClient, acme: dict[str, Any], jwks_server: Any, rsa_pair: Any
+) -> None:
+    """The webhook signing secret is redacted; what a JWKS fetch stores is not a change."""
+    base = "/v1/products/acme"
+    revoked = client.post(base + "/revocations", json={"jti": "t-1"}, headers=ADMIN)
+    assert revoked.status_code == 201, revoked.text
+    hook = client.post(
+        base + "/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "event_types": ["user.created"]},
+        headers=ADMIN,
+    ).json()
+    public = serialization.load_pem_public_key(rsa_pair.public_pem.encode())
+    jwk: dict[str, Any] = jwt.algorithms.RSAAlgorithm.to_jwk(public, as_dict=True)
+    url = jwks_server.serve("/jwks.json", {"keys": [{**jwk, "kid": "j1", "alg": "RS256"}]})
+    added = client.post(base + "/jwks-sources", json={"url": url}, headers=ADMIN)
+    assert added.status_code == 201, added.text
+    entries = {e["action"]: e for e in audit(client)["entries"]}
+    assert set(entries) == {"revocation.create", "webhook_endpoint.create", "jwks_source.create"}
+    assert entries["revocation.create"]["changes"]["jti"] == {"after": "t-1"}
+    assert entries["webhook_endpoint.create"]["changes"]["secret_ciphertext"] == {
+        "after": "[redacted]"
+    }
+    assert hook["secret"] not in json.dumps(entries)
+    assert set(entries["jwks_source.create"]["changes"]) == {"url", "refresh_seconds"}
