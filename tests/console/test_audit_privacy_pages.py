@@ -12,6 +12,7 @@ import pytest
 from plaudit.settings import Settings
 from plaudit.store.db import Database
 from tests.support import factories
+from tests.support.service import ADMIN
 
 from .conftest import ConsoleClient, field_error, text_of
 
@@ -95,3 +96,25 @@ def test_an_api_keys_session_sees_no_other_products_log_or_users(
     erase = tenant.post("/console/products/globex/privacy/erase", {"user": "ada", "confirm": "ada"})
     assert erase.status_code == 404
     assert tenant.get("/console/products/acme/audit").status_code == 200
+
+
+def test_the_operator_reads_every_products_log_and_a_key_may_not(
+    console: ConsoleClient, client: Any, acme: dict[str, Any], db: Database, settings: Settings
+) -> None:
+    factories.product(db, settings, id="globex", name="Globex")
+    for product in ("acme", "globex"):
+        changed = client.patch(f"/v1/products/{product}", json={"leeway_seconds": 7}, headers=ADMIN)
+        assert changed.status_code == 200
+    everything = console.get("/console/audit")
+    assert everything.status_code == 200
+    assert "Audit log (all products)" in everything.text
+    shown = text_of(everything)
+    assert "globex" in shown
+    assert "acme" in shown
+    only = text_of(console.get("/console/audit?product=globex"))
+    assert "globex" in only
+    assert "acme" not in only
+    tenant = ConsoleClient(client)
+    tenant.http.cookies.clear()
+    assert tenant.sign_in(acme["api_key"]).status_code == 303
+    assert tenant.get("/console/audit").status_code == 403
