@@ -16,6 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from plaudit import __version__, logs
 from plaudit.access.state import AppState
+from plaudit.audit import recorder as audit_recorder
+from plaudit.audit.routes import router as audit_router
 from plaudit.console.routes import router as console_router
 from plaudit.gamification import leaderboards
 from plaudit.gamification.routes import router as gamification_router
@@ -30,6 +32,7 @@ from plaudit.operations.requests import RequestObserver
 from plaudit.outbound import pinned_client
 from plaudit.pipeline.routes import points_router
 from plaudit.pipeline.routes import router as events_router
+from plaudit.privacy.routes import router as privacy_router
 from plaudit.products import limited
 from plaudit.products.failure_log import FailureLog
 from plaudit.products.jwks_refresh import JwksFetcher
@@ -157,6 +160,7 @@ def create_app(
     app.body_limits = BodyLimits(settings)  # served ahead of everything: see web/hotpath.py
     errors.install(app)
     openapi.install(app)
+    audit_recorder.install()
     app.add_middleware(ControlCharacterGuard)
 
     # Operations: /healthz, /readyz, /metrics, and every request's id and count, outermost.
@@ -178,6 +182,8 @@ def create_app(
     app.include_router(referrals_router)
     app.include_router(widget_router)
     app.include_router(webhooks_router)
+    app.include_router(audit_router)
+    app.include_router(privacy_router)
     app.include_router(console_router)
     app.origins = origins
     # After a change this process committed: reload that product's verification now (others

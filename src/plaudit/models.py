@@ -2,6 +2,7 @@
 imports it) for Alembic's env and for creating a schema."""
 
 from plaudit.access.models import ApiKey
+from plaudit.audit.models import AuditEntry
 from plaudit.console.models import ConsoleSession
 from plaudit.events.models import Event
 from plaudit.gamification.models import (
@@ -20,6 +21,7 @@ from plaudit.loyalty.models import (
     Reward,
     Tier,
 )
+from plaudit.privacy.models import PrivacyRequest
 from plaudit.products.limited import LimitedCount
 from plaudit.products.models import (
     AuthFailure,
@@ -41,6 +43,7 @@ from plaudit.webhooks.models import (
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "AuthFailure",
     "Badge",
     "Base",
@@ -54,6 +57,7 @@ __all__ = [
     "LimitedCount",
     "LoyaltyAccount",
     "PointsTally",
+    "PrivacyRequest",
     "Product",
     "ProductSecret",
     "PublicKeyRecord",

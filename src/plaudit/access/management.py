@@ -15,6 +15,7 @@ from plaudit.limits import web as limits
 from .api_keys import API_KEY_PREFIX
 from .credentials import bearer
 from .principal import Principal, authenticate, operator
+from .session import acting
 from .state import get_state
 
 
@@ -35,6 +36,7 @@ async def management_principal(request: Request) -> Principal:
     else:
         principal = operator(state.settings, presented)  # no database needed
     if principal is not None:
+        acting(request, principal)
         if principal.api_key_id is not None:  # the operator's own token is not rated
             key = principal.api_key_id
             await limits.hit(

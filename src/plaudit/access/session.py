@@ -9,6 +9,7 @@ returns: handlers serialise inside.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from fastapi import Depends
@@ -16,10 +17,30 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from .principal import Principal
 from .state import AppState, get_state
 
 T = TypeVar("T")
 _CHANGED = "plaudit.changed_products"
+#: The request a session works for, in ``session.info``: the audit log reads who acts from it.
+REQUEST = "plaudit.request"
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Who a request acts as, once its credential is checked: the audit log's "who"."""
+
+    principal: Principal
+    via: str = "api"
+    #: A console session's reference (never its cookie).
+    session_ref: str | None = None
+
+
+def acting(
+    request: Request, principal: Principal, *, via: str = "api", session_ref: str | None = None
+) -> None:
+    """Record who this request acts as; its sessions' management writes are audited as them."""
+    request.state.plaudit_acting = Acting(principal, via, session_ref)
 
 
 def changed(session: Session, product_id: str) -> None:
@@ -36,6 +57,7 @@ def _announce(state: AppState, session: Session) -> None:
 def open_session(request: Request) -> Iterator[Session]:
     state = get_state(request)
     with state.db.session() as session:
+        session.info[REQUEST] = request
         yield session
     _announce(state, session)
 
@@ -53,6 +75,7 @@ async def in_session(
 
     def run() -> T:
         with state.db.session() as session:
+            session.info[REQUEST] = request
             if changes is not None:
                 changed(session, changes)
             result = work(session, state)

@@ -20,9 +20,11 @@ from typer.core import TyperGroup
 
 from plaudit.auth import AuthError
 from plaudit.cli import programs, serve
+from plaudit.cli.audit import app as audit_app
 from plaudit.cli.events import app as events_app
 from plaudit.cli.keys import app as keys_app
 from plaudit.cli.manage import products_app, secrets_app, users_app
+from plaudit.cli.privacy import app as privacy_app
 from plaudit.cli.revocations import app as revocations_app
 from plaudit.cli.token import app as token_app
 from plaudit.cli.webhooks import app as webhooks_app
@@ -98,6 +100,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(revocations_app, name="revocations")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(events_app, name="events")
+app.add_typer(audit_app, name="audit")
+app.add_typer(privacy_app, name="privacy")
 serve.register(app)
 programs.register(app)
 

@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from plaudit.audit import actor as audit_actor
+from plaudit.audit import recorder as audit_recorder
 from plaudit.errors import InvalidInput, invalid_input
 from plaudit.settings import Settings
 from plaudit.store.crypto import SecretBox
@@ -36,6 +38,7 @@ class Services:
     @contextmanager
     def session(self) -> Iterator[Session]:
         with self.db.session() as session:
+            audit_actor.act_as(session, audit_actor.CLI)  # the terminal's changes are audited
             yield session
 
 
@@ -57,6 +60,7 @@ def services(*, migrate: bool | None = None) -> Iterator[Services]:
                 "The database schema is not current; run 'plaudit migrate' first.",
                 param_hint="PLAUDIT_DATABASE_URL",
             )
+        audit_recorder.install()
         yield Services(settings=settings, db=db, box=SecretBox(settings.master_key or ""))
     finally:
         db.dispose()

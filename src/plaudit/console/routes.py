@@ -8,9 +8,11 @@ from starlette.responses import Response
 from plaudit.errors import NotFound
 
 from .pages import (
+    audit,
     authentication,
     health,
     loyalty,
+    privacy,
     products,
     programs,
     sign_in,
@@ -22,6 +24,8 @@ from .web import PREFIX, Console, ConsoleRoute
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 for _pages in (sign_in, static, products, authentication, users, programs, loyalty, health, start):
+    router.include_router(_pages.router)
+for _pages in (audit, privacy):  # the audit log and privacy requests (issue 15)
     router.include_router(_pages.router)
 
 

@@ -54,6 +54,11 @@ def operator_fingerprint(admin_token: str) -> str:
     return hmac.new(admin_token.encode(), b"plaudit console operator", hashlib.sha256).hexdigest()
 
 
+def reference(cookie_value: str) -> str:
+    """How the audit log names a session: a prefix of its stored digest, never the cookie."""
+    return _digest(cookie_value)[:12]
+
+
 def csrf_token(cookie_value: str) -> str:
     """The session's form token: only the holder of the session cookie can compute it."""
     return hmac.new(cookie_value.encode(), b"plaudit console csrf", hashlib.sha256).hexdigest()

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from plaudit.access.principal import Principal
-from plaudit.access.session import in_session
+from plaudit.access.session import acting, in_session
 from plaudit.access.state import get_state
 from plaudit.auth.errors import AuthError
 from plaudit.auth.profiles import PROFILES
@@ -282,6 +282,7 @@ class ConsoleRoute(APIRoute):
             request.state.console = ConsoleContext(
                 principal=principal, csrf=sessions.csrf_token(cookie)
             )
+            acting(request, principal, via="console", session_ref=sessions.reference(cookie))
         if request.method == "POST":
             form = await request.form()
             if public:  # the sign-in form: no session yet, so the double-submitted cookie
