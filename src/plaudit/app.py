@@ -17,7 +17,9 @@ from starlette.responses import JSONResponse
 
 from plaudit import __version__, logs
 from plaudit.access.state import AppState
+from plaudit.analytics.routes import router as analytics_router
 from plaudit.console.routes import router as console_router
+from plaudit.exports.routes import router as exports_router
 from plaudit.gamification import leaderboards
 from plaudit.gamification.routes import router as gamification_router
 from plaudit.limits.body import BodyLimits
@@ -174,6 +176,8 @@ def create_app(
     app.include_router(referrals_router)
     app.include_router(widget_router)
     app.include_router(webhooks_router)
+    app.include_router(analytics_router)
+    app.include_router(exports_router)
     app.include_router(console_router)
     app.origins = origins
     # After a change this process committed: reload that product's verification now (others

@@ -2,6 +2,7 @@
 imports it) for Alembic's env and for creating a schema."""
 
 from plaudit.access.models import ApiKey
+from plaudit.analytics import indexes as _analytics_indexes  # noqa: F401  # their indexes
 from plaudit.console.models import ConsoleSession
 from plaudit.events.models import Event
 from plaudit.gamification.models import (
