@@ -19,7 +19,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from plaudit.auth import AuthError
-from plaudit.cli import programs, serve
+from plaudit.cli import export, programs, serve
 from plaudit.cli.events import app as events_app
 from plaudit.cli.keys import app as keys_app
 from plaudit.cli.manage import products_app, secrets_app, users_app
@@ -100,6 +100,7 @@ app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(events_app, name="events")
 serve.register(app)
 programs.register(app)
+export.register(app)
 
 
 def main() -> None:
