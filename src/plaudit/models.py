@@ -3,6 +3,7 @@ imports it) for Alembic's env and for creating a schema."""
 
 from plaudit.access.models import ApiKey
 from plaudit.analytics import indexes as _analytics_indexes  # noqa: F401  # their indexes
+from plaudit.analytics.models import AnalyticsDay
 from plaudit.console.models import ConsoleSession
 from plaudit.events.models import Event
 from plaudit.gamification.models import (
@@ -41,6 +42,7 @@ from plaudit.webhooks.models import (
 )
 
 __all__ = [
+    "AnalyticsDay",
     "ApiKey",
     "AuthFailure",
     "Badge",

@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from plaudit.access.scope import scoped
 from plaudit.events.models import Event
-from plaudit.loyalty.models import EarningRule, LedgerEntry, Redemption
+from plaudit.loyalty.models import EarningRule, LedgerEntry, Redemption, Reward
 from plaudit.referrals.models import Referral, ReferralClick, ReferralReward
 
 from .period import Period
@@ -106,34 +106,36 @@ def active_in_period(session: Session, product_id: str, period: Period) -> int:
     return int(found or 0)
 
 
-def top_rewards(session: Session, product_id: str, period: Period, *, limit: int) -> Sequence[Any]:
-    """(reward_id, name, redemptions, points) by redemptions, then points, then id."""
-    count, points = func.count(), func.sum(Redemption.cost)
-    return session.execute(
-        scoped(Redemption, product_id)
-        .where(*_in(Redemption.created_at, period))
-        .with_only_columns(Redemption.reward_id, func.max(Redemption.reward_name), count, points)
-        .group_by(Redemption.reward_id)
-        .order_by(count.desc(), points.desc(), Redemption.reward_id)
-        .limit(limit)
-    ).all()
-
-
-def top_rules(session: Session, product_id: str, period: Period, *, limit: int) -> Sequence[Any]:
-    """(rule_id, earns, points) of the earning rules that credited most points."""
-    count, points = func.count(), func.sum(LedgerEntry.delta)
-    return session.execute(
+def rules_per_day(
+    session: Session, product_id: str, period: Period
+) -> dict[tuple[dt.date, str], tuple[int, int]]:
+    """(earns, points) per day and earning rule."""
+    day = day_of(session, LedgerEntry.created_at)
+    rows = session.execute(
         scoped(LedgerEntry, product_id)
         .where(
             *_in(LedgerEntry.created_at, period),
             LedgerEntry.kind == "earn",
             LedgerEntry.rule_id.is_not(None),
         )
-        .with_only_columns(LedgerEntry.rule_id, count, points)
-        .group_by(LedgerEntry.rule_id)
-        .order_by(points.desc(), count.desc(), LedgerEntry.rule_id)
-        .limit(limit)
-    ).all()
+        .with_only_columns(day, LedgerEntry.rule_id, func.count(), func.sum(LedgerEntry.delta))
+        .group_by(day, LedgerEntry.rule_id)
+    )
+    return {(_day_key(d), rule): (int(n), int(total or 0)) for d, rule, n, total in rows}
+
+
+def redemptions_per_day(
+    session: Session, product_id: str, period: Period
+) -> dict[tuple[dt.date, str], tuple[int, int]]:
+    """(redemptions, points spent) per day and reward."""
+    day = day_of(session, Redemption.created_at)
+    rows = session.execute(
+        scoped(Redemption, product_id)
+        .where(*_in(Redemption.created_at, period))
+        .with_only_columns(day, Redemption.reward_id, func.count(), func.sum(Redemption.cost))
+        .group_by(day, Redemption.reward_id)
+    )
+    return {(_day_key(d), reward): (int(n), int(total or 0)) for d, reward, n, total in rows}
 
 
 def rules_named(session: Session, product_id: str, ids: Sequence[str]) -> dict[str, EarningRule]:
@@ -141,3 +143,24 @@ def rules_named(session: Session, product_id: str, ids: Sequence[str]) -> dict[s
         return {}
     found = session.scalars(scoped(EarningRule, product_id).where(EarningRule.id.in_(ids)))
     return {rule.id: rule for rule in found}
+
+
+def rewards_named(session: Session, product_id: str, ids: Sequence[str]) -> dict[str, str]:
+    """The rewards' names: the catalog's, or for a reward removed since, the name its last
+    redemption recorded."""
+    if not ids:
+        return {}
+    names = {
+        reward.id: reward.name
+        for reward in session.scalars(scoped(Reward, product_id).where(Reward.id.in_(ids)))
+    }
+    gone = [reward_id for reward_id in ids if reward_id not in names]
+    if gone:
+        rows = session.execute(
+            scoped(Redemption, product_id)
+            .where(Redemption.reward_id.in_(gone))
+            .with_only_columns(Redemption.reward_id, func.max(Redemption.reward_name))
+            .group_by(Redemption.reward_id)
+        )
+        names.update({str(reward_id): str(name) for reward_id, name in rows})
+    return names

@@ -52,9 +52,10 @@ def dashboard(
     product: ManagedProduct,
     session: DbSession,
     when: RequestedPeriod,
+    state: State,
     top: Top = service.TOP,
 ) -> Dashboard:
-    return service.dashboard(session, product, when, top=top)
+    return service.dashboard(session, product, when, now=state.now(), top=top)
 
 
 @router.get(
@@ -63,9 +64,13 @@ def dashboard(
     summary="Referral link clicks, signups, conversions and rewards by day",
 )
 def funnel(
-    product_id: str, product: ManagedProduct, session: DbSession, when: RequestedPeriod
+    product_id: str,
+    product: ManagedProduct,
+    session: DbSession,
+    when: RequestedPeriod,
+    state: State,
 ) -> Funnel:
-    return service.funnel(session, product, when)
+    return service.funnel(session, product, when, now=state.now())
 
 
 @router.get(
@@ -74,9 +79,13 @@ def funnel(
     summary="Points earned, redeemed, expired and adjusted by day",
 )
 def points(
-    product_id: str, product: ManagedProduct, session: DbSession, when: RequestedPeriod
+    product_id: str,
+    product: ManagedProduct,
+    session: DbSession,
+    when: RequestedPeriod,
+    state: State,
 ) -> Points:
-    return service.points(session, product, when)
+    return service.points(session, product, when, now=state.now())
 
 
 @router.get(
@@ -85,9 +94,13 @@ def points(
     summary="Users with an event, by day and over the period",
 )
 def active_users(
-    product_id: str, product: ManagedProduct, session: DbSession, when: RequestedPeriod
+    product_id: str,
+    product: ManagedProduct,
+    session: DbSession,
+    when: RequestedPeriod,
+    state: State,
 ) -> ActiveUsers:
-    return service.active_users(session, product, when)
+    return service.active_users(session, product, when, now=state.now())
 
 
 @router.get(
@@ -100,9 +113,10 @@ def top_rewards(
     product: ManagedProduct,
     session: DbSession,
     when: RequestedPeriod,
+    state: State,
     limit: Top = service.TOP,
 ) -> list[TopReward]:
-    return service.top_rewards(session, product, when, limit=limit)
+    return service.top_rewards(session, product, when, now=state.now(), limit=limit)
 
 
 @router.get(
@@ -115,6 +129,7 @@ def top_rules(
     product: ManagedProduct,
     session: DbSession,
     when: RequestedPeriod,
+    state: State,
     limit: Top = service.TOP,
 ) -> list[TopRule]:
-    return service.top_rules(session, product, when, limit=limit)
+    return service.top_rules(session, product, when, now=state.now(), limit=limit)

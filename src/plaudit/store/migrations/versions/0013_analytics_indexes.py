@@ -1,4 +1,4 @@
-"""analytics indexes: each product's rows by time, for the dashboard's period reads
+"""analytics: daily rollups, and each product's rows by time for the days not rolled up
 
 Revision ID: 0013
 Revises: 0008
@@ -7,7 +7,10 @@ Create Date: 2026-12-06 06:30:00.000000
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
+
+from plaudit.store.base import UTCDateTime
 
 revision = "0013"
 down_revision = "0008"
@@ -29,6 +32,21 @@ INDEXES = {
 
 
 def upgrade() -> None:
+    op.create_table(
+        "analytics_days",
+        sa.Column("product_id", sa.String(length=64), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("series", sa.String(length=200), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.Column("computed_at", UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["product_id"],
+            ["products.id"],
+            name=op.f("fk_analytics_days_product_id_products"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("product_id", "day", "series", name=op.f("pk_analytics_days")),
+    )
     for name, (table, columns) in INDEXES.items():
         op.create_index(name, table, columns)
 
@@ -36,3 +54,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name, (table, _columns) in INDEXES.items():
         op.drop_index(name, table_name=table)
+    op.drop_table("analytics_days")
