@@ -8,6 +8,7 @@ from starlette.responses import Response
 from plaudit.errors import NotFound
 
 from .pages import (
+    analytics,
     authentication,
     health,
     loyalty,
@@ -23,6 +24,8 @@ from .web import PREFIX, Console, ConsoleRoute
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 for _pages in (sign_in, static, products, authentication, users, programs, loyalty, health, start):
     router.include_router(_pages.router)
+router.include_router(analytics.router)
+router.include_router(analytics.assets)  # public scripts: no session, like the stylesheet
 
 
 @router.get(PREFIX + "/{rest:path}", include_in_schema=False)
