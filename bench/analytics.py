@@ -235,6 +235,7 @@ def seed(db: Database, users: int, progress: Progress, name: str) -> dict[str, i
     reward_case = (
         "CASE " + " ".join(f"WHEN {reward_index} = {i} THEN '{r}'" for i, r in enumerate(REWARDS))
     ) + " END"
+    name_case = reward_case.replace("'rwd_bench_", "'Bench ")
     cost = f"(100 * (1 + {reward_index}))"
     _insert(
         store,
@@ -243,7 +244,7 @@ def seed(db: Database, users: int, progress: Progress, name: str) -> dict[str, i
         f"{name}: redemptions",
         redemptions,
         "INSERT INTO redemptions (id, product_id, user_pk, reward_id, reward_name, cost, "  # noqa: S608
-        f"created_at) SELECT 'red_b' || n, :p, {user}, {reward_case}, {reward_case}, {cost}, "
+        f"created_at) SELECT 'red_b' || n, :p, {user}, {reward_case}, {name_case}, {cost}, "
         f"{when} FROM {{source}}",
         {"p": PRODUCT},
     )
