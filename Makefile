@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PLAUDIT_PORT ?= 8000
 PLAUDIT_HOST ?= 127.0.0.1
 
-.PHONY: install install-dev run test lint typecheck check bench bench-verify bench-http bench-leaderboard bench-events clean
+.PHONY: install install-dev run test lint typecheck check bench bench-verify bench-http bench-leaderboard bench-events bench-analytics clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 1; }
@@ -40,9 +40,10 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy
 
-# The PostgreSQL half of bench-leaderboard and bench-events runs when PLAUDIT_BENCH_POSTGRES_URL
-# names a database of its own (they empty it); without it, they say so and skip it.
-bench: bench-verify bench-http bench-leaderboard bench-events
+# The PostgreSQL half of bench-leaderboard, bench-events and bench-analytics runs when
+# PLAUDIT_BENCH_POSTGRES_URL names a database of its own (they empty it); without it, they say
+# so and skip it.
+bench: bench-verify bench-http bench-leaderboard bench-events bench-analytics
 
 bench-verify: install-dev
 	$(BIN)/python bench/verify.py
@@ -55,6 +56,9 @@ bench-leaderboard: install-dev
 
 bench-events: install-dev
 	$(BIN)/python bench/events.py
+
+bench-analytics: install-dev
+	$(BIN)/python bench/analytics.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis data

@@ -16,9 +16,11 @@ from starlette.concurrency import run_in_threadpool
 
 from plaudit import __version__, logs
 from plaudit.access.state import AppState
+from plaudit.analytics.routes import router as analytics_router
 from plaudit.audit import recorder as audit_recorder
 from plaudit.audit.routes import router as audit_router
 from plaudit.console.routes import router as console_router
+from plaudit.exports.routes import router as exports_router
 from plaudit.gamification import leaderboards
 from plaudit.gamification.routes import router as gamification_router
 from plaudit.limits.body import BodyLimits
@@ -184,6 +186,8 @@ def create_app(
     app.include_router(webhooks_router)
     app.include_router(audit_router)
     app.include_router(privacy_router)
+    app.include_router(analytics_router)
+    app.include_router(exports_router)
     app.include_router(console_router)
     app.origins = origins
     # After a change this process committed: reload that product's verification now (others

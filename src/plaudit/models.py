@@ -2,6 +2,8 @@
 imports it) for Alembic's env and for creating a schema."""
 
 from plaudit.access.models import ApiKey
+from plaudit.analytics import indexes as _analytics_indexes  # noqa: F401  # their indexes
+from plaudit.analytics.models import AnalyticsDay
 from plaudit.audit.models import AuditEntry
 from plaudit.console.models import ConsoleSession
 from plaudit.events.models import Event
@@ -42,6 +44,7 @@ from plaudit.webhooks.models import (
 )
 
 __all__ = [
+    "AnalyticsDay",
     "ApiKey",
     "AuditEntry",
     "AuthFailure",

@@ -19,7 +19,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from plaudit.auth import AuthError
-from plaudit.cli import programs, serve
+from plaudit.cli import export, programs, serve
 from plaudit.cli.audit import app as audit_app
 from plaudit.cli.events import app as events_app
 from plaudit.cli.keys import app as keys_app
@@ -104,6 +104,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(privacy_app, name="privacy")
 serve.register(app)
 programs.register(app)
+export.register(app)
 
 
 def main() -> None:

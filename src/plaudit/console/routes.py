@@ -8,6 +8,7 @@ from starlette.responses import Response
 from plaudit.errors import NotFound
 
 from .pages import (
+    analytics,
     audit,
     authentication,
     health,
@@ -27,6 +28,8 @@ for _pages in (sign_in, static, products, authentication, users, programs, loyal
     router.include_router(_pages.router)
 for _pages in (audit, privacy):  # the audit log and privacy requests (issue 15)
     router.include_router(_pages.router)
+router.include_router(analytics.router)
+router.include_router(analytics.assets)  # public scripts: no session, like the stylesheet
 
 
 @router.get(PREFIX + "/{rest:path}", include_in_schema=False)
