@@ -8,11 +8,15 @@ from starlette.responses import Response
 from plaudit.errors import NotFound
 
 from .pages import (
+    api_keys,
     authentication,
     health,
+    jwks_sources,
+    leaderboards,
     loyalty,
     products,
     programs,
+    revocations,
     sign_in,
     start,
     static,
@@ -21,7 +25,21 @@ from .pages import (
 from .web import PREFIX, Console, ConsoleRoute
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
-for _pages in (sign_in, static, products, authentication, users, programs, loyalty, health, start):
+for _pages in (
+    sign_in,
+    static,
+    products,
+    authentication,
+    api_keys,
+    jwks_sources,
+    revocations,
+    leaderboards,
+    users,
+    programs,
+    loyalty,
+    health,
+    start,
+):
     router.include_router(_pages.router)
 
 

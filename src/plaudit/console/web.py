@@ -211,6 +211,14 @@ def checked(form: FormData, name: str) -> bool:
     return form.get(name) is not None
 
 
+def row_id(form: FormData, name: str) -> int:
+    """A row's numeric id from a hidden field, in the range the API's path takes."""
+    value = text(form, name).strip()
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= 2**31 - 1:
+        raise InvalidInput(f"{name}: not a row id.")
+    return int(value)
+
+
 # --- products -------------------------------------------------------------------------------
 
 
