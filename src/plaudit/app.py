@@ -40,7 +40,7 @@ from plaudit.settings import Settings
 from plaudit.store.crypto import SecretBox
 from plaudit.store.db import Database
 from plaudit.users.routes import router as users_router
-from plaudit.web import errors, openapi
+from plaudit.web import api_docs, errors, openapi
 from plaudit.web.cors import OriginRegistry, origin_of
 from plaudit.web.hotpath import PlauditApp
 from plaudit.web.identifiers import ControlCharacterGuard
@@ -140,6 +140,8 @@ def create_app(
         "(`Authorization: Bearer`, `X-Plaudit-User-Token` or `X-SaaSquatch-User-Token`). "
         'Every error is `{"error", "message", "hint"}` with a stable `error` code.',
         lifespan=lifespan,
+        docs_url=None,  # served from the package by web/api_docs.py, not from a CDN
+        redoc_url=None,
     )
     app.state.plaudit = state
     app.state.verification = verification
@@ -147,6 +149,7 @@ def create_app(
     app.body_limits = BodyLimits(settings)  # served ahead of everything: see web/hotpath.py
     errors.install(app)
     openapi.install(app)
+    api_docs.install(app)
     app.add_middleware(ControlCharacterGuard)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
