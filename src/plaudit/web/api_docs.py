@@ -85,7 +85,7 @@ def page(title: str) -> str:
 <link rel="stylesheet" href="{css}" integrity="{css_sri}">
 </head>
 <body>
-<main id="swagger-ui"></main>
+<div id="swagger-ui"></div>
 <script src="{bundle}" integrity="{bundle_sri}"></script>
 <script src="{start}" integrity="{start_sri}"></script>
 </body>
