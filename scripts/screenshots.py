@@ -11,16 +11,20 @@ docs/images/console-*.png.
 from __future__ import annotations
 
 import argparse
+import http.server
+import json
 import socket
 import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
 import uvicorn
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
 from playwright.sync_api import sync_playwright
 
 from plaudit.app import create_app
@@ -44,6 +48,7 @@ def serve(data_dir: Path) -> tuple[str, uvicorn.Server]:
         admin_token=ADMIN_TOKEN,
         master_key=Fernet.generate_key().decode(),
         public_url=url,
+        allow_private_urls=True,  # the JWKS source below is served from this machine
     )
     db = Database(settings.resolved_database_url)
     upgrade(db.engine)
@@ -55,6 +60,52 @@ def serve(data_dir: Path) -> tuple[str, uvicorn.Server]:
             raise SystemExit("Plaudit did not start within 10 s")
         time.sleep(0.05)
     return url, server
+
+
+def serve_jwks(public_pem: str) -> str:
+    """A JSON Web Key Set on a loopback port, as an identity provider publishes one."""
+    key = jwt.algorithms.RSAAlgorithm.to_jwk(
+        serialization.load_pem_public_key(public_pem.encode()), as_dict=True
+    )
+    body = json.dumps({"keys": [{**key, "kid": "idp-2026-11", "use": "sig"}]}).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+
+
+def seed_more(url: str, call: Any, public: str) -> None:
+    """What the API keys, JWKS sources, revocations and leaderboards pages show."""
+    base = f"/v1/products/{PRODUCT}"
+    call("POST", base + "/api-keys", json={"name": "billing-service"})
+    revoked = call("POST", base + "/api-keys", json={"name": "old laptop"}).json()
+    call("DELETE", f"{base}/api-keys/{revoked['id']}")
+    call("POST", base + "/jwks-sources", json={"url": serve_jwks(public)})
+    call("POST", base + "/revocations", json={"jti": "9f1c2e7a", "reason": "token leaked in a log"})
+    call(
+        "POST",
+        base + "/revocations",
+        json={"user_id": "user_88424", "reason": "signed out everywhere"},
+    )
+    for user_id, points in (
+        ("user_88421", 1240),
+        ("user_88422", 980),
+        ("user_88423", 610),
+        ("user_88424", 150),
+    ):
+        call("POST", f"{base}/users/{user_id}/points", json={"amount": points, "reason": "welcome"})
+    call("POST", base + "/leaderboards/refresh")
 
 
 def seed(url: str) -> tuple[str, str]:
@@ -121,6 +172,7 @@ def seed(url: str) -> tuple[str, str]:
         headers={"Authorization": f"Bearer {expired}", "X-Plaudit-Product": PRODUCT},
         timeout=10,
     )
+    seed_more(url, call, public)
     return private, expired
 
 
@@ -163,6 +215,9 @@ def main() -> None:
                 print("wrote docs/images/console-test-token.png")
                 page.goto(base + "/users")
                 shot("users")
+                for tab in ("api-keys", "jwks-sources", "revocations", "leaderboards"):
+                    page.goto(f"{base}/{tab}")
+                    shot(tab)
                 browser.close()
         finally:
             server.should_exit = True

@@ -47,7 +47,7 @@ from plaudit.store.crypto import SecretBox
 from plaudit.store.db import Database
 from plaudit.users.memory import UserMemory
 from plaudit.users.routes import router as users_router
-from plaudit.web import errors, openapi
+from plaudit.web import api_docs, errors, openapi
 from plaudit.web.cors import OriginRegistry, origin_of
 from plaudit.web.hotpath import PlauditApp
 from plaudit.web.identifiers import ControlCharacterGuard
@@ -154,6 +154,8 @@ def create_app(
         "(`Authorization: Bearer`, `X-Plaudit-User-Token` or `X-SaaSquatch-User-Token`). "
         'Every error is `{"error", "message", "hint"}` with a stable `error` code.',
         lifespan=lifespan,
+        docs_url=None,  # served from the package by web/api_docs.py, not from a CDN
+        redoc_url=None,
     )
     app.state.plaudit = state
     app.state.verification = verification
@@ -163,6 +165,7 @@ def create_app(
     errors.install(app)
     openapi.install(app)
     audit_recorder.install()
+    api_docs.install(app)
     app.add_middleware(ControlCharacterGuard)
 
     # Operations: /healthz, /readyz, /metrics, and every request's id and count, outermost.

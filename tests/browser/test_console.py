@@ -97,9 +97,7 @@ def test_the_loyalty_guide_from_sign_in_to_all_users(open_page: Any, plaudit: Pl
     page.get_by_label("Description", exact=True).fill("Production signing key")
     page.get_by_label("Public key", exact=True).fill(public_pem)
     page.get_by_label("Key id (kid)").fill("primary")
-    toggle = page.get_by_role("switch", name="Enabled")
-    expect(toggle).not_to_be_checked()
-    toggle.check()
+    expect(page.get_by_role("switch", name="Enabled")).to_be_checked()  # as the API defaults
     page.get_by_role("button", name="Add key").click()
     expect(page.get_by_role("status").first).to_have_text("Key added.")
     row = page.get_by_role("row", name=re.compile("primary"))

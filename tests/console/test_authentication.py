@@ -81,12 +81,11 @@ def test_a_jwk_is_accepted_too(console: ConsoleClient, rsa_pair: RsaPair) -> Non
 def test_a_private_key_is_refused_with_the_openssl_command(
     console: ConsoleClient, rsa_pair: RsaPair
 ) -> None:
-    """The API's private_key_not_allowed, with the command that extracts the public half; the
-    pasted text stays in the box to fix."""
+    """The API's private_key_not_allowed, with the command that extracts the public half."""
     _loyalty(console)
     page = _add(console, rsa_pair.private_pem, kid="primary", enabled="true")
     assert page.status_code == 422
-    error = field_error(page, "public_key") or ""
+    error = field_error(page, "key-public_key") or ""
     assert "private key" in error
     assert "openssl pkey -in private.key -pubout -out public.key" in error
     assert console.http.get("/v1/products/loyal/keys", headers=ADMIN).json() == []
@@ -106,21 +105,21 @@ def test_a_weak_key_is_refused_with_the_reason(console: ConsoleClient) -> None:
         "/v1/products/loyal/keys", json={"public_key": weak}, headers=ADMIN
     ).json()
     assert api["error"] == "weak_key"
-    assert field_error(page, "public_key") == f"{api['message']} {api['hint']}"
+    assert field_error(page, "key-public_key") == f"{api['message']} {api['hint']}"
 
 
 def test_key_form_refusals(console: ConsoleClient, rsa_pair: RsaPair) -> None:
     """Nothing pasted, broken JSON, garbage, and a taken kid each say what is wrong."""
     _loyalty(console)
-    assert "Paste a public key" in (field_error(_add(console, ""), "public_key") or "")
-    assert "not valid JSON" in (field_error(_add(console, "{nope"), "public_key") or "")
+    assert "Paste a public key" in (field_error(_add(console, ""), "key-public_key") or "")
+    assert "not valid JSON" in (field_error(_add(console, "{nope"), "key-public_key") or "")
     garbage = _add(console, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
     assert garbage.status_code == 422
-    assert field_error(garbage, "public_key")
+    assert field_error(garbage, "key-public_key")
     _add(console, rsa_pair.public_pem, kid="primary")
     taken = _add(console, rsa_pair.public_pem, kid="primary")
     assert taken.status_code == 409
-    assert "already has a key or secret with kid 'primary'" in (field_error(taken, "kid") or "")
+    assert "already has a key or secret with kid 'primary'" in (field_error(taken, "key-kid") or "")
 
 
 def test_secrets_are_shown_once_and_rotate_with_a_grace_period(console: ConsoleClient) -> None:
@@ -178,7 +177,7 @@ def test_an_imported_secret_too_short_is_refused_and_not_echoed(console: Console
         "/v1/products/acme/secrets", json={"value": short, "grace_seconds": 0}, headers=ADMIN
     ).json()
     assert api["error"] == "weak_key"
-    assert field_error(page, "value") == f"{api['message']} {api['hint']}"
+    assert field_error(page, "secret-value") == f"{api['message']} {api['hint']}"
     assert short not in page.text
     bad_grace = console.post(
         "/console/products/acme/authentication/secrets", {"grace_seconds": "-1"}
@@ -186,7 +185,7 @@ def test_an_imported_secret_too_short_is_refused_and_not_echoed(console: Console
     api = console.http.post(
         "/v1/products/acme/secrets", json={"grace_seconds": -1}, headers=ADMIN
     ).json()
-    assert api["message"] == f"grace_seconds: {field_error(bad_grace, 'grace_seconds')}"
+    assert api["message"] == f"grace_seconds: {field_error(bad_grace, 'secret-grace_seconds')}"
 
 
 def _test_box(console: ConsoleClient, product_id: str, token: str) -> Any:

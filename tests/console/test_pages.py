@@ -200,7 +200,7 @@ def test_programs_forms_save_through_the_loyalty_services(console: ConsoleClient
         "/v1/products/acme/rewards", json={"name": "Free", "cost": 0}, headers=ADMIN
     ).json()
     assert refused.status_code == 422
-    assert api["message"] == f"cost: {field_error(refused, 'cost')}"
+    assert api["message"] == f"cost: {field_error(refused, 'reward-cost')}"
     same = console.post(base + "/tiers", {"tiers": "A: 1\nB: 1"})
     assert "Two tiers start at the same number of points." in (field_error(same, "tiers") or "")
     bad_line = console.post(base + "/tiers", {"tiers": "Gold"})

@@ -6,30 +6,43 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import ADMIN, ConsoleClient, create_product, field_error, text_of
+from .conftest import (
+    ADMIN,
+    ADMIN_TOKEN,
+    Clock,
+    ConsoleClient,
+    create_product,
+    field_error,
+    text_of,
+)
+
+
+def _copyable(page_text: str, element_id: str) -> str:
+    return page_text.split(f'id="{element_id}" type="text" readonly value="', 1)[1].split(
+        '"', maxsplit=1
+    )[0]
 
 
 def test_creating_a_product_shows_its_api_key_and_secret_once(console: ConsoleClient) -> None:
-    """The creation page holds both, with copy buttons and a warning; no later page does, and
-    they are the real credentials."""
+    """POST, redirect, GET: the page it leads to holds both, with copy buttons and a warning;
+    a reload, or any later page, holds neither; and they are the real credentials."""
     created = console.post(
         "/console/products", {"name": "Acme", "id": "acme", "profile": "standard"}
     )
-    assert created.status_code == 201
-    page = text_of(created)
-    assert "shown this once" in page
-    api_key = created.text.split('id="created-api-key" type="text" readonly value="', 1)[1].split(
-        '"'
-    )[0]
-    secret = created.text.split('id="created-secret" type="text" readonly value="', 1)[1].split(
-        '"'
-    )[0]
+    assert created.status_code == 303
+    assert created.headers["location"] == "/console/products/acme/created"
+    shown = console.get(created.headers["location"])
+    assert shown.status_code == 200
+    assert "shown this once" in text_of(shown)
+    api_key = _copyable(shown.text, "created-api-key")
+    secret = _copyable(shown.text, "created-secret")
     assert api_key.startswith("pk_")
     assert len(secret) >= 64
-    assert 'data-copy="created-api-key"' in created.text
+    assert 'data-copy="created-api-key"' in shown.text
     answer = console.http.get("/v1/products/acme", headers={"Authorization": f"Bearer {api_key}"})
     assert answer.status_code == 200
     for path in (
+        "/console/products/acme/created",
         "/console/products",
         "/console/products/acme",
         "/console/products/acme/authentication",
@@ -37,6 +50,44 @@ def test_creating_a_product_shows_its_api_key_and_secret_once(console: ConsoleCl
         later = console.get(path).text
         assert api_key not in later, path
         assert secret not in later, path
+    assert "cannot be shown again" in text_of(console.get("/console/products/acme/created"))
+
+
+def test_reloading_after_creating_a_product_creates_no_second_one(console: ConsoleClient) -> None:
+    """The browser's reload repeats the GET it was redirected to, never the POST."""
+    created = console.post("/console/products", {"name": "Once", "profile": "standard"})
+    assert created.status_code == 303
+    for _reload in range(3):
+        assert console.get(created.headers["location"]).status_code == 200
+    names = [p["name"] for p in console.http.get("/v1/products", headers=ADMIN).json()]
+    assert names.count("Once") == 1
+
+
+def test_the_one_time_display_opens_in_its_own_session_only(
+    console: ConsoleClient, other_browser: ConsoleClient
+) -> None:
+    """The sealed flash cookie copied into another signed-in browser shows nothing there."""
+    created = console.post(
+        "/console/products", {"name": "Mine", "id": "mine", "profile": "standard"}
+    )
+    assert other_browser.sign_in(ADMIN_TOKEN).status_code == 303
+    sealed = created.cookies["plaudit_console_flash"]
+    other_browser.http.cookies.set("plaudit_console_flash", sealed, path="/console")
+    stolen = other_browser.get(created.headers["location"])
+    assert "pk_" not in stolen.text
+    assert "cannot be shown again" in text_of(stolen)
+    assert "shown this once" in text_of(console.get(created.headers["location"]))
+
+
+def test_the_one_time_display_expires(console: ConsoleClient, clock: Clock) -> None:
+    """Opened more than five minutes after the product was made, it shows nothing."""
+    created = console.post(
+        "/console/products", {"name": "Late", "id": "late", "profile": "standard"}
+    )
+    clock.now += 301
+    late = console.get(created.headers["location"])
+    assert "pk_" not in late.text
+    assert "cannot be shown again" in text_of(late)
 
 
 def test_an_xtremepush_product_is_created_without_a_secret(console: ConsoleClient) -> None:
@@ -44,8 +95,8 @@ def test_an_xtremepush_product_is_created_without_a_secret(console: ConsoleClien
     created = console.post(
         "/console/products", {"name": "Loyalty", "id": "loyal", "profile": "xtremepush"}
     )
-    assert created.status_code == 201
-    assert "there is no secret" in text_of(created)
+    assert created.status_code == 303
+    assert "there is no secret" in text_of(console.get(created.headers["location"]))
 
 
 @pytest.mark.parametrize(

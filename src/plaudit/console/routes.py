@@ -9,13 +9,17 @@ from plaudit.errors import NotFound
 
 from .pages import (
     analytics,
+    api_keys,
     audit,
     authentication,
     health,
+    jwks_sources,
+    leaderboards,
     loyalty,
     privacy,
     products,
     programs,
+    revocations,
     sign_in,
     start,
     static,
@@ -24,7 +28,21 @@ from .pages import (
 from .web import PREFIX, Console, ConsoleRoute
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
-for _pages in (sign_in, static, products, authentication, users, programs, loyalty, health, start):
+for _pages in (
+    sign_in,
+    static,
+    products,
+    authentication,
+    api_keys,
+    jwks_sources,
+    revocations,
+    leaderboards,
+    users,
+    programs,
+    loyalty,
+    health,
+    start,
+):
     router.include_router(_pages.router)
 for _pages in (audit, privacy):  # the audit log and privacy requests (issue 15)
     router.include_router(_pages.router)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -21,6 +22,7 @@ from fastapi import Depends
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import escape
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
@@ -120,13 +122,33 @@ def templates() -> Environment:
     return env
 
 
+#: Where the error summary names a field: the macros write the marker, ``render`` the label.
+FIELD_LABEL = re.compile(r"<!--field-label:([A-Za-z0-9_.-]+)-->")
+
+
+def _field_label(field_id: str, labels: Mapping[str, str]) -> str:
+    # A field the form does not show (an API field with no box of its own): its name, readable.
+    found = labels.get(field_id) or field_id.rsplit("-", 1)[-1].replace("_", " ").capitalize()
+    return str(escape(found))
+
+
 def render(request: Request, name: str, *, status: int = 200, **context: Any) -> HTMLResponse:
     console: ConsoleContext | None = getattr(request.state, "console", None)
+    # Filled by the form macros as the page renders (field id -> label), read by the summary.
+    labels: dict[str, str] = {}
     html = (
         templates()
         .get_template(name)
-        .render(console=console, path=request.url.path, query=request.query_params, **context)
+        .render(
+            console=console,
+            path=request.url.path,
+            query=request.query_params,
+            field_labels=labels,
+            **context,
+        )
     )
+    # Autoescaping turns every "<" of a value into "&lt;": only a template can write the marker.
+    html = FIELD_LABEL.sub(lambda found: _field_label(found.group(1), labels), html)
     return HTMLResponse(html, status_code=status)
 
 
@@ -187,6 +209,14 @@ def lines(form: FormData, name: str) -> list[str]:
 
 def checked(form: FormData, name: str) -> bool:
     return form.get(name) is not None
+
+
+def row_id(form: FormData, name: str) -> int:
+    """A row's numeric id from a hidden field, in the range the API's path takes."""
+    value = text(form, name).strip()
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= 2**31 - 1:
+        raise InvalidInput(f"{name}: not a row id.")
+    return int(value)
 
 
 # --- products -------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -41,6 +42,7 @@ BASE = PREFIX + "/products/{product_id}/authentication"
 
 NOTICES = {
     "key_added": "Key added.",
+    "key_added_disabled": "Key added, disabled: it verifies no token until you enable it.",
     "key_changed": "Key changed.",
     "key_deleted": "Key deleted.",
     "secret_disabled": "Secret disabled: tokens signed with it are refused from now on.",
@@ -71,7 +73,7 @@ async def _page(
     data = await in_session(request, work)
     context: dict[str, Any] = {
         "tab": "authentication",
-        "key_form": {"enabled": False},
+        "key_form": {"enabled": True},  # as the API: a key is enabled unless told otherwise
         "key_errors": {},
         "secret_form": {"grace_seconds": "3600"},
         "secret_errors": {},
@@ -166,6 +168,17 @@ async def disable_secret(request: Request, product_id: str, console: Console) ->
 # --- public keys --------------------------------------------------------------------------
 
 
+#: PEM private keys of any kind, and the JWK members that only a private or secret key has.
+PRIVATE_PEM = re.compile(r"PRIVATE\s+KEY", re.IGNORECASE)
+PRIVATE_JWK = re.compile(r'"(?:d|p|q|dp|dq|qi|oth|k)"\s*:')
+PRIVATE_NOT_ECHOED = " The box was emptied: a private key is never shown back."
+
+
+def holds_private_material(pasted: str) -> bool:
+    """Whether the pasted text holds (or may hold) a private or secret key."""
+    return bool(PRIVATE_PEM.search(pasted) or PRIVATE_JWK.search(pasted))
+
+
 def _key_material(pasted: str) -> dict[str, Any]:
     """A pasted key as KeyCreate takes it: a JWK when it is a JSON object, else PEM text."""
     stripped = pasted.strip()
@@ -214,15 +227,21 @@ async def add_key(request: Request, product_id: str, console: Console) -> Respon
             errors.pop("_form")
         if "jwk" in errors:
             errors["public_key"] = errors.pop("jwk")
+        pasted = text(form, "public_key")
+        if holds_private_material(pasted):
+            # Never sent back to the browser: the page is not a place a private key should be.
+            pasted = ""
+            errors["public_key"] = (errors.get("public_key", "") + PRIVATE_NOT_ECHOED).strip()
         return await _page(
             request,
             console,
             product_id,
             status=422 if not isinstance(exc, ServiceError) or exc.status == 422 else exc.status,
-            key_form={**values, "public_key": text(form, "public_key")},
+            key_form={**values, "public_key": pasted},
             key_errors=errors,
         )
-    return redirect(BASE.format(product_id=product_id), notice="key_added")
+    notice = "key_added" if values["enabled"] else "key_added_disabled"
+    return redirect(BASE.format(product_id=product_id), notice=notice)
 
 
 @router.post(BASE + "/keys/update", include_in_schema=False)

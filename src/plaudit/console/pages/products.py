@@ -17,6 +17,7 @@ from plaudit.errors import ServiceError
 from plaudit.products import service
 from plaudit.products.schemas import ProductCreate, ProductSettings
 
+from .. import flash
 from ..web import (
     PREFIX,
     Console,
@@ -34,6 +35,7 @@ from ..web import (
 )
 
 router = APIRouter(route_class=ConsoleRoute)
+CREATED = "product_created"
 
 NOTICES = {
     "saved": "Settings saved. Every Plaudit process applies them within seconds.",
@@ -83,8 +85,26 @@ async def create_product(request: Request, console: Console) -> Response:
             form=values,
             errors=errors.errors,
         )
-    # Shown in this answer only (no redirect, no-store): Plaudit keeps a hash and a ciphertext.
-    return render(request, "product_created.html", status=201, product=created)
+    # POST, redirect, GET: a reload shows the page again and creates nothing. The key and the
+    # secret ride to that page once, sealed in a flash (see flash.py); Plaudit keeps only a hash
+    # and a ciphertext of them.
+    response = redirect(f"{PREFIX}/products/{created['id']}/created")
+    flash.put(request, response, CREATED, {k: created[k] for k in ("id", "api_key", "secret")})
+    return response
+
+
+@router.get(PREFIX + "/products/{product_id}/created", include_in_schema=False)
+async def created_page(request: Request, product_id: str, console: Console) -> Response:
+    """The one-time display of a new product's API key and secret; afterwards, a page that
+    says they were shown (and where to make another API key)."""
+    product = await in_session(
+        request, lambda s, _: service.product_settings(product_of(s, console, product_id))
+    )
+    created = flash.take(request, CREATED)
+    if created is not None and created.get("id") != product_id:
+        created = None
+    response = render(request, "product_created.html", product=product, created=created)
+    return flash.forget(request, response)
 
 
 @router.get(PREFIX + "/products/{product_id}", include_in_schema=False)

@@ -1,4 +1,5 @@
-// The console's only script: copy buttons, and focus on a form's error summary. Every page
+// The console's only script: copy buttons, focus on a form's error summary, and keyboard access
+// to tables that scroll sideways. Every page
 // works without it (the values can be selected and copied by hand).
 "use strict";
 
@@ -28,7 +29,28 @@ document.addEventListener("click", (event) => {
   if (button) copy(button);
 });
 
+// A table wider than the screen scrolls in its box: make that box reachable by keyboard (and
+// named after its table) only while it does scroll, so a table that fits adds no tab stop.
+function markScrollers() {
+  for (const wrap of document.querySelectorAll(".table-wrap")) {
+    const scrolls = wrap.scrollWidth > wrap.clientWidth;
+    const table = wrap.querySelector("table");
+    const heading = table && document.getElementById(table.getAttribute("aria-labelledby") || "");
+    if (scrolls) {
+      wrap.setAttribute("tabindex", "0");
+      wrap.setAttribute("role", "region");
+      wrap.setAttribute("aria-label", (heading ? heading.textContent.trim() + ": " : "") + "table, scrolls sideways");
+    } else if (wrap.getAttribute("role") === "region") {
+      wrap.removeAttribute("tabindex");
+      wrap.removeAttribute("role");
+      wrap.removeAttribute("aria-label");
+    }
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  markScrollers();
   const summary = document.querySelector(".error-summary[tabindex]");
   if (summary) summary.focus();
 });
+window.addEventListener("resize", markScrollers);
