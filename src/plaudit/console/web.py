@@ -9,6 +9,7 @@ hint, and sets the security headers on every answer.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -22,7 +23,6 @@ from fastapi import Depends
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import escape
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
@@ -129,14 +129,14 @@ FIELD_LABEL = re.compile(r"<!--field-label:([A-Za-z0-9_.-]+)-->")
 def _field_label(field_id: str, labels: Mapping[str, str]) -> str:
     # A field the form does not show (an API field with no box of its own): its name, readable.
     found = labels.get(field_id) or field_id.rsplit("-", 1)[-1].replace("_", " ").capitalize()
-    return str(escape(found))
+    return html.escape(found)
 
 
 def render(request: Request, name: str, *, status: int = 200, **context: Any) -> HTMLResponse:
     console: ConsoleContext | None = getattr(request.state, "console", None)
     # Filled by the form macros as the page renders (field id -> label), read by the summary.
     labels: dict[str, str] = {}
-    html = (
+    page = (
         templates()
         .get_template(name)
         .render(
@@ -148,8 +148,8 @@ def render(request: Request, name: str, *, status: int = 200, **context: Any) ->
         )
     )
     # Autoescaping turns every "<" of a value into "&lt;": only a template can write the marker.
-    html = FIELD_LABEL.sub(lambda found: _field_label(found.group(1), labels), html)
-    return HTMLResponse(html, status_code=status)
+    page = FIELD_LABEL.sub(lambda found: _field_label(found.group(1), labels), page)
+    return HTMLResponse(page, status_code=status)
 
 
 def redirect(path: str, **query: str) -> RedirectResponse:
