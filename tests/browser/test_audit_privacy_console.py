@@ -29,7 +29,9 @@ def test_the_audit_log_and_an_erasure_through_the_console(open_page: Any, plaudi
     )
     assert events.status_code in (200, 202), events.text
     page.goto(f"{plaudit.url}/console/products/{product_id}/audit")
-    expect(page.get_by_role("link", name="Audit log", exact=True)).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="Audit log", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
     expect(page.get_by_role("cell", name="product.create")).to_be_visible()
     page.get_by_label("Action").fill("api_key")
     page.get_by_role("button", name="Filter").click()
