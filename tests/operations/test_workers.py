@@ -1,91 +1,77 @@
-"""`plaudit serve --workers 2`: whichever worker answers the scrape, /metrics counts every
-worker's requests (prometheus-client's multiprocess mode)."""
+"""Several worker processes behind one port: whichever answers the scrape, /metrics counts
+every worker's requests (prometheus-client's multiprocess mode), and `plaudit serve
+--workers N` turns that mode on by itself."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
+import textwrap
 from pathlib import Path
 
-import httpx
 import pytest
 
-from plaudit.settings import Settings
-from tests.support.service import ADMIN_TOKEN
+from plaudit.cli import serve
 
-METRICS_TOKEN = "metrics-" + "w" * 32
+WORKER = textwrap.dedent(
+    """
+    import sys
+    from plaudit import metrics
+    for _ in range(int(sys.argv[1])):
+        metrics.record_request("/healthz", "GET", 200, 0.001)
+    """
+)
+SCRAPE = textwrap.dedent(
+    """
+    from prometheus_client import generate_latest
+    from plaudit.operations.scrape import registry
+    print(generate_latest(registry()).decode())
+    """
+)
+SAMPLE = 'plaudit_http_requests_total{method="GET",route="/healthz",status="200"} '
 
-pytestmark = [pytest.mark.committed, pytest.mark.slow]
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _healthz_count(base: str) -> float:
-    answer = httpx.get(
-        base + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10
+def _python(code: str, *args: str, env: dict[str, str]) -> str:
+    done = subprocess.run(  # noqa: S603  # this interpreter, our own code
+        [sys.executable, "-c", code, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
-    assert answer.status_code == 200, answer.text
-    prefix = 'plaudit_http_requests_total{method="GET",route="/healthz",status="200"} '
-    return sum(
-        float(line[len(prefix) :]) for line in answer.text.splitlines() if line.startswith(prefix)
-    )
+    return done.stdout
 
 
-def test_every_workers_requests_are_counted_whoever_answers_the_scrape(
-    settings: Settings, tmp_path: Path
+def test_a_scrape_sums_every_workers_counts(tmp_path: Path) -> None:
+    """Two workers count 7 and 5 requests into one PROMETHEUS_MULTIPROC_DIR; a third process
+    answering the scrape reports 12."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    _python(WORKER, "7", env=env)
+    _python(WORKER, "5", env=env)
+    scraped = _python(SCRAPE, env=env)
+    assert [line for line in scraped.splitlines() if line.startswith(SAMPLE)] == [SAMPLE + "12.0"]
+
+
+def test_serve_with_workers_turns_multiprocess_mode_on(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """60 requests on fresh connections, spread over two workers by the kernel: every scrape,
-    whichever worker answers it, counts all 60 (and each worker kept files of its own)."""
-    files = tmp_path / "metrics"
-    files.mkdir()
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PLAUDIT_DATABASE_URL": settings.resolved_database_url,
-        "PLAUDIT_MASTER_KEY": settings.master_key or "",
-        "PLAUDIT_ADMIN_TOKEN": ADMIN_TOKEN,
-        "PLAUDIT_METRICS_TOKEN": METRICS_TOKEN,
-        "PLAUDIT_DATA_DIR": str(tmp_path),
-        "PLAUDIT_LOG_LEVEL": "warning",
-        "PROMETHEUS_MULTIPROC_DIR": str(files),
-    }
-    plaudit = Path(sys.executable).parent / "plaudit"
-    with (tmp_path / "serve.log").open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603  # our own console script
-            [str(plaudit), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            # Generous: on an idle machine both workers answer within 5 s; under heavy load
-            # uvicorn's supervisor may restart a worker slow to answer its health ping.
-            deadline = time.monotonic() + 180
-            while True:
-                assert process.poll() is None, (tmp_path / "serve.log").read_text()
-                try:
-                    if httpx.get(base + "/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "plaudit serve did not become ready"
-                time.sleep(0.2)
-            before = _healthz_count(base)
-            for _ in range(60):
-                with httpx.Client() as fresh:  # a new connection: either worker may take it
-                    assert fresh.get(base + "/healthz", timeout=10).status_code == 200
-            counts = {_healthz_count(base) for _ in range(6)}
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-    assert counts == {before + 60}
-    # A file per process that counted: both workers (and the supervisor, which imports them).
-    assert len({path.name.rsplit("_", 1)[-1] for path in files.glob("counter_*.db")}) >= 2
+    """`plaudit serve --workers 2` hands its workers a fresh PROMETHEUS_MULTIPROC_DIR; one
+    worker needs none."""
+    seen: list[str | None] = []
+    monkeypatch.setattr(
+        serve.uvicorn,
+        "run",
+        lambda *a, **k: seen.append(os.environ.get("PROMETHEUS_MULTIPROC_DIR")),
+    )
+    for name in ("PLAUDIT_HOST", "PLAUDIT_PORT", "PROMETHEUS_MULTIPROC_DIR"):
+        monkeypatch.setenv(name, "")  # restored as it was at the end: _run sets them
+        monkeypatch.delenv(name)
+    serve._run("127.0.0.1", 8000, 1)
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    serve._run("127.0.0.1", 8000, 2)
+    assert seen[0] is None
+    assert seen[1] is not None
+    assert Path(seen[1]).is_dir()
+    assert not any(Path(seen[1]).iterdir())
