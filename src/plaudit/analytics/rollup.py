@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -25,13 +26,24 @@ from .period import Period
 #: The series of a day that says it is complete (its absent series are zero).
 ROLLED = "rolled"
 SETTLE = dt.timedelta(hours=1)
+#: The series whose row holds a day's active-users sketch.
+SKETCH = "active:sketch"
 
 Figures = dict[dt.date, dict[str, int]]
 
 
-def count_days(session: Session, product_id: str, period: Period) -> Figures:
-    """Every series of every day of ``period``, counted from the rows."""
-    found: Figures = defaultdict(dict)
+@dataclass
+class Days:
+    """Each day's figures, and its sketch of the users active that day."""
+
+    figures: Figures = field(default_factory=lambda: defaultdict(dict))
+    sketches: dict[dt.date, bytes] = field(default_factory=dict)
+
+
+def count_days(session: Session, product_id: str, period: Period) -> Days:
+    """Every series and sketch of every day of ``period``, counted from the rows."""
+    days = Days()
+    found = days.figures
     plain = {
         "clicks": queries.clicks_per_day,
         "signups": queries.signups_per_day,
@@ -51,26 +63,40 @@ def count_days(session: Session, product_id: str, period: Period) -> Figures:
     for (day, reward_id), (n, points) in by_reward.items():
         found[day][f"reward:{reward_id}:count"] = n
         found[day][f"reward:{reward_id}:points"] = points
-    return found
+    days.sketches.update(queries.active_sketch_per_day(session, product_id, period))
+    return days
 
 
-def _stored(session: Session, product_id: str, first: dt.date, last: dt.date) -> Figures:
+def _stored(session: Session, product_id: str, first: dt.date, last: dt.date) -> Days:
     rows = session.execute(
         scoped(AnalyticsDay, product_id)
         .where(AnalyticsDay.day >= first, AnalyticsDay.day <= last)
-        .with_only_columns(AnalyticsDay.day, AnalyticsDay.series, AnalyticsDay.value)
+        .with_only_columns(
+            AnalyticsDay.day, AnalyticsDay.series, AnalyticsDay.value, AnalyticsDay.sketch
+        )
     )
-    found: Figures = defaultdict(dict)
-    for day, series, value in rows:
-        found[day][series] = int(value)
+    found = Days()
+    for day, series, value, registers in rows:
+        if series == SKETCH:
+            found.sketches[day] = bytes(registers or b"")
+        else:
+            found.figures[day][series] = int(value)
     return found
 
 
-def _keep(session: Session, product_id: str, figures: Figures, *, now: dt.datetime) -> None:
+def _keep(
+    session: Session, product_id: str, days: Days, kept: list[dt.date], *, now: dt.datetime
+) -> None:
+    row = {"product_id": product_id, "computed_at": now, "sketch": None}
     rows: list[dict[str, Any]] = [
-        {"product_id": product_id, "day": day, "series": series, "value": value, "computed_at": now}
-        for day, values in figures.items()
-        for series, value in {**values, ROLLED: 1}.items()
+        {**row, "day": day, "series": series, "value": value}
+        for day in kept
+        for series, value in {**days.figures.get(day, {}), ROLLED: 1}.items()
+    ]
+    rows += [
+        {**row, "day": day, "series": SKETCH, "value": 0, "sketch": days.sketches[day]}
+        for day in kept
+        if day in days.sketches
     ]
     if rows:
         # Two readers may count the same day at once: the first one's rows stand.
@@ -78,24 +104,30 @@ def _keep(session: Session, product_id: str, figures: Figures, *, now: dt.dateti
         session.execute(dialect_insert(dialect_of(session), table).on_conflict_do_nothing(), rows)
 
 
-def daily(session: Session, product_id: str, period: Period, *, now: dt.datetime) -> Figures:
-    """Every series of every day of ``period``: kept days read, missing ones counted and kept,
-    open ones counted."""
+def _take(into: Days, source: Days, days: list[dt.date]) -> None:
+    for day in days:
+        into.figures[day] = dict(source.figures.get(day, {}))
+        if day in source.sketches:
+            into.sketches[day] = source.sketches[day]
+
+
+def daily(session: Session, product_id: str, period: Period, *, now: dt.datetime) -> Days:
+    """Every series and sketch of every day of ``period``: kept days read, missing ones
+    counted and kept, open ones counted."""
     settled = (now - SETTLE).astimezone(dt.UTC).date()  # days before this one are kept
     days = period.days
     closed = [day for day in days if day < settled]
-    result: Figures = {}
+    result = Days()
     if closed:
         stored = _stored(session, product_id, closed[0], closed[-1])
-        missing = [day for day in closed if ROLLED not in stored.get(day, {})]
+        missing = [day for day in closed if ROLLED not in stored.figures.get(day, {})]
         if missing:
             counted = count_days(session, product_id, Period(missing[0], missing[-1]))
-            fresh = {day: dict(counted.get(day, {})) for day in missing}
-            _keep(session, product_id, fresh, now=now)
-            stored.update(fresh)
-        result.update({day: stored.get(day, {}) for day in closed})
+            _keep(session, product_id, counted, missing, now=now)
+            _take(stored, counted, missing)
+        _take(result, stored, closed)
     still_open = [day for day in days if day >= settled]
     if still_open:
         counted = count_days(session, product_id, Period(still_open[0], still_open[-1]))
-        result.update({day: counted.get(day, {}) for day in still_open})
+        _take(result, counted, still_open)
     return result

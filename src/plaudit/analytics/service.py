@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from plaudit.products.models import Product
 
-from . import queries, rollup
+from . import queries, rollup, sketch
 from .period import Period
-from .rollup import Figures
+from .rollup import Days, Figures
 from .schemas import (
     ActiveUsers,
     Dashboard,
@@ -43,7 +43,7 @@ def _series(figures: Figures, period: Period, name: str) -> list[int]:
 
 
 def funnel(session: Session, product: Product, period: Period, *, now: dt.datetime) -> Funnel:
-    return _funnel(rollup.daily(session, product.id, period, now=now), period)
+    return _funnel(rollup.daily(session, product.id, period, now=now).figures, period)
 
 
 def _funnel(figures: Figures, period: Period) -> Funnel:
@@ -52,7 +52,7 @@ def _funnel(figures: Figures, period: Period) -> Funnel:
 
 
 def points(session: Session, product: Product, period: Period, *, now: dt.datetime) -> Points:
-    return _points(rollup.daily(session, product.id, period, now=now), period)
+    return _points(rollup.daily(session, product.id, period, now=now).figures, period)
 
 
 def _points(figures: Figures, period: Period) -> Points:
@@ -69,15 +69,15 @@ def _points(figures: Figures, period: Period) -> Points:
 def active_users(
     session: Session, product: Product, period: Period, *, now: dt.datetime
 ) -> ActiveUsers:
-    return _active(session, product, rollup.daily(session, product.id, period, now=now), period)
+    return _active(rollup.daily(session, product.id, period, now=now), period)
 
 
-def _active(session: Session, product: Product, figures: Figures, period: Period) -> ActiveUsers:
+def _active(days: Days, period: Period) -> ActiveUsers:
     return ActiveUsers(
         days=period.days,
-        series={"active": _series(figures, period, "active")},
-        # Distinct users over the period do not add up from the days: counted from the events.
-        total=queries.active_in_period(session, product.id, period),
+        series={"active": _series(days.figures, period, "active")},
+        # Distinct users over the period do not add up from the days: the days' sketches do.
+        total=sketch.estimate(sketch.merge(days.sketches.get(day, b"") for day in period.days)),
     )
 
 
@@ -100,7 +100,7 @@ def _ranked(figures: Figures, prefix: str, *, by: tuple[str, str]) -> list[tuple
 def top_rewards(
     session: Session, product: Product, period: Period, *, now: dt.datetime, limit: int = TOP
 ) -> list[TopReward]:
-    figures = rollup.daily(session, product.id, period, now=now)
+    figures = rollup.daily(session, product.id, period, now=now).figures
     return _top_rewards(session, product, figures, limit)
 
 
@@ -120,7 +120,7 @@ def _top_rewards(
 def top_rules(
     session: Session, product: Product, period: Period, *, now: dt.datetime, limit: int = TOP
 ) -> list[TopRule]:
-    figures = rollup.daily(session, product.id, period, now=now)
+    figures = rollup.daily(session, product.id, period, now=now).figures
     return _top_rules(session, product, figures, limit)
 
 
@@ -145,13 +145,14 @@ def _top_rules(session: Session, product: Product, figures: Figures, limit: int)
 def dashboard(
     session: Session, product: Product, period: Period, *, now: dt.datetime, top: int = TOP
 ) -> Dashboard:
-    figures = rollup.daily(session, product.id, period, now=now)
+    days = rollup.daily(session, product.id, period, now=now)
+    figures = days.figures
     return Dashboard(
         product_id=product.id,
         period=PeriodOut(first=period.first, last=period.last),
         funnel=_funnel(figures, period),
         points=_points(figures, period),
-        active_users=_active(session, product, figures, period),
+        active_users=_active(days, period),
         top_rewards=_top_rewards(session, product, figures, top),
         top_rules=_top_rules(session, product, figures, top),
     )

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("series", sa.String(length=200), nullable=False),
         sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.Column("sketch", sa.LargeBinary(), nullable=True),
         sa.Column("computed_at", UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["product_id"],
