@@ -8,7 +8,9 @@ a regression reopens a hole loudly. Where an attack succeeded, the test names th
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import gc
 import io
 import json
 import logging
@@ -23,10 +25,12 @@ from sqlalchemy import select
 
 from plaudit.app import create_app
 from plaudit.exports.cells import FORMULA_STARTS
+from plaudit.exports.slots import SLOTS
 from plaudit.settings import Settings
 from plaudit.store.db import Database
 from plaudit.users.models import User
 from tests.console.conftest import ConsoleClient
+from tests.limits.conftest import run_async
 from tests.support import factories
 from tests.support.service import (
     ADMIN,
@@ -651,3 +655,80 @@ def test_another_products_api_key_as_the_basic_password_writes_nothing(
     assert answer.status_code in (403, 404), answer.text
     assert client.get("/v1/products/alpha/users/mallory", headers=ADMIN).status_code == 404
     assert client.get("/v1/products/bravo/users/mallory", headers=ADMIN).status_code == 404
+
+
+async def _downloads(
+    app: Any, calls: list[tuple[str, str]], *, hold: int, during: Any = None
+) -> list[int]:
+    """Start ``calls`` (product, API key) as export downloads whose first ``hold`` clients stop
+    reading at the first chunk; once those hold their streams, start the rest; then let the
+    held ones go. Returns each call's status."""
+    release = asyncio.Event()
+    statuses: list[list[int]] = [[] for _ in calls]
+
+    def download(n: int, product_id: str, key: str) -> Any:
+        async def receive() -> dict[str, Any]:
+            await release.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses[n].append(message["status"])
+            elif n < hold and message.get("body"):
+                statuses[n].append(0)  # reading stopped here
+                await release.wait()
+
+        path = f"/v1/products/{product_id}/exports/users"
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"authorization", f"Bearer {key}".encode())],
+            "client": ("203.0.113.7", 50000),
+            "server": ("plaudit.test", 80),
+            "state": {},
+        }
+        return app(scope, receive, send)
+
+    held = [asyncio.create_task(download(n, *calls[n])) for n in range(hold)]
+    for _ in range(400):  # 20 s at most for the held ones to reach their first chunk
+        if all(0 in statuses[n] for n in range(hold)):
+            break
+        await asyncio.sleep(0.05)
+    rest = [asyncio.create_task(download(n, *calls[n])) for n in range(hold, len(calls))]
+    await asyncio.wait_for(asyncio.gather(*rest), 30)
+    meanwhile = [await asyncio.to_thread(during)] if during is not None else []
+    release.set()
+    await asyncio.wait_for(asyncio.gather(*held, return_exceptions=True), 30)
+    return [s[0] if s else -1 for s in statuses] + meanwhile
+
+
+@pytest.mark.committed
+def test_a_tenant_holding_slow_downloads_takes_only_its_own_export_slots(
+    client: TestClient,
+) -> None:
+    """Alpha opens downloads and stops reading: its third is refused (429) at once, before any
+    connection is taken, while bravo still downloads; once alpha's clients go, its slots come
+    back; and another tenant's write goes through meanwhile (fixed: exports/slots.py, and
+    ``Database.read_session``: before, each stalled download held a pooled connection without
+    end, 20 of them starved every tenant, and on SQLite one held the write lock of all)."""
+    alpha = create_product(client, id="alpha")
+    bravo = create_product(client, id="bravo")
+    a, b = ("alpha", alpha["api_key"]), ("bravo", bravo["api_key"])
+
+    def write_bravo() -> int:
+        answer = client.patch("/v1/products/bravo", json={"leeway_seconds": 3}, headers=ADMIN)
+        return answer.status_code
+
+    statuses = run_async(_downloads(client.app, [a, a, a, b], hold=2, during=write_bravo))
+    assert statuses == [200, 200, 429, 200, 200]  # and bravo's write went through meanwhile
+    gc.collect()
+    assert SLOTS.held("alpha") == 0
+    assert client.get("/v1/products/alpha/exports/users", headers=_key(alpha)).status_code == 200
+    assert SLOTS.held("alpha") == 0
