@@ -51,7 +51,7 @@ def product_audit(
         target_type=target_type,
         target_id=target_id,
         since=as_utc(since),
-        until=as_utc(until),
+        until=as_utc(until, field="until"),
     )
     return audit_page(session, product_id=product.id, filters=filters, cursor=cursor, limit=limit)
 
@@ -80,7 +80,7 @@ def operator_audit(
         target_type=target_type,
         target_id=target_id,
         since=as_utc(since),
-        until=as_utc(until),
+        until=as_utc(until, field="until"),
         product_id=product,
     )
     return audit_page(session, product_id=None, filters=filters, cursor=cursor, limit=limit)

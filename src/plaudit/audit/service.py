@@ -27,11 +27,21 @@ def parse_cursor(cursor: str | None) -> int | None:
     return int(cursor)
 
 
-def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
-    """A filter's time, read as UTC when it names no zone."""
+def as_utc(moment: dt.datetime | None, *, field: str = "since") -> dt.datetime | None:
+    """A filter's time, read as UTC when it names no zone (refused, naming ``field``, when
+    that reading leaves the calendar: year 1 east of UTC, year 9999 west of it)."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise InvalidInput(
+            f"{field}: {moment.isoformat()} is outside the calendar once read as UTC.",
+            field=field,
+            hint="Give a moment between years 1 and 9999 in UTC (ISO 8601).",
+        ) from None
 
 
 def audit_page(

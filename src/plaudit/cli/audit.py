@@ -63,7 +63,7 @@ def audit_list(
         target_type=target_type,
         target_id=target_id,
         since=as_utc(since),
-        until=as_utc(until),
+        until=as_utc(until, field="until"),
         product_id=product,
     )
     with services() as s, s.session() as session:

@@ -12,6 +12,7 @@ from starlette.responses import StreamingResponse
 from plaudit.access.state import AppState, State
 from plaudit.products.dependencies import ManagedProduct
 
+from .slots import SLOTS
 from .stream import csv_chunks
 from .tables import EXPORTS, Export, Window
 from .window import window
@@ -33,13 +34,14 @@ def streamed(state: AppState, export: Export, product_id: str, span: Window) -> 
     the first chunk is asked for and closed after the last (or when the client goes away)."""
 
     def body() -> Iterator[bytes]:
-        with state.db.session() as session:
+        with state.db.read_session() as session:
             for chunk in csv_chunks(session, export, product_id, span):
                 yield chunk.encode()
 
+    SLOTS.take(product_id)  # 429 when this product (or the process) streams enough already
     filename = f"{product_id}-{export.name}.csv"
     return StreamingResponse(
-        body(),
+        SLOTS.holding(product_id, body()),
         media_type=CSV,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -8,6 +8,7 @@ several processes on one PostgreSQL database behave as one within seconds.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import threading
 import time
@@ -67,6 +68,9 @@ class ProductRuntime:
     #: user id -> Unix time: that user's tokens issued before it are revoked.
     revoked_users: Mapping[str, float] = field(default_factory=dict)
     has_jwks: bool = False
+    #: When the product was made: a product deleted and made again under the same id starts
+    #: its versions again, so the poll compares both (a new one is another product).
+    created_at: dt.datetime | None = None
     build: int = field(default_factory=_BUILDS.__next__)
 
     @property
@@ -168,6 +172,7 @@ def build_runtime(
         revoked_jtis=frozenset(jtis),
         revoked_users=users,
         has_jwks=bool(product.jwks_sources),
+        created_at=product.created_at,
     )
 
 
@@ -220,15 +225,16 @@ class Keystore:
 
     def refresh(self) -> list[str]:
         """Rebuild every loaded product whose version moved; drop deleted ones."""
-        loaded = {pid: rt.version for pid, rt in self._runtimes.items()}
+        loaded = {pid: (rt.version, rt.created_at) for pid, rt in self._runtimes.items()}
         if not loaded:
             return []
         with self._db.session() as session:
             rows = session.execute(
-                select(Product.id, Product.version).where(Product.id.in_(loaded))
+                select(Product.id, Product.version, Product.created_at).where(
+                    Product.id.in_(loaded)
+                )
             )
-            # .all(), not the Result itself: a Result has keys(), so dict() would index it.
-            current = {pid: version for pid, version in rows}  # noqa: C416  # see failure_report
+            current = {pid: (version, created) for pid, version, created in rows}
         changed = [pid for pid, version in loaded.items() if current.get(pid) != version]
         if changed:
             with self._lock:

@@ -12,6 +12,9 @@ from typing import Any, Literal
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+#: The execution option a read-only session sets on its connection (``Database.read_session``).
+READ_ONLY = "plaudit_read_only"
+
 #: SQLite's ``synchronous`` levels Plaudit accepts. FULL (the default) syncs the WAL at every
 #: commit, so an acknowledged write survives power loss; NORMAL syncs only at checkpoints and
 #: may lose the last commits on power loss (never on a process crash). See docs/operations.md.
@@ -47,7 +50,12 @@ def make_engine(
             # A deferred transaction that reads and then writes cannot wait for a writer that
             # holds the lock: SQLite answers "database is locked" at once. Taking the write lock
             # at BEGIN makes concurrent first sights of one user queue up instead of failing.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            if connection.get_execution_options().get(READ_ONLY):
+                # A read that may last (a streamed export): WAL lets it run beside the writer,
+                # where the write lock would stop every tenant's writes for as long as it lasts.
+                connection.exec_driver_sql("BEGIN")
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         @event.listens_for(engine, "before_cursor_execute")
         def _refuse_nul(
@@ -111,6 +119,18 @@ class Database:
         """A unit of work: committed when the block ends, rolled back if it raises."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A unit of work that only reads, rolled back at the end: on SQLite a deferred
+        transaction, which never takes the write lock (a slow reader holds no one's writes)."""
+        with self.sessions() as session:
+            if self.is_sqlite and isinstance(self.engine, Engine):
+                session.connection(execution_options={READ_ONLY: True})
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()

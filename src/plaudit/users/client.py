@@ -66,7 +66,9 @@ class ClientContext:
             )
             if known is not None:
                 user = repository.user_by_pk(session, product.id, known.pk)
-                if user is not None:
+                # The row may since hold another id (erased to a pseudonym by another process,
+                # or, on SQLite, a deleted row's key reused): then it is not this user's.
+                if user is not None and user.external_id == verified.user_id:
                     memory.seen(product.id, user.external_id, user.id)
                     return product, user
         user = map_user(
