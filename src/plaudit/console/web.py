@@ -32,7 +32,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from plaudit.access.principal import Principal
 from plaudit.access.session import acting, in_session
-from plaudit.access.state import get_state
+from plaudit.access.state import AppState, get_state
 from plaudit.auth.errors import AuthError
 from plaudit.auth.profiles import PROFILES
 from plaudit.errors import (
@@ -227,6 +227,47 @@ def product_of(session: Session, context: ConsoleContext, product_id: str) -> Pr
     (the management API's own rule, ``Principal.check_product``)."""
     context.principal.check_product(product_id)
     return products.get_product(session, product_id)
+
+
+async def product_page(
+    request: Request,
+    console: ConsoleContext,
+    product_id: str,
+    template: str,
+    rows: Callable[[Session, Product], dict[str, Any]],
+    notices: Mapping[str, str],
+    *,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """One product tab that lists rows: the product's settings and ``rows(session, product)``
+    read in one transaction, with the notice the redirect that led here named (``?notice=``)."""
+
+    def work(session: Session, _state: AppState) -> dict[str, Any]:
+        product = product_of(session, console, product_id)
+        return {"product": products.product_settings(product), **rows(session, product)}
+
+    data = await in_session(request, work)
+    notice = notices.get(request.query_params.get("notice", ""))
+    return render(request, template, status=status, notice=notice, **context, **data)
+
+
+async def remove_row(
+    request: Request,
+    console: ConsoleContext,
+    product_id: str,
+    page: str,
+    remove: Callable[[Session, Product, int], object],
+) -> RedirectResponse:
+    """A row's Remove button: the row id the form names, removed within the product (whose
+    verification it changes), then back to ``page`` with the notice ``removed``."""
+    item_id = row_id(await request.form(), "id")
+    await in_session(
+        request,
+        lambda s, _: remove(s, product_of(s, console, product_id), item_id),
+        changes=product_id,
+    )
+    return redirect(page.format(product_id=product_id), notice="removed")
 
 
 # --- the route class ------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from starlette.responses import Response
 
 from plaudit.access.session import in_session
 from plaudit.access.state import AppState
-from plaudit.products import api_keys, service
+from plaudit.products import api_keys
+from plaudit.products.models import Product
 from plaudit.products.schemas import ApiKeyCreate, ApiKeyOut
 
 from .. import flash
@@ -22,8 +23,8 @@ from ..web import (
     ConsoleRoute,
     FormErrors,
     product_of,
+    product_page,
     redirect,
-    render,
     text,
     validate,
 )
@@ -36,6 +37,11 @@ NOTICES = {
 }
 
 
+def _keys(session: Session, product: Product) -> dict[str, Any]:
+    keys = api_keys.list_api_keys(session, product)
+    return {"keys": [ApiKeyOut.model_validate(k).model_dump() for k in keys]}
+
+
 async def _page(
     request: Request,
     console: ConsoleContext,
@@ -46,28 +52,19 @@ async def _page(
     errors: dict[str, str] | None = None,
     created: dict[str, Any] | None = None,
 ) -> Response:
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        product = product_of(session, console, product_id)
-        return {
-            "product": service.product_settings(product),
-            "keys": [
-                ApiKeyOut.model_validate(k).model_dump()
-                for k in api_keys.list_api_keys(session, product)
-            ],
-        }
-
-    data = await in_session(request, work)
-    return render(
+    return await product_page(
         request,
+        console,
+        product_id,
         "api_keys.html",
+        _keys,
+        NOTICES,
         status=status,
         tab="api-keys",
         form=form or {"name": ""},
         errors=errors or {},
         created=created,
-        notice=NOTICES.get(request.query_params.get("notice", "")),
         current_key=console.principal.api_key_id,
-        **data,
     )
 
 

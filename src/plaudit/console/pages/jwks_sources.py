@@ -14,8 +14,8 @@ from plaudit.access.session import in_session
 from plaudit.access.state import AppState
 from plaudit.auth.errors import AuthError
 from plaudit.errors import ServiceError
-from plaudit.products import jwks, repository, service
-from plaudit.products.models import JwksSource
+from plaudit.products import jwks, repository
+from plaudit.products.models import JwksSource, Product
 from plaudit.products.schemas import JwksSourceCreate, JwksSourceOut
 from plaudit.products.verification import get_verification
 
@@ -26,9 +26,9 @@ from ..web import (
     ConsoleRoute,
     FormErrors,
     product_of,
+    product_page,
     redirect,
-    render,
-    row_id,
+    remove_row,
     service_form_errors,
     text,
     validate,
@@ -57,6 +57,10 @@ def source_status(source: JwksSource) -> dict[str, Any]:
     return shown
 
 
+def _sources(session: Session, product: Product) -> dict[str, Any]:
+    return {"sources": [source_status(x) for x in jwks.list_sources(session, product)]}
+
+
 async def _page(
     request: Request,
     console: ConsoleContext,
@@ -66,23 +70,17 @@ async def _page(
     form: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
 ) -> Response:
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        product = product_of(session, console, product_id)
-        return {
-            "product": service.product_settings(product),
-            "sources": [source_status(x) for x in jwks.list_sources(session, product)],
-        }
-
-    data = await in_session(request, work)
-    return render(
+    return await product_page(
         request,
+        console,
+        product_id,
         "jwks_sources.html",
+        _sources,
+        NOTICES,
         status=status,
         tab="jwks",
         form=form or {"url": "", "refresh_seconds": "3600"},
         errors=errors or {},
-        notice=NOTICES.get(request.query_params.get("notice", "")),
-        **data,
     )
 
 
@@ -141,10 +139,4 @@ async def refresh_jwks_sources(request: Request, product_id: str, console: Conso
 
 @router.post(PAGE + "/delete", include_in_schema=False)
 async def delete_jwks_source(request: Request, product_id: str, console: Console) -> Response:
-    source_id = row_id(await request.form(), "id")
-    await in_session(
-        request,
-        lambda s, _: jwks.delete_source(s, product_of(s, console, product_id), source_id),
-        changes=product_id,
-    )
-    return redirect(PAGE.format(product_id=product_id), notice="removed")
+    return await remove_row(request, console, product_id, PAGE, jwks.delete_source)

@@ -12,7 +12,8 @@ from starlette.responses import Response
 
 from plaudit.access.session import in_session
 from plaudit.access.state import AppState
-from plaudit.products import revocations, service
+from plaudit.products import revocations
+from plaudit.products.models import Product
 from plaudit.products.schemas import RevocationCreate, RevocationOut
 
 from ..web import (
@@ -23,9 +24,9 @@ from ..web import (
     FormErrors,
     optional,
     product_of,
+    product_page,
     redirect,
-    render,
-    row_id,
+    remove_row,
     text,
     validate,
 )
@@ -38,6 +39,11 @@ NOTICES = {
 }
 
 
+def _revocations(session: Session, product: Product) -> dict[str, Any]:
+    rows = revocations.list_revocations(session, product)
+    return {"revocations": [RevocationOut.model_validate(r).model_dump() for r in rows]}
+
+
 async def _page(
     request: Request,
     console: ConsoleContext,
@@ -47,26 +53,17 @@ async def _page(
     form: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
 ) -> Response:
-    def work(session: Session, _state: AppState) -> dict[str, Any]:
-        product = product_of(session, console, product_id)
-        return {
-            "product": service.product_settings(product),
-            "revocations": [
-                RevocationOut.model_validate(r).model_dump()
-                for r in revocations.list_revocations(session, product)
-            ],
-        }
-
-    data = await in_session(request, work)
-    return render(
+    return await product_page(
         request,
+        console,
+        product_id,
         "revocations.html",
+        _revocations,
+        NOTICES,
         status=status,
         tab="revocations",
         form=form or {},
         errors=errors or {},
-        notice=NOTICES.get(request.query_params.get("notice", "")),
-        **data,
     )
 
 
@@ -107,12 +104,4 @@ async def add_revocation(request: Request, product_id: str, console: Console) ->
 
 @router.post(PAGE + "/delete", include_in_schema=False)
 async def delete_revocation(request: Request, product_id: str, console: Console) -> Response:
-    revocation_id = row_id(await request.form(), "id")
-    await in_session(
-        request,
-        lambda s, _: revocations.delete_revocation(
-            s, product_of(s, console, product_id), revocation_id
-        ),
-        changes=product_id,
-    )
-    return redirect(PAGE.format(product_id=product_id), notice="removed")
+    return await remove_row(request, console, product_id, PAGE, revocations.delete_revocation)
