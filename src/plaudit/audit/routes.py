@@ -11,8 +11,9 @@ from plaudit.access.session import DbSession
 from plaudit.products.dependencies import ManagedProduct
 
 from . import repository
+from .repository import Filters
 from .schemas import AuditPage
-from .service import audit_page, filters
+from .service import as_utc, audit_page
 
 router = APIRouter(tags=["audit"])
 
@@ -44,15 +45,15 @@ def product_audit(
     cursor: str | None = CURSOR,
     limit: int = LIMIT,
 ) -> AuditPage:
-    chosen = filters(
+    filters = Filters(
         action=action,
         actor=actor,
         target_type=target_type,
         target_id=target_id,
-        since=since,
-        until=until,
+        since=as_utc(since),
+        until=as_utc(until, field="until"),
     )
-    return audit_page(session, product_id=product.id, filters=chosen, cursor=cursor, limit=limit)
+    return audit_page(session, product_id=product.id, filters=filters, cursor=cursor, limit=limit)
 
 
 @router.get(
@@ -73,13 +74,13 @@ def operator_audit(
     cursor: str | None = CURSOR,
     limit: int = LIMIT,
 ) -> AuditPage:
-    chosen = filters(
+    filters = Filters(
         action=action,
         actor=actor,
         target_type=target_type,
         target_id=target_id,
-        since=since,
-        until=until,
+        since=as_utc(since),
+        until=as_utc(until, field="until"),
         product_id=product,
     )
-    return audit_page(session, product_id=None, filters=chosen, cursor=cursor, limit=limit)
+    return audit_page(session, product_id=None, filters=filters, cursor=cursor, limit=limit)

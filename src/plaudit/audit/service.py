@@ -44,28 +44,6 @@ def as_utc(moment: dt.datetime | None, *, field: str = "since") -> dt.datetime |
         ) from None
 
 
-def filters(
-    *,
-    action: str | None,
-    actor: str | None,
-    target_type: str | None,
-    target_id: str | None,
-    since: dt.datetime | None,
-    until: dt.datetime | None,
-    product_id: str | None = None,
-) -> Filters:
-    """The filters a request or a command gave, its times read as UTC (see ``as_utc``)."""
-    return Filters(
-        action=action,
-        actor=actor,
-        target_type=target_type,
-        target_id=target_id,
-        since=as_utc(since),
-        until=as_utc(until, field="until"),
-        product_id=product_id,
-    )
-
-
 def audit_page(
     session: Session,
     *,
