@@ -51,6 +51,41 @@ def requester(session: Session) -> str:
     return actor.label if actor is not None else "system"
 
 
+def file_request(
+    session: Session,
+    product_id: str,
+    *,
+    kind: str,
+    user_id: str,
+    digest: str,
+    summary: dict[str, Any],
+    now: dt.datetime,
+) -> PrivacyRequest:
+    """Record a privacy request of ``kind``, and say so in the audit log (``privacy.<kind>``)."""
+    request = PrivacyRequest(
+        id=new_request_id(),
+        product_id=product_id,
+        kind=kind,
+        user_id=user_id,
+        subject_digest=digest,
+        requested_by=requester(session),
+        summary=summary,
+        created_at=now,
+    )
+    session.add(request)
+    session.flush()
+    record(
+        session,
+        product_id=product_id,
+        action=f"privacy.{kind}",
+        target_type="user",
+        target_id=user_id,
+        changes={"request": {"after": request.id}},
+        now=now,
+    )
+    return request
+
+
 def erase_user(
     session: Session, product: Product, user_id: str, *, digest_key: bytes, now: dt.datetime
 ) -> Erasure:
@@ -88,25 +123,13 @@ def erase_user(
         .values(changes={"reason": {"after": REVOKED_REASON}, "user_id": {"after": "[erased]"}})
         .execution_options(synchronize_session=False)
     )
-    request = PrivacyRequest(
-        id=new_request_id(),
-        product_id=product.id,
+    request = file_request(
+        session,
+        product.id,
         kind="erase",
         user_id=alias,
-        subject_digest=digest,
-        requested_by=requester(session),
+        digest=digest,
         summary=summary,
-        created_at=now,
-    )
-    session.add(request)
-    session.flush()
-    record(
-        session,
-        product_id=product.id,
-        action="privacy.erase",
-        target_type="user",
-        target_id=alias,
-        changes={"request": {"after": request.id}},
         now=now,
     )
     return Erasure(request, already=False)

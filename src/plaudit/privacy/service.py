@@ -7,12 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from plaudit.audit.recorder import record
 from plaudit.products.models import Product
 from plaudit.users import service as users
 
 from . import repository
-from .erase import Erasure, erase_user, new_request_id, requester
+from .erase import Erasure, erase_user, file_request
 from .export import export_user
 from .models import PrivacyRequest
 from .subject import subject_digest
@@ -28,28 +27,16 @@ def export_request(
     """The user's export document, recorded as a privacy request and in the audit log."""
     user = users.get_user(session, product.id, user_id)
     document = export_user(session, product, user, now=now)
-    request = PrivacyRequest(
-        id=new_request_id(),
-        product_id=product.id,
+    request = file_request(
+        session,
+        product.id,
         kind="export",
         user_id=user_id,
-        subject_digest=subject_digest(digest_key, product.id, user_id),
-        requested_by=requester(session),
+        digest=subject_digest(digest_key, product.id, user_id),
         summary={
             name: len(document[name])
             for name in ("ledger", "events", "redemptions", "badges", "webhooks")
         },
-        created_at=now,
-    )
-    session.add(request)
-    session.flush()
-    record(
-        session,
-        product_id=product.id,
-        action="privacy.export",
-        target_type="user",
-        target_id=user_id,
-        changes={"request": {"after": request.id}},
         now=now,
     )
     document["request_id"] = request.id
