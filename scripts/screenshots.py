@@ -173,6 +173,8 @@ def seed(url: str) -> tuple[str, str]:
         timeout=10,
     )
     seed_more(url, call, public)
+    # A privacy request, so that the Privacy and Audit log tabs show one.
+    call("POST", f"/v1/products/{PRODUCT}/users/user_88424/erase")
     return private, expired
 
 
@@ -215,7 +217,14 @@ def main() -> None:
                 print("wrote docs/images/console-test-token.png")
                 page.goto(base + "/users")
                 shot("users")
-                for tab in ("api-keys", "jwks-sources", "revocations", "leaderboards"):
+                for tab in (
+                    "api-keys",
+                    "jwks-sources",
+                    "revocations",
+                    "leaderboards",
+                    "audit",
+                    "privacy",
+                ):
                     page.goto(f"{base}/{tab}")
                     shot(tab)
                 browser.close()
