@@ -147,6 +147,7 @@ async def _authenticate_user(
             f"Product {runtime.product_id!r} does not allow calls from {origin!r}."
         )
     now = state.clock()
+    users = user_memory(request)  # once: the fresh path and the context share it
     try:
         verified = runtime.cached(token, now)
         if verified is not None:
@@ -154,7 +155,7 @@ async def _authenticate_user(
         else:
             await limits.check_product(request, runtime.product_id)  # past its refusals: 429
             runtime, verified = await _verify_fresh(
-                state, verification, user_memory(request), runtime, token, now, parsed=parsed
+                state, verification, users, runtime, token, now, parsed=parsed
             )
         if remember_route:
             verification.token_products.put(token, (runtime.product_id, epoch))
@@ -165,9 +166,7 @@ async def _authenticate_user(
         if error.status == 401:
             await limits.failed_verification(request, product_id=runtime.product_id)
         raise error from None
-    return ClientContext(
-        runtime=runtime, verified=verified, token=token, users=user_memory(request)
-    )
+    return ClientContext(runtime=runtime, verified=verified, token=token, users=users)
 
 
 async def _verify_fresh(
