@@ -43,15 +43,8 @@ def _credential(header: str | None, *, basic: bool) -> str | None:
 USER_TOKEN_FIELDS = (*(name.encode() for name in USER_TOKEN_HEADERS), b"authorization")
 
 
-def user_token(request: Request) -> str | None:
-    raw = request.headers.raw  # reversed: the first of a repeated header is the one kept
-    return user_token_in(
-        {name: value for name, value in reversed(raw) if name in USER_TOKEN_FIELDS}
-    )
-
-
 def user_token_in(headers: Mapping[bytes, bytes]) -> str | None:
-    """``user_token`` from headers already read: the first value of each ``USER_TOKEN_FIELDS``
+    """The user token in headers already read: the first value of each ``USER_TOKEN_FIELDS``
     name (the client API reads all it needs in one pass over the request's headers)."""
     for name in USER_TOKEN_FIELDS[:-1]:
         value = headers.get(name)
