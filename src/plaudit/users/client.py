@@ -39,8 +39,9 @@ from .models import User
 from .service import map_user
 
 PRODUCT_HEADER = "x-plaudit-product"
+_PRODUCT_FIELD = PRODUCT_HEADER.encode()
 #: Every header a client call reads, as ASGI spells them: read in one pass.
-_READ = frozenset((*USER_TOKEN_FIELDS, PRODUCT_HEADER.encode(), b"origin"))
+_READ = frozenset((*USER_TOKEN_FIELDS, _PRODUCT_FIELD, b"origin"))
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ async def _authenticate_user(
         raise MissingToken()
     route = PATH if product_id else HEADER  # refusals say how the product was reached
     if not product_id:
-        named = headers.get(b"x-plaudit-product")
+        named = headers.get(_PRODUCT_FIELD)
         product_id = named.decode("latin-1") if named is not None else None
     routed_by_claims = not product_id
     remember_route = False
