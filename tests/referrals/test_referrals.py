@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from fastapi.testclient import TestClient
@@ -44,6 +45,11 @@ def _me(client: TestClient, acme: dict[str, Any], user_id: str) -> dict[str, Any
 
 def _server(acme: dict[str, Any]) -> dict[str, str]:
     return bearer(acme["api_key"])
+
+
+def _signup(client: TestClient, acme: dict[str, Any], **body: str) -> httpx.Response:
+    """Record a referred signup with acme's server key; the response is the caller's to judge."""
+    return client.post("/v1/products/acme/referrals", headers=_server(acme), json=body)
 
 
 def test_every_user_gets_a_code_and_a_share_link_under_the_public_url(
@@ -102,11 +108,7 @@ def test_a_conversion_grants_the_referrer_one_reward(
 ) -> None:
     """Signup then conversion rewards the referrer once, however often the conversion is sent."""
     code = _me(client, acme, "alice")["code"]
-    signup = client.post(
-        "/v1/products/acme/referrals",
-        headers=_server(acme),
-        json={"referred_user_id": "bob", "code": code},
-    )
+    signup = _signup(client, acme, referred_user_id="bob", code=code)
     assert signup.status_code == 201, signup.text
     assert signup.json()["referrer_user_id"] == "alice"
     assert signup.json()["reward"] is None
@@ -136,11 +138,7 @@ def test_rewards_can_be_granted_at_signup_in_any_kind_and_amount(
         },
     )
     _me(client, acme, "alice")
-    signup = client.post(
-        "/v1/products/acme/referrals",
-        headers=_server(acme),
-        json={"referred_user_id": "bob", "referrer_user_id": "alice"},
-    )
+    signup = _signup(client, acme, referred_user_id="bob", referrer_user_id="alice")
     assert signup.json()["reward"] == {"kind": "points", "amount": 500}
 
 
@@ -149,26 +147,11 @@ def test_self_referrals_and_second_referrals_are_refused(
 ) -> None:
     """Nobody refers themselves, and a referred user is referred once."""
     code = _me(client, acme, "alice")["code"]
-    own = client.post(
-        "/v1/products/acme/referrals",
-        headers=_server(acme),
-        json={"referred_user_id": "alice", "code": code},
-    )
+    own = _signup(client, acme, referred_user_id="alice", code=code)
     assert own.status_code == 422
     assert own.json()["error"] == "self_referral"
-    assert (
-        client.post(
-            "/v1/products/acme/referrals",
-            headers=_server(acme),
-            json={"referred_user_id": "bob", "code": code},
-        ).status_code
-        == 201
-    )
-    again = client.post(
-        "/v1/products/acme/referrals",
-        headers=_server(acme),
-        json={"referred_user_id": "bob", "code": code},
-    )
+    assert _signup(client, acme, referred_user_id="bob", code=code).status_code == 201
+    again = _signup(client, acme, referred_user_id="bob", code=code)
     assert again.status_code == 409
     assert again.json()["error"] == "already_referred"
 
@@ -204,11 +187,7 @@ def test_a_conversion_without_a_signup_says_so(client: TestClient, acme: dict[st
 def test_the_referral_list_shows_each_referral(client: TestClient, acme: dict[str, Any]) -> None:
     """The management API lists referrals with their referrer, state and reward."""
     code = _me(client, acme, "alice")["code"]
-    client.post(
-        "/v1/products/acme/referrals",
-        headers=_server(acme),
-        json={"referred_user_id": "bob", "code": code},
-    )
+    _signup(client, acme, referred_user_id="bob", code=code)
     page = client.get("/v1/products/acme/referrals", headers=ADMIN).json()
     assert page["total"] == 1
     assert page["referrals"][0]["referred_user_id"] == "bob"

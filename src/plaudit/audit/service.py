@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from sqlalchemy.orm import Session
@@ -42,6 +43,13 @@ def as_utc(moment: dt.datetime | None, *, field: str = "since") -> dt.datetime |
             field=field,
             hint="Give a moment between years 1 and 9999 in UTC (ISO 8601).",
         ) from None
+
+
+def in_utc(filters: Filters) -> Filters:
+    """The filters as asked, their times read as UTC (see ``as_utc``)."""
+    return dataclasses.replace(
+        filters, since=as_utc(filters.since), until=as_utc(filters.until, field="until")
+    )
 
 
 def audit_page(

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from plaudit.audit.repository import MAX_PAGE, Filters
-from plaudit.audit.service import as_utc, audit_page
+from plaudit.audit.service import audit_page, in_utc
 
 from .runtime import JsonOpt, console, emit, services
 
@@ -57,14 +57,16 @@ def audit_list(
     as_json: JsonOpt = False,
 ) -> None:
     """The newest entries first; the cursor of the next page is printed below the table."""
-    filters = Filters(
-        action=action,
-        actor=actor,
-        target_type=target_type,
-        target_id=target_id,
-        since=as_utc(since),
-        until=as_utc(until, field="until"),
-        product_id=product,
+    filters = in_utc(
+        Filters(
+            action=action,
+            actor=actor,
+            target_type=target_type,
+            target_id=target_id,
+            since=since,
+            until=until,
+            product_id=product,
+        )
     )
     with services() as s, s.session() as session:
         page = audit_page(session, product_id=None, filters=filters, cursor=cursor, limit=limit)

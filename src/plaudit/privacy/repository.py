@@ -38,14 +38,6 @@ def erasure_of(session: Session, product_id: str, digest: str) -> PrivacyRequest
     )
 
 
-def requests_about(session: Session, product_id: str, digest: str) -> list[PrivacyRequest]:
-    return list(
-        session.scalars(
-            scoped(PrivacyRequest, product_id).where(PrivacyRequest.subject_digest == digest)
-        )
-    )
-
-
 def mentioning(model: Any, column: Any, product_id: str, user_id: str) -> Any:
     """Rows of ``model`` whose JSON ``column`` may name ``user_id`` (a text search the caller
     confirms value by value with ``names``): the same on SQLite and PostgreSQL."""
