@@ -24,16 +24,31 @@ class Period:
     @property
     def start(self) -> dt.datetime:
         """The first instant of the period (UTC)."""
-        return dt.datetime.combine(self.first, dt.time(), dt.UTC)
+        return day_start(self.first)
 
     @property
     def end(self) -> dt.datetime:
         """The first instant after the period (UTC): queries read ``start <= time < end``."""
-        return dt.datetime.combine(self.last + dt.timedelta(days=1), dt.time(), dt.UTC)
+        return day_start(self.last + dt.timedelta(days=1))
 
     @property
     def days(self) -> list[dt.date]:
         return [self.first + dt.timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """The first instant of a UTC day."""
+    return dt.datetime.combine(day, dt.time(), dt.UTC)
+
+
+def refuse_backwards(first: dt.date, last: dt.date) -> None:
+    """Refuse a period whose first day is after its last, naming the ``from`` field."""
+    if first > last:
+        raise InvalidInput(
+            f"from: {first.isoformat()} is after to ({last.isoformat()}).",
+            field="from",
+            hint="Give 'from' on or before 'to' (YYYY-MM-DD; both days are included).",
+        )
 
 
 def period(first: dt.date | None, last: dt.date | None, *, now: dt.datetime) -> Period:
@@ -50,12 +65,7 @@ def period(first: dt.date | None, last: dt.date | None, *, now: dt.datetime) -> 
             )
     last = last or now.astimezone(dt.UTC).date()
     first = first or max(EARLIEST, last - dt.timedelta(days=DEFAULT_DAYS - 1))
-    if first > last:
-        raise InvalidInput(
-            f"from: {first.isoformat()} is after to ({last.isoformat()}).",
-            field="from",
-            hint="Give 'from' on or before 'to' (YYYY-MM-DD; both days are included).",
-        )
+    refuse_backwards(first, last)
     if (last - first).days + 1 > MAX_DAYS:
         raise InvalidInput(
             f"from: the period spans {(last - first).days + 1} days; at most {MAX_DAYS}.",

@@ -29,15 +29,19 @@ from .errors import (
     UnknownKey,
     WrongProduct,
 )
-from .profiles import TokenProfile
+from .profiles import PROFILES, TokenProfile
 
 #: The header a request names its product with when neither its path nor the token's claims do.
 PRODUCT_HEADER = "X-Plaudit-Product"
 #: How a request reached a product besides a claim: the header, or the path.
 HEADER = "header"
 PATH = "path"
-#: The claims that route a token naming no product otherwise, in the order they are read.
-ROUTING_CLAIMS = ("ProductId", "aud")
+#: Claims that may name a product when no header or path does, in the order they are read: the
+#: profiles' product claims (the referral widget guide's ProductId), then the gamification
+#: guide's aud (the application id).
+ROUTING_CLAIMS = tuple(
+    dict.fromkeys([p.product_claim for p in PROFILES.values() if p.product_claim] + ["aud"])
+)
 
 #: Refusals made before any claim is trusted: the token's key is not one of this product's. A
 #: token whose claims name another product is most likely that product's.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from plaudit.errors import InvalidInput
+from plaudit.analytics.period import day_start, refuse_backwards
 
 from .tables import Window
 
@@ -14,16 +14,10 @@ def window(first: dt.date | None, last: dt.date | None) -> Window:
     in UTC, open at an end not given."""
     if first is None and last is None:
         return None
-    if first is not None and last is not None and first > last:
-        raise InvalidInput(
-            f"from: {first.isoformat()} is after to ({last.isoformat()}).",
-            field="from",
-            hint="Give 'from' on or before 'to' (YYYY-MM-DD; both days are included).",
-        )
-    start = dt.datetime.combine(first, dt.time(), dt.UTC) if first is not None else None
+    if first is not None and last is not None:
+        refuse_backwards(first, last)
+    start = day_start(first) if first is not None else None
     end = (
-        dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC)
-        if last is not None and last < dt.date.max
-        else None
+        day_start(last + dt.timedelta(days=1)) if last is not None and last < dt.date.max else None
     )
     return start, end

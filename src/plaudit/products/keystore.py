@@ -36,19 +36,14 @@ from plaudit.auth import (
 )
 from plaudit.auth.errors import TokenRevoked
 from plaudit.auth.keys import VerificationKey
-from plaudit.auth.profiles import PROFILES, TokenProfile
-from plaudit.auth.refusal import check_product_claim
+from plaudit.auth.profiles import TokenProfile
+from plaudit.auth.refusal import ROUTING_CLAIMS, check_product_claim
 from plaudit.settings import Settings
 from plaudit.store.crypto import SecretBox
 from plaudit.store.db import Database
 
 from .models import Product, Revocation
 
-#: Claims that may name a product when no header or path does: the referral widget guide's
-#: ProductId, and the gamification guide's aud (the application id).
-ROUTING_CLAIMS = tuple(
-    dict.fromkeys([p.product_claim for p in PROFILES.values() if p.product_claim] + ["aud"])
-)
 _ROUTE_CACHE_SIZE = 10_000
 #: Each runtime built in this process gets the next number: a memo stamped with it holds for
 #: that build only, whatever changed (a version, a reload, a product deleted and made again).

@@ -12,8 +12,8 @@ from starlette.responses import Response
 from plaudit.access.session import in_session
 from plaudit.access.state import AppState
 from plaudit.auth.profiles import get_profile
+from plaudit.auth.refusal import ROUTING_CLAIMS
 from plaudit.products import hmac_secrets, public_keys, service
-from plaudit.products.keystore import ROUTING_CLAIMS
 
 from .. import snippets
 from ..web import PREFIX, Console, ConsoleRoute, product_of, render
