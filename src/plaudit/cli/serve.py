@@ -13,6 +13,7 @@ import typer
 import uvicorn
 from sqlalchemy.orm import Session
 
+from plaudit import logs
 from plaudit.auth import SigningKey, sign
 from plaudit.gamification import badges, leaderboards
 from plaudit.gamification.schemas import BadgeCreate
@@ -203,13 +204,18 @@ def _run(host: str, port: int, workers: int) -> None:
         # Workers share one port: /metrics sums their counters from files (multiprocess mode).
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = files = tempfile.mkdtemp(prefix="plaudit-metrics-")
         atexit.register(shutil.rmtree, files, ignore_errors=True)
+    settings = load_settings()
+    # uvicorn's own logging config would give its parent process (the one that supervises the
+    # workers) plain-text lines beside the workers' JSON: every process logs through ours.
+    logs.configure(settings)
     uvicorn.run(
         "plaudit.app:app_from_environment",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level=load_settings().log_level.lower(),
+        log_config=None,
+        log_level=settings.log_level.lower(),
         # No access log: request lines are the operator's proxy's business, and Plaudit's own
         # log never carries a request's credentials.
         access_log=False,
