@@ -751,16 +751,22 @@ def settle_due(db: Database, *, now: dt.datetime) -> int:
     for _ in range(MAX_BATCHES):
         with db.session() as session:
             due = {
-                *session.execute(
-                    select(c.product_id, c.user_pk)
-                    .where(c.held == true(), c.available_at <= now)
-                    .limit(SETTLE_BATCH)
-                ).tuples(),
-                *session.execute(
-                    select(c.product_id, c.user_pk)
-                    .where(_LOTS_LEFT, c.expires_at <= now)
-                    .limit(SETTLE_BATCH)
-                ).tuples(),
+                *(
+                    (product_id, user_pk)
+                    for product_id, user_pk in session.execute(
+                        select(c.product_id, c.user_pk)
+                        .where(c.held == true(), c.available_at <= now)
+                        .limit(SETTLE_BATCH)
+                    )
+                ),
+                *(
+                    (product_id, user_pk)
+                    for product_id, user_pk in session.execute(
+                        select(c.product_id, c.user_pk)
+                        .where(_LOTS_LEFT, c.expires_at <= now)
+                        .limit(SETTLE_BATCH)
+                    )
+                ),
             }
             by_product: dict[str, list[int]] = {}
             for product_id, user_pk in due:
