@@ -396,6 +396,30 @@ def test_a_reversal_takes_spent_points_from_the_other_lots_then_stops_at_zero(
     _lots_match_accounts(db)
 
 
+def test_a_reversal_of_several_lots_takes_each_lots_own_points_before_any_other(
+    acme: Tenant, db: Database
+) -> None:
+    """An order earned two lots (10 expiring soon, 50 later); the 10 were spent. Reversing
+    takes the 50-point lot's own points, then the 10 from the never-expiring bonus, never
+    the same points twice: no lot goes below zero."""
+    acme.rule(name="Base", event_type="purchase", points=10, lot_expiry_days=5)
+    acme.rule(
+        name="Per euro",
+        event_type="purchase",
+        property="amount",
+        rate=1,
+        server_only=True,
+        lot_expiry_days=100,
+    )
+    _server_event(acme, "ann", "purchase", "order-1", amount=50)
+    acme.admin("POST", "/users/ann/points", 201, json={"amount": -10, "reason": "Spent"})
+    acme.admin("POST", "/users/ann/points", 201, json={"amount": 20, "reason": "Bonus"})
+    done = _reverse(acme, "order-1")
+    assert (done["reversed"], done["unrecovered"], done["balance"]) == (60, 0, 10)
+    assert sorted(_lots(db)) == [("Base", 10, 0), ("Bonus", 20, 10), ("Per euro", 50, 0)]
+    _lots_match_accounts(db)
+
+
 def test_reversing_twice_takes_nothing_more_and_partial_reversals_add_up(
     acme: Tenant, db: Database
 ) -> None:

@@ -1042,6 +1042,9 @@ def reverse_event(
     taken_total = unrecovered_total = 0
     by_day: dict[str, int] = {}
     connection = session.connection()
+    # First what is left of the event's own lots, all of them; only then the other lots, so
+    # that taking for one of the event's lots never consumes another one's points unseen.
+    plan: list[tuple[Any, int, int]] = []  # (lot, amount to reverse, taken from itself)
     for lot in lots:
         if left <= 0 or state is None:
             break
@@ -1057,6 +1060,9 @@ def reverse_event(
                 .where(_entries.c.id == lot.id)
                 .values(remaining=_entries.c.remaining - own)
             )
+        plan.append((lot, amount, own))
+    for lot, amount, own in plan:
+        assert state is not None  # noqa: S101  # a plan is made only with an account
         rest = min(amount - own, state[0])
         _consume(session, owner.id, rest)
         state[0] -= rest
