@@ -236,6 +236,27 @@ def test_the_background_step_releases_due_lots_and_sends_points_released(
     _lots_match_accounts(db)
 
 
+def test_the_background_step_works_through_many_users_batch_by_batch(
+    acme: Tenant, clock: Clock, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With batches of two users, five users' due lots (released and expired) are all
+    settled in one run, each batch its own transaction; a second run finds nothing."""
+    monkeypatch.setattr(ledger, "SETTLE_BATCH", 2)
+    acme.admin("PATCH", "", json={"points_hold_days": 1, "points_lot_expiry_days": 3})
+    acme.rule(event_type="purchase", points=10)
+    acme.rule(event_type="bonus", points=1, hold_days=0, lot_expiry_days=1)
+    for user in ("a", "b", "c", "d", "e"):
+        acme.send(user, "purchase")
+        acme.send(user, "bonus")
+    clock.advance(DAY)
+    assert _settle(db, clock) == 10  # five lots released, five expired
+    assert _settle(db, clock) == 0
+    with db.session() as session:
+        accounts = list(session.scalars(select(LoyaltyAccount)))
+        assert sorted((a.balance, a.pending) for a in accounts) == [(10, 0)] * 5
+    _lots_match_accounts(db)
+
+
 # --- expiry -------------------------------------------------------------------------------
 
 
