@@ -515,3 +515,23 @@ def test_the_reversal_route_finds_events_by_either_id_and_refuses_the_unknown(
     )
     assert refused.status_code in (401, 403)
     assert _reverse(acme, first["id"], 422, points=0)["error"] == "invalid_request"
+
+
+def test_points_given_back_by_a_refund_are_a_lot_available_and_never_expiring(
+    acme: Tenant, db: Database, clock: Clock
+) -> None:
+    """A failed redemption's refund entry (kind refund) is built as a lot of its points, so
+    the balance it restores stays the sum of the available lots."""
+    acme.send("ann", "hello")
+    with db.session() as session:
+        user = session.scalar(select(User).where(User.external_id == "ann"))
+        assert user is not None
+        row = ledger.entry_row(
+            user, delta=30, kind="refund", reason="Refund", balance_after=30, now=_now(clock)
+        )
+    assert (row["remaining"], row["expires_at"], row["available_at"], row["held"]) == (
+        30,
+        None,
+        None,
+        False,
+    )

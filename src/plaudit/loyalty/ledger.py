@@ -60,6 +60,8 @@ EARNING_KINDS = frozenset({"earn", "referral", "adjust"})
 #: Kinds a product's hold applies to: points earned by rules, which a refund may still take
 #: back. Referral rewards have the referral program's own hold; adjustments are the tenant's.
 HELD_KINDS = frozenset({"earn"})
+#: Kinds that give spent points back without earning them: each is a lot of its own.
+GIVEN_BACK_KINDS = frozenset({"refund"})
 MAX_POINTS = 1_000_000_000
 EXPIRY_BATCH = 1000
 #: Users settled (lots released or expired) per transaction by the background step.
@@ -201,7 +203,11 @@ def entry_row(
     unrecovered: int | None = None,
 ) -> dict[str, Any]:
     """A ledger entry's row: the one place entries are built, one at a time or by the batch.
-    With ``lot``, the entry is a lot of ``delta`` points."""
+    With ``lot``, the entry is a lot of ``delta`` points. Points given back (a failed
+    redemption's refund) are a lot too, available at once and never expiring: the balance
+    they go into must stay the sum of the available lots."""
+    if lot is None and kind in GIVEN_BACK_KINDS and delta > 0:
+        lot = Lot(expires_at=None, available_at=None, held=False)
     return {
         "product_id": user.product_id,
         "user_pk": user.id,
