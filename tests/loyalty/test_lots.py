@@ -509,6 +509,11 @@ def test_the_reversal_route_finds_events_by_either_id_and_refuses_the_unknown(
     ambiguous = _reverse(acme, "order-1", 422)
     assert ambiguous["error"] == "invalid_request"
     assert _reverse(acme, "order-1", user_id="bob")["reversed"] == 20
+    audit = acme.admin("GET", "/audit", params={"action": "reversal.create"})["entries"]
+    assert [(e["target_id"], e["changes"]["points"]["after"]) for e in audit] == [
+        ("bob", 20),
+        ("ann", 10),
+    ]
     assert _reverse(acme, "nope", 404)["error"] == "not_found"
     refused = acme.client.post(
         "/v1/products/acme/events/order-1/reversal", headers=bearer(acme.token("ann")), json={}

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Response
 
 from plaudit.access.session import DbSession
 from plaudit.access.state import State
+from plaudit.audit.recorder import record
 from plaudit.products.dependencies import ManagedProduct
 from plaudit.users.client import ReadingUser, WritingUser
 from plaudit.users.service import get_user
@@ -214,6 +215,20 @@ def reverse_event(
         user=user,
         now=state.now(),
     )
+    if done.entries:  # the ledger is written by statement: the audit hook cannot see it
+        record(
+            session,
+            product_id=product.id,
+            action="reversal.create",
+            target_type="user",
+            target_id=done.user.external_id,
+            changes={
+                "event_id": {"after": done.event_id},
+                "points": {"after": done.reversed + done.unrecovered},
+                "reason": {"after": body.reason},
+            },
+            now=state.now(),
+        )
     return {
         "event_id": done.event_id,
         "user_id": done.user.external_id,
