@@ -675,11 +675,13 @@ def settle(session: Session, product_id: str, users: Sequence[int], *, now: dt.d
     if not released and not expired:
         return 0
     changed: set[int] = set()
-    freed: dict[int, list[int]] = {}
+    freed: dict[int, tuple[list[int], list[int]]] = {}  # user: (lot ids, points)
     for lot_id, user_pk, remaining in released:
         accounts[user_pk][0] += remaining
         accounts[user_pk][1] -= remaining
-        freed.setdefault(user_pk, []).append(lot_id)
+        lot_ids, points = freed.setdefault(user_pk, ([], []))
+        lot_ids.append(lot_id)
+        points.append(remaining)
         changed.add(user_pk)
     members = _members(session, product_id, changed | {row.user_pk for row in expired})
     rows = []
@@ -710,16 +712,15 @@ def settle(session: Session, product_id: str, users: Sequence[int], *, now: dt.d
             [tuple(row[name] for name in _ENTRY_COLUMNS) for row in rows],
         )
     _store_accounts(session, accounts, changed)
-    for user_pk, lot_ids in sorted(freed.items()):
-        points = sum(r.remaining for r in released if r.user_pk == user_pk)
-        if not points:  # lots a reversal emptied while held: nothing to announce
+    for user_pk, (lot_ids, points) in sorted(freed.items()):
+        if not sum(points):  # lots a reversal emptied while held: nothing to announce
             continue
         enqueue(
             session,
             product_id=product_id,
             event_type="points.released",
             data={
-                "points": points,
+                "points": sum(points),
                 "balance": accounts[user_pk][0],
                 "pending": accounts[user_pk][1],
                 "entry_ids": lot_ids,

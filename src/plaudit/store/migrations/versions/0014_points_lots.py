@@ -65,13 +65,12 @@ def upgrade() -> None:
         postgresql_where=lots,
         sqlite_where=lots,
     )
-    held = sa.text("held")
     op.create_index(
         "ix_ledger_entries_held",
         "ledger_entries",
         ["available_at"],
-        postgresql_where=held,
-        sqlite_where=held,
+        postgresql_where=sa.text("held"),
+        sqlite_where=sa.text("held = 1"),
     )
     op.create_index("ix_ledger_entries_lot", "ledger_entries", ["lot_id"])
     # Each balance into one lot: one statement, whatever the number of accounts.
