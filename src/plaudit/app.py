@@ -255,6 +255,7 @@ async def _programs(state: AppState) -> None:
         if time.monotonic() - last_expiry >= EXPIRY_CHECK_SECONDS:
             last_expiry = time.monotonic()
             steps.append(("points_expiry", lambda: ledger.expire_all(state.db, now=state.now())))
+        steps.append(("points_lots", lambda: ledger.settle_due(state.db, now=state.now())))
         await _run_steps(steps)
 
 

@@ -17,6 +17,7 @@ from plaudit.events.models import Event
 from plaudit.loyalty.models import LedgerEntry
 from plaudit.store.db import Database
 from tests.support.service import ADMIN, Run, cli_error_line, cli_json
+from tests.support.tenant import NOTHING_HELD
 
 
 @pytest.fixture
@@ -590,7 +591,7 @@ def test_users_show_has_points_tier_and_badges(
     cli("events", "import", acme, str(_write_jsonl(tmp_path / "e.jsonl", _purchases(2))))
     shown = cli_json(sh("users show acme u-1 --json"))
     assert shown["user"]["id"] == "u-1"
-    assert shown["points"] == {"balance": 60, "lifetime": 60}
+    assert shown["points"] == {"balance": 60, "lifetime": 60, **NOTHING_HELD}
     assert shown["tier"] == {"name": "Silver", "threshold": 50}
     assert shown["next_tier"]["name"] == "Gold"
     assert shown["next_tier"]["points_needed"] == 140

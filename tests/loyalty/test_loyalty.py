@@ -17,7 +17,7 @@ from plaudit.store.db import Database
 from plaudit.users.models import User
 from tests.support import factories
 from tests.support.service import ADMIN, Clock, bearer, create_product
-from tests.support.tenant import Tenant
+from tests.support.tenant import NOTHING_HELD, Tenant
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_a_fixed_rule_earns_its_points_for_each_event(acme: Tenant, db: Database
     assert acme.send("ann", "check_in")["points_earned"] == 10
     assert acme.send("ann", "check_in")["points_earned"] == 10
     assert acme.send("ann", "unrelated")["points_earned"] == 0
-    assert acme.me("ann")["points"] == {"balance": 20, "lifetime": 20}
+    assert acme.me("ann")["points"] == {"balance": 20, "lifetime": 20, **NOTHING_HELD}
     entries = acme.history("ann")["entries"]
     assert [(e["delta"], e["kind"], e["reason"]) for e in entries] == [
         (10, "earn", "Daily check-in"),
@@ -194,7 +194,7 @@ def test_tiers_follow_lifetime_points_with_progress_to_the_next(acme: Tenant) ->
     redeemed = acme.user_call("POST", f"/v1/rewards/{reward['id']}/redeem", "ann")
     assert redeemed.status_code == 201, redeemed.text
     me = acme.me("ann")
-    assert me["points"] == {"balance": 50, "lifetime": 300}
+    assert me["points"] == {"balance": 50, "lifetime": 300, **NOTHING_HELD}
     assert me["tier"]["name"] == "Silver"
     acme.send("ann", "purchase", properties={"amount": 200})
     assert acme.me("ann")["tier"]["name"] == "Gold"
@@ -349,7 +349,7 @@ def test_adjustments_carry_their_reason_and_never_overdraw(acme: Tenant, db: Dat
     )
     assert too_much.status_code == 409
     assert too_much.json()["error"] == "insufficient_points"
-    assert acme.me("ann")["points"] == {"balance": 50, "lifetime": 75}
+    assert acme.me("ann")["points"] == {"balance": 50, "lifetime": 75, **NOTHING_HELD}
     reasons = [(e["delta"], e["reason"]) for e in acme.history("ann")["entries"]]
     assert reasons == [(-25, "Fix"), (75, "Sorry about the late parcel")]
     zero = acme.client.post(
@@ -417,7 +417,7 @@ def test_an_inactive_balance_expires_as_an_entry(acme: Tenant, db: Database, clo
     now = dt.datetime.fromtimestamp(clock.now, dt.UTC)
     assert ledger.expire_all(db, now=now) == 1
     assert ledger.expire_all(db, now=now) == 0
-    assert acme.me("ann")["points"] == {"balance": 0, "lifetime": 10}
+    assert acme.me("ann")["points"] == {"balance": 0, "lifetime": 10, **NOTHING_HELD}
     assert acme.history("ann")["entries"][0]["kind"] == "expire"
     assert acme.balance("bob") == 10
     _ledger_matches_accounts(db)
@@ -441,7 +441,7 @@ def test_a_referral_reward_in_points_lands_in_the_ledger(acme: Tenant) -> None:
     signup = acme.admin("POST", "/referrals", 201, json={"referred_user_id": "bob", "code": code})
     assert signup["reward"] == {"kind": "points", "amount": 200}
     me = acme.me("ann")
-    assert me["points"] == {"balance": 200, "lifetime": 200}
+    assert me["points"] == {"balance": 200, "lifetime": 200, **NOTHING_HELD}
     assert me["referrals"]["signups"] == 1
     assert acme.history("ann")["entries"][0]["kind"] == "referral"
 
@@ -527,5 +527,5 @@ def test_balances_past_two_billion_are_kept_exactly_on_both_stores(acme: Tenant)
     ]
     acme.admin("POST", "/events", 202, json={"events": events})
     me = acme.me("ann")
-    assert me["points"] == {"balance": 3_000_000_000, "lifetime": 3_000_000_000}
+    assert me["points"] == {"balance": 3_000_000_000, "lifetime": 3_000_000_000, **NOTHING_HELD}
     assert acme.history("ann")["entries"][0]["balance_after"] == 3_000_000_000

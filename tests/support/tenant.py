@@ -9,6 +9,9 @@ from fastapi.testclient import TestClient
 
 from .service import ADMIN, Clock, bearer, standard_claims
 
+#: /v1/me's points beyond balance and lifetime for a user with no held or expiring points.
+NOTHING_HELD = {"pending": 0, "next_release": None, "next_expiry": None}
+
 
 class Tenant:
     """One product as its admin and its users' browsers see it."""

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,6 +48,12 @@ class EarningRule(Base):
     max_points_per_event: Mapped[int | None] = mapped_column()
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: Days after which a lot this rule earns expires, instead of the product's setting;
+    #: 0: never. None: the product's ``points_lot_expiry_days``.
+    lot_expiry_days: Mapped[int | None] = mapped_column()
+    #: Days this rule's points are pending, instead of the product's setting; 0: available at
+    #: once. None: the product's ``points_hold_days``.
+    hold_days: Mapped[int | None] = mapped_column()
 
     # builtins.property: in this class, ``property`` names the column.
     @builtins.property
@@ -79,6 +86,7 @@ class LoyaltyAccount(Base):
     __tablename__ = "loyalty_accounts"
     __table_args__ = (
         CheckConstraint("balance >= 0", name="balance_not_negative"),
+        CheckConstraint("pending >= 0", name="pending_not_negative"),
         Index("ix_loyalty_accounts_product_last_earned", "product_id", "last_earned_at"),
     )
 
@@ -86,7 +94,10 @@ class LoyaltyAccount(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    #: Spendable points: the remaining points of the lots that are not held.
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Points earned but held (pending) until their lot's ``available_at``: not spendable.
+    pending: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     #: Points ever earned (earns, referral points, positive adjustments): what tiers count.
     lifetime: Mapped[int] = mapped_column(BigInteger, default=0)
     tier_name: Mapped[str | None] = mapped_column(String(100))
@@ -94,13 +105,43 @@ class LoyaltyAccount(Base):
 
 
 class LedgerEntry(Base):
-    """One change of a balance, with its reason. Rows are only ever added."""
+    """One change of a balance, with its reason. Rows are only ever added; of an earning
+    entry (a lot) only ``remaining``, ``held`` and ``expiring_notified`` change after.
+
+    A lot's ``remaining`` is what is left of its points after the debits that consumed it
+    (oldest expiry first, then oldest id): a held lot's remaining counts in the account's
+    ``pending``, another's in its ``balance``. Every other entry has ``remaining`` null."""
 
     __tablename__ = "ledger_entries"
     __table_args__ = (
         Index("ix_ledger_entries_user", "user_pk", "id"),
         Index("ix_ledger_entries_user_rule", "user_pk", "rule_id", "created_at"),
         Index("ix_ledger_entries_product", "product_id", "id"),
+        # The user's lots with points left, in the order debits consume them.
+        Index(
+            "ix_ledger_entries_lots",
+            "user_pk",
+            "expires_at",
+            "id",
+            postgresql_where=text("remaining > 0"),
+            sqlite_where=text("remaining > 0"),
+        ),
+        # The background steps' work: lots to expire, held lots to release.
+        Index(
+            "ix_ledger_entries_expiring",
+            "expires_at",
+            postgresql_where=text("remaining > 0"),
+            sqlite_where=text("remaining > 0"),
+        ),
+        Index(
+            "ix_ledger_entries_held",
+            "available_at",
+            # As each store's queries spell the test (SQLite proves an index usable only
+            # from the same term).
+            postgresql_where=text("held"),
+            sqlite_where=text("held = 1"),
+        ),
+        Index("ix_ledger_entries_lot", "lot_id"),
     )
 
     #: 64-bit on PostgreSQL; SQLite's autoincrementing key is its 64-bit rowid already.
@@ -120,6 +161,22 @@ class LedgerEntry(Base):
     event_id: Mapped[str | None] = mapped_column(String(40))
     redemption_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: Of a lot: its points not yet spent, reversed or expired. Null: not a lot.
+    remaining: Mapped[int | None] = mapped_column(BigInteger)
+    #: Of a lot: when what remains of it expires. Null: never.
+    expires_at: Mapped[dt.datetime | None] = mapped_column()
+    #: Of a lot: when it can be spent. Null or past: available; future: pending.
+    available_at: Mapped[dt.datetime | None] = mapped_column()
+    #: Of a lot: its remaining points are still in the account's ``pending``, not released
+    #: into its balance (the release happens once ``available_at`` has passed).
+    held: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: ``points.expiring`` was sent for this lot.
+    expiring_notified: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: Of a reversal or a lot's expiry: the lot (earning entry) it reverses or expires.
+    lot_id: Mapped[int | None] = mapped_column(BigInteger)
+    #: Of a reversal: the points it should have taken back but could not (the balance was
+    #: too small); they count as reversed, so a second reversal does not take them.
+    unrecovered: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Tier(Base):

@@ -13,6 +13,7 @@ from sqlalchemy import func, update
 from sqlalchemy.orm import Session
 
 from plaudit.access.scope import scoped, scoped_delete, tenant_filter
+from plaudit.events.models import Event
 from plaudit.items import all_of, one_of
 from plaudit.users.models import User
 
@@ -180,3 +181,19 @@ def latest_entry_id(session: Session, product_id: str) -> int:
         scoped(LedgerEntry, product_id).with_only_columns(func.max(LedgerEntry.id))
     )
     return int(latest or 0)
+
+
+def event(session: Session, product_id: str, event_id: str) -> Event | None:
+    """The product's event by Plaudit's id."""
+    return session.scalar(scoped(Event, product_id).where(Event.id == event_id))
+
+
+def events_by_client_id(
+    session: Session, product_id: str, client_event_id: str, *, user_pk: int | None = None
+) -> list[Event]:
+    """Up to two of the product's events the tenant gave this id (one user's, if given):
+    two say the id alone is ambiguous."""
+    query = scoped(Event, product_id).where(Event.client_event_id == client_event_id)
+    if user_pk is not None:
+        query = query.where(Event.user_pk == user_pk)
+    return list(session.scalars(query.order_by(Event.created_at).limit(2)))

@@ -48,6 +48,20 @@ class RuleCreate(Strict):
         description="The most one event earns under a property rule (required with client_safe).",
     )
     enabled: bool = True
+    lot_expiry_days: int | None = Field(
+        default=None,
+        ge=0,
+        le=3650,
+        description="Points this rule earns expire this many days after they were earned; "
+        "0: never. null: the product's points_lot_expiry_days.",
+    )
+    hold_days: int | None = Field(
+        default=None,
+        ge=0,
+        le=365,
+        description="Points this rule earns are pending this many days; 0: available at once. "
+        "null: the product's points_hold_days.",
+    )
 
     @model_validator(mode="after")
     def _one_amount(self) -> RuleCreate:
@@ -92,6 +106,8 @@ class RuleUpdate(Strict):
     client_safe: bool | None = None
     max_points_per_event: int | None = Field(default=None, ge=1, le=1_000_000_000)
     enabled: bool | None = None
+    lot_expiry_days: int | None = Field(default=None, ge=0, le=3650)
+    hold_days: int | None = Field(default=None, ge=0, le=365)
 
 
 class RuleOut(Row):
@@ -113,6 +129,12 @@ class RuleOut(Row):
     max_points_per_event: int | None
     enabled: bool
     description: str = Field(description="What the rule gives, in words for the widget.")
+    lot_expiry_days: int | None = Field(
+        default=None, description="Its own lot expiry in days (0: never); null: the product's."
+    )
+    hold_days: int | None = Field(
+        default=None, description="Its own hold in days (0: none); null: the product's."
+    )
 
 
 class TierIn(Strict):
@@ -176,10 +198,22 @@ class AdjustmentIn(Strict):
 class EntryOut(Row):
     id: int
     delta: int
-    kind: str = Field(description="earn, redeem, adjust, expire or referral.")
+    kind: str = Field(
+        description="earn, redeem, adjust, expire, referral, reverse (a refund taken back) or "
+        "carry (the balance from before points lots)."
+    )
     reason: str
     created_at: IsoTime
-    balance_after: int
+    balance_after: int = Field(description="The available balance after it (pending excluded).")
+    available_at: IsoTime | None = Field(
+        default=None,
+        description="Of earned points: when they can be spent; null: at once. Until then "
+        "they are pending.",
+    )
+    expires_at: IsoTime | None = Field(
+        default=None,
+        description="Of earned points: when what is left of them expires; null: never.",
+    )
 
 
 class HistoryOut(BaseModel):
@@ -227,3 +261,40 @@ class Catalog(BaseModel):
 class AdjustmentOut(BaseModel):
     entry: EntryOut
     balance: int
+
+
+class ReversalIn(Strict):
+    reason: str = Field(
+        default="Reversed", min_length=1, max_length=500, description="Shown in the user's history."
+    )
+    points: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000_000,
+        description="A partial reversal: how many of the event's points stand reversed after "
+        "this call, in total (a second partial refund sends the new total). Sent again, it "
+        "takes nothing more. null: all of them.",
+    )
+    user_id: Identifier | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="The event's user: needed only when the event is named by your own id and "
+        "several users have an event with that id.",
+    )
+
+
+class ReversalOut(BaseModel):
+    event_id: str = Field(description="Plaudit's id of the reversed event.")
+    user_id: str
+    reversed: int = Field(description="Points taken back by this call (pending or available).")
+    unrecovered: int = Field(
+        description="Points this call should have taken back but the balance did not cover."
+    )
+    balance: int
+    pending: int
+    lifetime: int
+    entries: list[EntryOut] = Field(
+        description="The reverse entries written now, one per lot; none when everything was "
+        "reversed already."
+    )

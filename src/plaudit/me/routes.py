@@ -15,6 +15,7 @@ from plaudit.loyalty import ledger
 from plaudit.loyalty.schemas import EntryOut, HistoryOut, RuleOut, TierOut
 from plaudit.products.dependencies import ManagedProduct
 from plaudit.referrals.schemas import ProductBrief, Stats
+from plaudit.responses import IsoTime
 from plaudit.users.client import ReadingUser
 from plaudit.users.models import User
 from plaudit.users.service import get_user
@@ -25,9 +26,27 @@ router = APIRouter()
 PAGE = 100
 
 
+class Moment(BaseModel):
+    points: int
+    at: IsoTime
+
+
 class Points(BaseModel):
-    balance: int
+    balance: int = Field(description="Points that can be spent now.")
     lifetime: int = Field(description="Every point ever earned: what tiers count.")
+    pending: int = Field(
+        default=0, description="Points earned but held: they can be spent once they clear."
+    )
+    next_release: Moment | None = Field(
+        default=None,
+        description="When held points next clear, and how many clear within a day of then; "
+        "null: nothing pending.",
+    )
+    next_expiry: Moment | None = Field(
+        default=None,
+        description="When points next expire, and how many expire within a day of then; "
+        "null: none expire.",
+    )
 
 
 class NextTier(TierOut):

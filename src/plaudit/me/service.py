@@ -18,9 +18,9 @@ from plaudit.users.models import User
 def summary(
     session: Session, product: Product, user: User, *, now: dt.datetime, public_url: str
 ) -> dict[str, Any]:
-    account = ledger.account(session, user)
+    points = ledger.standing(session, user, now=now)
     product_tiers = tiers.list_tiers(session, product)
-    tier, upcoming = tiers.progress(product_tiers, account.lifetime)
+    tier, upcoming = tiers.progress(product_tiers, points.lifetime)
     return {
         "product": {
             "id": product.id,
@@ -28,7 +28,7 @@ def summary(
             "theme": referrals.theme_of(product),
         },
         "user": {"id": user.external_id, "first_name": user.first_name, "name": user.name},
-        "points": {"balance": account.balance, "lifetime": account.lifetime},
+        "points": points.as_dict(),
         "tier": TierOut.model_validate(tier).model_dump() if tier is not None else None,
         "next_tier": upcoming,
         "tiers": [TierOut.model_validate(t).model_dump() for t in product_tiers],

@@ -48,6 +48,14 @@ class Product(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    # --- points lots and holds (ledger) ---
+    #: Each earned lot expires this many days after it was earned; None: lots never expire.
+    points_lot_expiry_days: Mapped[int | None] = mapped_column()
+    #: Earned points are pending this many days before they can be spent; None: available at once.
+    points_hold_days: Mapped[int | None] = mapped_column()
+    #: ``points.expiring`` is sent this many days before a lot expires; None: not sent.
+    points_expiring_notice_days: Mapped[int | None] = mapped_column()
+
     secrets: Mapped[list[ProductSecret]] = relationship(
         back_populates="product", cascade="all, delete-orphan", order_by="ProductSecret.id"
     )

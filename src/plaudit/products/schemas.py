@@ -109,6 +109,27 @@ class ProductSettings(Strict):
         le=3650,
         description="A balance with no earn for this many days expires; null: never.",
     )
+    # --- points lots and holds (ledger) ---
+    points_lot_expiry_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Each earned lot of points expires this many days after it was earned "
+        "(an earning rule may say otherwise); null: lots never expire.",
+    )
+    points_hold_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=365,
+        description="Points earned by rules are pending (not spendable) for this many days "
+        "(an earning rule may say otherwise); null: available at once.",
+    )
+    points_expiring_notice_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=365,
+        description="Send points.expiring this many days before a lot expires; null: never.",
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -159,6 +180,10 @@ NULLABLE_SETTINGS = frozenset(
         "referral_landing_url",
         "theme",
         "points_expire_after_days",
+        # points lots and holds (ledger)
+        "points_lot_expiry_days",
+        "points_hold_days",
+        "points_expiring_notice_days",
     }
 )
 
@@ -284,6 +309,10 @@ class ProductOut(Row):
     points_expire_after_days: int | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    # points lots and holds (ledger)
+    points_lot_expiry_days: int | None
+    points_hold_days: int | None
+    points_expiring_notice_days: int | None
 
     @field_validator("theme", mode="before")
     @classmethod

@@ -20,6 +20,10 @@ EVENT_TYPES = (
     "badge.awarded",
     "referral.converted",
     "reward.granted",
+    # points lots, holds and reversal (ledger)
+    "points.expiring",
+    "points.reversed",
+    "points.released",
 )
 
 _EVENT_TYPES_SCHEMA: dict[str, Any] = {"items": {"type": "string", "enum": list(EVENT_TYPES)}}
