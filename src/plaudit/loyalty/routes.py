@@ -14,6 +14,7 @@ from fastapi import APIRouter, Response
 from plaudit.access.session import DbSession
 from plaudit.access.state import State
 from plaudit.products.dependencies import ManagedProduct
+from plaudit.products.models import Product
 from plaudit.users.client import ReadingUser, WritingUser
 
 from . import catalog, rules, tiers
@@ -79,25 +80,37 @@ def delete_rule(
 # --- tiers --------------------------------------------------------------------------------
 
 
-def _tiers_out(found: list[Tier]) -> TiersOut:
-    return TiersOut(tiers=[TierOut.model_validate(t) for t in found])
+def tiers_out(product: Product, found: list[Tier]) -> TiersOut:
+    policy = tiers.policy_of(product)
+    return TiersOut(
+        tiers=[TierOut.model_validate(t) for t in found],
+        held_by=policy.held_by,
+        window_days=policy.window_days,
+        grace_days=policy.grace_days,
+    )
 
 
-@router.get(TIERS, response_model=TiersOut, summary="The tiers")
+@router.get(TIERS, response_model=TiersOut, summary="The tiers and how they are held")
 def get_tiers(product_id: str, product: ManagedProduct, session: DbSession) -> TiersOut:
-    return _tiers_out(tiers.list_tiers(session, product))
+    return tiers_out(product, tiers.list_tiers(session, product))
 
 
 @router.put(
     TIERS,
     response_model=TiersOut,
-    summary="Set the tiers (name and lifetime points threshold each)",
+    summary="Set the tiers (name and threshold each) and how they are held",
 )
 def put_tiers(
     product_id: str, body: TiersIn, product: ManagedProduct, session: DbSession
 ) -> TiersOut:
     wanted = [(t.name, t.threshold) for t in body.tiers]
-    return _tiers_out(tiers.replace_tiers(session, product, wanted))
+    found = tiers.replace_tiers(
+        session,
+        product,
+        wanted,
+        policy=tiers.policy_in(body.held_by, body.window_days, body.grace_days),
+    )
+    return tiers_out(product, found)
 
 
 # --- rewards catalog ----------------------------------------------------------------------

@@ -20,7 +20,7 @@ def summary(
 ) -> dict[str, Any]:
     account = ledger.account(session, user)
     product_tiers = tiers.list_tiers(session, product)
-    tier, upcoming = tiers.progress(product_tiers, account.lifetime)
+    tier, upcoming, tier_status = tiers.standing(session, product, account, product_tiers)
     return {
         "product": {
             "id": product.id,
@@ -31,6 +31,7 @@ def summary(
         "points": {"balance": account.balance, "lifetime": account.lifetime},
         "tier": TierOut.model_validate(tier).model_dump() if tier is not None else None,
         "next_tier": upcoming,
+        "tier_status": tier_status,
         "tiers": [TierOut.model_validate(t).model_dump() for t in product_tiers],
         "badges": badges.for_user(session, product, user),
         "streaks": streaks.for_user(session, product, user, now=now),
