@@ -14,11 +14,9 @@ from fastapi import APIRouter, Response
 from plaudit.access.session import DbSession
 from plaudit.access.state import State
 from plaudit.products.dependencies import ManagedProduct
-from plaudit.products.models import Product
 from plaudit.users.client import ReadingUser, WritingUser
 
 from . import catalog, rules, tiers
-from .models import Tier
 from .schemas import (
     Catalog,
     Redeemed,
@@ -30,7 +28,6 @@ from .schemas import (
     RuleCreate,
     RuleOut,
     RuleUpdate,
-    TierOut,
     TiersIn,
     TiersOut,
 )
@@ -80,19 +77,9 @@ def delete_rule(
 # --- tiers --------------------------------------------------------------------------------
 
 
-def tiers_out(product: Product, found: list[Tier]) -> TiersOut:
-    policy = tiers.policy_of(product)
-    return TiersOut(
-        tiers=[TierOut.model_validate(t) for t in found],
-        held_by=policy.held_by,
-        window_days=policy.window_days,
-        grace_days=policy.grace_days,
-    )
-
-
 @router.get(TIERS, response_model=TiersOut, summary="The tiers and how they are held")
 def get_tiers(product_id: str, product: ManagedProduct, session: DbSession) -> TiersOut:
-    return tiers_out(product, tiers.list_tiers(session, product))
+    return tiers.described(product, tiers.list_tiers(session, product))
 
 
 @router.put(
@@ -110,7 +97,7 @@ def put_tiers(
         wanted,
         policy=tiers.policy_in(body.held_by, body.window_days, body.grace_days),
     )
-    return tiers_out(product, found)
+    return tiers.described(product, found)
 
 
 # --- rewards catalog ----------------------------------------------------------------------

@@ -23,6 +23,7 @@ from plaudit.store.memo import forget, remembered
 
 from . import repository
 from .models import LoyaltyAccount, Tier, TierStanding, TierWindow
+from .schemas import TierOut, TiersOut
 
 HeldBy = Literal["lifetime", "rolling"]
 
@@ -71,6 +72,17 @@ def policy_in(
 def held_by_window(product: Product) -> bool:
     """Whether the background step, not the credit path, moves the product's users."""
     return product.tier_held_by == "rolling"
+
+
+def described(product: Product, found: Sequence[Tier]) -> TiersOut:
+    """The tiers and how they are held, as the API, the CLI and the console show them."""
+    policy = policy_of(product)
+    return TiersOut(
+        tiers=[TierOut.model_validate(t) for t in found],
+        held_by=policy.held_by,
+        window_days=policy.window_days,
+        grace_days=policy.grace_days,
+    )
 
 
 def list_tiers(session: Session, product: Product) -> list[Tier]:
