@@ -4,6 +4,9 @@ period before a downgrade: every state change, on SQLite and PostgreSQL, with th
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -338,3 +341,37 @@ def test_an_incomplete_or_contradictory_policy_is_refused(
     assert response.status_code == 422, response.text
     assert response.json()["error"] == "invalid_request"
     assert response.json()["field"] == field
+
+
+# --- the documentation's examples -----------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "loyalty.md"
+CURL = re.compile(r"curl -X (?P<method>[A-Z]+) \$PLAUDIT(?P<path>\S+) .*?-d '(?P<body>.*?)'", re.S)
+
+
+def _tiers_section() -> str:
+    text = DOCS.read_text()
+    start = text.index("## Tiers\n")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_the_tiers_documentation_examples_run_as_written(
+    acme: Tenant, client: TestClient, db: Database, clock: Clock
+) -> None:
+    """Each request of docs/loyalty.md's Tiers section is accepted as written, in order; the
+    /v1/me example shows the fields /v1/me answers."""
+    section = _tiers_section()
+    requests = list(CURL.finditer(section))
+    assert len(requests) == 2
+    for request in requests:
+        response = client.request(
+            request["method"], request["path"], headers=ADMIN, json=json.loads(request["body"])
+        )
+        assert response.status_code == 200, response.text
+    assert acme.admin("GET", "/loyalty/tiers")["held_by"] == "rolling"
+    _spend(acme, "ann", 600)
+    _step(db, clock)
+    shown = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+    me = acme.me("ann")
+    assert me["tier"]["name"] == "Silver"
+    assert set(me["tier_status"]) == set(shown["tier_status"])
