@@ -78,7 +78,9 @@ def generate(db: Database, users: int, history: int) -> str:
         tiers.replace_tiers(session, product, LADDER)
         for step in range(history):
             at = NOW - dt.timedelta(days=730 * (history - step) / history)
-            batch = [Credit(user=m, points=7 + step % 5, kind="earn", reason="Bench") for m in members]
+            batch = [
+                Credit(user=m, points=7 + step % 5, kind="earn", reason="Bench") for m in members
+            ]
             for start in range(0, len(batch), BATCH):
                 ledger.credit_many(session, product, batch[start : start + BATCH], now=at)
     return product_id
