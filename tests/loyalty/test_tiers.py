@@ -263,7 +263,7 @@ def test_a_reversal_counts_against_the_window(acme: Tenant, db: Database, clock:
             now=_now(clock),
         )
         session.execute(insert(LedgerEntry).values(row))
-    clock.advance(120)  # past the settling minute: the pass looks once more and moves on
+    clock.advance(120)
     _step(db, clock)
     status = acme.me("ann")["tier_status"]
     assert status["downgrade_to"] == "Bronze"

@@ -171,8 +171,9 @@ class TierWindow(Base):
     aged_id: Mapped[int] = mapped_column(BigInteger, default=0)
     #: Earners since this (less a margin) are evaluated; None: from the start.
     earned_since: Mapped[dt.datetime | None] = mapped_column()
-    #: Reversal entries up to this id were seen.
-    reversed_upto: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Where the next look for reversals starts, by (created_at, id); None: a minute ago.
+    reversed_since: Mapped[dt.datetime | None] = mapped_column()
+    reversed_id: Mapped[int] = mapped_column(BigInteger, default=0)
     #: A sweep of every account (after the policy or the tiers change): the last user pk done;
     #: None: no sweep under way.
     sweep_after: Mapped[int | None] = mapped_column(BigInteger)

@@ -81,7 +81,7 @@ def requalify(session: Session, product: Product, *, now: dt.datetime) -> tuple[
     if window is None:
         if session.get(TierWindow, product.id) is not None:
             return 0, False  # another process is on it
-        window = TierWindow(product_id=product.id, sweep_after=0, aged_id=0, reversed_upto=0)
+        window = TierWindow(product_id=product.id, sweep_after=0, aged_id=0, reversed_id=0)
         session.add(window)
         session.flush()
     cutoff = now - dt.timedelta(days=product.tier_window_days)
@@ -178,20 +178,29 @@ def _earners(
 def _reversed(
     session: Session, product: Product, window: TierWindow, now: dt.datetime
 ) -> tuple[set[int], bool]:
-    """Users with a reversal since the last pass; the mark moves only past settled entries."""
+    """Users with a reversal since the last look, by the entries' time (the product's
+    time index): the next look starts a minute before this one, so an entry whose transaction
+    commits late is still seen (a user evaluated twice is evaluated the same)."""
+    seen_at, seen_id = window.reversed_since or now - SETTLE, window.reversed_id
     rows = session.execute(
         scoped(LedgerEntry, product.id)
         .with_only_columns(LedgerEntry.user_pk, LedgerEntry.created_at, LedgerEntry.id)
-        .where(LedgerEntry.kind == REVERSE, LedgerEntry.id > window.reversed_upto)
-        .order_by(LedgerEntry.id)
+        .where(
+            LedgerEntry.kind == REVERSE,
+            or_(
+                LedgerEntry.created_at > seen_at,
+                and_(LedgerEntry.created_at == seen_at, LedgerEntry.id > seen_id),
+            ),
+        )
+        .order_by(LedgerEntry.created_at, LedgerEntry.id)
         .limit(BATCH)
     ).all()
-    settled = now - SETTLE
-    for row in rows:
-        if row.created_at >= settled:
-            break
-        window.reversed_upto = row.id
-    return {row.user_pk for row in rows}, len(rows) == BATCH
+    full = len(rows) == BATCH
+    if full:
+        window.reversed_since, window.reversed_id = rows[-1].created_at, rows[-1].id
+    else:
+        window.reversed_since, window.reversed_id = now - SETTLE, 0
+    return {row.user_pk for row in rows}, full
 
 
 def _due(session: Session, product: Product, now: dt.datetime) -> tuple[set[int], bool]:

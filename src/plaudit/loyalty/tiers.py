@@ -117,7 +117,7 @@ def replace_tiers(
     session.execute(scoped_delete(TierStanding, product.id))
     session.execute(scoped_delete(TierWindow, product.id))
     if held_by_window(product):
-        session.add(TierWindow(product_id=product.id, sweep_after=0, aged_id=0, reversed_upto=0))
+        session.add(TierWindow(product_id=product.id, sweep_after=0, aged_id=0, reversed_id=0))
     session.flush()
     forget(session)
     return list_tiers(session, product)

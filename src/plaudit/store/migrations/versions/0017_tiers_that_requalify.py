@@ -60,7 +60,8 @@ def upgrade() -> None:
         sa.Column("aged_upto", UTCDateTime(timezone=True), nullable=True),
         sa.Column("aged_id", sa.BigInteger(), nullable=False),
         sa.Column("earned_since", UTCDateTime(timezone=True), nullable=True),
-        sa.Column("reversed_upto", sa.BigInteger(), nullable=False),
+        sa.Column("reversed_since", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reversed_id", sa.BigInteger(), nullable=False),
         sa.Column("sweep_after", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["product_id"],
