@@ -162,6 +162,8 @@ def test_falling_below_the_threshold_starts_a_grace_period(
     assert review_at == _now(clock) + dt.timedelta(days=30)
     assert me["tier_status"]["downgrade_to"] == "Bronze"
     assert _changes(db) == [(None, "Silver", "up")]
+    exported = acme.admin("GET", "/users/ann/export")["points"]["tier_standing"]
+    assert (exported["qualifying"], exported["downgrade_to"]) == (40, "Bronze")
 
 
 def test_requalifying_within_the_grace_period_keeps_the_tier(
