@@ -207,20 +207,38 @@ def test_tiers_set_list_clear(sh: Run, client: TestClient, acme: str) -> None:
         {"name": "Silver", "threshold": 500},
         {"name": "Gold", "threshold": 2000},
     ]
-    assert cli_json(sh("tiers list acme --json")) == {"tiers": expected}
+    lifetime = {"held_by": "lifetime", "window_days": None, "grace_days": 0}
+    assert cli_json(sh("tiers list acme --json")) == {"tiers": expected, **lifetime}
     assert client.get("/v1/products/acme/loyalty/tiers", headers=ADMIN).json()["tiers"] == expected
     assert cli_json(sh("tiers set acme Member=0 --json")) == {
-        "tiers": [{"name": "Member", "threshold": 0}]
+        "tiers": [{"name": "Member", "threshold": 0}],
+        **lifetime,
     }
     sh("tiers clear acme --yes")
-    assert cli_json(sh("tiers list acme --json")) == {"tiers": []}
+    assert cli_json(sh("tiers list acme --json")) == {"tiers": [], **lifetime}
     assert "No tiers" in sh("tiers list acme").stdout
+
+
+def test_tiers_set_holds_them_by_a_rolling_window(sh: Run, client: TestClient, acme: str) -> None:
+    """`tiers set --held-by rolling --window-days N --grace-days G` sets how they are held, as
+    the API reads it; a later `tiers set` without the options keeps it."""
+    table = sh("tiers set acme Gold=2000 --held-by rolling --window-days 365 --grace-days 30")
+    assert "last 365 days" in table.stdout
+    rolling = {"held_by": "rolling", "window_days": 365, "grace_days": 30}
+    got = client.get("/v1/products/acme/loyalty/tiers", headers=ADMIN).json()
+    assert {k: got[k] for k in rolling} == rolling
+    assert cli_json(sh("tiers set acme Gold=3000 --json")) == {
+        "tiers": [{"name": "Gold", "threshold": 3000}],
+        **rolling,
+    }
 
 
 @pytest.mark.parametrize(
     ("tiers", "message"),
     [
         (["Gold"], "'Gold' is not NAME=POINTS"),
+        (["Gold=5", "--held-by", "rolling"], "Tiers held by a rolling window need its length."),
+        (["Gold=5", "--held-by", "forever"], "held_by: Input should be 'lifetime' or 'rolling'"),
         (["=5"], "'=5' is not NAME=POINTS"),
         (["Gold=lots"], "tiers.0.threshold: Input should be a valid integer"),
         (["Gold=-1"], "tiers.0.threshold: Input should be greater than or equal to 0"),

@@ -29,7 +29,6 @@ from plaudit.loyalty.schemas import (
     RuleCreate,
     RuleOut,
     RuleUpdate,
-    TierOut,
     TiersIn,
 )
 from plaudit.periods import BOARDS
@@ -45,7 +44,7 @@ from .runtime import JsonOpt, ProductArg, console, emit, given, option_hint, ser
 rules_app = typer.Typer(
     help="Earning rules: which events earn how many points.", no_args_is_help=True
 )
-tiers_app = typer.Typer(help="Tiers, by lifetime points.", no_args_is_help=True)
+tiers_app = typer.Typer(help="Tiers, by lifetime points or a rolling window.", no_args_is_help=True)
 rewards_app = typer.Typer(
     help="The rewards catalog: what points buy, its cost and stock.", no_args_is_help=True
 )
@@ -207,18 +206,25 @@ rule_commands.register(
 # --- tiers --------------------------------------------------------------------------------
 
 
+def _emit_tiers(product: Any, found: list[Any], *, as_json: bool) -> None:
+    out = tiers.described(product, found).model_dump()
+    if as_json:
+        emit(out, as_json=True)
+        return
+    emit(out["tiers"], as_json=False, title="Tiers", columns=["name", "threshold"])
+    if out["held_by"] == "rolling":
+        console.print(
+            f"Held by the points of the last {out['window_days']} days, "
+            f"with {out['grace_days']} days of grace before a downgrade."
+        )
+
+
 @tiers_app.command("list")
 def tiers_list(product_id: ProductArg, as_json: JsonOpt = False) -> None:
-    """A product's tiers, lowest first."""
+    """A product's tiers, lowest first, and how they are held."""
     with services() as s, s.session() as session:
-        rows = [
-            TierOut.model_validate(t).model_dump()
-            for t in tiers.list_tiers(session, get_product(session, product_id))
-        ]
-    if as_json:
-        emit({"tiers": rows}, as_json=True)
-        return
-    emit(rows, as_json=False, title="Tiers", columns=["name", "threshold"])
+        product = get_product(session, product_id)
+        _emit_tiers(product, tiers.list_tiers(session, product), as_json=as_json)
 
 
 def _tier(argument: str) -> dict[str, str]:
@@ -227,7 +233,7 @@ def _tier(argument: str) -> dict[str, str]:
         raise InvalidInput(
             f"{argument!r} is not NAME=POINTS.",
             field="tiers",
-            hint='Give each tier as its name and lifetime points, e.g. "Gold=2000".',
+            hint='Give each tier as its name and qualifying points, e.g. "Gold=2000".',
         )
     return {"name": name.strip(), "threshold": threshold.strip()}
 
@@ -239,13 +245,37 @@ def tiers_set(
         list[str],
         typer.Argument(
             metavar="NAME=POINTS...",
-            help='Every tier, as its name and the lifetime points that reach it: "Gold=2000".',
+            help='Every tier, as its name and the qualifying points that reach it: "Gold=2000".',
             show_default=False,
         ),
     ],
+    held_by: Annotated[
+        str | None,
+        typer.Option(
+            "--held-by",
+            metavar="lifetime|rolling",
+            help="By lifetime points (never lost) or by the points of a rolling window. "
+            "Omitted: as before.",
+            show_default=False,
+        ),
+    ] = None,
+    window_days: Annotated[
+        int | None,
+        typer.Option("--window-days", help="The rolling window, in days.", show_default=False),
+    ] = None,
+    grace_days: Annotated[
+        int | None,
+        typer.Option(
+            "--grace-days",
+            help="Days below a threshold before moving down (rolling).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Replace the tiers with these. Users move to their new tier with their next earn."""
+    """Replace the tiers with these, and say how they are held. Under lifetime points users
+    move to their new tier with their next earn; under a rolling window, the background step
+    re-evaluates every user."""
     parsed = [_tier(argument) for argument in wanted]
 
     def hint(field: str | None) -> str:
@@ -254,15 +284,19 @@ def tiers_set(
             return f'Check the tier {wanted[int(parts[1])]!r}: NAME=POINTS, e.g. "Gold=2000".'
         return option_hint(field)
 
-    body = validated(TiersIn, {"tiers": parsed}, hint=hint)
+    given = {"held_by": held_by, "window_days": window_days, "grace_days": grace_days}
+    body = validated(
+        TiersIn,
+        {"tiers": parsed, **{k: v for k, v in given.items() if v is not None}},
+        hint=hint,
+    )
+    policy = tiers.policy_in(body.held_by, body.window_days, body.grace_days)
     with services() as s, s.session() as session:
         product = get_product(session, product_id)
-        found = tiers.replace_tiers(session, product, [(t.name, t.threshold) for t in body.tiers])
-        rows = [TierOut.model_validate(t).model_dump() for t in found]
-    if as_json:
-        emit({"tiers": rows}, as_json=True)
-        return
-    emit(rows, as_json=False, title="Tiers", columns=["name", "threshold"])
+        found = tiers.replace_tiers(
+            session, product, [(t.name, t.threshold) for t in body.tiers], policy=policy
+        )
+        _emit_tiers(product, found, as_json=as_json)
 
 
 @tiers_app.command("clear")

@@ -323,6 +323,7 @@ def credit_many(
         session, ("tiers", product.id), lambda: repository.tiers(session, product.id)
     )
     ladder = [(tier.threshold, tier.name) for tier in product_tiers]  # ascending
+    by_window = tiers.held_by_window(product)  # then the background step moves tiers
     entries: list[dict[str, Any]] = []
     lifetimes: list[int] = []
     changes: list[TierChange | None] = []
@@ -349,6 +350,7 @@ def credit_many(
         for threshold, tier_name in ladder:
             if threshold <= st[1]:
                 name = tier_name
+        name = st[2] if by_window else name
         changes.append(None if name == st[2] else TierChange(before=st[2], after=name))
         st[2] = name
     moved = [
@@ -409,7 +411,7 @@ def credit_many(
                 (
                     "tier.changed",
                     user_id,
-                    {"from": change.before, "to": change.after, "lifetime": lifetime},
+                    tiers.notice(session, product, change.before, change.after, lifetime),
                 )
             )
         out.append(Credited(entry=entry, tier=change, notices=notices))
@@ -536,7 +538,7 @@ def credit(
             user,
             "tier.changed",
             now,
-            **{"from": change.before, "to": change.after, "lifetime": lifetime},
+            **tiers.notice(session, product, change.before, change.after, lifetime),
         )
     return entry
 
@@ -1274,7 +1276,7 @@ def _retier(
     )
     tier = tiers.tier_for(product_tiers, lifetime)
     name = tier.name if tier is not None else None
-    if before == name:
+    if before == name or tiers.held_by_window(product):  # the background step moves them
         return None
     session.connection().execute(
         update(_accounts).where(_accounts.c.user_pk == user.id).values(tier_name=name)

@@ -189,8 +189,51 @@ class Tier(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100))
-    #: Lifetime points from which a user holds this tier.
+    #: Qualifying points from which a user holds this tier: lifetime points, or the points of
+    #: the rolling window when the product's tiers are held that way (``Product.tier_held_by``).
     threshold: Mapped[int] = mapped_column()
+
+
+class TierStanding(Base):
+    """Where a user stands with a product whose tiers are held by a rolling window: the window's
+    points at the last evaluation, and the grace period of a pending downgrade. Written only by
+    the background step (``tiers.requalify``)."""
+
+    __tablename__ = "tier_standings"
+    __table_args__ = (Index("ix_tier_standings_product_review", "product_id", "review_at"),)
+
+    user_pk: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    #: Earned points in the window (net of reversals) when last evaluated.
+    qualifying: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: The account's lifetime points then: the difference is what was earned since.
+    lifetime_seen: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: When the user moves down unless they requalify first; None: no downgrade pending.
+    review_at: Mapped[dt.datetime | None] = mapped_column()
+    downgrade_to: Mapped[str | None] = mapped_column(String(100))
+
+
+class TierWindow(Base):
+    """The background step's place in one product's rolling window."""
+
+    __tablename__ = "tier_windows"
+
+    product_id: Mapped[str] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: The last entry seen leaving the window, by (created_at, id): where the next pass goes on.
+    aged_upto: Mapped[dt.datetime | None] = mapped_column()
+    aged_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Earners since this (less a margin) are evaluated; None: from the start.
+    earned_since: Mapped[dt.datetime | None] = mapped_column()
+    #: Where the next look for reversals starts, by (created_at, id); None: a minute ago.
+    reversed_since: Mapped[dt.datetime | None] = mapped_column()
+    reversed_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: A sweep of every account (after the policy or the tiers change): the last user pk done;
+    #: None: no sweep under way.
+    sweep_after: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Reward(Base):

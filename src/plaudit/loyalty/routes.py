@@ -19,7 +19,6 @@ from plaudit.users.client import ReadingUser, WritingUser
 from plaudit.users.service import get_user
 
 from . import catalog, ledger, rules, tiers
-from .models import Tier
 from .schemas import (
     Catalog,
     EntryOut,
@@ -34,7 +33,6 @@ from .schemas import (
     RuleCreate,
     RuleOut,
     RuleUpdate,
-    TierOut,
     TiersIn,
     TiersOut,
 )
@@ -84,25 +82,27 @@ def delete_rule(
 # --- tiers --------------------------------------------------------------------------------
 
 
-def _tiers_out(found: list[Tier]) -> TiersOut:
-    return TiersOut(tiers=[TierOut.model_validate(t) for t in found])
-
-
-@router.get(TIERS, response_model=TiersOut, summary="The tiers")
+@router.get(TIERS, response_model=TiersOut, summary="The tiers and how they are held")
 def get_tiers(product_id: str, product: ManagedProduct, session: DbSession) -> TiersOut:
-    return _tiers_out(tiers.list_tiers(session, product))
+    return tiers.described(product, tiers.list_tiers(session, product))
 
 
 @router.put(
     TIERS,
     response_model=TiersOut,
-    summary="Set the tiers (name and lifetime points threshold each)",
+    summary="Set the tiers (name and threshold each) and how they are held",
 )
 def put_tiers(
     product_id: str, body: TiersIn, product: ManagedProduct, session: DbSession
 ) -> TiersOut:
     wanted = [(t.name, t.threshold) for t in body.tiers]
-    return _tiers_out(tiers.replace_tiers(session, product, wanted))
+    found = tiers.replace_tiers(
+        session,
+        product,
+        wanted,
+        policy=tiers.policy_in(body.held_by, body.window_days, body.grace_days),
+    )
+    return tiers.described(product, found)
 
 
 # --- rewards catalog ----------------------------------------------------------------------

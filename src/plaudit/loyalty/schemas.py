@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, BaseModel, Field, model_validator
 
 from plaudit.responses import IsoTime, Row
@@ -139,11 +141,30 @@ class RuleOut(Row):
 
 class TierIn(Strict):
     name: str = Field(min_length=1, max_length=100)
-    threshold: int = Field(ge=0, le=1_000_000_000, description="Lifetime points to reach it.")
+    threshold: int = Field(
+        ge=0,
+        le=1_000_000_000,
+        description="Qualifying points to reach it: lifetime points, or the rolling window's.",
+    )
 
 
 class TiersIn(Strict):
     tiers: list[TierIn] = Field(max_length=50)
+    held_by: Literal["lifetime", "rolling"] | None = Field(
+        default=None,
+        description="How every tier is held: by lifetime points (never lost), or by the points "
+        "of a rolling window with a grace period before a downgrade. Omitted: as before, "
+        "together with window_days and grace_days.",
+    )
+    window_days: int | None = Field(
+        default=None, ge=1, le=3650, description="The rolling window, in days (rolling only)."
+    )
+    grace_days: int | None = Field(
+        default=None,
+        ge=0,
+        le=3650,
+        description="Days below a tier's threshold before moving down (rolling only; 0: at once).",
+    )
 
 
 class TierOut(Row):
@@ -153,6 +174,26 @@ class TierOut(Row):
 
 class TiersOut(BaseModel):
     tiers: list[TierOut]
+    held_by: Literal["lifetime", "rolling"] = "lifetime"
+    window_days: int | None = None
+    grace_days: int = 0
+
+
+class TierStatus(BaseModel):
+    """Where the user stands with their tier."""
+
+    qualifying_points: int = Field(
+        description="The points tiers count: lifetime points, or those of the rolling window "
+        "(net of reversals) as of the last evaluation plus what was earned since."
+    )
+    window_days: int | None = Field(description="The rolling window; null: lifetime points.")
+    review_at: IsoTime | None = Field(
+        description="When the user moves down unless they requalify first; null: no downgrade "
+        "pending."
+    )
+    downgrade_to: str | None = Field(
+        description="The tier they would move to then (null: none), while review_at is set."
+    )
 
 
 class RewardCreate(Strict):

@@ -12,7 +12,7 @@ from plaudit.access.session import DbSession
 from plaudit.access.state import State
 from plaudit.gamification.schemas import StreakOut, UserBadgeOut
 from plaudit.loyalty import ledger
-from plaudit.loyalty.schemas import EntryOut, HistoryOut, RuleOut, TierOut
+from plaudit.loyalty.schemas import EntryOut, HistoryOut, RuleOut, TierOut, TierStatus
 from plaudit.products.dependencies import ManagedProduct
 from plaudit.referrals.schemas import ProductBrief, Stats
 from plaudit.responses import IsoTime
@@ -71,6 +71,9 @@ class Me(BaseModel):
     points: Points
     tier: TierOut | None
     next_tier: NextTier | None = Field(description="null at the top tier, or with no tiers.")
+    tier_status: TierStatus | None = Field(
+        default=None, description="How the user holds their tier; null with no tiers."
+    )
     tiers: list[TierOut]
     badges: list[UserBadgeOut]
     streaks: list[StreakOut]

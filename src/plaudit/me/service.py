@@ -20,7 +20,8 @@ def summary(
 ) -> dict[str, Any]:
     points = ledger.standing(session, user, now=now)
     product_tiers = tiers.list_tiers(session, product)
-    tier, upcoming = tiers.progress(product_tiers, points.lifetime)
+    account = ledger.account(session, user)
+    tier, upcoming, tier_status = tiers.standing(session, product, account, product_tiers)
     return {
         "product": {
             "id": product.id,
@@ -31,6 +32,7 @@ def summary(
         "points": points.as_dict(),
         "tier": TierOut.model_validate(tier).model_dump() if tier is not None else None,
         "next_tier": upcoming,
+        "tier_status": tier_status,
         "tiers": [TierOut.model_validate(t).model_dump() for t in product_tiers],
         "badges": badges.for_user(session, product, user),
         "streaks": streaks.for_user(session, product, user, now=now),

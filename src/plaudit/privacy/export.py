@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 from plaudit.access.scope import scoped
 from plaudit.events.models import Event
 from plaudit.gamification.models import Badge, Streak, UserBadge
-from plaudit.loyalty.models import LedgerEntry, LoyaltyAccount, PointsTally, Redemption
+from plaudit.loyalty.models import (
+    LedgerEntry,
+    LoyaltyAccount,
+    PointsTally,
+    Redemption,
+    TierStanding,
+)
 from plaudit.products.models import AuthFailure, Product
 from plaudit.referrals.models import Referral, ReferralClick, ReferralCode, ReferralReward
 from plaudit.users.models import User
@@ -52,6 +58,7 @@ def export_user(
             "lifetime": account.lifetime if account else 0,
             "tier": account.tier_name if account else None,
             "last_earned_at": _iso(account.last_earned_at) if account else None,
+            "tier_standing": _standing(session, pid, user),
             "tallies": [
                 {"period": t.period, "points": t.points}
                 for t in session.scalars(
@@ -227,3 +234,15 @@ def _webhooks(session: Session, pid: str, user_id: str) -> list[dict[str, Any]]:
         }
         for m in messages
     ]
+
+
+def _standing(session: Session, pid: str, user: User) -> dict[str, Any] | None:
+    """Where the user stood with tiers held by a rolling window, if they ever were."""
+    found = session.scalar(scoped(TierStanding, pid).where(TierStanding.user_pk == user.id))
+    if found is None:
+        return None
+    return {
+        "qualifying": found.qualifying,
+        "review_at": _iso(found.review_at),
+        "downgrade_to": found.downgrade_to,
+    }

@@ -47,6 +47,14 @@ class Product(Base):
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Tiers (loyalty/tiers.py): how they are held; set with the tiers (PUT .../loyalty/tiers).
+    #: "lifetime": by lifetime points, never lost; "rolling": by the points of the last
+    #: ``tier_window_days``, with ``tier_grace_days`` before a downgrade.
+    tier_held_by: Mapped[str] = mapped_column(
+        String(16), default="lifetime", server_default="lifetime"
+    )
+    tier_window_days: Mapped[int | None] = mapped_column()
+    tier_grace_days: Mapped[int] = mapped_column(default=0, server_default="0")
 
     # --- points lots and holds (ledger) ---
     #: Each earned lot expires this many days after it was earned; None: lots never expire.

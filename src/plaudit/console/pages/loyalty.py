@@ -140,17 +140,35 @@ def parse_tiers(written: str) -> dict[str, Any]:
     return {"tiers": found}
 
 
+def _tier_policy(form: FormData) -> dict[str, Any]:
+    """How the form says the tiers are held (a window and grace only count when rolling);
+    nothing when the form does not say (the tiers stay held as before)."""
+    held_by = optional(form, "held_by")
+    if held_by is None:
+        return {}
+    if held_by != "rolling":
+        return {"held_by": held_by}
+    return {
+        "held_by": held_by,
+        "window_days": optional(form, "window_days"),
+        "grace_days": optional(form, "grace_days") or 0,
+    }
+
+
 @router.post(BASE + "/tiers", include_in_schema=False)
 async def put_tiers(request: Request, product_id: str, console: Console) -> Response:
-    written = text(await request.form(), "tiers")
+    form = await request.form()
+    written = text(form, "tiers")
+    policy = _tier_policy(form)
 
     def work(session: Session, product: Product, _state: AppState) -> object:
-        body: TiersIn = _validated(TiersIn, parse_tiers(written))
-        return tiers.replace_tiers(session, product, [(t.name, t.threshold) for t in body.tiers])
+        body: TiersIn = _validated(TiersIn, {**parse_tiers(written), **policy})
+        wanted = [(t.name, t.threshold) for t in body.tiers]
+        held = tiers.policy_in(body.held_by, body.window_days, body.grace_days)
+        return tiers.replace_tiers(session, product, wanted, policy=held)
 
-    return await _act(
-        request, console, product_id, "tiers", {"tiers": written}, work, notice="tiers_saved"
-    )
+    sent = {"tiers": written, **policy}
+    return await _act(request, console, product_id, "tiers", sent, work, notice="tiers_saved")
 
 
 # --- rewards catalog ----------------------------------------------------------------------

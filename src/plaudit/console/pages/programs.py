@@ -28,7 +28,8 @@ NOTICES = {
     "rule_added": "Earning rule added.",
     "reward_added": "Reward added to the catalog.",
     "badge_added": "Badge added.",
-    "tiers_saved": "Tiers saved. Users move to their new tier with their next earn.",
+    "tiers_saved": "Tiers saved. Users move to their new tier with their next earn (lifetime "
+    "points) or within minutes (a rolling window).",
     "changed": "Changed.",
     "deleted": "Deleted.",
 }
@@ -43,6 +44,7 @@ def loyalty_data(session: Session, product: Product) -> dict[str, Any]:
         ],
         "tiers": [TierOut.model_validate(t).model_dump() for t in found],
         "tiers_text": "\n".join(f"{t.name}: {t.threshold}" for t in found),
+        "tiers_held": tiers.described(product, found).model_dump(exclude={"tiers"}),
         "rewards": [
             RewardOut.model_validate(r).model_dump() for r in catalog.list_rewards(session, product)
         ],
@@ -73,7 +75,10 @@ async def programs_page(
         "rule": {"enabled": True},
         "reward": {"enabled": True},
         "badge": {"enabled": True, "kind": "event_count"},
-        "tiers": {"tiers": data["tiers_text"]},
+        "tiers": {
+            "tiers": data["tiers_text"],
+            **{k: "" if v is None else v for k, v in data["tiers_held"].items()},
+        },
     }
     forms.update(loyalty_forms or {})
     return render(
