@@ -19,6 +19,7 @@ from plaudit.errors import BodyTooLarge
 
 CONSOLE_PREFIX = "/console"
 _EVENTS = re.compile(r"/v1/products/[^/]+/events/?")
+_CODES = re.compile(r"/v1/products/[^/]+/rewards/[^/]+/codes/?")
 _KEYS = re.compile(r"/v1/products/[^/]+/(?:keys|secrets|jwks-sources)(?:/.*)?")
 
 
@@ -29,6 +30,7 @@ class RouteClass(enum.Enum):
     EVENTS = "events"  # a tenant server's event batches (up to 1,000 events)
     KEYS = "keys"  # secrets, public keys, JWKS sources
     CONSOLE = "console"  # the console's forms
+    CODES = "codes"  # a reward's code pool, uploaded as a CSV
     MANAGEMENT = "management"  # every other call
 
     @property
@@ -57,6 +59,8 @@ def route_class(path: str) -> RouteClass:
         return RouteClass.CONSOLE
     if _EVENTS.fullmatch(path):
         return RouteClass.EVENTS
+    if _CODES.fullmatch(path):
+        return RouteClass.CODES
     if _KEYS.fullmatch(path):
         return RouteClass.KEYS
     if is_client_path(path):

@@ -20,6 +20,9 @@ EVENT_TYPES = (
     "badge.awarded",
     "referral.converted",
     "reward.granted",
+    "reward_codes.low",
+    "redemption.fulfilled",
+    "redemption.failed",
 )
 
 _EVENT_TYPES_SCHEMA: dict[str, Any] = {"items": {"type": "string", "enum": list(EVENT_TYPES)}}
