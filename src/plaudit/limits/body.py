@@ -19,7 +19,9 @@ from plaudit.errors import BodyTooLarge
 
 CONSOLE_PREFIX = "/console"
 _EVENTS = re.compile(r"/v1/products/[^/]+/events/?")
-_CODES = re.compile(r"/v1/products/[^/]+/rewards/[^/]+/codes/?")
+_CODES = re.compile(
+    r"/v1/products/[^/]+/rewards/[^/]+/codes/?|/console/products/[^/]+/programs/rewards/codes/?"
+)
 _KEYS = re.compile(r"/v1/products/[^/]+/(?:keys|secrets|jwks-sources)(?:/.*)?")
 
 
@@ -55,12 +57,12 @@ def is_client_path(path: str) -> bool:
 
 
 def route_class(path: str) -> RouteClass:
+    if _CODES.fullmatch(path):
+        return RouteClass.CODES
     if path.startswith(CONSOLE_PREFIX):
         return RouteClass.CONSOLE
     if _EVENTS.fullmatch(path):
         return RouteClass.EVENTS
-    if _CODES.fullmatch(path):
-        return RouteClass.CODES
     if _KEYS.fullmatch(path):
         return RouteClass.KEYS
     if is_client_path(path):
