@@ -217,6 +217,12 @@ def test_the_low_codes_webhook_fires_once_per_fall_and_rearms_on_upload(
     _upload(acme, reward["id"], "D\nE\n")
     _redeem(acme, "ann", reward["id"])
     assert [m["remaining"] for m in _messages(db, "reward_codes.low")] == [1, 1]
+    changed = acme.admin("PATCH", f"/rewards/{reward['id']}", json={"low_codes_at": None})
+    assert changed["low_codes_at"] is None  # no alert any more
+    _upload(acme, reward["id"], "F\nG\n")
+    _redeem(acme, "ann", reward["id"])
+    _redeem(acme, "ann", reward["id"])
+    assert len(_messages(db, "reward_codes.low")) == 2
 
 
 def test_codes_stay_out_of_logs_the_audit_log_and_webhooks(

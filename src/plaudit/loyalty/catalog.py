@@ -39,7 +39,8 @@ def create_reward(session: Session, product: Product, body: RewardCreate) -> Rew
 def update_reward(session: Session, product: Product, reward_id: str, body: RewardUpdate) -> Reward:
     reward = get_reward(session, product, reward_id)
     for name, value in body.model_dump(exclude_unset=True).items():
-        if value is None and name != "stock":  # a null stock means "no limit"
+        # A null stock means "no limit"; a null low_codes_at, no alert.
+        if value is None and name not in ("stock", "low_codes_at"):
             raise InvalidInput(f"'{name}' cannot be null.", field=name)
         setattr(reward, name, value)
     session.flush()
