@@ -21,6 +21,7 @@ from plaudit.loyalty.models import (
     PointsTally,
     Redemption,
     Reward,
+    RewardCode,
     Tier,
 )
 from plaudit.privacy.models import PrivacyRequest
@@ -71,6 +72,7 @@ __all__ = [
     "ReferralReward",
     "Revocation",
     "Reward",
+    "RewardCode",
     "Streak",
     "Tier",
     "User",

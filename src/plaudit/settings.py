@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     body_limit_keys_bytes: int = Field(default=64 * 1024, ge=1024)
     body_limit_console_bytes: int = Field(default=128 * 1024, ge=1024)
     body_limit_management_bytes: int = Field(default=256 * 1024, ge=1024)
+    #: A reward's code pool upload (a CSV); the CLI sends larger files in parts.
+    body_limit_codes_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     #: Rates as "N/second|minute|hour|day" (e.g. "100/minute"), or "off".
     rate_limit_failed_verifications_per_address: str = "100/minute"
     rate_limit_failed_verifications_per_product: str = "3000/minute"

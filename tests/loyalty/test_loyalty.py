@@ -238,6 +238,7 @@ def test_a_redemption_debits_the_balance_and_is_in_the_history(acme: Tenant, db:
             "description": "",
             "cost": 100,
             "stock": None,
+            "fulfilment": "instant",
             "available": True,
             "affordable": True,
         }

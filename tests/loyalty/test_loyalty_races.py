@@ -13,13 +13,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from plaudit.errors import ServiceError
-from plaudit.loyalty import catalog, ledger
-from plaudit.loyalty.models import LedgerEntry, Redemption, Reward
+from plaudit.loyalty import catalog, fulfilment, ledger
+from plaudit.loyalty.models import LedgerEntry, Redemption, Reward, RewardCode
 from plaudit.pipeline.ingest import ingest
 from plaudit.products.models import Product
 from plaudit.store.db import Database
 from plaudit.users.models import User
-from tests.support.service import Clock, create_product
+from tests.support.service import ADMIN, Clock, create_product
 from tests.support.tenant import Tenant
 
 # Each thread needs its own connection: what one commits, the others must see.
@@ -138,3 +138,79 @@ def test_racing_events_respect_a_once_rule(client: TestClient, db: Database, clo
         assert earned == 1
         _, user = _user(session)
         assert ledger.account(session, user).balance == 501
+
+
+def test_racing_redemptions_of_a_small_code_pool_hand_each_code_out_once(
+    client: TestClient, db: Database, clock: Clock
+) -> None:
+    """Three codes, eight redemptions at once: three succeed with three different codes, five
+    are reward_out_of_codes and spent nothing; every code is taken by exactly one redemption."""
+    acme = _setup(client, clock, balance=10_000)
+    reward = acme.admin(
+        "POST", "/rewards", 201, json={"name": "Card", "cost": 10, "fulfilment": "code"}
+    )
+    response = client.post(
+        f"/v1/products/acme/rewards/{reward['id']}/codes",
+        content=b"C-1\nC-2\nC-3\n",
+        headers={**ADMIN, "Content-Type": "text/csv"},
+    )
+    assert response.json()["added"] == 3
+
+    def redeem(session: Any) -> object:
+        product, user = _user(session)
+        redemption, _ = catalog.redeem(session, product, user, reward["id"], now=_now(clock))
+        return redemption.code
+
+    results = _race(db, redeem)
+    failures = [r for r in results if isinstance(r, ServiceError)]
+    assert {f.code for f in failures} == {"reward_out_of_codes"}
+    assert sorted(r for r in results if isinstance(r, str)) == ["C-1", "C-2", "C-3"]
+    with db.session() as session:
+        _, user = _user(session)
+        assert ledger.account(session, user).balance == 10_000 - 30
+        assert ledger.ledger_sum(session, user) == 10_000 - 30
+        taken = session.execute(select(RewardCode.code, RewardCode.redemption_id)).all()
+        redemptions = {r.id: r.code for r in session.scalars(select(Redemption))}
+    assert len(redemptions) == 3
+    assert {redemptions[redemption_id] for _, redemption_id in taken} == {"C-1", "C-2", "C-3"}
+
+
+def test_a_fulfilment_racing_a_failure_settles_once(
+    client: TestClient, db: Database, clock: Clock
+) -> None:
+    """Four 'fulfilled' and four 'failed' at once on one pending redemption: one outcome wins,
+    its callers all succeed (idempotent), the others are redemption_settled, and the points
+    are refunded once if it failed, never otherwise."""
+    acme = _setup(client, clock, balance=1000)
+    reward = acme.admin(
+        "POST", "/rewards", 201, json={"name": "Hoodie", "cost": 300, "fulfilment": "tenant"}
+    )
+    with db.session() as session:
+        product, user = _user(session)
+        pending, _ = catalog.redeem(session, product, user, reward["id"], now=_now(clock))
+        pending_id = pending.id
+    turn = iter(range(THREADS))
+    lock = threading.Lock()
+
+    def settle(session: Any) -> object:
+        with lock:
+            outcome: fulfilment.Outcome = "fulfilled" if next(turn) % 2 else "failed"
+        product = session.get(Product, "acme")
+        found = fulfilment.settle(session, product, pending_id, outcome=outcome, now=_now(clock))
+        return found.status
+
+    results = _race(db, settle)
+    won = {r for r in results if isinstance(r, str)}
+    assert len(won) == 1
+    (winner,) = won
+    losers = [r for r in results if isinstance(r, ServiceError)]
+    assert {f.code for f in losers} == {"redemption_settled"}
+    assert len(losers) == THREADS // 2
+    with db.session() as session:
+        _, user = _user(session)
+        refunds = session.scalar(
+            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "refund")
+        )
+        assert refunds == (1 if winner == "failed" else 0)
+        assert ledger.account(session, user).balance == (1000 if winner == "failed" else 700)
+        assert ledger.ledger_sum(session, user) == ledger.account(session, user).balance

@@ -38,6 +38,7 @@ from plaudit.products.service import get_product
 from plaudit.store.base import utcnow
 from plaudit.users.service import get_user
 
+from . import reward_codes
 from .item_commands import Change, ItemCommands
 from .runtime import JsonOpt, ProductArg, console, emit, given, option_hint, services, validated
 
@@ -314,7 +315,17 @@ def tiers_clear(product_id: ProductArg, yes: YesOpt = False, as_json: JsonOpt = 
 
 # --- rewards catalog ----------------------------------------------------------------------
 
-REWARD_COLUMNS = ["id", "name", "cost", "stock", "enabled", "description"]
+REWARD_COLUMNS = ["id", "name", "cost", "stock", "fulfilment", "enabled", "description"]
+FulfilmentOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="instant, code (a unique code from the pool: 'plaudit rewards codes upload'), or "
+        "tenant (your server marks it fulfilled or failed)."
+    ),
+]
+LowCodesOpt = Annotated[
+    int | None, typer.Option(help="Send reward_codes.low when the pool falls to this many.")
+]
 
 
 def _reward_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -346,11 +357,21 @@ def rewards_add(
     ] = None,
     description: Annotated[str, typer.Option(help="A line about it.")] = "",
     disabled: Annotated[bool, typer.Option("--disabled", help="Add it switched off.")] = False,
+    fulfilment: FulfilmentOpt = None,
+    low_codes_at: LowCodesOpt = None,
 ) -> Change[Reward]:
     """Add a reward to the catalog."""
     body = validated(
         RewardCreate,
-        given(name=name, cost=cost, stock=stock, description=description, enabled=not disabled),
+        given(
+            name=name,
+            cost=cost,
+            stock=stock,
+            description=description,
+            enabled=not disabled,
+            fulfilment=fulfilment,
+            low_codes_at=low_codes_at,
+        ),
     )
     return lambda session, product: catalog.create_reward(session, product, body)
 
@@ -366,11 +387,20 @@ def rewards_update(
         int | None, typer.Option(help="Add this many to the stock (safe while users redeem).")
     ] = None,
     enabled: EnableOpt = None,
+    fulfilment: FulfilmentOpt = None,
+    low_codes_at: LowCodesOpt = None,
 ) -> Change[Reward]:
     """Change a reward, switch it on or off, or restock it; options not given stay as they are."""
     if sum((stock is not None, unlimited, restock is not None)) > 1:
         raise InvalidInput("Give one of --stock, --unlimited and --restock.", field="stock")
-    changes = given(name=name, description=description, cost=cost, stock=stock)
+    changes = given(
+        name=name,
+        description=description,
+        cost=cost,
+        stock=stock,
+        fulfilment=fulfilment,
+        low_codes_at=low_codes_at,
+    )
     if enabled is not None:
         changes["enabled"] = enabled
     if unlimited:
@@ -394,6 +424,7 @@ reward_commands.register(
     update=rewards_update,
     remove_help="Remove a reward from the catalog; past redemptions keep its name and cost.",
 )
+rewards_app.add_typer(reward_codes.app, name="codes")
 
 
 # --- badges -------------------------------------------------------------------------------

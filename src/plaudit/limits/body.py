@@ -19,6 +19,9 @@ from plaudit.errors import BodyTooLarge
 
 CONSOLE_PREFIX = "/console"
 _EVENTS = re.compile(r"/v1/products/[^/]+/events/?")
+_CODES = re.compile(
+    r"/v1/products/[^/]+/rewards/[^/]+/codes/?|/console/products/[^/]+/programs/rewards/codes/?"
+)
 _KEYS = re.compile(r"/v1/products/[^/]+/(?:keys|secrets|jwks-sources)(?:/.*)?")
 
 
@@ -29,6 +32,7 @@ class RouteClass(enum.Enum):
     EVENTS = "events"  # a tenant server's event batches (up to 1,000 events)
     KEYS = "keys"  # secrets, public keys, JWKS sources
     CONSOLE = "console"  # the console's forms
+    CODES = "codes"  # a reward's code pool, uploaded as a CSV
     MANAGEMENT = "management"  # every other call
 
     @property
@@ -53,6 +57,8 @@ def is_client_path(path: str) -> bool:
 
 
 def route_class(path: str) -> RouteClass:
+    if _CODES.fullmatch(path):
+        return RouteClass.CODES
     if path.startswith(CONSOLE_PREFIX):
         return RouteClass.CONSOLE
     if _EVENTS.fullmatch(path):

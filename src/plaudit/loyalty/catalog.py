@@ -15,8 +15,8 @@ from plaudit.products.models import Product
 from plaudit.users.models import User
 from plaudit.webhooks.service import enqueue
 
-from . import ledger, repository
-from .errors import RewardOutOfStock, RewardUnavailable
+from . import codes, ledger, repository
+from .errors import RewardOutOfCodes, RewardOutOfStock, RewardUnavailable
 from .models import Redemption, Reward
 from .schemas import RewardCreate, RewardUpdate
 
@@ -39,7 +39,8 @@ def create_reward(session: Session, product: Product, body: RewardCreate) -> Rew
 def update_reward(session: Session, product: Product, reward_id: str, body: RewardUpdate) -> Reward:
     reward = get_reward(session, product, reward_id)
     for name, value in body.model_dump(exclude_unset=True).items():
-        if value is None and name != "stock":  # a null stock means "no limit"
+        # A null stock means "no limit"; a null low_codes_at, no alert.
+        if value is None and name not in ("stock", "low_codes_at"):
             raise InvalidInput(f"'{name}' cannot be null.", field=name)
         setattr(reward, name, value)
     session.flush()
@@ -72,9 +73,20 @@ def delete_reward(session: Session, product: Product, reward_id: str) -> None:
     session.delete(get_reward(session, product, reward_id))
 
 
+def pools(session: Session, product: Product, rewards: list[Reward]) -> dict[str, int]:
+    """The codes left in the pool of each of the rewards that hands out codes (one count)."""
+    if not any(r.fulfilment == "code" for r in rewards):
+        return {}
+    left = codes.remaining_by_reward(session, product.id)
+    return {r.id: left.get(r.id, 0) for r in rewards if r.fulfilment == "code"}
+
+
 def catalog(session: Session, product: Product, user: User) -> dict[str, Any]:
-    """What the user may redeem, and whether each is in stock and within their balance."""
+    """What the user may redeem, and whether each is in stock (a code left in its pool) and
+    within their balance. The pools' sizes are the tenant's business: only ``available``."""
     balance = ledger.account(session, user).balance
+    rewards = list_rewards(session, product, enabled_only=True)
+    left = pools(session, product, rewards)
     return {
         "balance": balance,
         "rewards": [
@@ -84,10 +96,11 @@ def catalog(session: Session, product: Product, user: User) -> dict[str, Any]:
                 "description": r.description,
                 "cost": r.cost,
                 "stock": r.stock,
-                "available": r.stock is None or r.stock > 0,
+                "fulfilment": r.fulfilment,
+                "available": (r.stock is None or r.stock > 0) and left.get(r.id, 1) > 0,
                 "affordable": balance >= r.cost,
             }
-            for r in list_rewards(session, product, enabled_only=True)
+            for r in rewards
         ],
     }
 
@@ -101,10 +114,11 @@ def redeem(
     now: dt.datetime,
     client_id: str | None = None,
 ) -> tuple[Redemption, int]:
-    """Take one of the reward's stock and its cost from the user's balance, or neither.
+    """Take one of the reward's stock (or a code of its pool) and its cost from the user's
+    balance, or none of them.
 
-    Both are conditional UPDATEs in this transaction: if the debit fails, raising rolls the
-    stock back. Returns the redemption and the balance after it.
+    Each is a conditional UPDATE in this transaction: if the debit fails, raising rolls the
+    stock and the code back. Returns the redemption and the balance after it.
     """
     if client_id is not None:
         earlier = repository.redemption_by_client_id(session, user, client_id)
@@ -113,11 +127,19 @@ def redeem(
     reward = get_reward(session, product, reward_id)
     if not reward.enabled:
         raise RewardUnavailable(f"The reward {reward.name!r} is not offered at the moment.")
+    redemption_id = "red_" + secrets.token_hex(8)
+    code = None
+    if reward.fulfilment == "code":
+        code = codes.take(session, reward, redemption_id, now=now)
+        if code is None:
+            raise RewardOutOfCodes(f"The reward {reward.name!r} has no codes left.")
     if reward.stock is not None:
         if not repository.take_one(session, reward):
             raise RewardOutOfStock(f"The reward {reward.name!r} is out of stock.")
     redemption = Redemption(
-        id="red_" + secrets.token_hex(8),
+        id=redemption_id,
+        status="pending_fulfilment" if reward.fulfilment == "tenant" else "delivered",
+        code=code,
         product_id=product.id,
         user_pk=user.id,
         reward_id=reward.id,
@@ -150,6 +172,7 @@ def redeem(
             "balance": entry.balance_after,
             "reward": {"id": reward.id, "name": reward.name},
             "redemption_id": redemption.id,
+            "status": redemption.status,
             "entry_id": entry.id,
         },
         user_id=user.external_id,

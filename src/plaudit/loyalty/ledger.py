@@ -1293,3 +1293,43 @@ def _notify(session: Session, user: User, event_type: str, now: dt.datetime, **d
         user_id=user.external_id,
         now=now,
     )
+
+
+def refund(
+    session: Session,
+    product: Product,
+    user: User,
+    *,
+    points: int,
+    reason: str,
+    redemption_id: str,
+    now: dt.datetime,
+) -> Entry:
+    """Give back the points of a redemption that failed, as an entry of kind ``refund``: not
+    an earn (lifetime points, tiers and leaderboards stay as they are)."""
+    if points <= 0:
+        raise ValueError("a refund gives back a positive number of points")
+    if user.product_id != product.id:
+        raise ValueError("the user is not the product's")
+    ensure_account(session, user)
+    row = (
+        session.connection()
+        .execute(
+            update(_accounts)
+            .where(_accounts.c.user_pk == user.id)
+            .values(balance=_accounts.c.balance + points)
+            .returning(_accounts.c.balance, _accounts.c.lifetime)
+        )
+        .one()
+    )
+    return _append(
+        session,
+        user,
+        delta=points,
+        kind="refund",
+        reason=reason,
+        balance_after=row.balance,
+        lifetime=row.lifetime,
+        now=now,
+        redemption_id=redemption_id,
+    )

@@ -254,6 +254,13 @@ class Reward(Base):
     stock: Mapped[int | None] = mapped_column()
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: How a redemption is delivered: ``instant`` (nothing to hand over), ``code`` (a unique
+    #: code from the reward's pool), ``tenant`` (the tenant's server fulfils it, then says so).
+    fulfilment: Mapped[str] = mapped_column(String(16), default="instant", server_default="instant")
+    #: ``reward_codes.low`` is sent once when the pool's remaining codes fall to this.
+    low_codes_at: Mapped[int | None] = mapped_column()
+    #: Whether that alert went out for the current fall; an upload above the mark re-arms it.
+    low_codes_alerted: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Redemption(Base):
@@ -262,6 +269,7 @@ class Redemption(Base):
         # The client's id makes a retried redemption answer the first one, not debit twice.
         UniqueConstraint("user_pk", "client_id"),
         Index("ix_redemptions_product", "product_id", "created_at"),
+        Index("ix_redemptions_product_status", "product_id", "status", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -271,6 +279,40 @@ class Redemption(Base):
     reward_name: Mapped[str] = mapped_column(String(200))
     cost: Mapped[int] = mapped_column()
     client_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: delivered | pending_fulfilment | fulfilled | failed (points refunded)
+    status: Mapped[str] = mapped_column(String(24), default="delivered", server_default="delivered")
+    #: The code handed out (from the pool, or given by the tenant on fulfilment): the user's only.
+    code: Mapped[str | None] = mapped_column(String(200))
+    #: When the tenant marked it fulfilled or failed, and why it failed.
+    settled_at: Mapped[dt.datetime | None] = mapped_column()
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class RewardCode(Base):
+    """One code of a reward's pool; taken (``redemption_id`` set) by exactly one redemption."""
+
+    __tablename__ = "reward_codes"
+    __table_args__ = (
+        # A pool holds each code once: an upload skips (and counts) the ones it has.
+        UniqueConstraint("reward_id", "code"),
+        # The free codes in pool order: what a redemption takes from and what is counted.
+        Index(
+            "ix_reward_codes_free",
+            "reward_id",
+            "id",
+            postgresql_where=text("redemption_id IS NULL"),
+            sqlite_where=text("redemption_id IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    reward_id: Mapped[str] = mapped_column(ForeignKey("rewards.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(200))
+    redemption_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -196,12 +196,23 @@ class TierStatus(BaseModel):
     )
 
 
+Fulfilment = Literal["instant", "code", "tenant"]
+FULFILMENT = (
+    "instant: nothing to hand over; code: each redemption takes a unique code from the pool "
+    "you upload; tenant: your server fulfils it, then marks it fulfilled or failed."
+)
+LOW_CODES = "reward_codes.low is sent once when the pool's remaining codes fall to this."
+RedemptionStatus = Literal["delivered", "pending_fulfilment", "fulfilled", "failed"]
+
+
 class RewardCreate(Strict):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=1000)
     cost: int = Field(ge=1, le=1_000_000_000, description="Points it takes.")
     stock: int | None = Field(default=None, ge=0, le=1_000_000_000, description="null: no limit.")
     enabled: bool = True
+    fulfilment: Fulfilment = Field(default="instant", description=FULFILMENT)
+    low_codes_at: int | None = Field(default=None, ge=0, le=1_000_000_000, description=LOW_CODES)
 
 
 class RewardUpdate(Strict):
@@ -210,6 +221,8 @@ class RewardUpdate(Strict):
     cost: int | None = Field(default=None, ge=1, le=1_000_000_000)
     stock: int | None = Field(default=None, ge=0, le=1_000_000_000)
     enabled: bool | None = None
+    fulfilment: Fulfilment | None = Field(default=None, description=FULFILMENT)
+    low_codes_at: int | None = Field(default=None, ge=0, le=1_000_000_000, description=LOW_CODES)
 
 
 class RewardOut(Row):
@@ -219,6 +232,11 @@ class RewardOut(Row):
     cost: int
     stock: int | None
     enabled: bool
+    fulfilment: Fulfilment = Field(description=FULFILMENT)
+    low_codes_at: int | None = Field(description=LOW_CODES)
+    codes_remaining: int | None = Field(
+        default=None, description="Codes left in the pool (a reward with fulfilment 'code')."
+    )
 
 
 class AdjustmentIn(Strict):
@@ -240,8 +258,9 @@ class EntryOut(Row):
     id: int
     delta: int
     kind: str = Field(
-        description="earn, redeem, adjust, expire, referral, reverse (a refund taken back) or "
-        "carry (the balance from before points lots)."
+        description="earn, redeem, adjust, expire, referral, reverse (a refund taken back), "
+        "refund (a failed redemption's points given back) or carry (the balance from before "
+        "points lots)."
     )
     reason: str
     created_at: IsoTime
@@ -254,6 +273,12 @@ class EntryOut(Row):
     expires_at: IsoTime | None = Field(
         default=None,
         description="Of earned points: when what is left of them expires; null: never.",
+    )
+    reward_code: str | None = Field(
+        default=None, description="The code a redemption handed out (redeem entries only)."
+    )
+    redemption_status: RedemptionStatus | None = Field(
+        default=None, description="Where a redemption stands (redeem entries only)."
     )
 
 
@@ -277,6 +302,11 @@ class RedemptionOut(Row):
     reward_name: str
     cost: int
     created_at: IsoTime
+    status: RedemptionStatus = Field(
+        description="delivered, or pending_fulfilment until the tenant marks it fulfilled or "
+        "failed (points refunded)."
+    )
+    code: str | None = Field(description="The reward's code for this user, if it has one.")
 
 
 class Redeemed(BaseModel):
@@ -290,7 +320,8 @@ class CatalogItem(BaseModel):
     description: str
     cost: int
     stock: int | None
-    available: bool = Field(description="In stock.")
+    fulfilment: Fulfilment = Field(description=FULFILMENT)
+    available: bool = Field(description="In stock (for a code reward: a code left).")
     affordable: bool = Field(description="The user's balance covers the cost.")
 
 
@@ -339,3 +370,55 @@ class ReversalOut(BaseModel):
         description="The reverse entries written now, one per lot; none when everything was "
         "reversed already."
     )
+
+
+class RefusedLine(BaseModel):
+    line: int
+    error: str
+
+
+class CodesUploaded(BaseModel):
+    added: int = Field(description="Codes added to the pool.")
+    duplicates: int = Field(description="Codes skipped: in the pool already, or twice in the file.")
+    refused: list[RefusedLine] = Field(description="The first 100 lines refused, by number.")
+    refused_count: int = Field(description="Every line refused.")
+    remaining: int = Field(description="Codes left in the pool after the upload.")
+
+
+class CodePool(BaseModel):
+    reward_id: str
+    remaining: int
+    handed_out: int
+    low_codes_at: int | None
+
+
+class CodesDiscarded(BaseModel):
+    discarded: int = Field(description="Unused codes removed; handed-out codes stay.")
+
+
+class FulfilmentIn(Strict):
+    outcome: Literal["fulfilled", "failed"]
+    reason: str | None = Field(
+        default=None, min_length=1, max_length=500, description="Why it failed (failed only)."
+    )
+    code: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="A code for the user to see, e.g. a gift card number (fulfilled only).",
+    )
+
+    @model_validator(mode="after")
+    def _fits_outcome(self) -> FulfilmentIn:
+        if self.outcome == "fulfilled" and self.reason is not None:
+            raise ValueError("'reason' goes with outcome 'failed'")
+        if self.outcome == "failed" and self.code is not None:
+            raise ValueError("'code' goes with outcome 'fulfilled'")
+        return self
+
+
+# A redemption as the tenant sees it: whose, and how it was settled.
+class RedemptionRecord(RedemptionOut):
+    user_id: str
+    settled_at: IsoTime | None
+    failure_reason: str | None

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from plaudit.access.session import DbSession
 from plaudit.access.state import State
 from plaudit.gamification.schemas import StreakOut, UserBadgeOut
-from plaudit.loyalty import ledger
+from plaudit.loyalty import fulfilment, ledger
 from plaudit.loyalty.schemas import EntryOut, HistoryOut, RuleOut, TierOut, TierStatus
 from plaudit.products.dependencies import ManagedProduct
 from plaudit.referrals.schemas import ProductBrief, Stats
@@ -145,7 +145,15 @@ def user_history(
 
 def _history(session: Session, user: User, *, limit: int, before: int | None) -> dict[str, Any]:
     entries, next_before = ledger.history(session, user, limit=limit, before=before)
-    return {
-        "entries": [EntryOut.model_validate(e).model_dump() for e in entries],
-        "next_before": next_before,
-    }
+    # A redeem entry shows its redemption's code and status: the user's own redemptions only.
+    redeemed = fulfilment.of_user(
+        session, user, (e.redemption_id for e in entries if e.kind == "redeem" and e.redemption_id)
+    )
+    out = []
+    for e in entries:
+        row = EntryOut.model_validate(e).model_dump()
+        found = redeemed.get(e.redemption_id or "") if e.kind == "redeem" else None
+        if found is not None:
+            row.update(reward_code=found.code, redemption_status=found.status)
+        out.append(row)
+    return {"entries": out, "next_before": next_before}

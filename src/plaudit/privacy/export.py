@@ -109,6 +109,8 @@ def export_user(
                 "cost": r.cost,
                 "client_id": r.client_id,
                 "created_at": _iso(r.created_at),
+                "status": r.status,
+                "code": r.code,
             }
             for r in session.scalars(
                 scoped(Redemption, pid)

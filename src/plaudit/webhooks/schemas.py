@@ -24,6 +24,9 @@ EVENT_TYPES = (
     "points.expiring",
     "points.reversed",
     "points.released",
+    "reward_codes.low",
+    "redemption.fulfilled",
+    "redemption.failed",
 )
 
 _EVENT_TYPES_SCHEMA: dict[str, Any] = {"items": {"type": "string", "enum": list(EVENT_TYPES)}}

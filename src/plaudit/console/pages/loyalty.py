@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
 from plaudit.access.session import in_session
@@ -20,7 +20,7 @@ from plaudit.auth.errors import AuthError
 from plaudit.errors import ServiceError
 from plaudit.gamification import badges
 from plaudit.gamification.schemas import BadgeCreate, BadgeUpdate
-from plaudit.loyalty import catalog, rules, tiers
+from plaudit.loyalty import catalog, codes, rules, tiers
 from plaudit.loyalty.schemas import (
     AdjustmentIn,
     RewardCreate,
@@ -183,12 +183,43 @@ async def create_reward(request: Request, product_id: str, console: Console) -> 
         "cost": text(form, "cost").strip(),
         "stock": optional(form, "stock"),
         "enabled": checked(form, "enabled"),
+        "fulfilment": text(form, "fulfilment").strip() or "instant",
+        "low_codes_at": optional(form, "low_codes_at"),
     }
 
     def work(session: Session, product: Product, _state: AppState) -> object:
         return catalog.create_reward(session, product, _validated(RewardCreate, sent))
 
     return await _act(request, console, product_id, "reward", sent, work, notice="reward_added")
+
+
+@router.post(BASE + "/rewards/codes", include_in_schema=False)
+async def upload_codes(request: Request, product_id: str, console: Console) -> Response:
+    """A CSV from the reward's row: the browser's file arrives spooled to disk by the form
+    parser (under PLAUDIT_BODY_LIMIT_CODES_BYTES), and is read in blocks off the event loop."""
+    form = await request.form()
+    reward_id, upload = text(form, "id"), form.get("codes")
+    counts: dict[str, str] = {}
+
+    def work(session: Session, product: Product, state: AppState) -> object:
+        if not isinstance(upload, UploadFile):
+            raise FormErrors({"_form": "Choose a CSV file of codes."})
+        reward = codes.pool_reward(session, product, reward_id)
+        reader = codes.CodeFile()
+        blocks = iter(lambda: upload.file.read(64 * 1024), b"")
+        added = codes.add_codes(session, reward, codes.read_chunks(blocks, reader), now=state.now())
+        codes.uploaded(session, reward, added, now=state.now())
+        counts.update(
+            added=str(added.added),
+            duplicates=str(added.duplicates),
+            refused=str(reader.refused_count),
+        )
+        return None
+
+    response = await _act(request, console, product_id, "reward", {}, work, notice="")
+    if counts:
+        return redirect(BASE.format(product_id=product_id), notice="codes_uploaded", **counts)
+    return response
 
 
 # --- badges -------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -35,9 +36,23 @@ NOTICES = {
 }
 
 
+def codes_notice(query: Mapping[str, str]) -> str | None:
+    """An upload's counts, carried by the redirect after it (numbers only, never a code)."""
+    counts = [query.get(name, "") for name in ("added", "duplicates", "refused")]
+    if query.get("notice") != "codes_uploaded" or not all(c.isdigit() for c in counts):
+        return None
+    added, duplicates, refused = counts
+    return (
+        f"Codes uploaded: {added} added, {duplicates} duplicates skipped, {refused} lines "
+        "refused (the API and 'plaudit rewards codes upload' list them by line)."
+    )
+
+
 def loyalty_data(session: Session, product: Product) -> dict[str, Any]:
     """What the Programs tab lists, as the loyalty API's GET routes answer it."""
     found = tiers.list_tiers(session, product)
+    found_rewards = catalog.list_rewards(session, product)
+    left = catalog.pools(session, product, found_rewards)
     return {
         "rules": [
             RuleOut.model_validate(r).model_dump() for r in rules.list_rules(session, product)
@@ -46,7 +61,8 @@ def loyalty_data(session: Session, product: Product) -> dict[str, Any]:
         "tiers_text": "\n".join(f"{t.name}: {t.threshold}" for t in found),
         "tiers_held": tiers.described(product, found).model_dump(exclude={"tiers"}),
         "rewards": [
-            RewardOut.model_validate(r).model_dump() for r in catalog.list_rewards(session, product)
+            {**RewardOut.model_validate(r).model_dump(), "codes_remaining": left.get(r.id)}
+            for r in found_rewards
         ],
         "badges": [
             BadgeOut.model_validate(b).model_dump() for b in badges.list_badges(session, product)
@@ -89,7 +105,8 @@ async def programs_page(
         product=product,
         form=form or refilled(product, {}),
         errors=errors or {},
-        notice=NOTICES.get(request.query_params.get("notice", "")),
+        notice=NOTICES.get(request.query_params.get("notice", ""))
+        or codes_notice(request.query_params),
         loyalty=data,
         forms=forms,
         form_errors={"rule": {}, "reward": {}, "badge": {}, "tiers": {}, **(loyalty_errors or {})},

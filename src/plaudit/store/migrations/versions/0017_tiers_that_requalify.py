@@ -13,7 +13,7 @@ from alembic import op
 from plaudit.store.base import UTCDateTime
 
 revision = "0017"
-down_revision = "0014"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
