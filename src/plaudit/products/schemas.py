@@ -109,6 +109,14 @@ class ProductSettings(Strict):
         le=3650,
         description="A balance with no earn for this many days expires; null: never.",
     )
+    # --- referral reward holds (issue 14, referrals/) ---
+    referral_reward_hold_days: int | None = Field(
+        default=None,
+        ge=0,
+        le=365,
+        description="A referral reward stays pending this many days before it is granted "
+        "(a refund in that time cancels it); 0: granted at once.",
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -284,6 +292,8 @@ class ProductOut(Row):
     points_expire_after_days: int | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    # --- referral reward holds (issue 14, referrals/) ---
+    referral_reward_hold_days: int
 
     @field_validator("theme", mode="before")
     @classmethod

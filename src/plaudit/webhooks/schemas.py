@@ -20,6 +20,8 @@ EVENT_TYPES = (
     "badge.awarded",
     "referral.converted",
     "reward.granted",
+    "referral.flagged",
+    "referral.reviewed",
 )
 
 _EVENT_TYPES_SCHEMA: dict[str, Any] = {"items": {"type": "string", "enum": list(EVENT_TYPES)}}
