@@ -89,9 +89,9 @@ def test_one_device_signing_up_several_friends_is_flagged(shop: Shop) -> None:
     assert shop.signup("bob", device_id="tablet")["review"] is None
     second = shop.signup("dave", device_id="tablet")
     assert shop.checks(second) == ["same_device"]
-    assert "1 other referred signup of the same referrer" in second["review"]["reasons"][0][
-        "message"
-    ]
+    assert (
+        "1 other referred signup of the same referrer" in second["review"]["reasons"][0]["message"]
+    )
 
 
 def test_an_ipv6_signup_counts_as_its_64_block(shop: Shop) -> None:
@@ -163,9 +163,10 @@ def test_velocity_per_day(shop: Shop, clock: Clock) -> None:
         clock.advance(4 * 3600)
     answer = shop.signup("u2")
     assert shop.checks(answer) == ["per_day"]
-    assert "3 signups in the last day (the product allows 2)" in answer["review"]["reasons"][0][
-        "message"
-    ]
+    assert (
+        "3 signups in the last day (the product allows 2)"
+        in answer["review"]["reasons"][0]["message"]
+    )
 
 
 def test_a_conversion_too_soon_after_signup_is_flagged_and_its_reward_held(
