@@ -14,7 +14,7 @@ from plaudit.referrals.fingerprint import DEVICE_COOKIE, normalise_email
 from plaudit.referrals.models import Referral, ReferralClick
 from plaudit.settings import Settings
 from plaudit.store.db import Database
-from tests.support.service import Clock, MakeClient
+from tests.support.service import ADMIN, Clock, MakeClient
 
 from .shop import Shop
 
@@ -252,3 +252,18 @@ def _code(shop: Shop) -> str:
         alice = session.scalar(select(User).where(User.external_id == "alice"))
         assert alice is not None
         return code_for(session, alice).code
+
+
+def test_erasing_the_referred_user_clears_the_digests_of_their_signup(
+    shop: Shop, db: Database, client: TestClient
+) -> None:
+    """The referral they came by keeps the referrer's side, not where they signed up from."""
+    shop.users(("bob", {"email": "bob@example.com"}))
+    shop.signup("bob", client_ip="192.0.2.10", device_id="bob-phone")
+    erased = client.post("/v1/products/shop/users/bob/erase", headers=ADMIN)
+    assert erased.status_code == 200, erased.text
+    with db.session() as session:
+        referral = session.scalar(select(Referral))
+        assert referral is not None
+        assert referral.referred_external_id != "bob"
+        assert (referral.address_hash, referral.device_hash) == (None, None)
