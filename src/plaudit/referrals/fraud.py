@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from disposable_email_domains import blocklist
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from plaudit.access.scope import scoped
@@ -316,13 +316,12 @@ def _velocity(
     ):
         count = 1 + (
             session.scalar(
-                select(func.count())
-                .select_from(Referral)
+                scoped(Referral, product.id)
                 .where(
-                    Referral.product_id == product.id,
                     Referral.referrer_pk == referrer.id,
                     Referral.signed_up_at > now - window,
                 )
+                .with_only_columns(func.count())
             )
             or 0
         )
