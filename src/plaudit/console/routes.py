@@ -19,6 +19,7 @@ from .pages import (
     privacy,
     products,
     programs,
+    referrals,
     revocations,
     sign_in,
     start,
@@ -46,6 +47,7 @@ for _pages in (
     router.include_router(_pages.router)
 for _pages in (audit, privacy):  # the audit log and privacy requests (issue 15)
     router.include_router(_pages.router)
+router.include_router(referrals.router)  # referral review and screening (issue 14)
 router.include_router(analytics.router)
 router.include_router(analytics.assets)  # public scripts: no session, like the stylesheet
 

@@ -202,7 +202,10 @@ def _rewrite_mentions(session: Session, pid: str, user_id: str, alias: str) -> d
     referred = session.execute(
         update(Referral)
         .where(tenant_filter(Referral, pid), Referral.referred_external_id == user_id)
-        .values(referred_external_id=alias)
+        # The digests of where they signed up from (referral screening) go with their id.
+        .values(
+            referred_external_id=alias, address_hash=None, device_hash=None, click_device_hash=None
+        )
         .execution_options(synchronize_session=False)
     )
     counts["referral_received"] = int(getattr(referred, "rowcount", 0) or 0)

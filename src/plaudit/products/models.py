@@ -74,6 +74,10 @@ class Product(Base):
         back_populates="product", cascade="all, delete-orphan", order_by="JwksSource.id"
     )
 
+    # --- referral reward holds (issue 14, referrals/) ---
+    #: A referral reward stays pending this many days before it is granted; 0: at once.
+    referral_reward_hold_days: Mapped[int] = mapped_column(default=0, server_default="0")
+
 
 class ProductSecret(Base):
     """An HMAC secret, encrypted with the master key. Its value is shown once, at creation."""

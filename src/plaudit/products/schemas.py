@@ -130,6 +130,14 @@ class ProductSettings(Strict):
         le=365,
         description="Send points.expiring this many days before a lot expires; null: never.",
     )
+    # --- referral reward holds (issue 14, referrals/) ---
+    referral_reward_hold_days: int | None = Field(
+        default=None,
+        ge=0,
+        le=365,
+        description="A referral reward stays pending this many days before it is granted "
+        "(a refund in that time cancels it); 0: granted at once.",
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -313,6 +321,8 @@ class ProductOut(Row):
     points_lot_expiry_days: int | None
     points_hold_days: int | None
     points_expiring_notice_days: int | None
+    # --- referral reward holds (issue 14, referrals/) ---
+    referral_reward_hold_days: int
 
     @field_validator("theme", mode="before")
     @classmethod

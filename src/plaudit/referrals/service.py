@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import secrets
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -14,40 +15,31 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from plaudit.errors import Conflict, InvalidInput, NotFound
-from plaudit.gamification import badges
-from plaudit.loyalty import ledger
 from plaudit.products.models import Product
 from plaudit.products.schemas import DEFAULT_THEME
 from plaudit.store.base import utcnow
 from plaudit.users import repository as users
 from plaudit.users.models import User
-from plaudit.webhooks.service import enqueue
 
-from . import repository
+from . import fraud, repository, review, rewards
+from .errors import AlreadyReferred, NotInReview, RewardSettled, SelfReferral, UnknownReferralCode
+from .fingerprint import address_digest, device_digest
 from .models import Referral, ReferralClick, ReferralCode, ReferralReward
+from .notices import notify, referral_info
+
+__all__ = [
+    "AlreadyReferred",
+    "NotInReview",
+    "RewardSettled",
+    "SelfReferral",
+    "UnknownReferralCode",
+    "referral_info",
+]
 
 # Crockford's base32 without the letters people misread (I, L, O, U): codes get read aloud.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_SHAPE = re.compile(r"[A-Z0-9_-]{3,32}")
 GENERATED_LENGTH = 8
-
-
-class SelfReferral(InvalidInput):
-    code = "self_referral"
-    description = "A user cannot refer themselves."
-    hint = "The referred user must be someone other than the code's owner."
-
-
-class AlreadyReferred(Conflict):
-    code = "already_referred"
-    description = "This user was referred already; a user is referred once."
-    hint = "Record a conversion for the existing referral instead."
-
-
-class UnknownReferralCode(NotFound):
-    code = "unknown_referral_code"
-    description = "No user of this product has that referral code."
-    hint = "Pass the code exactly as the share link shows it, to the product it belongs to."
 
 
 def normalise_code(code: str) -> str:
@@ -95,11 +87,21 @@ def landing_url(product: Product | None, code: str | None, fallback: str) -> str
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+@dataclass(frozen=True)
+class Visitor:
+    """Who followed a share link, as Plaudit saw them: the client address (through the trusted
+    proxies), the device cookie, and the key their digests are made with."""
+
+    address: str
+    device: str
+    key: bytes
+
+
 def record_click(
-    session: Session, code: str, *, count: bool = True
+    session: Session, code: str, *, count: bool = True, visitor: Visitor | None = None
 ) -> tuple[Product | None, str | None]:
     """Count a click on a share link (with ``count`` false, only look its code up); returns
-    the product and the code, or (None, None)."""
+    the product and the code, or (None, None). The visitor is kept as digests only."""
     normal = normalise_code(code)
     if not CODE_SHAPE.fullmatch(normal):
         return None, None
@@ -107,7 +109,11 @@ def record_click(
     if record is None:
         return None, None
     if count:
-        session.add(ReferralClick(product_id=record.product_id, referrer_pk=record.user_pk))
+        click = ReferralClick(product_id=record.product_id, referrer_pk=record.user_pk)
+        if visitor is not None:
+            click.address_hash = address_digest(visitor.key, record.product_id, visitor.address)
+            click.device_hash = device_digest(visitor.key, record.product_id, visitor.device)
+        session.add(click)
     return session.get(Product, record.product_id), record.code
 
 
@@ -137,6 +143,16 @@ def _referrer(
     return user
 
 
+@dataclass(frozen=True)
+class SignupFacts:
+    """What the tenant's server says of a referred signup, for screening; all optional."""
+
+    email: str | None = None
+    client_ip: str | None = None
+    device_id: str | None = None
+    key: bytes = b""
+
+
 def record_signup(
     session: Session,
     product: Product,
@@ -144,10 +160,13 @@ def record_signup(
     referred_user_id: str,
     code: str | None = None,
     referrer_user_id: str | None = None,
+    facts: SignupFacts | None = None,
     now: dt.datetime | None = None,
 ) -> tuple[Referral, ReferralReward | None]:
+    """A referred signup, screened: if a rule fires it is flagged and its reward held."""
     if (code is None) == (referrer_user_id is None):
         raise InvalidInput("Give either 'code' or 'referrer_user_id'.", field="code")
+    at = now or utcnow()
     referrer = _referrer(session, product, code=code, referrer_user_id=referrer_user_id)
     if referrer.external_id == referred_user_id:
         raise SelfReferral(
@@ -158,11 +177,26 @@ def record_signup(
         raise AlreadyReferred(
             f"User {referred_user_id!r} was referred already.", field="referred_user_id"
         )
+    given = facts or SignupFacts()
+    address = address_digest(given.key, product.id, given.client_ip) if given.client_ip else None
+    signup = fraud.Signup(
+        referred_user_id=referred_user_id,
+        email=given.email,
+        address_hash=address,
+        device_hash=device_digest(given.key, product.id, given.device_id)
+        if given.device_id
+        else None,
+        click_device_hash=fraud.click_device(session, product, referrer, address, now=at),
+    )
+    reasons = fraud.screen_signup(session, product, referrer, signup, now=at)
     referral = Referral(
         product_id=product.id,
         referrer_pk=referrer.id,
         referred_external_id=referred_user_id,
-        signed_up_at=now or utcnow(),
+        signed_up_at=at,
+        address_hash=signup.address_hash,
+        device_hash=signup.device_hash,
+        click_device_hash=signup.click_device_hash,
     )
     try:
         with session.begin_nested():
@@ -171,8 +205,9 @@ def record_signup(
         raise AlreadyReferred(
             f"User {referred_user_id!r} was referred already.", field="referred_user_id"
         ) from None
+    review.flag(session, referral, reasons, now=at)
     reward = (
-        _grant(session, product, referral, now=now)
+        rewards.reward_for(session, product, referral, now=at)
         if product.referral_reward_on == "signup"
         else None
     )
@@ -184,8 +219,12 @@ def record_conversion(
     product: Product,
     *,
     referred_user_id: str,
+    order_id: str | None = None,
     now: dt.datetime | None = None,
 ) -> tuple[Referral, ReferralReward | None]:
+    """A referred user converted: screened (a conversion too soon after signup is flagged), then
+    the referrer's reward, once, remembering the order that triggered it."""
+    at = now or utcnow()
     referral = repository.referral_of(session, product.id, referred_user_id)
     if referral is None:
         raise NotFound(
@@ -193,103 +232,80 @@ def record_conversion(
             hint="Record the referred signup first (POST .../referrals).",
         )
     if referral.converted_at is None:
-        referral.converted_at = now or utcnow()
-        _notify(session, referral, "referral.converted", now=referral.converted_at)
+        referral.converted_at = at
+        notify(session, referral, "referral.converted", now=at)
+        review.flag(
+            session, referral, fraud.screen_conversion(session, product, referral, now=at), now=at
+        )
     reward = (
-        _grant(session, product, referral, now=now)
+        rewards.reward_for(session, product, referral, now=at, order_id=order_id)
         if product.referral_reward_on == "conversion"
-        else _existing_reward(session, referral)
+        else repository.reward_of(session, referral)
     )
     return referral, reward
 
 
-def _existing_reward(session: Session, referral: Referral) -> ReferralReward | None:
-    return repository.reward_of(session, referral)
-
-
-def _grant(
-    session: Session, product: Product, referral: Referral, *, now: dt.datetime | None
-) -> ReferralReward | None:
-    """The referrer's reward for this referral, granted once however often this is called."""
-    existing = _existing_reward(session, referral)
-    if existing is not None or product.referral_reward_amount <= 0:
-        return existing
-    reward = ReferralReward(
-        product_id=product.id,
-        user_pk=referral.referrer_pk,
-        referral_id=referral.id,
-        kind=product.referral_reward_kind,
-        amount=product.referral_reward_amount,
-    )
-    try:
-        with session.begin_nested():
-            session.add(reward)
-    except IntegrityError:  # a racing call granted it first
-        return _existing_reward(session, referral)
-    _notify(session, referral, "reward.granted", reward=reward)
-    if reward.kind.strip().lower() == "points":
-        # A reward in points lands in the loyalty ledger, where it can be spent.
-        referrer = session.get(User, referral.referrer_pk)
-        if referrer is not None:
-            at = now or utcnow()
-            ledger.credit(
-                session,
-                product,
-                referrer,
-                points=reward.amount,
-                kind="referral",
-                reason=f"Referred {referral.referred_external_id}",
-                now=at,
-            )
-            badges.evaluate(
-                session,
-                product,
-                referrer,
-                now=at,
-                lifetime=ledger.account(session, referrer).lifetime,
-            )
-    return reward
-
-
-def _notify(
+def cancel_reward(
     session: Session,
-    referral: Referral,
-    event_type: str,
+    product: Product,
     *,
-    reward: ReferralReward | None = None,
+    referred_user_id: str,
+    reason: str,
     now: dt.datetime | None = None,
-) -> None:
-    """A webhook in this transaction, about the referrer: their conversions and rewards reach
-    an endpoint in order."""
-    info = referral_info(referral, session.get(User, referral.referrer_pk), reward)
-    data: dict[str, Any] = {"referral": info}
-    if reward is not None:
-        data["reward"] = {"id": reward.id, "kind": reward.kind, "amount": reward.amount}
-    enqueue(
-        session,
-        product_id=referral.product_id,
-        event_type=event_type,
-        data=data,
-        user_id=info["referrer_user_id"],
-        now=now,
-    )
+) -> tuple[Referral, ReferralReward | None]:
+    """Cancel the referral's reward before it is granted (the tenant refunded the order, say):
+    ``referral_reward_settled`` if it was granted, rejected or cancelled already."""
+    referral = repository.referral_of(session, product.id, referred_user_id)
+    if referral is None:
+        raise NotFound(
+            f"User {referred_user_id!r} of product {product.id!r} was not referred.",
+            field="referred_user_id",
+        )
+    reward = repository.reward_of(session, referral)
+    if reward is None:
+        raise NotFound(
+            f"The referral of {referred_user_id!r} has no reward yet.",
+            hint="A reward exists once the signup or conversion that grants it is recorded.",
+        )
+    if reward.status not in (rewards.HELD, rewards.PENDING):
+        raise RewardSettled(f"The reward for {referred_user_id!r} is {reward.status} already.")
+    rewards.cancel(session, product, referral, reason=reason, now=now or utcnow())
+    if reward.status != rewards.CANCELLED:  # a racing grant or decision won
+        raise RewardSettled(f"The reward for {referred_user_id!r} is {reward.status} already.")
+    return referral, reward
+
+
+def cancel_for_order(
+    session: Session,
+    product: Product,
+    order_id: str,
+    *,
+    reason: str,
+    now: dt.datetime,
+) -> list[ReferralReward]:
+    """Cancel the not-yet-granted referral rewards the order ``order_id`` triggered."""
+    return rewards.cancel_for_order(session, product, order_id, reason=reason, now=now)
 
 
 def summary(session: Session, product: Product, user: User, *, public_url: str) -> dict[str, Any]:
     """What the widget shows a user: their link, their stats, their rewards."""
     code = code_for(session, user)
-    rewards = list(
+    earned = list(
         session.execute(
             select(ReferralReward, Referral.referred_external_id)
             .join(Referral, Referral.id == ReferralReward.referral_id)
-            .where(ReferralReward.user_pk == user.id)
+            .where(
+                ReferralReward.user_pk == user.id,
+                ReferralReward.status.in_((rewards.HELD, rewards.PENDING, rewards.GRANTED)),
+            )
             .order_by(ReferralReward.created_at.desc())
             .limit(100)
         )
     )
     totals: dict[str, int] = defaultdict(int)
-    for reward, _ in rewards:
-        totals[reward.kind] += reward.amount
+    for reward, _ in earned:
+        if reward.status == rewards.GRANTED:  # what is still held or pending is not theirs yet
+            totals[reward.kind] += reward.amount
     link = share_link(public_url, code.code)
     return {
         "product": {"id": product.id, "name": product.name, "theme": theme_of(product)},
@@ -303,8 +319,13 @@ def summary(session: Session, product: Product, user: User, *, public_url: str) 
                 "amount": r.amount,
                 "created_at": r.created_at.isoformat(),
                 "referred_user_id": referred,
+                # A reward in review shows as pending: the referrer is not told it was flagged.
+                "status": rewards.GRANTED if r.status == rewards.GRANTED else rewards.PENDING,
+                "available_at": r.available_at.isoformat()
+                if r.status == rewards.PENDING and r.available_at
+                else None,
             }
-            for r, referred in rewards
+            for r, referred in earned
         ],
         "reward_totals": dict(totals),
         "reward": {
@@ -336,19 +357,6 @@ def theme_of(product: Product) -> dict[str, str]:
     return {**DEFAULT_THEME, **(product.theme or {})}
 
 
-def referral_info(
-    referral: Referral, referrer: User | None, reward: ReferralReward | None
-) -> dict[str, Any]:
-    return {
-        "id": referral.id,
-        "referrer_user_id": referrer.external_id if referrer else None,
-        "referred_user_id": referral.referred_external_id,
-        "signed_up_at": referral.signed_up_at.isoformat(),
-        "converted_at": referral.converted_at.isoformat() if referral.converted_at else None,
-        "reward": {"kind": reward.kind, "amount": reward.amount} if reward else None,
-    }
-
-
 def list_referrals(
     session: Session,
     product: Product,
@@ -362,7 +370,7 @@ def list_referrals(
     page, total = repository.page_of_referrals(session, query, limit=limit, offset=offset)
     rows = [
         referral_info(
-            referral, _referrer_of(session, referral), _existing_reward(session, referral)
+            referral, _referrer_of(session, referral), repository.reward_of(session, referral)
         )
         for referral in page
     ]

@@ -27,6 +27,8 @@ EVENT_TYPES = (
     "reward_codes.low",
     "redemption.fulfilled",
     "redemption.failed",
+    "referral.flagged",
+    "referral.reviewed",
 )
 
 _EVENT_TYPES_SCHEMA: dict[str, Any] = {"items": {"type": "string", "enum": list(EVENT_TYPES)}}

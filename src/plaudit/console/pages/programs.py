@@ -127,6 +127,8 @@ async def referral_reward(request: Request, product_id: str, console: Console) -
         "referral_reward_on": text(form, "referral_reward_on"),
         "referral_landing_url": optional(form, "referral_landing_url"),
     }
+    if "referral_reward_hold_days" in form:  # an empty field means no hold
+        body["referral_reward_hold_days"] = text(form, "referral_reward_hold_days").strip() or "0"
 
     async def refill(sent: dict[str, Any], errors: dict[str, str]) -> Response:
         product = await in_session(
