@@ -116,7 +116,7 @@
       releasePart: "{points} available {date}",
       expiry: "{points} expire on {date}",
       expiry_one: "{points} expires on {date}",
-      keepTier: "Keep {tier}: earn {points} more by {date}",
+      keepTier: "Keep {tier}: earn {n} more {unit} by {date}",
       streaksTitle: "Streaks",
       streakDays: "{n}-day streak",
       streakBest: "Best: {n} days",
@@ -234,7 +234,7 @@
       releasePart: "{points} verfügbar ab {date}",
       expiry: "{points} verfallen am {date}",
       expiry_one: "{points} verfällt am {date}",
-      keepTier: "{tier} halten: sammle bis {date} noch {points}",
+      keepTier: "{tier} halten: sammle bis {date} noch {n} {unit}",
       streaksTitle: "Serien",
       streakDays: "{n} Tage in Folge",
       streakDays_one: "{n} Tag in Folge",
@@ -334,6 +334,8 @@ li[aria-current]{font-weight:700}
 .code{flex:1;min-width:0;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;letter-spacing:.04em}
 .code.large{font-size:1.3em;font-weight:700}
 .code-row{margin-top:6px}
+li.wrap{flex-wrap:wrap;row-gap:0}
+li.wrap .code-row{flex-basis:100%;margin-top:0}
 .live{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:480px){.backdrop{padding:0;align-items:flex-end}
 .dialog{max-width:none;max-height:100vh;max-height:100dvh;border-radius:14px 14px 0 0}
@@ -1066,9 +1068,10 @@ li[aria-current]{font-weight:700}
             ? list("history", history.entries, (e) =>
                 h(
                   "li",
-                  { part: "history-item", "data-plaudit": "history-item" },
+                  { class: e.reward_code ? "wrap" : null, part: "history-item", "data-plaudit": "history-item" },
                   h("span", null, e.reason, h("span", { class: "sub" }, this.date(e.created_at)), this.entryNotes(e)),
                   h("span", { "data-plaudit": "history-delta" }, (e.delta < 0 ? "−" : "+") + this.pts(Math.abs(e.delta))),
+                  e.reward_code ? this.codeRow(e.reward_code, e.reason, {}) : null, // a line of its own
                 ),
               )
             : h("p", { class: "muted" }, t.historyEmpty),
@@ -1100,7 +1103,7 @@ li[aria-current]{font-weight:700}
     keepTier(tier, status) {
       const short = tier && status && status.review_at ? tier.threshold - (Number(status.qualifying_points) || 0) : 0;
       if (!(short > 0)) return null;
-      return h("p", { class: "muted small", part: "tier-keep", "data-plaudit": "tier-keep" }, fill(this.t.keepTier, { tier: tier.name, points: this.pts(short), date: this.day(status.review_at) }));
+      return h("p", { class: "muted small", part: "tier-keep", "data-plaudit": "tier-keep" }, fill(this.t.keepTier, { tier: tier.name, n: this.num(short), unit: this.unit(short), date: this.day(status.review_at) }));
     }
 
     /** The streaks of the ways to earn that can repeat, by the rule's name, once one reached two
@@ -1141,7 +1144,7 @@ li[aria-current]{font-weight:700}
       ];
     }
 
-    /** A history entry's hold, expiry, fulfilment and code, when the API sends them. */
+    /** A history entry's hold, expiry and fulfilment, when the API sends them. */
     entryNotes(e) {
       const t = this.t;
       const ahead = (at) => !!at && new Date(at) > new Date();
@@ -1150,10 +1153,7 @@ li[aria-current]{font-weight:700}
         ["entry-expires", ahead(e.expires_at) && fill(t.entryExpires, { date: this.day(e.expires_at) })],
         ["entry-status", e.redemption_status && t["status_" + e.redemption_status]], // "delivered" says nothing
       ];
-      return [
-        notes.map(([key, text]) => (text ? h("span", { class: "sub", "data-plaudit": key }, text) : null)),
-        e.reward_code ? this.codeRow(e.reward_code, e.reason, {}) : null,
-      ];
+      return notes.map(([key, text]) => (text ? h("span", { class: "sub", "data-plaudit": key }, text) : null));
     }
 
     /** A code in a read-only field with a Copy button, as the share link is. */
