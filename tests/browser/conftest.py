@@ -8,6 +8,7 @@ served under a strict CSP (nonces, no ``'unsafe-inline'``) so a widget that need
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
 import re
@@ -89,6 +90,20 @@ class Plaudit:
     admin: dict[str, str] = field(
         default_factory=lambda: {"Authorization": f"Bearer {ADMIN_TOKEN}"}, repr=False
     )
+    #: Seconds the server's clock runs ahead (negative: behind); see ``days_ago``.
+    offset: float = 0.0
+
+    def clock(self) -> float:
+        return time.time() + self.offset
+
+    @contextlib.contextmanager
+    def days_ago(self, days: int) -> Iterator[None]:
+        """The server lives ``days`` days back meanwhile: what is sent then counts on that day."""
+        self.offset = -86_400.0 * days
+        try:
+            yield
+        finally:
+            self.offset = 0.0
 
     def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return httpx.request(method, self.url + path, headers=self.admin, timeout=5, **kwargs)
@@ -114,7 +129,8 @@ def plaudit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plaudit]:
     )
     db = Database(settings.resolved_database_url)
     upgrade(db.engine)
-    app = create_app(settings, db=db)
+    found = Plaudit(url)
+    app = create_app(settings, db=db, clock=found.clock)
     server = uvicorn.Server(
         uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     )
@@ -130,7 +146,7 @@ def plaudit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plaudit]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("Plaudit did not answer /healthz within 10 s", pytrace=False)
         time.sleep(0.05)
-    yield Plaudit(url)
+    yield found
     server.should_exit = True
     thread.join(10)
     sock.close()

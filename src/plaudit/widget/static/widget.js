@@ -110,6 +110,30 @@
       historyEmpty: "No points yet: the ways to earn are above.",
       more: "Show more",
       sectionError: "This can't be shown right now.",
+      // holds, expiry, rolling tiers, streaks and reward codes
+      pending: "{points} pending",
+      releaseAll: "available {date}",
+      releasePart: "{points} available {date}",
+      expiry: "{points} expire on {date}",
+      expiry_one: "{points} expires on {date}",
+      keepTier: "Keep {tier}: earn {n} more {unit} by {date}",
+      streaksTitle: "Streaks",
+      streakDays: "{n}-day streak",
+      streakBest: "Best: {n} days",
+      streakBest_one: "Best: {n} day",
+      streakNone: "No streak right now",
+      streakToday: "Counted today",
+      streakOpen: "Not yet today: keep it going",
+      entryPending: "Pending until {date}",
+      entryExpires: "Expires {date}",
+      codeLabel: "Your code",
+      codeFor: "Code for {what}",
+      copyCodeFor: "Copy code for {what}",
+      deliverBy: "{product} will deliver your reward.",
+      deliverAnon: "Your reward will be delivered to you.",
+      status_pending_fulfilment: "Awaiting fulfilment",
+      status_fulfilled: "Fulfilled",
+      status_failed: "Failed — points returned",
     },
     de: {
       title: "Freunde einladen",
@@ -204,6 +228,31 @@
       historyEmpty: "Noch keine Punkte: oben steht, wie du welche sammelst.",
       more: "Mehr anzeigen",
       sectionError: "Das kann gerade nicht angezeigt werden.",
+      // Vormerkungen, Verfall, rollierende Stufen, Serien und Prämiencodes
+      pending: "{points} ausstehend",
+      releaseAll: "verfügbar ab {date}",
+      releasePart: "{points} verfügbar ab {date}",
+      expiry: "{points} verfallen am {date}",
+      expiry_one: "{points} verfällt am {date}",
+      keepTier: "{tier} halten: sammle bis {date} noch {n} {unit}",
+      streaksTitle: "Serien",
+      streakDays: "{n} Tage in Folge",
+      streakDays_one: "{n} Tag in Folge",
+      streakBest: "Rekord: {n} Tage",
+      streakBest_one: "Rekord: {n} Tag",
+      streakNone: "Gerade keine Serie",
+      streakToday: "Heute schon gezählt",
+      streakOpen: "Heute noch offen: bleib dran",
+      entryPending: "Ausstehend bis {date}",
+      entryExpires: "Verfällt am {date}",
+      codeLabel: "Dein Code",
+      codeFor: "Code für {what}",
+      copyCodeFor: "Code für {what} kopieren",
+      deliverBy: "{product} stellt dir deine Prämie zu.",
+      deliverAnon: "Deine Prämie wird dir zugestellt.",
+      status_pending_fulfilment: "Wird bearbeitet",
+      status_fulfilled: "Zugestellt",
+      status_failed: "Fehlgeschlagen – Punkte zurückgebucht",
     },
   };
 
@@ -282,6 +331,11 @@ li.item{align-items:center}
 ol{margin:8px 0 0;padding:0;list-style:none}
 li[aria-current]{font-weight:700}
 .rank{display:inline-block;min-width:2em;opacity:.75}
+.code{flex:1;min-width:0;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;letter-spacing:.04em}
+.code.large{font-size:1.3em;font-weight:700}
+.code-row{margin-top:6px}
+li.wrap{flex-wrap:wrap;row-gap:0}
+li.wrap .code-row{flex-basis:100%;margin-top:0}
 .live{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:480px){.backdrop{padding:0;align-items:flex-end}
 .dialog{max-width:none;max-height:100vh;max-height:100dvh;border-radius:14px 14px 0 0}
@@ -477,6 +531,26 @@ li[aria-current]{font-weight:700}
     return list.length ? list : ["referral"];
   }
 
+  /** A copy of `record` without `key`. */
+  function without(record, key) {
+    if (!record || typeof record !== "object" || !(key in record)) return record;
+    const copy = Object.assign({}, record);
+    delete copy[key];
+    return copy;
+  }
+
+  /** The loyalty data as the host page gets it (events, promises): reward codes are the user's
+   * secret, shown in the user's own view and handed to no script of the page. */
+  function withoutCodes(data) {
+    const history = data.history && Object.assign({}, data.history, { entries: data.history.entries.map((e) => without(e, "reward_code")) });
+    return Object.assign({}, data, { history });
+  }
+
+  /** "2026-12-06": the device's day, as the API writes a streak's last_day. */
+  function localDay(when) {
+    return [when.getFullYear(), when.getMonth() + 1, when.getDate()].map((n, i) => String(n).padStart(i ? 2 : 4, "0")).join("-");
+  }
+
   function randomId() {
     return "w_" + [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
   }
@@ -544,11 +618,12 @@ li[aria-current]{font-weight:700}
       const seq = ++this.seq[name];
       if (!quiet) this.setState(name, { status: "loading" });
       const result = name === "loyalty" ? await this.fetchLoyalty(cfg) : await call(cfg, this.loc.lang, "/v1/referrals/me", (b) => typeof b.link === "string");
-      if (seq !== this.seq[name] || cfg !== this.cfg) return result.ok ? result.data : undefined; // superseded
+      const shared = result.ok ? (name === "loyalty" ? withoutCodes(result.data) : result.data) : undefined;
+      if (seq !== this.seq[name] || cfg !== this.cfg) return shared; // superseded
       if (result.ok) {
         this.setState(name, { status: "ready", data: result.data });
-        if (!quiet) this.emit("ready", Object.assign({ view: name }, result.data));
-        return result.data;
+        if (!quiet) this.emit("ready", Object.assign({ view: name }, shared));
+        return shared;
       }
       if (!(quiet && RETRYABLE.test(result.code))) this.fail(result, name); // a background refresh keeps what it showed
       return undefined;
@@ -610,6 +685,17 @@ li[aria-current]{font-weight:700}
       return one ? this.t.unit_one : this.t.unit;
     }
 
+    /** t[key + "_one"] when `n` is singular in this language and the language has it, else t[key]. */
+    plural(key, n) {
+      let one;
+      try {
+        one = new Intl.PluralRules(this.loc.tag).select(Number(n) || 0) === "one";
+      } catch (_) {
+        one = Number(n) === 1;
+      }
+      return (one && this.t[key + "_one"]) || this.t[key];
+    }
+
     /** "1 point", "1.250 Punkte", "0.5 points" */
     pts(value) {
       return this.num(value) + " " + this.unit(value);
@@ -620,6 +706,19 @@ li[aria-current]{font-weight:700}
       if (isNaN(when)) return "";
       try {
         return new Intl.DateTimeFormat(this.loc.tag, { dateStyle: "medium" }).format(when);
+      } catch (_) {
+        return when.toDateString();
+      }
+    }
+
+    /** "Dec 12", "12. Dez.": a day soon; with the year when it is not this year's. */
+    day(value) {
+      const when = new Date(value);
+      if (isNaN(when)) return "";
+      const options = { month: "short", day: "numeric" };
+      if (when.getFullYear() !== new Date().getFullYear()) options.year = "numeric";
+      try {
+        return new Intl.DateTimeFormat(this.loc.tag, options).format(when);
       } catch (_) {
         return when.toDateString();
       }
@@ -844,6 +943,7 @@ li[aria-current]{font-weight:700}
           " " + this.unit(balance),
           tier ? h("span", { class: "chip", part: "tier", "data-plaudit": "tier" }, fill(t.tierNow, { tier: tier.name })) : null,
         ),
+        this.pointsNotes(data.points),
         next
           ? [
               h("progress", {
@@ -858,6 +958,7 @@ li[aria-current]{font-weight:700}
           : tier
             ? h("p", { class: "muted small", part: "tier-next", "data-plaudit": "tier-next" }, t.tierTop)
             : null,
+        this.keepTier(tier, data.tier_status),
 
         heading(t.redeemTitle),
         ui.note
@@ -867,6 +968,12 @@ li[aria-current]{font-weight:700}
               ui.note.text,
               ui.note.message ? [" ", h("span", { lang: "en" }, ui.note.message)] : null,
             )
+          : null,
+        ui.note && ui.note.code
+          ? [
+              h("label", { for: "plaudit-code", part: "label" }, t.codeLabel),
+              this.codeRow(ui.note.code, ui.note.what, { id: "plaudit-code", large: true }),
+            ]
           : null,
         rewards.length
           ? list("rewards", rewards, (r) => {
@@ -906,6 +1013,8 @@ li[aria-current]{font-weight:700}
               return h("li", { part: "earn-item", "data-plaudit": "earn-item" }, h("span", null, rule.name), h("span", { class: "muted" }, what));
             })
           : null,
+
+        this.streaks(data, heading),
 
         badges.length ? [heading(t.badgesTitle), h("p", { class: "muted small", "data-plaudit": "badges-count" }, fill(t.badgesCount, { n: this.num(earned), total: this.num(badges.length) }))] : null,
         badges.length
@@ -959,14 +1068,114 @@ li[aria-current]{font-weight:700}
             ? list("history", history.entries, (e) =>
                 h(
                   "li",
-                  { part: "history-item", "data-plaudit": "history-item" },
-                  h("span", null, e.reason, h("span", { class: "sub" }, this.date(e.created_at))),
+                  { class: e.reward_code ? "wrap" : null, part: "history-item", "data-plaudit": "history-item" },
+                  h("span", null, e.reason, h("span", { class: "sub" }, this.date(e.created_at)), this.entryNotes(e)),
                   h("span", { "data-plaudit": "history-delta" }, (e.delta < 0 ? "−" : "+") + this.pts(Math.abs(e.delta))),
+                  e.reward_code ? this.codeRow(e.reward_code, e.reason, {}) : null, // a line of its own
                 ),
               )
             : h("p", { class: "muted" }, t.historyEmpty),
         history && history.next_before ? h("button", { type: "button", class: "btn quiet small", part: "more", "data-plaudit": "history-more" }, t.more) : null,
       ];
+    }
+
+    /** Under the balance: points on hold and the next expiry, when the API sends them. */
+    pointsNotes(points) {
+      const t = this.t;
+      const release = points.next_release;
+      const expiry = points.next_expiry;
+      let pending = null;
+      if (points.pending > 0) {
+        pending = fill(t.pending, { points: this.pts(points.pending) });
+        if (release && release.at) {
+          const date = this.day(release.at);
+          pending += " · " + (release.points === points.pending ? fill(t.releaseAll, { date }) : fill(t.releasePart, { points: this.pts(release.points), date }));
+        }
+      }
+      const expiring = expiry && expiry.points > 0 && expiry.at ? fill(this.plural("expiry", expiry.points), { points: this.pts(expiry.points), date: this.day(expiry.at) }) : null;
+      return [
+        ["points-pending", pending],
+        ["points-expiry", expiring],
+      ].map(([key, text]) => (text ? h("p", { class: "muted small", part: key, "data-plaudit": key }, text) : null));
+    }
+
+    /** A tier held by a rolling window, at risk at its review: what it takes to keep it. */
+    keepTier(tier, status) {
+      const short = tier && status && status.review_at ? tier.threshold - (Number(status.qualifying_points) || 0) : 0;
+      if (!(short > 0)) return null;
+      return h("p", { class: "muted small", part: "tier-keep", "data-plaudit": "tier-keep" }, fill(this.t.keepTier, { tier: tier.name, n: this.num(short), unit: this.unit(short), date: this.day(status.review_at) }));
+    }
+
+    /** The streaks of the ways to earn that can repeat, by the rule's name, once one reached two
+     * days: one day is no streak yet, and an event type without a rule is the tenant's own
+     * business. "Today" is the device's day (the API counts the product's zone's: they can differ
+     * for a few hours around midnight). */
+    streaks(data, heading) {
+      const t = this.t;
+      const names = new Map();
+      for (const rule of data.ways_to_earn || []) if (!rule.once && !names.has(rule.event_type)) names.set(rule.event_type, rule.name);
+      const shown = (data.streaks || []).filter((s) => names.has(s.event_type) && s.best > 1);
+      if (!shown.length) return null;
+      const today = localDay(new Date());
+      return [
+        heading(t.streaksTitle),
+        h(
+          "ul",
+          { part: "streaks", "data-plaudit": "streaks" },
+          shown.map((s) =>
+            h(
+              "li",
+              { class: "item", part: "streak", "data-plaudit": "streak", "data-id": s.event_type },
+              h(
+                "span",
+                null,
+                names.get(s.event_type),
+                s.best > s.current ? h("span", { class: "sub", "data-plaudit": "streak-best" }, fill(this.plural("streakBest", s.best), { n: this.num(s.best) })) : null,
+              ),
+              h(
+                "span",
+                { class: "end" },
+                h("strong", { "data-plaudit": "streak-current" }, s.current > 0 ? fill(this.plural("streakDays", s.current), { n: this.num(s.current) }) : t.streakNone),
+                s.current > 0 ? h("span", { class: "small muted", "data-plaudit": "streak-today" }, String(s.last_day) >= today ? t.streakToday : t.streakOpen) : null,
+              ),
+            ),
+          ),
+        ),
+      ];
+    }
+
+    /** A history entry's hold, expiry and fulfilment, when the API sends them. */
+    entryNotes(e) {
+      const t = this.t;
+      const ahead = (at) => !!at && new Date(at) > new Date();
+      const notes = [
+        ["entry-pending", ahead(e.available_at) && fill(t.entryPending, { date: this.day(e.available_at) })],
+        ["entry-expires", ahead(e.expires_at) && fill(t.entryExpires, { date: this.day(e.expires_at) })],
+        ["entry-status", e.redemption_status && t["status_" + e.redemption_status]], // "delivered" says nothing
+      ];
+      return notes.map(([key, text]) => (text ? h("span", { class: "sub", "data-plaudit": key }, text) : null));
+    }
+
+    /** A code in a read-only field with a Copy button, as the share link is. */
+    codeRow(code, what, { id, large }) {
+      const t = this.t;
+      return h(
+        "span",
+        { class: "row code-row" },
+        h("input", {
+          id,
+          type: "text",
+          readonly: true,
+          value: code,
+          class: large ? "code large" : "code",
+          "aria-label": id ? null : fill(t.codeFor, { what }),
+          spellcheck: "false",
+          autocomplete: "off",
+          part: "code",
+          "data-plaudit": large ? "redeem-code" : "code",
+        }),
+        h("button", { type: "button", class: "btn small", part: "copy", "data-plaudit": "code-copy", "aria-label": fill(t.copyCodeFor, { what }) }, t.copy),
+      );
     }
 
     confirmStep(c, balance) {
@@ -1027,19 +1236,26 @@ li[aria-current]{font-weight:700}
       if (this.ui.confirm === c) this.ui.confirm = null;
       const data = this.states.loyalty.data;
       let text;
+      const redemption = (result.ok && result.data.redemption) || {};
+      const code = typeof redemption.code === "string" && redemption.code ? redemption.code : null;
       if (result.ok) {
         if (data) data.points.balance = result.data.balance;
         text = fill(t.redeemed, { reward: r.name, balance: this.pts(result.data.balance) });
-        this.ui.note = { ok: true, text };
+        if (redemption.status === "pending_fulfilment") {
+          const product = data && data.product && data.product.name;
+          text += " " + (product ? fill(t.deliverBy, { product }) : t.deliverAnon);
+        }
+        this.ui.note = { ok: true, text, code, what: r.name };
       } else {
         text = fill(t["fail_" + result.code] || (AUTH_ERRORS.test(result.code) || result.code === "token_expired" ? this.friendly(result) : t.failOther), { reward: r.name });
         this.ui.note = { ok: false, text, message: result.message };
       }
       // Success: back to the reward's button (if it is still on). Failure: to the reason why.
-      this.focusNext = result.ok ? [["redeem", r.id], ["redeem-result"]] : [["redeem-result"]];
+      // A code: to its field, where a screen reader reads it.
+      this.focusNext = code ? [["redeem-code"], ["redeem-result"]] : result.ok ? [["redeem", r.id], ["redeem-result"]] : [["redeem-result"]];
       this.render();
       this.announce(text + (result.ok || !result.message ? "" : " " + result.message));
-      if (result.ok) this.emit("redeemed", { reward_id: r.id, reward_name: r.name, cost: r.cost, balance: result.data.balance, redemption: result.data.redemption });
+      if (result.ok) this.emit("redeemed", { reward_id: r.id, reward_name: r.name, cost: r.cost, balance: result.data.balance, redemption: without(result.data.redemption, "code") });
       else this.emit("redeem_failed", { reward_id: r.id, code: result.code, message: result.message || "" });
       this.load("loyalty", true); // the new tier, stock, history; after a failure, the balance as it is
     }
@@ -1074,7 +1290,7 @@ li[aria-current]{font-weight:700}
       const target = event.target.closest && event.target.closest("[data-plaudit]");
       const key = target ? target.getAttribute("data-plaudit") : "";
       if (target && target.getAttribute("aria-disabled") === "true") return;
-      if (key === "copy") this.copy(target);
+      if (key === "copy" || key === "code-copy") this.copy(target);
       else if (key === "retry") this.load(this.active, false);
       else if (key === "close" && this.modal) this.close();
       else if (key.startsWith("tab-")) this.select(key.slice(4), true);
@@ -1108,8 +1324,8 @@ li[aria-current]{font-weight:700}
 
     async copy(button) {
       const t = this.t;
-      const input = this.panel.querySelector('[data-plaudit="link"]');
-      const live = this.panel.querySelector('[data-plaudit="copy-status"]');
+      const input = button.parentNode.querySelector("input"); // the link's or a code's field
+      const live = this.panel.querySelector('[data-plaudit="copy-status"]') || this.live;
       if (!input) return;
       let ok = false;
       try {
