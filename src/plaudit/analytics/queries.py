@@ -69,7 +69,9 @@ def conversions_per_day(session: Session, product_id: str, period: Period) -> di
 
 
 def rewards_per_day(session: Session, product_id: str, period: Period) -> dict[dt.date, int]:
-    when = ReferralReward.created_at
+    """Referral rewards granted, on the day they were: a held, pending, rejected or cancelled
+    one is not (yet) the referrer's."""
+    when: Any = ReferralReward.granted_at  # nullable: None never falls in a period
     return _per_day(session, scoped(ReferralReward, product_id).where(*_in(when, period)), when)
 
 

@@ -109,7 +109,8 @@ def _referrals(product_id: str, window: Window) -> Rows:
             Referral.converted_at,
             ReferralReward.kind,
             ReferralReward.amount,
-            ReferralReward.created_at,
+            ReferralReward.status,
+            ReferralReward.granted_at,
         )
         .order_by(Referral.id)
     )
@@ -163,9 +164,14 @@ EXPORTS: dict[str, Export] = {
             ("referred_id", "The referred user's id in your system."),
             ("signed_up_at", "When the referred user signed up (UTC, ISO 8601)."),
             ("converted_at", "When they converted, if they did."),
-            ("reward_kind", "What the referrer was granted for them, if anything."),
+            ("reward_kind", "The referrer's reward for them, if one was made."),
             ("reward_amount", "How much (points, or the reward's amount)."),
-            ("rewarded_at", "When the reward was granted."),
+            (
+                "reward_status",
+                "granted, or not yet or never: held (in review), pending (in its hold), "
+                "rejected, cancelled (a refund).",
+            ),
+            ("rewarded_at", "When the reward was granted; empty until it is."),
         ),
         _referrals,
         "signed_up_at",

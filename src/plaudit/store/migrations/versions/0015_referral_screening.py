@@ -55,6 +55,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("status_reason", sa.String(length=500), nullable=True))
         batch_op.create_index("ix_referral_rewards_order", ["product_id", "order_id"])
         batch_op.create_index("ix_referral_rewards_due", ["status", "available_at"])
+    # Every reward made before holds existed was granted when it was made.
+    op.execute("UPDATE referral_rewards SET granted_at = created_at")
+    op.create_index(
+        "ix_referral_rewards_product_granted", "referral_rewards", ["product_id", "granted_at"]
+    )
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("referral_reward_hold_days", sa.Integer(), server_default="0", nullable=False)
@@ -64,6 +69,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.drop_column("referral_reward_hold_days")
+    op.drop_index("ix_referral_rewards_product_granted", table_name="referral_rewards")
     with op.batch_alter_table("referral_rewards", schema=None) as batch_op:
         batch_op.drop_index("ix_referral_rewards_due")
         batch_op.drop_index("ix_referral_rewards_order")
