@@ -101,6 +101,12 @@ def _redeem(acme: Tenant, sub: str, reward_id: str) -> Any:
     return acme.client.post(f"/v1/rewards/{reward_id}/redeem", headers=bearer(acme.token(sub)))
 
 
+def _catalog(acme: Tenant, sub: str) -> tuple[int, bool]:
+    """The catalog's balance, and whether its one reward is affordable."""
+    shown = acme.client.get("/v1/rewards", headers=bearer(acme.token(sub))).json()
+    return shown["balance"], shown["rewards"][0]["affordable"]
+
+
 def _server_event(acme: Tenant, sub: str, type: str, id: str, **properties: Any) -> Any:
     response = acme.client.post(
         f"/v1/products/{acme.id}/events",
@@ -203,9 +209,11 @@ def test_pending_points_cannot_be_spent_until_they_clear_even_before_the_sweep(
     reward = acme.admin("POST", "/rewards", 201, json={"name": "Mug", "cost": 100})
     refused = _redeem(acme, "ann", reward["id"])
     assert refused.json()["error"] == "insufficient_points"
+    assert _catalog(acme, "ann") == (0, False)
     clock.advance(3 * DAY)
     assert acme.me("ann")["points"]["balance"] == 100
     assert acme.me("ann")["points"]["pending"] == 0
+    assert _catalog(acme, "ann") == (100, True)  # what the redemption will find
     assert _redeem(acme, "ann", reward["id"]).status_code == 201
     assert acme.me("ann")["points"]["balance"] == 0
     _lots_match_accounts(db)
@@ -294,7 +302,9 @@ def test_a_debit_never_spends_expired_points_before_the_sweep(
     acme.rule(event_type="purchase", points=50)
     acme.send("ann", "purchase")
     reward = acme.admin("POST", "/rewards", 201, json={"name": "Mug", "cost": 50})
+    assert _catalog(acme, "ann") == (50, True)
     clock.advance(DAY)
+    assert _catalog(acme, "ann") == (0, False)  # as the redemption will find it
     assert _redeem(acme, "ann", reward["id"]).json()["error"] == "insufficient_points"
     assert acme.me("ann")["points"]["balance"] == 0
     _lots_match_accounts(db)

@@ -81,10 +81,12 @@ def pools(session: Session, product: Product, rewards: list[Reward]) -> dict[str
     return {r.id: left.get(r.id, 0) for r in rewards if r.fulfilment == "code"}
 
 
-def catalog(session: Session, product: Product, user: User) -> dict[str, Any]:
+def catalog(session: Session, product: Product, user: User, *, now: dt.datetime) -> dict[str, Any]:
     """What the user may redeem, and whether each is in stock (a code left in its pool) and
-    within their balance. The pools' sizes are the tenant's business: only ``available``."""
-    balance = ledger.account(session, user).balance
+    within their balance: the balance a redemption would find now, with held points that have
+    come due and expired lots counted as the background step will settle them. The pools'
+    sizes are the tenant's business: only ``available``."""
+    balance = ledger.standing(session, user, now=now).balance
     rewards = list_rewards(session, product, enabled_only=True)
     left = pools(session, product, rewards)
     return {

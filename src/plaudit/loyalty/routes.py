@@ -313,8 +313,8 @@ def settle_redemption(
     summary="The rewards the token's user may redeem (scope 'read')",
     tags=["client"],
 )
-def my_catalog(user: ReadingUser, session: DbSession) -> Any:
-    return catalog.catalog(session, *user.product_and_user(session))
+def my_catalog(user: ReadingUser, session: DbSession, state: State) -> Any:
+    return catalog.catalog(session, *user.product_and_user(session), now=state.now())
 
 
 @client_router.post(
