@@ -151,6 +151,7 @@ class Activity:
                     kind="credit",
                     amount=reward,
                     created_at=converted or signed_up,
+                    granted_at=converted or signed_up,
                 )
             )
         return referral
