@@ -41,6 +41,8 @@ class NewEvent(NamedTuple):
     type: str
     properties: dict[str, Any]
     client_event_id: str | None
+    #: When it happened (the sender's occurred_at, else now).
+    occurred_at: dt.datetime | None = None
 
 
 _COLUMNS = (
@@ -52,6 +54,7 @@ _COLUMNS = (
     "client_event_id",
     "source",
     "created_at",
+    "occurred_at",
 )
 
 
@@ -85,6 +88,7 @@ def record_events(
                 event.client_event_id,
                 source,
                 now,
+                event.occurred_at or now,
             )
         )
     inserted = insert_rows(
@@ -182,3 +186,28 @@ def count_of_type(session: Session, user: User, event_type: str) -> int:
         .where(Event.user_pk == user.id, Event.type == event_type)
     )
     return int(count or 0)
+
+
+def originals(
+    session: Session, product_id: str, wanted: set[tuple[int, str]]
+) -> dict[tuple[int, str], str]:
+    """The stored events that (user pk, reference) pairs name, by the id Plaudit gave them or
+    the sender's own id for that user: (user pk, reference) -> Plaudit's event id. One read."""
+    if not wanted:
+        return {}
+    users = {user_pk for user_pk, _ in wanted}
+    references = {reference for _, reference in wanted}
+    found: dict[tuple[int, str], str] = {}
+    for event_id, user_pk, client_id in session.execute(
+        scoped(Event, product_id)
+        .with_only_columns(Event.id, Event.user_pk, Event.client_event_id)
+        .where(
+            Event.user_pk.in_(users),
+            Event.id.in_(references) | Event.client_event_id.in_(references),
+        )
+    ):
+        if (user_pk, event_id) in wanted:
+            found[(user_pk, event_id)] = event_id
+        if client_id is not None and (user_pk, client_id) in wanted:
+            found.setdefault((user_pk, client_id), event_id)
+    return found

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from plaudit.errors import InvalidInput
 from plaudit.events.repository import Member
 from plaudit.products.models import Product
-from plaudit.store.memo import forget
+from plaudit.products.programs import programs_changed
 from plaudit.store.upsert import dialect_insert, dialect_of, insert_ignore
 from plaudit.users.models import User
 from plaudit.webhooks.service import Notice, enqueue
@@ -54,7 +54,7 @@ def create_badge(session: Session, product: Product, body: BadgeCreate) -> Badge
     )
     session.add(badge)
     session.flush()
-    forget(session)
+    programs_changed(session, product.id)
     return badge
 
 
@@ -66,13 +66,13 @@ def update_badge(session: Session, product: Product, badge_id: str, body: BadgeU
             raise InvalidInput(f"'{name}' cannot be null.", field=name)
         setattr(badge, name, value)
     session.flush()
-    forget(session)
+    programs_changed(session, product.id)
     return badge
 
 
 def delete_badge(session: Session, product: Product, badge_id: str) -> None:
     session.delete(get_badge(session, product, badge_id))
-    forget(session)
+    programs_changed(session, product.id)
 
 
 def evaluate(

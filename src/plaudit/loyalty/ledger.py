@@ -107,6 +107,8 @@ class Credit(NamedTuple):
     reason: str
     rule_id: str | None = None
     event_id: str | None = None
+    #: When the earn happened (the event's occurred_at); None: now.
+    at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)

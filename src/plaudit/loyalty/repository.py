@@ -13,6 +13,7 @@ from sqlalchemy import func, update
 from sqlalchemy.orm import Session
 
 from plaudit.access.scope import scoped, scoped_delete, tenant_filter
+from plaudit.events.models import Event
 from plaudit.items import all_of, one_of
 from plaudit.users.models import User
 
@@ -180,3 +181,34 @@ def latest_entry_id(session: Session, product_id: str) -> int:
         scoped(LedgerEntry, product_id).with_only_columns(func.max(LedgerEntry.id))
     )
     return int(latest or 0)
+
+
+def earned_between(
+    session: Session,
+    product_id: str,
+    users: list[int],
+    rule_ids: set[str],
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    ahead: dt.timedelta,
+) -> list[tuple[int, str, dt.datetime]]:
+    """Each earn of the users by the rules whose event happened in [start, end): (user pk,
+    rule id, when the event happened). An event's ``occurred_at`` (its stored moment for older
+    events) is at most ``ahead`` past its entry's, which bounds the entries read by their index."""
+    if not users or not rule_ids:
+        return []
+    happened = func.coalesce(Event.occurred_at, LedgerEntry.created_at)
+    query = (
+        scoped(LedgerEntry, product_id)
+        .outerjoin(Event, Event.id == LedgerEntry.event_id)
+        .with_only_columns(LedgerEntry.user_pk, LedgerEntry.rule_id, happened)
+        .where(
+            LedgerEntry.user_pk.in_(users),
+            LedgerEntry.rule_id.in_(rule_ids),
+            LedgerEntry.created_at >= start - ahead,
+            happened >= start,
+            happened < end,
+        )
+    )
+    return [(user_pk, str(rule_id), at) for user_pk, rule_id, at in session.execute(query)]

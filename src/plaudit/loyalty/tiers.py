@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from plaudit.errors import InvalidInput
 from plaudit.products.models import Product
-from plaudit.store.memo import forget
+from plaudit.products.programs import programs_changed
 
 from . import repository
 from .models import Tier
@@ -34,7 +34,7 @@ def replace_tiers(
     for name, threshold in sorted(zip(names, thresholds, strict=True), key=lambda t: t[1]):
         session.add(Tier(product_id=product.id, name=name, threshold=threshold))
     session.flush()
-    forget(session)
+    programs_changed(session, product.id)
     return list_tiers(session, product)
 
 

@@ -62,6 +62,7 @@ def send_event(body: EventIn, user: RatedWriter, session: DbSession, state: Stat
         type=body.type,
         properties=body.properties,
         client_event_id=body.id,
+        occurred_at=body.occurred_at,
         now=state.now(),
     )
     return JSONResponse(_accepted(outcome), status_code=202)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
@@ -56,6 +57,13 @@ class Product(Base):
     )
     jwks_sources: Mapped[list[JwksSource]] = relationship(
         back_populates="product", cascade="all, delete-orphan", order_by="JwksSource.id"
+    )
+
+    # The event pipeline (pipeline/programs.py): a fresh random value whenever the product's
+    # earning rules, tiers, badges or webhook endpoints change, so every process's copy of
+    # them is read again; random, not a counter, so that no two states ever share one.
+    programs_version: Mapped[str] = mapped_column(
+        String(32), default=lambda: secrets.token_hex(8), server_default="0"
     )
 
 
