@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Table, func
+from sqlalchemy import Select, Table, bindparam, func
 from sqlalchemy.orm import Session
 
 from plaudit.access.scope import scoped
@@ -169,13 +170,25 @@ def counts_of_types(
     once for a batch."""
     if not pairs:
         return {}
-    rows = session.execute(
-        scoped(Event, product_id)
-        .with_only_columns(Event.user_pk, Event.type, func.count())
-        .where(Event.user_pk.in_({u for u, _ in pairs}), Event.type.in_({t for _, t in pairs}))
-        .group_by(Event.user_pk, Event.type)
+    rows = session.connection().execute(
+        _counts_of_types(product_id),
+        {"users": sorted({u for u, _ in pairs}), "types": sorted({t for _, t in pairs})},
     )
     return {(user_pk, kind): int(n) for user_pk, kind, n in rows if (user_pk, kind) in pairs}
+
+
+@lru_cache(maxsize=1024)
+def _counts_of_types(product_id: str) -> Select[int, str, int]:
+    """Built once per product: building a statement costs more than running it."""
+    return (
+        scoped(Event, product_id)
+        .with_only_columns(Event.user_pk, Event.type, func.count())
+        .where(
+            Event.user_pk.in_(bindparam("users", expanding=True)),
+            Event.type.in_(bindparam("types", expanding=True)),
+        )
+        .group_by(Event.user_pk, Event.type)
+    )
 
 
 def count_of_type(session: Session, user: User, event_type: str) -> int:

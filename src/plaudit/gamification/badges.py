@@ -145,10 +145,11 @@ def evaluate_many(
         return out
     users = {s.user.id for s, found in zip(steps, possible, strict=True) if found}
     held = repository.held_by(session, product.id, users)
+    # Events are counted only for an "N times" badge the user does not hold yet.
     counted = {
         (s.user.id, s.event_type)
         for s, found in zip(steps, possible, strict=True)
-        if any(b.kind == "event_count" for b in found)
+        if any(b.kind == "event_count" and b.id not in held.get(s.user.id, ()) for b in found)
     }
     totals = events_of_types(counted) if counted else {}
     # The count as of each step: the stored total less the batch's later events of the pair.
