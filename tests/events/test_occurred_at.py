@@ -44,15 +44,13 @@ def _stored(db: Database) -> int:
         return session.scalar(select(func.count()).select_from(Event)) or 0
 
 
-def test_an_event_is_stored_with_when_it_happened(
-    acme: Tenant, clock: Clock, db: Database
-) -> None:
+def test_an_event_is_stored_with_when_it_happened(acme: Tenant, clock: Clock, db: Database) -> None:
     """occurred_at is stored as sent (in UTC); an event without one happened when received."""
     acme.send("ann", "visit", id="late", occurred_at="2026-03-09T23:30:00+01:00")
     acme.send("ann", "visit", id="now")
     with db.session() as session:
         rows = session.execute(select(Event.client_event_id, Event.occurred_at))
-        stored = {client_id: at for client_id, at in rows}
+        stored = {row[0]: row[1] for row in rows}
     assert stored == {
         "late": dt.datetime(2026, 3, 9, 22, 30, tzinfo=dt.UTC),
         "now": _now(clock),
@@ -89,7 +87,10 @@ def test_a_streak_counts_the_days_events_happened_on(acme: Tenant, clock: Clock)
         "POST",
         "/badges",
         201,
-        json={"name": "On fire", "criteria": {"kind": "streak", "event_type": "workout", "days": 3}},
+        json={
+            "name": "On fire",
+            "criteria": {"kind": "streak", "event_type": "workout", "days": 3},
+        },
     )
     events = [
         {"user_id": "ann", "type": "workout", "occurred_at": _ago(clock, days=days)}

@@ -42,7 +42,9 @@ def test_every_change_of_a_program_gives_the_product_a_new_version(
         assert seen[-1] != seen[-2], f"{method} {path} left the version as it was"
         return answer
 
-    rule = changed("POST", "/loyalty/rules", 201, json={"name": "r", "event_type": "a", "points": 1})
+    rule = changed(
+        "POST", "/loyalty/rules", 201, json={"name": "r", "event_type": "a", "points": 1}
+    )
     changed("PATCH", f"/loyalty/rules/{rule['id']}", 200, json={"points": 2})
     changed("DELETE", f"/loyalty/rules/{rule['id']}", 204)
     criteria = {"kind": "event_count", "event_type": "a", "count": 2}
@@ -52,7 +54,10 @@ def test_every_change_of_a_program_gives_the_product_a_new_version(
     changed("PUT", "/loyalty/tiers", 200, json={"tiers": [{"name": "Gold", "threshold": 9}]})
     changed("PUT", "/loyalty/tiers", 200, json={"tiers": []})
     hook = changed(
-        "POST", "/webhooks", 201, json={"url": "http://127.0.0.1:9/h", "event_types": ["points.earned"]}
+        "POST",
+        "/webhooks",
+        201,
+        json={"url": "http://127.0.0.1:9/h", "event_types": ["points.earned"]},
     )
     changed("PATCH", f"/webhooks/{hook['id']}", 200, json={"enabled": False})
     changed("DELETE", f"/webhooks/{hook['id']}", 204)
