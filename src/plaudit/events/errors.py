@@ -10,8 +10,8 @@ class OccurredAtOutOfRange(InvalidInput):
     description = "The event's occurred_at is further in the future or the past than allowed."
     hint = (
         "Send occurred_at as ISO 8601 with an offset, at most 5 minutes ahead of now, and at "
-        "most 7 days old from a user's token or 365 days old from your servers (docs/loyalty.md, Events); "
-        "omit it for an event that happens now."
+        "most 7 days old from a user's token or 365 days old from your servers "
+        "(docs/loyalty.md, Events); omit it for an event that happens now."
     )
 
 
