@@ -11,6 +11,7 @@ from __future__ import annotations
 from plaudit.auth.errors import KeyError_, TokenError, all_error_types
 from plaudit.console import errors as _console  # noqa: F401  # defines its own errors
 from plaudit.errors import all_service_error_types
+from plaudit.events import errors as _events  # noqa: F401  # defines its own errors
 from plaudit.loyalty import errors as _loyalty  # noqa: F401  # defines its own errors
 from plaudit.operations import health as _health  # noqa: F401  # defines its own errors
 from plaudit.products import routing as _routing  # noqa: F401  # defines its own errors

@@ -104,6 +104,36 @@ def test_a_refund_of_the_order_cancels_the_pending_reward(
     assert by_user["carl"]["reward"]["status"] == "granted"
 
 
+def test_reversing_the_order_cancels_its_pending_reward_by_route_or_by_event(
+    shop: Shop, db: Database, clock: Clock
+) -> None:
+    """A whole reversal of the order event (the route, or a server event with ``reverses``)
+    cancels the referral reward its conversion named; a partial refund leaves it pending."""
+    shop.call(
+        "POST", "/loyalty/rules", json={"name": "Buy", "event_type": "purchase", "points": 10}
+    ).raise_for_status()
+    for order, referred in (("ord-1", "bob"), ("ord-2", "carl"), ("ord-3", "dana")):
+        shop.call(
+            "POST", "/events", json={"user_id": referred, "type": "purchase", "id": order}
+        ).raise_for_status()
+        shop.signup(referred)
+        shop.call("POST", f"/referrals/{referred}/conversion", json={"order_id": order})
+    assert shop.call("POST", "/events/ord-1/reversal", json={}).status_code == 200
+    shop.call(
+        "POST",
+        "/events",
+        json={"user_id": "carl", "type": "refund", "id": "refund-2", "reverses": "ord-2"},
+    ).raise_for_status()
+    assert shop.call("POST", "/events/ord-3/reversal", json={"points": 1}).status_code == 200
+    by_user = {r["referred_user_id"]: r for r in shop.call("GET", "/referrals").json()["referrals"]}
+    assert by_user["bob"]["reward"]["status"] == "cancelled"
+    assert by_user["carl"]["reward"]["status"] == "cancelled"
+    assert by_user["dana"]["reward"]["status"] == "pending"
+    clock.advance(8 * DAY)
+    assert release_due(db, now=_at(clock)) == 1
+    assert shop.balance("alice") == 50
+
+
 def test_the_cancellation_route_cancels_once_and_never_a_granted_reward(
     shop: Shop, db: Database, clock: Clock
 ) -> None:

@@ -54,7 +54,9 @@ def plain(value: Any) -> Any:
 _BOOKKEEPING = frozenset({"created_at", "product_id"})
 
 TARGETS: dict[str, Target] = {
-    "products": Target("product", "id", ignored=_BOOKKEEPING | {"version", "updated_at", "id"}),
+    "products": Target(
+        "product", "id", ignored=_BOOKKEEPING | {"version", "programs_version", "updated_at", "id"}
+    ),
     "product_secrets": Target(
         "secret", "kid", redacted=frozenset({"ciphertext"}), ignored=_BOOKKEEPING | {"id"}
     ),

@@ -29,3 +29,6 @@ class Event(Base):
     client_event_id: Mapped[str | None] = mapped_column(String(255))
     source: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: When it happened: the sender's ``occurred_at``, else when it was stored (day limits and
+    #: streaks count on its day). Null on events stored before migration 0018.
+    occurred_at: Mapped[dt.datetime | None] = mapped_column()

@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Table, func
+from sqlalchemy import Select, Table, bindparam, func
 from sqlalchemy.orm import Session
 
 from plaudit.access.scope import scoped
@@ -41,6 +42,8 @@ class NewEvent(NamedTuple):
     type: str
     properties: dict[str, Any]
     client_event_id: str | None
+    #: When it happened (the sender's occurred_at, else now).
+    occurred_at: dt.datetime | None = None
 
 
 _COLUMNS = (
@@ -52,6 +55,7 @@ _COLUMNS = (
     "client_event_id",
     "source",
     "created_at",
+    "occurred_at",
 )
 
 
@@ -85,6 +89,7 @@ def record_events(
                 event.client_event_id,
                 source,
                 now,
+                event.occurred_at or now,
             )
         )
     inserted = insert_rows(
@@ -165,13 +170,25 @@ def counts_of_types(
     once for a batch."""
     if not pairs:
         return {}
-    rows = session.execute(
-        scoped(Event, product_id)
-        .with_only_columns(Event.user_pk, Event.type, func.count())
-        .where(Event.user_pk.in_({u for u, _ in pairs}), Event.type.in_({t for _, t in pairs}))
-        .group_by(Event.user_pk, Event.type)
+    rows = session.connection().execute(
+        _counts_of_types(product_id),
+        {"users": sorted({u for u, _ in pairs}), "types": sorted({t for _, t in pairs})},
     )
     return {(user_pk, kind): int(n) for user_pk, kind, n in rows if (user_pk, kind) in pairs}
+
+
+@lru_cache(maxsize=1024)
+def _counts_of_types(product_id: str) -> Select[int, str, int]:
+    """Built once per product: building a statement costs more than running it."""
+    return (
+        scoped(Event, product_id)
+        .with_only_columns(Event.user_pk, Event.type, func.count())
+        .where(
+            Event.user_pk.in_(bindparam("users", expanding=True)),
+            Event.type.in_(bindparam("types", expanding=True)),
+        )
+        .group_by(Event.user_pk, Event.type)
+    )
 
 
 def count_of_type(session: Session, user: User, event_type: str) -> int:
@@ -182,3 +199,28 @@ def count_of_type(session: Session, user: User, event_type: str) -> int:
         .where(Event.user_pk == user.id, Event.type == event_type)
     )
     return int(count or 0)
+
+
+def originals(
+    session: Session, product_id: str, wanted: set[tuple[int, str]]
+) -> dict[tuple[int, str], str]:
+    """The stored events that (user pk, reference) pairs name, by the id Plaudit gave them or
+    the sender's own id for that user: (user pk, reference) -> Plaudit's event id. One read."""
+    if not wanted:
+        return {}
+    users = {user_pk for user_pk, _ in wanted}
+    references = {reference for _, reference in wanted}
+    found: dict[tuple[int, str], str] = {}
+    for event_id, user_pk, client_id in session.execute(
+        scoped(Event, product_id)
+        .with_only_columns(Event.id, Event.user_pk, Event.client_event_id)
+        .where(
+            Event.user_pk.in_(users),
+            Event.id.in_(references) | Event.client_event_id.in_(references),
+        )
+    ):
+        if (user_pk, event_id) in wanted:
+            found[(user_pk, event_id)] = event_id
+        if client_id is not None and (user_pk, client_id) in wanted:
+            found.setdefault((user_pk, client_id), event_id)
+    return found

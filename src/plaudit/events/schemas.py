@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Discriminator, Field, Tag
+from pydantic import AwareDatetime, BaseModel, Discriminator, Field, Tag
 
 from plaudit.responses import Row
 from plaudit.shapes import EVENT_TYPE, Identifier, Strict
 
 #: The most events one server call may carry: they are stored in one transaction.
 MAX_BATCH = 1000
+#: How far ahead of the server's clock an event's occurred_at may be: clocks disagree a little.
+MAX_AHEAD = dt.timedelta(minutes=5)
 
 
 class EventIn(Strict):
@@ -22,11 +25,25 @@ class EventIn(Strict):
         max_length=255,
         description="Your id for the event: the same id twice is stored and counted once.",
     )
+    occurred_at: AwareDatetime | None = Field(
+        default=None,
+        description="When it happened (ISO 8601 with an offset, e.g. 2026-12-06T09:30:00Z); "
+        "default: when Plaudit receives it. Day limits and streaks count it on that day. At "
+        "most 5 minutes ahead of the server's clock, and at most 7 days old from a user's "
+        "token or 365 days from your servers (API key).",
+    )
 
 
 class ServerEventIn(EventIn):
     user_id: Identifier = Field(
         min_length=1, max_length=255, description="The user's id in your system."
+    )
+    reverses: Identifier | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="A refund or chargeback: the id of an earlier event of this user (the "
+        "`id` you sent with it, or the id Plaudit answered) whose points this one takes back.",
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from plaudit.errors import InvalidInput
 from plaudit.events.repository import Member
 from plaudit.products.models import Product
-from plaudit.store.memo import forget
+from plaudit.products.programs import programs_changed
 from plaudit.store.upsert import dialect_insert, dialect_of, insert_ignore
 from plaudit.users.models import User
 from plaudit.webhooks.service import Notice, enqueue
@@ -54,7 +54,7 @@ def create_badge(session: Session, product: Product, body: BadgeCreate) -> Badge
     )
     session.add(badge)
     session.flush()
-    forget(session)
+    programs_changed(session, product.id)
     return badge
 
 
@@ -66,13 +66,13 @@ def update_badge(session: Session, product: Product, badge_id: str, body: BadgeU
             raise InvalidInput(f"'{name}' cannot be null.", field=name)
         setattr(badge, name, value)
     session.flush()
-    forget(session)
+    programs_changed(session, product.id)
     return badge
 
 
 def delete_badge(session: Session, product: Product, badge_id: str) -> None:
     session.delete(get_badge(session, product, badge_id))
-    forget(session)
+    programs_changed(session, product.id)
 
 
 def evaluate(
@@ -145,10 +145,11 @@ def evaluate_many(
         return out
     users = {s.user.id for s, found in zip(steps, possible, strict=True) if found}
     held = repository.held_by(session, product.id, users)
+    # Events are counted only for an "N times" badge the user does not hold yet.
     counted = {
         (s.user.id, s.event_type)
         for s, found in zip(steps, possible, strict=True)
-        if any(b.kind == "event_count" for b in found)
+        if any(b.kind == "event_count" and b.id not in held.get(s.user.id, ()) for b in found)
     }
     totals = events_of_types(counted) if counted else {}
     # The count as of each step: the stored total less the batch's later events of the pair.

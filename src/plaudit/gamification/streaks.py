@@ -36,7 +36,7 @@ _streaks: Table = Streak.__table__  # type: ignore[assignment]
 _COLUMNS = ("user_pk", "event_type", "product_id", "current", "best", "last_day")
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=64)
 def _count_day(today: dt.date) -> str:
     """The rest of one statement for a batch: insert each streak at 1, or move the stored one
     on by a day.
@@ -65,30 +65,40 @@ def record(
     session: Session, product: Product, user: User, *, event_type: str, now: dt.datetime
 ) -> StreakState:
     """Count today (in the product's zone) for the event type; returns the streak after it."""
-    return record_many(session, product, [(user.id, event_type)], now=now)[(user.id, event_type)]
+    today = local_day(now, product.time_zone)
+    return record_many(session, product, [(user.id, event_type, today)])[
+        (user.id, event_type, today)
+    ]
 
 
 def record_many(
-    session: Session, product: Product, pairs: Sequence[tuple[int, str]], *, now: dt.datetime
-) -> dict[tuple[int, str], StreakState]:
-    """Count today for each (user, event type) of a batch, in one statement; the streaks after
-    it. A batch's events share one day, so a pair counts once however often it comes."""
-    today = local_day(now, product.time_zone)
-    rows = [
-        (user_pk, event_type, product.id, 1, 1, today)
-        for user_pk, event_type in sorted(set(pairs))  # one lock order for every batch
-    ]
-    return {
-        (user_pk, event_type): StreakState(
-            current=current,
-            best=best,
-            # SQLite answers the stored text: RETURNING bypasses SQLAlchemy's Date type.
-            last_day=dt.date.fromisoformat(last) if isinstance(last, str) else last,
-        )
+    session: Session, product: Product, items: Sequence[tuple[int, str, dt.date]]
+) -> dict[tuple[int, str, dt.date], StreakState]:
+    """Count each (user, event type, local day) of a batch; the streak after each. One
+    statement per distinct day, oldest day first, so that a batch of imported events spanning
+    days moves a streak on day by day; a (user, type) counts once a day however often it comes.
+
+    A streak only moves forward: an event dated before the streak's last day (sent late) does
+    not rebuild its past; it still counts towards limits and "N times" badges."""
+    days: dict[dt.date, set[tuple[int, str]]] = {}
+    for user_pk, event_type, day in items:
+        days.setdefault(day, set()).add((user_pk, event_type))
+    after: dict[tuple[int, str, dt.date], StreakState] = {}
+    for day in sorted(days):
+        rows = [
+            (user_pk, event_type, product.id, 1, 1, day)
+            for user_pk, event_type in sorted(days[day])  # one lock order for every batch
+        ]
         for user_pk, event_type, current, best, last in insert_rows(
-            session, _streaks, _COLUMNS, rows, tail=_count_day(today)
-        )
-    }
+            session, _streaks, _COLUMNS, rows, tail=_count_day(day)
+        ):
+            after[(user_pk, event_type, day)] = StreakState(
+                current=current,
+                best=best,
+                # SQLite answers the stored text: RETURNING bypasses SQLAlchemy's Date type.
+                last_day=dt.date.fromisoformat(last) if isinstance(last, str) else last,
+            )
+    return after
 
 
 def current(streak: Streak, today: dt.date) -> int:

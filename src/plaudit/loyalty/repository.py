@@ -197,3 +197,34 @@ def events_by_client_id(
     if user_pk is not None:
         query = query.where(Event.user_pk == user_pk)
     return list(session.scalars(query.order_by(Event.created_at).limit(2)))
+
+
+def earned_between(
+    session: Session,
+    product_id: str,
+    users: list[int],
+    rule_ids: set[str],
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    ahead: dt.timedelta,
+) -> list[tuple[int, str, dt.datetime]]:
+    """Each earn of the users by the rules whose event happened in [start, end): (user pk,
+    rule id, when the event happened). An event's ``occurred_at`` (its stored moment for older
+    events) is at most ``ahead`` past its entry's, which bounds the entries read by their index."""
+    if not users or not rule_ids:
+        return []
+    happened = func.coalesce(Event.occurred_at, LedgerEntry.created_at)
+    query = (
+        scoped(LedgerEntry, product_id)
+        .outerjoin(Event, Event.id == LedgerEntry.event_id)
+        .with_only_columns(LedgerEntry.user_pk, LedgerEntry.rule_id, happened)
+        .where(
+            LedgerEntry.user_pk.in_(users),
+            LedgerEntry.rule_id.in_(rule_ids),
+            LedgerEntry.created_at >= start - ahead,
+            happened >= start,
+            happened < end,
+        )
+    )
+    return [(user_pk, str(rule_id), at) for user_pk, rule_id, at in session.execute(query)]

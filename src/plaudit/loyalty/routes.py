@@ -15,23 +15,20 @@ from sqlalchemy.orm import Session
 from plaudit.access.management import ManagedProductId
 from plaudit.access.session import DbSession, in_session
 from plaudit.access.state import AppState, State, get_state
-from plaudit.audit.recorder import record
 from plaudit.errors import BodyTooLarge
 from plaudit.products.dependencies import ManagedProduct
 from plaudit.products.models import Product
 from plaudit.products.repository import get_product
 from plaudit.users.client import ReadingUser, WritingUser
 from plaudit.users.models import User
-from plaudit.users.service import get_user
 
-from . import catalog, codes, fulfilment, ledger, rules, tiers
+from . import catalog, codes, fulfilment, rules, tiers
 from .models import Reward
 from .schemas import (
     Catalog,
     CodePool,
     CodesDiscarded,
     CodesUploaded,
-    EntryOut,
     FulfilmentIn,
     Redeemed,
     RedeemIn,
@@ -39,8 +36,6 @@ from .schemas import (
     RedemptionRecord,
     RedemptionStatus,
     RefusedLine,
-    ReversalIn,
-    ReversalOut,
     RewardCreate,
     RewardOut,
     RewardUpdate,
@@ -341,60 +336,3 @@ def redeem(
         client_id=body.id if body is not None else None,
     )
     return Redeemed(redemption=RedemptionOut.model_validate(redemption), balance=balance)
-
-
-# --- reversal -----------------------------------------------------------------------------
-
-
-@router.post(
-    "/v1/products/{product_id}/events/{event_id}/reversal",
-    response_model=ReversalOut,
-    summary="Take back what an event earned (a refund or chargeback)",
-    description="Reverses the points the event earned, as `reverse` entries linked to the "
-    "lots they take from: pending points are cancelled first, then available points; what "
-    "the balance cannot cover is recorded as `unrecovered` and the balance stops at zero. "
-    "Idempotent: what was reversed already is never taken again. `event_id` is Plaudit's "
-    "event id (`evt_...`) or the id you gave the event. Sends `points.reversed`.",
-)
-def reverse_event(
-    product_id: str,
-    event_id: str,
-    body: ReversalIn,
-    product: ManagedProduct,
-    session: DbSession,
-    state: State,
-) -> Any:
-    user = get_user(session, product.id, body.user_id) if body.user_id is not None else None
-    done = ledger.reverse_event(
-        session,
-        product,
-        event_id=event_id,
-        reason=body.reason,
-        points=body.points,
-        user=user,
-        now=state.now(),
-    )
-    if done.entries:  # the ledger is written by statement: the audit hook cannot see it
-        record(
-            session,
-            product_id=product.id,
-            action="reversal.create",
-            target_type="user",
-            target_id=done.user.external_id,
-            changes={
-                "event_id": {"after": done.event_id},
-                "points": {"after": done.reversed + done.unrecovered},
-                "reason": {"after": body.reason},
-            },
-            now=state.now(),
-        )
-    return {
-        "event_id": done.event_id,
-        "user_id": done.user.external_id,
-        "reversed": done.reversed,
-        "unrecovered": done.unrecovered,
-        "balance": done.balance,
-        "pending": done.pending,
-        "lifetime": done.lifetime,
-        "entries": [EntryOut.model_validate(entry).model_dump() for entry in done.entries],
-    }

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from plaudit.errors import InvalidInput
 from plaudit.events.repository import Member
+from plaudit.events.schemas import MAX_AHEAD
 from plaudit.periods import day_start, local_day
 from plaudit.products.models import Product
-from plaudit.store.memo import forget
+from plaudit.products.programs import programs_changed
 from plaudit.store.upsert import dialect_of
 from plaudit.users.models import User
 
@@ -42,7 +43,7 @@ def create_rule(session: Session, product: Product, body: RuleCreate) -> Earning
     )
     session.add(rule)
     session.flush()
-    forget(session)
+    programs_changed(session, product.id)
     return rule
 
 
@@ -76,13 +77,13 @@ def update_rule(session: Session, product: Product, rule_id: str, body: RuleUpda
     for name, value in changes.items():
         setattr(rule, name, value)
     session.flush()
-    forget(session)
+    programs_changed(session, product.id)
     return rule
 
 
 def delete_rule(session: Session, product: Product, rule_id: str) -> None:
     session.delete(get_rule(session, product, rule_id))
-    forget(session)
+    programs_changed(session, product.id)
 
 
 class Terms(NamedTuple):
@@ -148,10 +149,12 @@ def earnings(
     *,
     source: str,
     now: dt.datetime,
+    days: Sequence[dt.date] | None = None,
 ) -> list[list[tuple[EarningRule, int]]]:
     """What each event of a batch earns, in order: (rule, points) under each of its rules
     (the product's enabled rules for its type; a browser's event, ``source`` "client", only
-    under rules not kept for servers), within the rules' limits.
+    under rules not kept for servers), within the rules' limits. ``days``: the local day each
+    event happened on (default: today for all), the day its ``limit_per_day`` counts on.
 
     Limits are counted once for the batch, then in memory event by event, so a limit reached
     in the middle of a batch stops the later events exactly where one request per event
@@ -173,22 +176,26 @@ def earnings(
                     terms.append(found)
             kept[id(rules)] = terms
         applicable.append((user, terms, properties))
+    today = local_day(now, product.time_zone)
+    on = list(days) if days is not None else [today] * len(applicable)
     limited = {
         (user.id, t.id): t.rule
         for user, terms, _ in applicable
         for t in terms
         if t.once or t.limit_per_day
     }
-    counts = _earned_counts(session, product, limited, now) if limited else {}
+    counts: dict[tuple[Any, ...], int] = {}
+    if limited:
+        counts = _earned_counts(session, product, limited, set(on))
     out: list[list[tuple[EarningRule, int]]] = []
-    for user, terms, properties in applicable:
+    for (user, terms, properties), day in zip(applicable, on, strict=True):
         earned = []
         for t in terms:
             points = _points(t, properties)
             if points <= 0:
                 continue
             if t.once or t.limit_per_day:
-                key = (user.id, t.id)
+                key: tuple[Any, ...] = (user.id, t.id) if t.once else (user.id, t.id, day)
                 if counts.get(key, 0) >= (1 if t.once else t.limit_per_day or 0):
                     continue
                 counts[key] = counts.get(key, 0) + 1
@@ -201,18 +208,32 @@ def _earned_counts(
     session: Session,
     product: Product,
     limited: dict[tuple[int, str], EarningRule],
-    now: dt.datetime,
-) -> dict[tuple[int, str], int]:
-    """How often each (user, limited rule) earned: ever for a once rule, else today."""
+    days: set[dt.date],
+) -> dict[tuple[Any, ...], int]:
+    """How often each (user, limited rule) earned: ever for a once rule, keyed (user, rule);
+    for a daily one, on each of ``days`` by when its event happened, keyed (user, rule, day)."""
     users = sorted({user_pk for user_pk, _ in limited})
     ledger.ensure_accounts(session, product.id, users)
     if dialect_of(session) == "postgresql":
         repository.lock_accounts(session, product.id, users)
-    since = day_start(local_day(now, product.time_zone), product.time_zone)
     once = {rule.id for rule in limited.values() if rule.once}
     daily = {rule.id for rule in limited.values() if not rule.once}
-    counts = repository.earned_by_rules(session, product.id, users, once)
-    counts.update(repository.earned_by_rules(session, product.id, users, daily, since=since))
+    counts: dict[tuple[Any, ...], int] = dict(
+        repository.earned_by_rules(session, product.id, users, once)
+    )
+    if daily:
+        zone = product.time_zone
+        for user_pk, rule_id, at in repository.earned_between(
+            session,
+            product.id,
+            users,
+            daily,
+            start=day_start(min(days), zone),
+            end=day_start(max(days) + dt.timedelta(days=1), zone),
+            ahead=MAX_AHEAD,
+        ):
+            key = (user_pk, rule_id, local_day(at, zone))
+            counts[key] = counts.get(key, 0) + 1
     return counts
 
 

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from plaudit.access.scope import scoped, scoped_delete
 from plaudit.errors import InvalidInput
 from plaudit.products.models import Product
-from plaudit.store.memo import forget, remembered
+from plaudit.products.programs import programs_changed
+from plaudit.store.memo import remembered
 
 from . import repository
 from .models import LoyaltyAccount, Tier, TierStanding, TierWindow
@@ -119,7 +120,7 @@ def replace_tiers(
     if held_by_window(product):
         session.add(TierWindow(product_id=product.id, sweep_after=0, aged_id=0, reversed_id=0))
     session.flush()
-    forget(session)
+    programs_changed(session, product.id)
     return list_tiers(session, product)
 
 

@@ -10,11 +10,17 @@ statements whatever the batch's size:
 4. count the streaks (``streaks.record_many``);
 5. award the badges (``badges.evaluate_many``);
 6. queue the webhooks of all the steps, in the order one request per event would have
-   (``enqueue_many``).
+   (``enqueue_many``);
+7. reverse what the events a refund names earned (``reversals``).
 
 An acknowledged batch is durable with all its effects, or nothing of it is (the caller's
-transaction). What a step reads of the product's programs (rules, badges, tiers, webhook
-endpoints) is read once per batch. A single event is a batch of one, through the same code.
+transaction). The product's programs (rules, badges, tiers, webhook endpoints) are read once per
+process and change of them (``programs``), not per batch. A single event is a batch of one,
+through the same code.
+
+An event counts on the day it happened: its ``occurred_at`` (else now), within bounds
+(``MAX_AHEAD``, ``MAX_AGE``) checked before anything is written: day limits, streaks and the
+ledger's lots (``Credit.at``) use it.
 """
 
 from __future__ import annotations
@@ -31,16 +37,21 @@ from sqlalchemy.orm import Session
 from plaudit import metrics
 from plaudit.access.scope import scoped
 from plaudit.events import repository as event_store
+from plaudit.events.errors import OccurredAtOutOfRange
 from plaudit.events.repository import Member, NewEvent
-from plaudit.events.schemas import EventIn, ServerEventIn
+from plaudit.events.schemas import MAX_AHEAD, EventIn, ServerEventIn
 from plaudit.gamification import badges, streaks
-from plaudit.gamification.models import Badge
 from plaudit.loyalty import ledger, rules
 from plaudit.loyalty.models import EarningRule
+from plaudit.periods import local_day
 from plaudit.products.models import Product
 from plaudit.users.models import User
 from plaudit.users.service import upsert_user
 from plaudit.webhooks.service import Notice, enqueue_many
+
+from . import programs as kept
+from .reversals import Reversal
+from .reversals import apply as reverse
 
 
 @dataclass
@@ -56,21 +67,41 @@ class Outcome:
 
 #: The rules of an event type no rule earns by.
 NO_RULES: list[EarningRule] = []
+#: How long ago an event may say it happened, by where it comes from: a user's token vouches
+#: for little (a browser could otherwise fill past days' limits and streaks); the tenant's
+#: servers and imports may send a year of history.
+MAX_AGE = {"client": dt.timedelta(days=7)}
+MAX_AGE_SERVER = dt.timedelta(days=365)
 
 
-@dataclass(frozen=True)
-class Programs:
-    """A product's program settings as one batch sees them: read once, before its first event."""
-
-    rules_by_type: dict[str, list[EarningRule]]
-    badges: list[Badge]
-
-    @classmethod
-    def load(cls, session: Session, product: Product) -> Programs:
-        return cls(
-            rules_by_type=rules.enabled_by_type(session, product),
-            badges=badges.list_badges(session, product, enabled_only=True),
-        )
+def moments(
+    events: Sequence[tuple[Member, EventIn]], *, source: str, now: dt.datetime
+) -> list[dt.datetime]:
+    """When each event happened (UTC): its ``occurred_at``, else now. Refuses the whole batch
+    (OccurredAtOutOfRange), before anything is written, if one lies outside the bounds."""
+    oldest = now - MAX_AGE.get(source, MAX_AGE_SERVER)
+    latest = now + MAX_AHEAD
+    out = []
+    for position, (_, event) in enumerate(events):
+        at = event.occurred_at
+        if at is None:
+            out.append(now)
+            continue
+        at = at.astimezone(dt.UTC)
+        if not oldest <= at <= latest:
+            which = f" (event {position + 1} of the batch)" if len(events) > 1 else ""
+            raise OccurredAtOutOfRange(
+                f"occurred_at {at.isoformat()}{which} is "
+                + (
+                    f"more than {int(MAX_AHEAD.total_seconds() // 60)} minutes ahead of now"
+                    if at > latest
+                    else f"older than {(now - oldest).days} days"
+                )
+                + f" ({now.isoformat()}).",
+                field="occurred_at",
+            )
+        out.append(at)
+    return out
 
 
 class KnownUser(NamedTuple):
@@ -93,15 +124,21 @@ def run(
     if not events:
         return []
     started = time.perf_counter()
-    programs = Programs.load(session, product)
+    happened = moments(events, source=source, now=now)
+    programs = kept.of(session, product)
     stored = event_store.record_events(
         session,
         product.id,
-        [NewEvent(user, e.type, e.properties, e.id) for user, e in events],
+        [
+            NewEvent(user, e.type, e.properties, e.id, at)
+            for (user, e), at in zip(events, happened, strict=True)
+        ],
         source=source,
         now=now,
     )
     fresh = [i for i, (_, new) in enumerate(stored) if new]
+    zone = product.time_zone
+    day_of = {i: local_day(happened[i], zone) for i in fresh}
     earned = rules.earnings(
         session,
         product,
@@ -115,6 +152,7 @@ def run(
         ],
         source=source,
         now=now,
+        days=[day_of[i] for i in fresh],
     )
     credits: list[ledger.Credit] = []
     owners: list[int] = []  # the position in ``fresh`` of each credit's event
@@ -128,6 +166,7 @@ def run(
                     reason=rule.name,
                     rule_id=rule.id,
                     event_id=stored[i][0],
+                    at=happened[i],
                 )
             )
             owners.append(position)
@@ -137,14 +176,14 @@ def run(
     ):
         credited[position].append(done)
     streak_of = streaks.record_many(
-        session, product, [(events[i][0].id, events[i][1].type) for i in fresh], now=now
+        session, product, [(events[i][0].id, events[i][1].type, day_of[i]) for i in fresh]
     )
     steps = [
         badges.Step(
             user=events[i][0],
             event_type=events[i][1].type,
             lifetime=credited[position][-1].entry.lifetime if credited[position] else None,
-            streak=streak_of[(events[i][0].id, events[i][1].type)],
+            streak=streak_of[(events[i][0].id, events[i][1].type, day_of[i])],
         )
         for position, i in enumerate(fresh)
     ]
@@ -162,6 +201,13 @@ def run(
             notices.extend(done.notices)
         notices.extend(awards[position][1])
     enqueue_many(session, product_id=product.id, notices=notices, now=now)
+    reversals = [
+        Reversal(events[i][0], stored[i][0], reference, events[i][1].type)
+        for i in fresh
+        if (reference := getattr(events[i][1], "reverses", None)) is not None
+    ]
+    if reversals:
+        reverse(session, product, reversals, now=now)
     outcomes = [Outcome(event_id, duplicate=True) for event_id, _ in stored]
     for position, i in enumerate(fresh):
         outcome = outcomes[i]
@@ -181,11 +227,14 @@ def ingest(
     type: str,
     properties: dict[str, Any] | None = None,
     client_event_id: str | None = None,
+    occurred_at: dt.datetime | None = None,
     source: str = "client",
     now: dt.datetime,
 ) -> Outcome:
     """One event of a known user: a batch of one."""
-    event = EventIn.model_construct(type=type, properties=properties or {}, id=client_event_id)
+    event = EventIn.model_construct(
+        type=type, properties=properties or {}, id=client_event_id, occurred_at=occurred_at
+    )
     return run(session, product, [(user, event)], source=source, now=now)[0]
 
 

@@ -7,13 +7,14 @@ which commits before the response leaves: an accepted event is never lost.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from plaudit.access.session import DbSession
 from plaudit.access.state import State
+from plaudit.audit.recorder import record
 from plaudit.events.schemas import (
     BatchAccepted,
     EventAccepted,
@@ -22,12 +23,12 @@ from plaudit.events.schemas import (
     ServerEventIn,
 )
 from plaudit.limits import web as limits
-from plaudit.loyalty.schemas import AdjustmentIn, AdjustmentOut
+from plaudit.loyalty.schemas import AdjustmentIn, AdjustmentOut, EntryOut, ReversalIn, ReversalOut
 from plaudit.products.dependencies import ManagedProduct
 from plaudit.users.client import ClientContext, WritingUser
 from plaudit.users.service import get_user
 
-from . import adjustments
+from . import adjustments, reversals
 from .ingest import Outcome, ingest, ingest_batch
 
 router = APIRouter(tags=["events"])
@@ -62,6 +63,7 @@ def send_event(body: EventIn, user: RatedWriter, session: DbSession, state: Stat
         type=body.type,
         properties=body.properties,
         client_event_id=body.id,
+        occurred_at=body.occurred_at,
         now=state.now(),
     )
     return JSONResponse(_accepted(outcome), status_code=202)
@@ -123,3 +125,62 @@ def adjust_points(
 ) -> AdjustmentOut:
     user = get_user(session, product.id, user_id)
     return adjustments.adjust_points(session, product, user, body, now=state.now())
+
+
+# --- reversal -----------------------------------------------------------------------------
+
+
+@router.post(
+    "/v1/products/{product_id}/events/{event_id}/reversal",
+    response_model=ReversalOut,
+    summary="Take back what an event earned (a refund or chargeback)",
+    description="Reverses the points the event earned, as `reverse` entries linked to the "
+    "lots they take from: pending points are cancelled first, then available points; what "
+    "the balance cannot cover is recorded as `unrecovered` and the balance stops at zero. "
+    "Idempotent: what was reversed already is never taken again. `event_id` is Plaudit's "
+    "event id (`evt_...`) or the id you gave the event. Sends `points.reversed`. A whole "
+    "reversal (no `points`) also cancels the referral rewards not yet granted whose "
+    "conversion named this event as its `order_id`.",
+)
+def reverse_event(
+    product_id: str,
+    event_id: str,
+    body: ReversalIn,
+    product: ManagedProduct,
+    session: DbSession,
+    state: State,
+) -> Any:
+    user = get_user(session, product.id, body.user_id) if body.user_id is not None else None
+    done = reversals.reverse(
+        session,
+        product,
+        event_id=event_id,
+        reason=body.reason,
+        points=body.points,
+        user=user,
+        now=state.now(),
+    )
+    if done.entries:  # the ledger is written by statement: the audit hook cannot see it
+        record(
+            session,
+            product_id=product.id,
+            action="reversal.create",
+            target_type="user",
+            target_id=done.user.external_id,
+            changes={
+                "event_id": {"after": done.event_id},
+                "points": {"after": done.reversed + done.unrecovered},
+                "reason": {"after": body.reason},
+            },
+            now=state.now(),
+        )
+    return {
+        "event_id": done.event_id,
+        "user_id": done.user.external_id,
+        "reversed": done.reversed,
+        "unrecovered": done.unrecovered,
+        "balance": done.balance,
+        "pending": done.pending,
+        "lifetime": done.lifetime,
+        "entries": [EntryOut.model_validate(entry).model_dump() for entry in done.entries],
+    }

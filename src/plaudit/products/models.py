@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
@@ -77,6 +78,12 @@ class Product(Base):
     # --- referral reward holds (issue 14, referrals/) ---
     #: A referral reward stays pending this many days before it is granted; 0: at once.
     referral_reward_hold_days: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The event pipeline (pipeline/programs.py): a fresh random value whenever the product's
+    # earning rules, tiers, badges or webhook endpoints change, so every process's copy of
+    # them is read again; random, not a counter, so that no two states ever share one.
+    programs_version: Mapped[str] = mapped_column(
+        String(32), default=lambda: secrets.token_hex(8), server_default="0"
+    )
 
 
 class ProductSecret(Base):

@@ -23,3 +23,8 @@ def remembered(session: Session, key: tuple[Any, ...], load: Callable[[], T]) ->
 
 def forget(session: Session) -> None:
     session.info.pop(_KEY, None)
+
+
+def remember(session: Session, key: tuple[Any, ...], value: Any) -> None:
+    """Give the transaction's memory a value read elsewhere (a process's copy of programs)."""
+    session.info.setdefault(_KEY, {})[key] = value

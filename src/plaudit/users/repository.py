@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from functools import lru_cache
 from itertools import groupby
 
 from sqlalchemy import Select, bindparam, func, or_, select, update
@@ -32,7 +33,14 @@ def find_user(session: Session, product_id: str, external_id: str) -> User | Non
 
 
 def user_by_pk(session: Session, product_id: str, pk: int) -> User | None:
-    return session.scalar(scoped(User, product_id).where(User.id == pk))
+    return session.scalar(_by_pk(product_id), {"pk": pk})
+
+
+@lru_cache(maxsize=1024)
+def _by_pk(product_id: str) -> Select[User]:
+    """Built once per product: building a statement costs more than running it (every
+    single event of a known user reads its row)."""
+    return scoped(User, product_id).where(User.id == bindparam("pk"))
 
 
 def touch_last_seen(

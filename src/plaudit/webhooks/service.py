@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from plaudit.errors import Conflict, InvalidInput
 from plaudit.outbound.policy import check_url
+from plaudit.products.programs import programs_changed
 from plaudit.store.base import utcnow
 from plaudit.store.bulk import insert_rows
 from plaudit.store.crypto import SecretBox
-from plaudit.store.memo import forget, remembered
+from plaudit.store.memo import remembered
 
 from . import repository
 from .models import WebhookDelivery, WebhookEndpoint, WebhookMessage
@@ -208,7 +209,7 @@ def create_endpoint(
     )
     session.add(endpoint)
     session.flush()
-    forget(session)
+    programs_changed(session, product_id)
     return endpoint, secret
 
 
@@ -250,14 +251,14 @@ def update_endpoint(
     if description is not None:
         endpoint.description = description
     session.flush()
-    forget(session)
+    programs_changed(session, endpoint.product_id)
     return endpoint
 
 
 def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
     """Delete an endpoint with its deliveries; the messages stay for the other endpoints."""
     session.delete(endpoint)
-    forget(session)
+    programs_changed(session, endpoint.product_id)
 
 
 def send_test(

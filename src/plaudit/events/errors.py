@@ -1,0 +1,24 @@
+"""What an event can be refused for, beyond its shape: each a stable code (docs/errors.md)."""
+
+from __future__ import annotations
+
+from plaudit.errors import InvalidInput
+
+
+class OccurredAtOutOfRange(InvalidInput):
+    code = "occurred_at_out_of_range"
+    description = "The event's occurred_at is further in the future or the past than allowed."
+    hint = (
+        "Send occurred_at as ISO 8601 with an offset, at most 5 minutes ahead of now, and at "
+        "most 7 days old from a user's token or 365 days old from your servers "
+        "(docs/loyalty.md, Events); omit it for an event that happens now."
+    )
+
+
+class UnknownOriginalEvent(InvalidInput):
+    code = "unknown_original_event"
+    description = "The event reverses an event this product has not stored for this user."
+    hint = (
+        "Name in 'reverses' the id you sent with the earlier event (or the id Plaudit "
+        "answered for it), for the same user_id, and send the earlier event first."
+    )
