@@ -19,10 +19,11 @@ then clears it; after it they move down, as many tiers as the window says, with 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Row, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from plaudit.access.scope import scoped
 from plaudit.products.models import Product
@@ -127,21 +128,13 @@ def _aged(
     if window.aged_upto is None:  # the first pass: the sweep sees everyone
         window.aged_upto, window.aged_id = cutoff, 0
         return set(), False
-    seen_at, seen_id = window.aged_upto, window.aged_id
-    rows = session.execute(
-        scoped(LedgerEntry, product.id)
-        .with_only_columns(LedgerEntry.user_pk, LedgerEntry.created_at, LedgerEntry.id)
-        .where(
-            LedgerEntry.kind.in_(QUALIFYING),
-            LedgerEntry.created_at < cutoff,
-            or_(
-                LedgerEntry.created_at > seen_at,
-                and_(LedgerEntry.created_at == seen_at, LedgerEntry.id > seen_id),
-            ),
-        )
-        .order_by(LedgerEntry.created_at, LedgerEntry.id)
-        .limit(BATCH)
-    ).all()
+    rows = _entries_after(
+        session,
+        product,
+        (window.aged_upto, window.aged_id),
+        LedgerEntry.kind.in_(QUALIFYING),
+        LedgerEntry.created_at < cutoff,
+    )
     full = len(rows) == BATCH
     if rows:
         window.aged_upto, window.aged_id = rows[-1].created_at, rows[-1].id
@@ -181,20 +174,12 @@ def _reversed(
     """Users with a reversal since the last look, by the entries' time (the product's
     time index): the next look starts a minute before this one, so an entry whose transaction
     commits late is still seen (a user evaluated twice is evaluated the same)."""
-    seen_at, seen_id = window.reversed_since or now - SETTLE, window.reversed_id
-    rows = session.execute(
-        scoped(LedgerEntry, product.id)
-        .with_only_columns(LedgerEntry.user_pk, LedgerEntry.created_at, LedgerEntry.id)
-        .where(
-            LedgerEntry.kind == REVERSE,
-            or_(
-                LedgerEntry.created_at > seen_at,
-                and_(LedgerEntry.created_at == seen_at, LedgerEntry.id > seen_id),
-            ),
-        )
-        .order_by(LedgerEntry.created_at, LedgerEntry.id)
-        .limit(BATCH)
-    ).all()
+    rows = _entries_after(
+        session,
+        product,
+        (window.reversed_since or now - SETTLE, window.reversed_id),
+        LedgerEntry.kind == REVERSE,
+    )
     full = len(rows) == BATCH
     if full:
         window.reversed_since, window.reversed_id = rows[-1].created_at, rows[-1].id
@@ -319,3 +304,27 @@ def _evaluate(
     session.flush()
     enqueue_many(session, product_id=product.id, notices=notices, now=now)
     return len(moves)
+
+
+def _entries_after(
+    session: Session,
+    product: Product,
+    seen: tuple[dt.datetime, int],
+    *conditions: ColumnElement[bool],
+) -> Sequence[Row[int, dt.datetime, int]]:
+    """The next BATCH of the product's entries meeting ``conditions`` after ``seen`` (a
+    moment and an id) in (created_at, id) order: (user_pk, created_at, id)."""
+    seen_at, seen_id = seen
+    return session.execute(
+        scoped(LedgerEntry, product.id)
+        .with_only_columns(LedgerEntry.user_pk, LedgerEntry.created_at, LedgerEntry.id)
+        .where(
+            *conditions,
+            or_(
+                LedgerEntry.created_at > seen_at,
+                and_(LedgerEntry.created_at == seen_at, LedgerEntry.id > seen_id),
+            ),
+        )
+        .order_by(LedgerEntry.created_at, LedgerEntry.id)
+        .limit(BATCH)
+    ).all()

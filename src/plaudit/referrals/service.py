@@ -26,6 +26,7 @@ from .errors import AlreadyReferred, NotInReview, RewardSettled, SelfReferral, U
 from .fingerprint import address_digest, device_digest
 from .models import Referral, ReferralClick, ReferralCode, ReferralReward
 from .notices import notify, referral_info
+from .rewards import cancel_for_order
 
 __all__ = [
     "AlreadyReferred",
@@ -33,6 +34,8 @@ __all__ = [
     "RewardSettled",
     "SelfReferral",
     "UnknownReferralCode",
+    # A refund of an order cancels the referral rewards it triggered that are not granted yet.
+    "cancel_for_order",
     "referral_info",
 ]
 
@@ -273,18 +276,6 @@ def cancel_reward(
     if reward.status != rewards.CANCELLED:  # a racing grant or decision won
         raise RewardSettled(f"The reward for {referred_user_id!r} is {reward.status} already.")
     return referral, reward
-
-
-def cancel_for_order(
-    session: Session,
-    product: Product,
-    order_id: str,
-    *,
-    reason: str,
-    now: dt.datetime,
-) -> list[ReferralReward]:
-    """Cancel the not-yet-granted referral rewards the order ``order_id`` triggered."""
-    return rewards.cancel_for_order(session, product, order_id, reason=reason, now=now)
 
 
 def summary(session: Session, product: Product, user: User, *, public_url: str) -> dict[str, Any]:
