@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -299,7 +299,8 @@ def events_reverse(
                 },
                 now=now,
             )
-        result = {
+        entries = [EntryOut.model_validate(e).model_dump() for e in done.entries]
+        result: dict[str, Any] = {
             "event_id": done.event_id,
             "user_id": done.user.external_id,
             "reversed": done.reversed,
@@ -307,18 +308,18 @@ def events_reverse(
             "balance": done.balance,
             "pending": done.pending,
             "lifetime": done.lifetime,
-            "entries": [EntryOut.model_validate(e).model_dump() for e in done.entries],
+            "entries": entries,
         }
     if as_json:
         emit(result, as_json=True)
         return
     summary = {k: v for k, v in result.items() if k != "entries"}
     emit(summary, as_json=False, title=f"Reversal of {event_id}")
-    if not done.entries:
+    if not entries:
         console.print("[dim]Nothing more to take back: this much was reversed already.[/dim]")
         return
     emit(
-        [{**e, "delta": f"{e['delta']:+d}"} for e in result["entries"]],
+        [{**e, "delta": f"{e['delta']:+d}"} for e in entries],
         as_json=False,
         title="Entries written",
         columns=["id", "created_at", "kind", "delta", "balance_after", "reason"],
