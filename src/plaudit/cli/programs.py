@@ -47,7 +47,8 @@ rules_app = typer.Typer(
 )
 tiers_app = typer.Typer(help="Tiers, by lifetime points or a rolling window.", no_args_is_help=True)
 rewards_app = typer.Typer(
-    help="The rewards catalog: what points buy, its cost and stock.", no_args_is_help=True
+    help="The rewards catalog (what points buy, its cost and stock), and the redemptions you fulfil.",
+    no_args_is_help=True,
 )
 badges_app = typer.Typer(
     help="Badges: for an event N times, a lifetime points total, or an N-day streak.",
