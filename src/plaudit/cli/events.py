@@ -1,4 +1,5 @@
-"""``plaudit events import``: a JSON Lines file of events, through the server API's own ingest.
+"""``plaudit events import``: a JSON Lines file of events, through the server API's own ingest;
+``plaudit events reverse``: take back what one event earned (a refund), as the reversal route.
 
 Every line is checked against the API's schema before anything is stored, so a bad line stops
 the import with its number and nothing of the file stored. Events are then stored in batches,
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -19,15 +20,22 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import DataError
 
+from plaudit.audit.recorder import record
 from plaudit.errors import InvalidInput, invalid_input
 from plaudit.events.schemas import MAX_BATCH, ServerEventIn
+from plaudit.loyalty import ledger
+from plaudit.loyalty.schemas import EntryOut, ReversalIn
 from plaudit.pipeline.ingest import ingest_batch
 from plaudit.products.service import get_product
 from plaudit.store.base import utcnow
+from plaudit.users.service import get_user
 
-from .runtime import JsonOpt, ProductArg, console, emit, services
+from .runtime import JsonOpt, ProductArg, console, emit, given, option_hint, services, validated
 
-app = typer.Typer(help="Events: import a file of them into a product.", no_args_is_help=True)
+app = typer.Typer(
+    help="Events: import a file of them into a product, or reverse what one earned (a refund).",
+    no_args_is_help=True,
+)
 
 LINE_HINT = (
     'Each line is one JSON object: {"user_id": ..., "type": ..., "properties"?: {...}, '
@@ -224,3 +232,95 @@ def events_import(
             f"[yellow]{some} no id: importing the file again would store "
             f"{'it' if tally.without_id == 1 else 'them'} again.[/yellow]"
         )
+
+
+@app.command("reverse")
+def events_reverse(
+    product_id: ProductArg,
+    event_id: Annotated[
+        str,
+        typer.Argument(help="Plaudit's event id (evt_...), or the id you gave the event."),
+    ],
+    points: Annotated[
+        int | None,
+        typer.Option(
+            help="A partial refund: how many of the event's points stand reversed after this, "
+            "in total (a second partial refund gives the new total). Not given: all of them.",
+            show_default=False,
+        ),
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Shown in the user's history.")] = "Reversed",
+    user_id: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            help="The event's user: needed only when your own event id is several users'.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Take back what an event earned (a refund or chargeback), as
+    POST /v1/products/{id}/events/{event_id}/reversal does.
+
+    Pending points are cancelled first, then available ones; what the balance cannot cover
+    is recorded as unrecovered and the balance stops at zero. Safe to run again: what was
+    reversed already is never taken twice.
+    """
+    body = validated(
+        ReversalIn,
+        given(reason=reason, points=points, user_id=user_id),
+        hint=lambda field: option_hint(field, {"user_id": "--user"}),
+    )
+    with services() as s, s.session() as session:
+        product = get_product(session, product_id)
+        user = get_user(session, product.id, body.user_id) if body.user_id is not None else None
+        now = utcnow()
+        done = ledger.reverse_event(
+            session,
+            product,
+            event_id=event_id,
+            reason=body.reason,
+            points=body.points,
+            user=user,
+            now=now,
+        )
+        if done.entries:  # written by statement: the audit hook cannot see it (as the route)
+            record(
+                session,
+                product_id=product.id,
+                action="reversal.create",
+                target_type="user",
+                target_id=done.user.external_id,
+                changes={
+                    "event_id": {"after": done.event_id},
+                    "points": {"after": done.reversed + done.unrecovered},
+                    "reason": {"after": body.reason},
+                },
+                now=now,
+            )
+        entries = [EntryOut.model_validate(e).model_dump() for e in done.entries]
+        result: dict[str, Any] = {
+            "event_id": done.event_id,
+            "user_id": done.user.external_id,
+            "reversed": done.reversed,
+            "unrecovered": done.unrecovered,
+            "balance": done.balance,
+            "pending": done.pending,
+            "lifetime": done.lifetime,
+            "entries": entries,
+        }
+    if as_json:
+        emit(result, as_json=True)
+        return
+    summary = {k: v for k, v in result.items() if k != "entries"}
+    emit(summary, as_json=False, title=f"Reversal of {event_id}")
+    if not entries:
+        console.print("[dim]Nothing more to take back: this much was reversed already.[/dim]")
+        return
+    emit(
+        [{**e, "delta": f"{e['delta']:+d}"} for e in entries],
+        as_json=False,
+        title="Entries written",
+        columns=["id", "created_at", "kind", "delta", "balance_after", "reason"],
+    )

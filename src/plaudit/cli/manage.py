@@ -21,9 +21,9 @@ from plaudit.store.base import utcnow
 from plaudit.users import service as users
 from plaudit.users.schemas import UserOut
 
-from .runtime import console, emit, services
+from .runtime import console, emit, services, validated
 
-products_app = typer.Typer(help="Create, list and show products.", no_args_is_help=True)
+products_app = typer.Typer(help="Create, list, show and update products.", no_args_is_help=True)
 secrets_app = typer.Typer(help="Rotate and list a product's HMAC secrets.", no_args_is_help=True)
 users_app = typer.Typer(help="A product's users (the All Users list).", no_args_is_help=True)
 
@@ -125,6 +125,107 @@ def products_show(product_id: ProductArg, as_json: JsonOpt = False) -> None:
         as_json=False,
         title="Public keys",
         columns=["kid", "description", "enabled", "algorithms", "created_at"],
+    )
+
+
+#: The programs' settings ``products update`` sets: each nullable one also has a ``--no-...``
+#: flag that clears it (null: never, or none), as the API's ``null`` does.
+CLEARED_BY = {
+    "points_lot_expiry_days": "--no-points-lot-expiry",
+    "points_hold_days": "--no-points-hold",
+    "points_expiring_notice_days": "--no-points-expiring-notice",
+    "points_expire_after_days": "--no-points-expire-after",
+}
+
+
+def _days(help_text: str) -> Any:
+    return typer.Option(help=help_text, show_default=False)
+
+
+@products_app.command("update")
+def products_update(
+    product_id: ProductArg,
+    points_lot_expiry_days: Annotated[
+        int | None,
+        _days(
+            "Each earned lot of points expires this many days after it was earned "
+            "(a rule's own lot expiry wins)."
+        ),
+    ] = None,
+    no_points_lot_expiry: Annotated[
+        bool, typer.Option("--no-points-lot-expiry", help="Lots never expire.")
+    ] = False,
+    points_hold_days: Annotated[
+        int | None,
+        _days(
+            "Points earned by rules are pending (not spendable) this many days "
+            "(a rule's own hold wins)."
+        ),
+    ] = None,
+    no_points_hold: Annotated[
+        bool, typer.Option("--no-points-hold", help="Earned points are available at once.")
+    ] = False,
+    points_expiring_notice_days: Annotated[
+        int | None, _days("Send points.expiring this many days before a lot expires.")
+    ] = None,
+    no_points_expiring_notice: Annotated[
+        bool, typer.Option("--no-points-expiring-notice", help="Send no points.expiring.")
+    ] = False,
+    points_expire_after_days: Annotated[
+        int | None, _days("A balance with no earn for this many days expires (inactivity).")
+    ] = None,
+    no_points_expire_after: Annotated[
+        bool, typer.Option("--no-points-expire-after", help="No inactivity expiry.")
+    ] = False,
+    referral_reward_hold_days: Annotated[
+        int | None,
+        _days("A referral reward stays pending this many days (a refund cancels it); 0: none."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change the points and referral programs' product settings; options not given stay.
+
+    The same settings, checked the same way, as PATCH /v1/products/{id}.
+    """
+    changes: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("points_lot_expiry_days", points_lot_expiry_days),
+            ("points_hold_days", points_hold_days),
+            ("points_expiring_notice_days", points_expiring_notice_days),
+            ("points_expire_after_days", points_expire_after_days),
+            ("referral_reward_hold_days", referral_reward_hold_days),
+        )
+        if value is not None
+    }
+    cleared = (
+        no_points_lot_expiry,
+        no_points_hold,
+        no_points_expiring_notice,
+        no_points_expire_after,
+    )
+    for name, clear in zip(CLEARED_BY, cleared, strict=True):
+        if not clear:
+            continue
+        if name in changes:
+            raise InvalidInput(
+                f"Give --{name.replace('_', '-')} or {CLEARED_BY[name]}, not both.", field=name
+            )
+        changes[name] = None
+    if not changes:
+        raise InvalidInput("Nothing to change: give at least one option (see --help).")
+    body = validated(ProductSettings, changes)
+    with services() as s, s.session() as session:
+        product = service.update_product(session, service.get_product(session, product_id), body)
+        session.flush()
+        settings = service.product_settings(product)
+    if as_json:
+        emit(settings, as_json=True)
+        return
+    emit(
+        [{"setting": name, "value": settings[name]} for name in changes],
+        as_json=False,
+        title=f"Product {product_id} updated",
     )
 
 

@@ -38,7 +38,7 @@ from plaudit.products.service import get_product
 from plaudit.store.base import utcnow
 from plaudit.users.service import get_user
 
-from . import reward_codes
+from . import redemptions, reward_codes
 from .item_commands import Change, ItemCommands
 from .runtime import JsonOpt, ProductArg, console, emit, given, option_hint, services, validated
 
@@ -47,7 +47,8 @@ rules_app = typer.Typer(
 )
 tiers_app = typer.Typer(help="Tiers, by lifetime points or a rolling window.", no_args_is_help=True)
 rewards_app = typer.Typer(
-    help="The rewards catalog: what points buy, its cost and stock.", no_args_is_help=True
+    help="The rewards catalog (what points buy, its cost and stock), and the redemptions you fulfil.",
+    no_args_is_help=True,
 )
 badges_app = typer.Typer(
     help="Badges: for an event N times, a lifetime points total, or an N-day streak.",
@@ -66,7 +67,47 @@ EnableOpt = Annotated[
 
 # --- earning rules ------------------------------------------------------------------------
 
-RULE_COLUMNS = ["id", "name", "event_type", "description", "server_only", "enabled"]
+RULE_COLUMNS = [
+    "id",
+    "name",
+    "event_type",
+    "description",
+    "lot_expiry",
+    "hold",
+    "server_only",
+    "enabled",
+]
+LotExpiryOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Points it earns expire this many days after they were earned; 0: never. "
+        "Not given: the product's points_lot_expiry_days.",
+        show_default=False,
+    ),
+]
+HoldOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Points it earns are pending this many days; 0: available at once. "
+        "Not given: the product's points_hold_days.",
+        show_default=False,
+    ),
+]
+
+
+def _rule_row(rule: dict[str, Any]) -> dict[str, Any]:
+    """A rule's own lot expiry and hold in words: the product's, never/none, or N days."""
+
+    def days(value: int | None, zero: str) -> str:
+        return "product's" if value is None else zero if value == 0 else f"{value} days"
+
+    return {
+        **rule,
+        "lot_expiry": days(rule["lot_expiry_days"], "never"),
+        "hold": days(rule["hold_days"], "none"),
+    }
+
+
 ClientSafeOpt = Annotated[
     bool,
     typer.Option(
@@ -93,6 +134,7 @@ rule_commands = ItemCommands[EarningRule](
     delete=rules.delete_rule,
     show=lambda rule: RuleOut.model_validate(rule).model_dump(),
     consequence="Points it gave stay in the ledger.",
+    table=_rule_row,
 )
 
 
@@ -119,6 +161,8 @@ def rules_add(
     ] = False,
     client_safe: ClientSafeOpt = False,
     max_points_per_event: MaxPerEventOpt = None,
+    lot_expiry_days: LotExpiryOpt = None,
+    hold_days: HoldOpt = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Add it switched off.")] = False,
 ) -> Change[EarningRule]:
     """Add an earning rule: --points N per event, or --property P --rate R."""
@@ -135,6 +179,8 @@ def rules_add(
             server_only=server_only,
             client_safe=client_safe,
             max_points_per_event=max_points_per_event,
+            lot_expiry_days=lot_expiry_days,
+            hold_days=hold_days,
             enabled=not disabled,
         ),
         hint=lambda field: (
@@ -166,6 +212,17 @@ def rules_update(
         ),
     ] = None,
     max_points_per_event: MaxPerEventOpt = None,
+    lot_expiry_days: LotExpiryOpt = None,
+    product_lot_expiry: Annotated[
+        bool,
+        typer.Option(
+            "--product-lot-expiry", help="Its points expire as the product's setting says."
+        ),
+    ] = False,
+    hold_days: HoldOpt = None,
+    product_hold: Annotated[
+        bool, typer.Option("--product-hold", help="Its points are held as the product says.")
+    ] = False,
     enabled: EnableOpt = None,
 ) -> Change[EarningRule]:
     """Change an earning rule; options not given stay as they are.
@@ -173,10 +230,18 @@ def rules_update(
     The event type and the property are the rule's identity: to change them, add a new rule
     and remove this one.
     """
-    if no_limit and limit_per_day is not None:
-        raise InvalidInput(
-            "Give --limit-per-day or --no-limit-per-day, not both.", field="limit_per_day"
-        )
+    for given_value, flag, field in (
+        (limit_per_day if no_limit else None, "--no-limit-per-day", "limit_per_day"),
+        (
+            lot_expiry_days if product_lot_expiry else None,
+            "--product-lot-expiry",
+            "lot_expiry_days",
+        ),
+        (hold_days if product_hold else None, "--product-hold", "hold_days"),
+    ):
+        if given_value is not None:
+            option = "--" + field.replace("_", "-")
+            raise InvalidInput(f"Give {option} or {flag}, not both.", field=field)
     changes = given(
         name=name,
         points=points,
@@ -185,11 +250,17 @@ def rules_update(
         once=once,
         client_safe=client_safe,
         max_points_per_event=max_points_per_event,
+        lot_expiry_days=lot_expiry_days,
+        hold_days=hold_days,
     )
     if enabled is not None:
         changes["enabled"] = enabled
     if no_limit:
         changes["limit_per_day"] = None
+    if product_lot_expiry:
+        changes["lot_expiry_days"] = None
+    if product_hold:
+        changes["hold_days"] = None
     if not changes:
         raise InvalidInput(NOTHING_TO_CHANGE)
     body = validated(RuleUpdate, changes)
@@ -425,6 +496,7 @@ reward_commands.register(
     remove_help="Remove a reward from the catalog; past redemptions keep its name and cost.",
 )
 rewards_app.add_typer(reward_codes.app, name="codes")
+redemptions.register(rewards_app)
 
 
 # --- badges -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from .pages import (
     privacy,
     products,
     programs,
+    redemptions,
     referrals,
     revocations,
     sign_in,
@@ -48,6 +49,7 @@ for _pages in (
 for _pages in (audit, privacy):  # the audit log and privacy requests (issue 15)
     router.include_router(_pages.router)
 router.include_router(referrals.router)  # referral review and screening (issue 14)
+router.include_router(redemptions.router)  # redemptions the tenant fulfils (issue 14)
 router.include_router(analytics.router)
 router.include_router(analytics.assets)  # public scripts: no session, like the stylesheet
 

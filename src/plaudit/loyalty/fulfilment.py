@@ -17,6 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from plaudit.access.scope import scoped, tenant_filter
+from plaudit.audit.recorder import record
 from plaudit.errors import NotFound
 from plaudit.products.models import Product
 from plaudit.users.models import User
@@ -94,6 +95,19 @@ def settle(
         )
     user = session.get(User, found.user_pk)
     assert user is not None  # noqa: S101  # a redemption cascades with its user
+    record(  # settled by statement, not by the ORM: the audit hook cannot see it
+        session,
+        product_id=product.id,
+        action="redemption.settle",
+        target_type="redemption",
+        target_id=found.id,
+        changes={
+            "status": {"before": PENDING, "after": outcome},
+            **({"failure_reason": {"after": found.failure_reason}} if outcome == "failed" else {}),
+            "user_id": {"after": user.external_id},
+        },
+        now=now,
+    )
     data: dict[str, object] = {
         "redemption_id": found.id,
         "reward": {"id": found.reward_id, "name": found.reward_name},

@@ -110,6 +110,8 @@ def _rule_body(form: FormData) -> dict[str, Any]:
         "server_only": checked(form, "server_only"),
         "client_safe": checked(form, "client_safe"),
         "max_points_per_event": optional(form, "max_points_per_event"),
+        "lot_expiry_days": optional(form, "lot_expiry_days"),
+        "hold_days": optional(form, "hold_days"),
         "enabled": checked(form, "enabled"),
     }
 

@@ -1,8 +1,9 @@
-"""The Programs tab: the referral reward as a form over the product's settings."""
+"""The Programs tab: the referral reward and the points' lots and holds, as forms over the
+product's settings."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -80,7 +81,11 @@ async def programs_page(
     status: int = 200,
     loyalty_forms: dict[str, dict[str, Any]] | None = None,
     loyalty_errors: dict[str, dict[str, str]] | None = None,
+    settings_form: str = "referral",
 ) -> Response:
+    """The tab; ``form`` and ``errors`` are the product settings' form named by
+    ``settings_form`` (``referral`` or ``points``), as sent and refused."""
+
     def work(session: Session, _state: AppState) -> dict[str, Any]:
         found = product_of(session, console, product_id)
         return {"product": service.product_settings(found), **loyalty_data(session, found)}
@@ -105,6 +110,7 @@ async def programs_page(
         product=product,
         form=form or refilled(product, {}),
         errors=errors or {},
+        settings_form=settings_form,
         notice=NOTICES.get(request.query_params.get("notice", ""))
         or codes_notice(request.query_params),
         loyalty=data,
@@ -130,12 +136,43 @@ async def referral_reward(request: Request, product_id: str, console: Console) -
     if "referral_reward_hold_days" in form:  # an empty field means no hold
         body["referral_reward_hold_days"] = text(form, "referral_reward_hold_days").strip() or "0"
 
+    refill = _refill(request, console, product_id, "referral")
+    return await save_settings(request, console, product_id, body, page=PAGE, refill=refill)
+
+
+#: The points settings' fields: each empty means null (never expire, no hold, no notice).
+POINTS_SETTINGS = (
+    "points_lot_expiry_days",
+    "points_hold_days",
+    "points_expiring_notice_days",
+    "points_expire_after_days",
+)
+
+
+@router.post(PREFIX + "/products/{product_id}/programs/points", include_in_schema=False)
+async def points_settings(request: Request, product_id: str, console: Console) -> Response:
+    """Lots' expiry, holds and the expiring notice (PATCH /v1/products/{id}'s fields)."""
+    form = await request.form()
+    body = {name: optional(form, name) for name in POINTS_SETTINGS}
+    refill = _refill(request, console, product_id, "points")
+    return await save_settings(request, console, product_id, body, page=PAGE, refill=refill)
+
+
+def _refill(
+    request: Request, console: ConsoleContext, product_id: str, settings_form: str
+) -> Callable[[dict[str, Any], dict[str, str]], Awaitable[Response]]:
     async def refill(sent: dict[str, Any], errors: dict[str, str]) -> Response:
         product = await in_session(
             request, lambda s, _: service.product_settings(product_of(s, console, product_id))
         )
         return await programs_page(
-            request, product_id, console, form=refilled(product, sent), errors=errors, status=422
+            request,
+            product_id,
+            console,
+            form=refilled(product, sent),
+            errors=errors,
+            status=422,
+            settings_form=settings_form,
         )
 
-    return await save_settings(request, console, product_id, body, page=PAGE, refill=refill)
+    return refill
