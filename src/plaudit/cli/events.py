@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -20,15 +20,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import DataError
 
-from plaudit.audit.recorder import record
 from plaudit.errors import InvalidInput, invalid_input
 from plaudit.events.schemas import MAX_BATCH, ServerEventIn
-from plaudit.loyalty import ledger
-from plaudit.loyalty.schemas import EntryOut, ReversalIn
+from plaudit.loyalty.schemas import ReversalIn
+from plaudit.pipeline import reversals
 from plaudit.pipeline.ingest import ingest_batch
 from plaudit.products.service import get_product
 from plaudit.store.base import utcnow
-from plaudit.users.service import get_user
 
 from .runtime import JsonOpt, ProductArg, console, emit, given, option_hint, services, validated
 
@@ -274,42 +272,8 @@ def events_reverse(
     )
     with services() as s, s.session() as session:
         product = get_product(session, product_id)
-        user = get_user(session, product.id, body.user_id) if body.user_id is not None else None
-        now = utcnow()
-        done = ledger.reverse_event(
-            session,
-            product,
-            event_id=event_id,
-            reason=body.reason,
-            points=body.points,
-            user=user,
-            now=now,
-        )
-        if done.entries:  # written by statement: the audit hook cannot see it (as the route)
-            record(
-                session,
-                product_id=product.id,
-                action="reversal.create",
-                target_type="user",
-                target_id=done.user.external_id,
-                changes={
-                    "event_id": {"after": done.event_id},
-                    "points": {"after": done.reversed + done.unrecovered},
-                    "reason": {"after": body.reason},
-                },
-                now=now,
-            )
-        entries = [EntryOut.model_validate(e).model_dump() for e in done.entries]
-        result: dict[str, Any] = {
-            "event_id": done.event_id,
-            "user_id": done.user.external_id,
-            "reversed": done.reversed,
-            "unrecovered": done.unrecovered,
-            "balance": done.balance,
-            "pending": done.pending,
-            "lifetime": done.lifetime,
-            "entries": entries,
-        }
+        result = reversals.requested(session, product, event_id, body, now=utcnow())
+        entries = result["entries"]
     if as_json:
         emit(result, as_json=True)
         return

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
+from plaudit.audit.recorder import record
 from plaudit.events import repository as event_store
 from plaudit.events.errors import UnknownOriginalEvent
 from plaudit.events.repository import Member
 from plaudit.loyalty import ledger
+from plaudit.loyalty.schemas import EntryOut, ReversalIn
 from plaudit.products.models import Product
 from plaudit.referrals import service as referrals
 from plaudit.users.models import User
+from plaudit.users.service import get_user
 
 
 class Reversal(NamedTuple):
@@ -79,3 +82,44 @@ def reverse(
         for order_id in dict.fromkeys(i for i in (done.client_event_id, done.event_id) if i):
             referrals.cancel_for_order(session, product, order_id, reason=reason, now=now)
     return done
+
+
+def requested(
+    session: Session, product: Product, event_id: str, body: ReversalIn, *, now: dt.datetime
+) -> dict[str, Any]:
+    """A reversal the tenant asked for (the API's route, the CLI): done, put in the audit log,
+    and answered as ``ReversalOut``."""
+    user = get_user(session, product.id, body.user_id) if body.user_id is not None else None
+    done = reverse(
+        session,
+        product,
+        event_id=event_id,
+        reason=body.reason,
+        points=body.points,
+        user=user,
+        now=now,
+    )
+    if done.entries:  # the ledger is written by statement: the audit hook cannot see it
+        record(
+            session,
+            product_id=product.id,
+            action="reversal.create",
+            target_type="user",
+            target_id=done.user.external_id,
+            changes={
+                "event_id": {"after": done.event_id},
+                "points": {"after": done.reversed + done.unrecovered},
+                "reason": {"after": body.reason},
+            },
+            now=now,
+        )
+    return {
+        "event_id": done.event_id,
+        "user_id": done.user.external_id,
+        "reversed": done.reversed,
+        "unrecovered": done.unrecovered,
+        "balance": done.balance,
+        "pending": done.pending,
+        "lifetime": done.lifetime,
+        "entries": [EntryOut.model_validate(entry).model_dump() for entry in done.entries],
+    }

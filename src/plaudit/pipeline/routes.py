@@ -14,7 +14,6 @@ from fastapi.responses import JSONResponse
 
 from plaudit.access.session import DbSession
 from plaudit.access.state import State
-from plaudit.audit.recorder import record
 from plaudit.events.schemas import (
     BatchAccepted,
     EventAccepted,
@@ -23,7 +22,7 @@ from plaudit.events.schemas import (
     ServerEventIn,
 )
 from plaudit.limits import web as limits
-from plaudit.loyalty.schemas import AdjustmentIn, AdjustmentOut, EntryOut, ReversalIn, ReversalOut
+from plaudit.loyalty.schemas import AdjustmentIn, AdjustmentOut, ReversalIn, ReversalOut
 from plaudit.products.dependencies import ManagedProduct
 from plaudit.users.client import ClientContext, WritingUser
 from plaudit.users.service import get_user
@@ -150,37 +149,4 @@ def reverse_event(
     session: DbSession,
     state: State,
 ) -> Any:
-    user = get_user(session, product.id, body.user_id) if body.user_id is not None else None
-    done = reversals.reverse(
-        session,
-        product,
-        event_id=event_id,
-        reason=body.reason,
-        points=body.points,
-        user=user,
-        now=state.now(),
-    )
-    if done.entries:  # the ledger is written by statement: the audit hook cannot see it
-        record(
-            session,
-            product_id=product.id,
-            action="reversal.create",
-            target_type="user",
-            target_id=done.user.external_id,
-            changes={
-                "event_id": {"after": done.event_id},
-                "points": {"after": done.reversed + done.unrecovered},
-                "reason": {"after": body.reason},
-            },
-            now=state.now(),
-        )
-    return {
-        "event_id": done.event_id,
-        "user_id": done.user.external_id,
-        "reversed": done.reversed,
-        "unrecovered": done.unrecovered,
-        "balance": done.balance,
-        "pending": done.pending,
-        "lifetime": done.lifetime,
-        "entries": [EntryOut.model_validate(entry).model_dump() for entry in done.entries],
-    }
+    return reversals.requested(session, product, event_id, body, now=state.now())
