@@ -918,14 +918,18 @@ li.wrap .code-row{flex-basis:100%;margin-top:0}
                 h(
                   "li",
                   { part: "reward-item", "data-plaudit": "reward-item", "data-status": item.status || null },
-                  h("span", null, "+" + this.phrase(item.kind, item.amount)),
-                  waiting(item)
-                    ? h(
-                        "span",
-                        { class: "muted", part: "reward-pending", "data-plaudit": "reward-pending" },
-                        item.available_at ? fill(t.rewardPendingUntil, { date: this.day(item.available_at) }) : t.rewardPending,
-                      )
-                    : null,
+                  h(
+                    "span",
+                    null,
+                    "+" + this.phrase(item.kind, item.amount),
+                    waiting(item)
+                      ? h(
+                          "span",
+                          { class: "sub", part: "reward-pending", "data-plaudit": "reward-pending" },
+                          item.available_at ? fill(t.rewardPendingUntil, { date: this.day(item.available_at) }) : t.rewardPending,
+                        )
+                      : null,
+                  ),
                   h("span", { class: "muted" }, this.date(item.created_at)),
                 ),
               ),
