@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from playwright.sync_api import expect
 
@@ -127,7 +128,6 @@ class Lab:
     tokens: dict[str, str]
     #: saver's lots by name (see the fixture) -> ledger entry id
     lots: dict[str, int]
-    referrer: str
 
 
 @pytest.fixture(scope="module")
@@ -248,12 +248,11 @@ def lab(plaudit: Plaudit, host: HostServer) -> Lab:
             continue
         when = {0: "today", 19: "20 days", 20: "20 days"}.get(age(entry), "old")
         lots[f"{entry['reason']} {when}"] = entry["id"]
-    return Lab(program, tokens, lots, ids["keeper"])
+    return Lab(program, tokens, lots)
 
 
 def jwt_user(token: str) -> str:
-    import jwt
-
+    """The user id a test token names (the tests signed it; nothing to verify)."""
     return str(jwt.decode(token, options={"verify_signature": False})["UserId"])
 
 
