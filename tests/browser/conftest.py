@@ -126,6 +126,8 @@ def plaudit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plaudit]:
         port=port,
         demo=True,
         keystore_refresh_seconds=0.5,
+        # The programs loop (holds, expiry, referral rewards, rolling tiers) within a second.
+        leaderboard_refresh_seconds=1.0,
     )
     db = Database(settings.resolved_database_url)
     upgrade(db.engine)

@@ -561,7 +561,8 @@ def test_points_adjust_and_history(
     older = cli_json(
         cli("points", "history", acme, "u-1", "--before", str(page["next_before"]), "--json")
     )
-    assert older == {"entries": [added["entry"]], "next_before": None}
+    # The same entry, with what is left of its points now (30 were spent since).
+    assert older == {"entries": [{**added["entry"], "remaining": 70}], "next_before": None}
     api = client.get("/v1/products/acme/users/u-1/history", headers=ADMIN).json()
     assert [e["id"] for e in api["entries"]] == [e["id"] for e in page["entries"]] + [
         added["entry"]["id"]

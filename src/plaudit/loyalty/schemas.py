@@ -280,6 +280,11 @@ class EntryOut(Row):
     redemption_status: RedemptionStatus | None = Field(
         default=None, description="Where a redemption stands (redeem entries only)."
     )
+    remaining: int | None = Field(
+        default=None,
+        description="Of earned points: how many of them are left (not yet spent, reversed or "
+        "expired); null on other entries.",
+    )
 
 
 class HistoryOut(BaseModel):

@@ -46,6 +46,8 @@
       rewardsTitle: "Rewards earned",
       total: "Total: {rewards}",
       rewardsNone: "No rewards yet. They show up here when your friends {event}.",
+      rewardPending: "Pending",
+      rewardPendingUntil: "Pending until {date}",
       close: "Close",
       loading: "Loading your referral link…",
       errorExpired: "Your session has expired. Please reload the page and try again.",
@@ -88,6 +90,7 @@
       fail_reward_out_of_stock: "{reward} is out of stock.",
       fail_reward_unavailable: "{reward} can't be redeemed any more.",
       fail_not_found: "{reward} can't be redeemed any more.",
+      fail_reward_out_of_codes: "{reward} has no codes left right now.",
       failOther: "{reward} couldn't be redeemed. Please try again later.",
       failNetwork: "We couldn't reach the rewards service. Try again: you won't be charged twice.",
       earnTitle: "Ways to earn",
@@ -164,6 +167,8 @@
       rewardsTitle: "Verdiente Prämien",
       total: "Gesamt: {rewards}",
       rewardsNone: "Noch keine Prämien. Sie erscheinen hier, sobald deine Freunde {event}.",
+      rewardPending: "Ausstehend",
+      rewardPendingUntil: "Ausstehend bis {date}",
       close: "Schließen",
       loading: "Dein Empfehlungslink wird geladen …",
       errorExpired: "Deine Sitzung ist abgelaufen. Bitte lade die Seite neu und versuche es noch einmal.",
@@ -206,6 +211,7 @@
       fail_reward_out_of_stock: "{reward} ist ausverkauft.",
       fail_reward_unavailable: "{reward} kann nicht mehr eingelöst werden.",
       fail_not_found: "{reward} kann nicht mehr eingelöst werden.",
+      fail_reward_out_of_codes: "Für {reward} sind gerade keine Codes mehr da.",
       failOther: "{reward} konnte nicht eingelöst werden. Bitte versuche es später noch einmal.",
       failNetwork: "Der Prämiendienst ist nicht erreichbar. Versuche es noch einmal: es wird nur einmal abgebucht.",
       earnTitle: "So sammelst du Punkte",
@@ -838,8 +844,11 @@ li.wrap .code-row{flex-basis:100%;margin-top:0}
       ];
 
       const stats = data.stats || {};
+      // reward_totals counts granted rewards only: a pending one (held or in its hold days)
+      // is listed, marked, and not counted until it is granted.
       const totals = Object.entries(data.reward_totals || {}).filter(([, amount]) => amount);
       const rewards = Array.isArray(data.rewards) ? data.rewards : [];
+      const waiting = (item) => item.status === "pending" || item.status === "held";
 
       return [
         first ? h("p", { part: "greeting", "data-plaudit": "greeting" }, fill(t.greeting, { name: first })) : null,
@@ -898,7 +907,9 @@ li.wrap .code-row{flex-basis:100%;margin-top:0}
               { part: "reward-totals", "data-plaudit": "reward-totals" },
               fill(t.total, { rewards: totals.map(([kind, amount]) => this.phrase(kind, amount)).join(", ") }),
             )
-          : h("p", { class: "muted", part: "rewards-empty", "data-plaudit": "rewards-empty" }, fill(t.rewardsNone, { event })),
+          : rewards.length
+            ? null
+            : h("p", { class: "muted", part: "rewards-empty", "data-plaudit": "rewards-empty" }, fill(t.rewardsNone, { event })),
         rewards.length
           ? h(
               "ul",
@@ -906,8 +917,19 @@ li.wrap .code-row{flex-basis:100%;margin-top:0}
               rewards.map((item) =>
                 h(
                   "li",
-                  { part: "reward-item", "data-plaudit": "reward-item" },
-                  h("span", null, "+" + this.phrase(item.kind, item.amount)),
+                  { part: "reward-item", "data-plaudit": "reward-item", "data-status": item.status || null },
+                  h(
+                    "span",
+                    null,
+                    "+" + this.phrase(item.kind, item.amount),
+                    waiting(item)
+                      ? h(
+                          "span",
+                          { class: "sub", part: "reward-pending", "data-plaudit": "reward-pending" },
+                          item.available_at ? fill(t.rewardPendingUntil, { date: this.day(item.available_at) }) : t.rewardPending,
+                        )
+                      : null,
+                  ),
                   h("span", { class: "muted" }, this.date(item.created_at)),
                 ),
               ),
@@ -1144,10 +1166,12 @@ li.wrap .code-row{flex-basis:100%;margin-top:0}
       ];
     }
 
-    /** A history entry's hold, expiry and fulfilment, when the API sends them. */
+    /** A history entry's hold, expiry and fulfilment, when the API sends them. A lot's hold
+     * and expiry concern only what is left of it: a lot spent (or reversed) to nothing keeps
+     * its dates in the ledger, and says nothing here. */
     entryNotes(e) {
       const t = this.t;
-      const ahead = (at) => !!at && new Date(at) > new Date();
+      const ahead = (at) => !!at && new Date(at) > new Date() && e.remaining > 0;
       const notes = [
         ["entry-pending", ahead(e.available_at) && fill(t.entryPending, { date: this.day(e.available_at) })],
         ["entry-expires", ahead(e.expires_at) && fill(t.entryExpires, { date: this.day(e.expires_at) })],
