@@ -341,6 +341,9 @@ def test_adjustments_carry_their_reason_and_never_overdraw(acme: Tenant, db: Dat
     )
     assert added.status_code == 201, added.text
     assert added.json()["balance"] == 75
+    # The answer's entry is the one the history shows, down to what is left of its lot.
+    assert added.json()["entry"] == acme.history("ann")["entries"][0]
+    assert added.json()["entry"]["remaining"] == 75
     taken = acme.admin("POST", "/users/ann/points", 201, json={"amount": -25, "reason": "Fix"})
     assert taken["entry"]["delta"] == -25
     too_much = acme.client.post(

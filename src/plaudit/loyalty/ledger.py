@@ -91,6 +91,8 @@ class Entry:
     #: Of a lot: when its points become available (null: at once) and when they expire.
     available_at: dt.datetime | None = None
     expires_at: dt.datetime | None = None
+    #: Of a lot: its points not yet spent, reversed or expired (null: not a lot).
+    remaining: int | None = None
 
 
 _accounts: Table = LoyaltyAccount.__table__  # type: ignore[assignment]
@@ -387,6 +389,7 @@ def credit_many(
             lifetime=lifetime,
             available_at=row["available_at"],
             expires_at=row["expires_at"],
+            remaining=row["remaining"],
         )
         user_id = credit_.user.external_id
         notices: list[Notice] = [
@@ -1264,6 +1267,7 @@ def _append(
         lifetime=lifetime,
         available_at=row["available_at"],
         expires_at=row["expires_at"],
+        remaining=row["remaining"],
     )
 
 
