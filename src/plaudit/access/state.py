@@ -51,4 +51,10 @@ def get_state(request: Request) -> AppState:
     return state
 
 
-State = Annotated[AppState, Depends(get_state)]
+async def _state(request: Request) -> AppState:
+    # A coroutine, so FastAPI reads it on the event loop: a plain function dependency costs a
+    # trip through the threadpool on every request that names it.
+    return get_state(request)
+
+
+State = Annotated[AppState, Depends(_state)]

@@ -155,6 +155,9 @@ class Credit(NamedTuple):
     #: When the earn happened (the event's occurred_at): the lot's expiry and hold count
     #: from it. None: now.
     at: dt.datetime | None = None
+    #: The rule of ``rule_id`` as the caller holds it (the pipeline's kept copy): spares the
+    #: read of it, which no session has since the programs are kept per process.
+    rule: EarningRule | None = None
 
 
 @dataclass(frozen=True)
@@ -262,7 +265,6 @@ def lot_for(
 
 
 def _rule_of(session: Session, rule_id: str | None) -> EarningRule | None:
-    # The batch's rules are in the session already (the pipeline read them): no statement.
     return session.get(EarningRule, rule_id) if rule_id is not None else None
 
 
@@ -289,7 +291,7 @@ def credit_many(
         if credit_.points <= 0:
             raise ValueError("a credit adds a positive number of points")
         if credit_.rule_id not in rules_by_id:
-            rules_by_id[credit_.rule_id] = _rule_of(session, credit_.rule_id)
+            rules_by_id[credit_.rule_id] = credit_.rule or _rule_of(session, credit_.rule_id)
         lot = lot_for(
             product, rules_by_id[credit_.rule_id], kind=credit_.kind, at=credit_.at, now=now
         )

@@ -167,6 +167,7 @@ def run(
                     rule_id=rule.id,
                     event_id=stored[i][0],
                     at=happened[i],
+                    rule=rule,
                 )
             )
             owners.append(position)
