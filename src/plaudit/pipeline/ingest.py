@@ -87,11 +87,14 @@ def moments(
         if at is None:
             out.append(now)
             continue
-        at = at.astimezone(dt.UTC)
+        try:
+            at = at.astimezone(dt.UTC)
+        except OverflowError:  # a moment at the calendar's edge whose UTC is off it
+            at = dt.datetime.min.replace(tzinfo=dt.UTC) if at.year == 1 else latest + MAX_AHEAD
         if not oldest <= at <= latest:
             which = f" (event {position + 1} of the batch)" if len(events) > 1 else ""
             raise OccurredAtOutOfRange(
-                f"occurred_at {at.isoformat()}{which} is "
+                f"occurred_at {event.occurred_at.isoformat()}{which} is "
                 + (
                     f"more than {int(MAX_AHEAD.total_seconds() // 60)} minutes ahead of now"
                     if at > latest
