@@ -83,18 +83,18 @@ def moments(
     latest = now + MAX_AHEAD
     out = []
     for position, (_, event) in enumerate(events):
-        at = event.occurred_at
-        if at is None:
+        sent = event.occurred_at
+        if sent is None:
             out.append(now)
             continue
         try:
-            at = at.astimezone(dt.UTC)
+            at = sent.astimezone(dt.UTC)
         except OverflowError:  # a moment at the calendar's edge whose UTC is off it
-            at = dt.datetime.min.replace(tzinfo=dt.UTC) if at.year == 1 else latest + MAX_AHEAD
+            at = dt.datetime.min.replace(tzinfo=dt.UTC) if sent.year == 1 else latest + MAX_AHEAD
         if not oldest <= at <= latest:
             which = f" (event {position + 1} of the batch)" if len(events) > 1 else ""
             raise OccurredAtOutOfRange(
-                f"occurred_at {event.occurred_at.isoformat()}{which} is "
+                f"occurred_at {sent.isoformat()}{which} is "
                 + (
                     f"more than {int(MAX_AHEAD.total_seconds() // 60)} minutes ahead of now"
                     if at > latest
