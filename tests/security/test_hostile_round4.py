@@ -230,3 +230,157 @@ def test_an_occurred_at_at_the_calendars_edge_is_refused_never_a_500(
     assert client.json()["error"]
     server = _server(acme, 422, user_id="ann", type="visit", occurred_at=moment)
     assert server["error"]
+
+
+# --- 3. reward code pools and tenant fulfilment ---------------------------------------------
+
+
+def _member(tenant: Tenant, sub: str, points: int = 1000) -> None:
+    tenant.send(sub, "hello")
+    tenant.admin("POST", f"/users/{sub}/points", 201, json={"amount": points, "reason": "Start"})
+
+
+def _reward(tenant: Tenant, fulfilment: str, cost: int = 100) -> str:
+    body = {"name": "Gift card", "cost": cost, "fulfilment": fulfilment}
+    return str(tenant.admin("POST", "/rewards", 201, json=body)["id"])
+
+
+def _redeem(tenant: Tenant, sub: str, reward_id: str) -> dict[str, Any]:
+    response = tenant.user_call("POST", f"/v1/rewards/{reward_id}/redeem", sub)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()["redemption"]
+    return result
+
+
+def _upload(tenant: Tenant, reward_id: str, text: str, headers: dict[str, str]) -> Any:
+    path = f"/v1/products/{tenant.id}/rewards/{reward_id}/codes"
+    return tenant.client.post(path, content=text.encode(), headers={**headers, **CSV})
+
+
+def test_another_tenants_pool_and_redemptions_do_not_exist_for_a_key(
+    acme: Tenant, rival: Tenant
+) -> None:
+    """The rival's key can neither upload to, read, nor empty acme's pool, nor list or settle
+    acme's redemptions, on acme's path or its own: the code stays acme's user's, unrefunded."""
+    pool = _reward(acme, "code")
+    assert _upload(acme, pool, "code\nSECRET-1\nSECRET-2\n", ADMIN).status_code == 200
+    held = _reward(acme, "tenant")
+    _member(acme, "ann")
+    redemption = _redeem(acme, "ann", held)
+    rival_key = bearer(rival.product["api_key"])
+    for product in ("acme", "rival"):
+        base = f"/v1/products/{product}"
+        upload = rival.client.post(
+            f"{base}/rewards/{pool}/codes", content=b"MINE\n", headers={**rival_key, **CSV}
+        )
+        assert upload.status_code in (403, 404), upload.text
+        for method in ("GET", "DELETE"):
+            seen = _as_rival(rival, method, f"{base}/rewards/{pool}/codes")
+            assert seen.status_code in (403, 404), seen.text
+        settle = _as_rival(
+            rival,
+            "POST",
+            f"{base}/redemptions/{redemption['id']}/fulfilment",
+            json={"outcome": "failed", "reason": "x"},
+        )
+        assert settle.status_code in (403, 404), settle.text
+        listed = _as_rival(rival, "GET", f"{base}/redemptions")
+        assert listed.status_code in (403, 404) or listed.json() == [], listed.text
+    assert acme.admin("GET", f"/rewards/{pool}/codes")["remaining"] == 2
+    assert acme.balance("ann") == 900
+
+
+def test_a_user_token_can_neither_upload_codes_nor_settle_its_own_redemption(
+    acme: Tenant,
+) -> None:
+    """A browser holding a valid user token cannot reach the pool or the fulfilment route: it
+    cannot mark its own redemption failed to get its points back and keep the goods."""
+    pool = _reward(acme, "code")
+    held = _reward(acme, "tenant")
+    _member(acme, "ann")
+    redemption = _redeem(acme, "ann", held)
+    token = bearer(acme.token("ann"))
+    assert _upload(acme, pool, "FREE\n", token).status_code in (401, 403)
+    settle = acme.client.post(
+        f"/v1/products/acme/redemptions/{redemption['id']}/fulfilment",
+        headers=token,
+        json={"outcome": "failed"},
+    )
+    assert settle.status_code in (401, 403), settle.text
+    assert acme.balance("ann") == 900
+
+
+def test_a_failed_redemption_is_refunded_once_however_often_or_late_it_is_sent(
+    acme: Tenant, db: Database
+) -> None:
+    """failed five times refunds once; fulfilled after failed is refused (409), as failed after
+    fulfilled is: the points come back exactly once."""
+    held = _reward(acme, "tenant")
+    _member(acme, "ann")
+    first = _redeem(acme, "ann", held)
+    second = _redeem(acme, "ann", held)
+    path = "/redemptions/{}/fulfilment"
+    for _ in range(5):
+        acme.admin("POST", path.format(first["id"]), json={"outcome": "failed"})
+    assert acme.balance("ann") == 900
+    refused = acme.admin("POST", path.format(first["id"]), 409, json={"outcome": "fulfilled"})
+    assert refused["error"] == "redemption_settled"
+    acme.admin("POST", path.format(second["id"]), json={"outcome": "fulfilled", "code": "G-1"})
+    refused = acme.admin("POST", path.format(second["id"]), 409, json={"outcome": "failed"})
+    assert refused["error"] == "redemption_settled"
+    assert acme.balance("ann") == 900
+    _balances_hold(db)
+
+
+def test_a_code_is_seen_only_by_its_user_and_never_in_the_audit_log(
+    acme: Tenant, db: Database
+) -> None:
+    """ann's code is in ann's history and privacy export only: bob's history, bob's export,
+    the catalog and the audit log of the upload carry counts, never a code."""
+    pool = _reward(acme, "code")
+    assert _upload(acme, pool, "ONLY-ANN-7\nSPARE-8\n", ADMIN).status_code == 200
+    _member(acme, "ann")
+    _member(acme, "bob")
+    code = _redeem(acme, "ann", pool)["code"]
+    spare = "SPARE-8" if code == "ONLY-ANN-7" else "ONLY-ANN-7"
+    assert code in str(acme.history("ann"))
+    assert code in acme.admin("GET", "/users/ann/export").__repr__()
+    seen = [
+        str(acme.history("bob")),
+        str(acme.admin("GET", "/users/bob/export")),
+        acme.user_call("GET", "/v1/rewards", "bob").text,
+        acme.user_call("GET", "/v1/me", "bob").text,
+        str(acme.admin("GET", "/audit")),
+        str(acme.admin("GET", f"/rewards/{pool}/codes")),
+    ]
+    for text in seen:
+        assert code not in text and spare not in text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\x00\x01\x02\n",
+        "code\n" + "A" * 5000 + "\n",
+        '"unterminated\n',
+        "\ufeffcode,other\n,\n",
+        "=HYPERLINK(\"http://evil\")\n",
+        "\u202eEVIL\n",
+        "\xff\xfe",
+    ],
+)
+def test_a_malicious_codes_file_is_answered_line_by_line_never_a_500(
+    acme: Tenant, text: str
+) -> None:
+    """NUL and control bytes, over-long lines, broken quoting, a header with an empty code,
+    a formula, bidi overrides, bad UTF-8: a 200 naming each refused line, or a precise 4xx."""
+    pool = _reward(acme, "code")
+    path = f"/v1/products/acme/rewards/{pool}/codes"
+    response = acme.client.post(
+        path, content=text.encode("utf-8", "surrogateescape"), headers={**ADMIN, **CSV}
+    )
+    assert response.status_code < 500, response.text
+    if response.status_code == 200:
+        answer = response.json()
+        assert answer["added"] + answer["duplicates"] + answer["refused_count"] >= 0
+        assert answer["added"] <= 1
