@@ -384,3 +384,114 @@ def test_a_malicious_codes_file_is_answered_line_by_line_never_a_500(
         answer = response.json()
         assert answer["added"] + answer["duplicates"] + answer["refused_count"] >= 0
         assert answer["added"] <= 1
+
+
+# --- 4. referral screening and review -------------------------------------------------------
+
+
+@pytest.fixture
+def shop(client: TestClient, db: Database, settings: Settings, clock: Clock) -> Shop:
+    shop = Shop(client, db, settings, clock)
+    shop.users(("alice", {"email": "alice@example.com"}))
+    return shop
+
+
+def _flagged(shop: Shop, referred: str = "bob") -> None:
+    answer = shop.signup(referred, referred_email="ALICE@example.com")
+    assert answer["review"]["status"] == "flagged", answer
+
+
+def test_another_tenant_can_neither_see_nor_decide_a_flagged_referral(
+    shop: Shop, rival: Tenant
+) -> None:
+    """The rival's key on shop's review queue, rules and decisions: 403/404 on shop's path,
+    an empty queue and 404 on its own; bob's reward stays held."""
+    _flagged(shop)
+    for product in ("shop", "rival"):
+        base = f"/v1/products/{product}"
+        calls = [
+            ("POST", "/referrals/bob/approval", {}),
+            ("POST", "/referrals/bob/rejection", {"reason": "x"}),
+        ]
+        if product == "shop":  # its own rules are the rival's to switch
+            calls.append(("PATCH", "/referral-rules/self_referral", {"enabled": False}))
+        for method, path, body in calls:
+            response = _as_rival(rival, method, base + path, json=body)
+            assert response.status_code in (403, 404), (product, path, response.text)
+        queue = _as_rival(rival, "GET", f"{base}/referral-reviews")
+        assert queue.status_code in (403, 404) or queue.json()["total"] == 0, queue.text
+    page = shop.call("GET", "/referral-reviews").json()
+    assert [r["reward"]["status"] for r in page["referrals"]] == ["held"]
+    assert shop.balance("alice") == 0
+
+
+def test_a_user_token_reaches_no_review_route(shop: Shop) -> None:
+    """alice's own valid user token cannot approve her held referral, switch a screening rule
+    off, or read the queue: none of them is a browser's route."""
+    _flagged(shop)
+    token = shop.client.post(
+        "/v1/products/shop/referrals", json={}, headers=bearer("not-a-key")
+    )
+    assert token.status_code == 401
+    alice = Tenant(shop.client, shop.product, shop.clock)
+    for method, path, body in (
+        ("POST", "/v1/products/shop/referrals/bob/approval", {}),
+        ("PATCH", "/v1/products/shop/referral-rules/self_referral", {"enabled": False}),
+        ("GET", "/v1/products/shop/referral-reviews", None),
+    ):
+        response = alice.user_call(method, path, "alice", json=body)
+        assert response.status_code in (401, 403), (path, response.text)
+    assert shop.balance("alice") == 0
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        {"client_ip": "999.1.1.1"},
+        {"client_ip": "1.2.3.4; DROP TABLE"},
+        {"client_ip": "x" * 46},
+        {"client_ip": 12},
+        {"device_id": ""},
+        {"device_id": "d" * 256},
+        {"referred_email": "a" * 400 + "@x.com"},
+    ],
+)
+def test_malformed_signup_facts_are_a_precise_422(shop: Shop, facts: dict[str, Any]) -> None:
+    """A server call with a bad address, device id or email is refused by field, never 500,
+    and records no referral."""
+    response = shop.call(
+        "POST", "/referrals", json={"referred_user_id": "bob", "referrer_user_id": "alice", **facts}
+    )
+    assert response.status_code == 422, response.text
+    assert shop.call("GET", "/referrals").json()["total"] == 0
+
+
+def test_the_queue_and_the_referral_list_are_bounded_at_any_offset(shop: Shop) -> None:
+    """The largest page and offset answer at once; a page past them is a 422, not a scan."""
+    _flagged(shop)
+    for path in ("/referral-reviews", "/referrals"):
+        far = shop.call("GET", path, params={"limit": 200, "offset": 1_000_000_000})
+        assert far.status_code == 200 and far.json()["referrals"] == [], far.text
+        for params in ({"limit": 201}, {"offset": -1}, {"offset": 10**10}, {"limit": "x"}):
+            assert shop.call("GET", path, params=params).status_code == 422
+
+
+@pytest.mark.parametrize(
+    "cookie", ["short", "a" * 65, "x" * 4000, "../../etc", "a" * 30 + "!", "%C3%A9" * 10]
+)
+def test_a_device_cookie_of_the_wrong_shape_is_replaced_never_stored(
+    shop: Shop, make_client: Any, cookie: str
+) -> None:
+    """A share-link visitor sending a device cookie that is not Plaudit's shape gets a fresh
+    random one (and the redirect): a client cannot choose what its clicks are counted as."""
+    alice = Tenant(shop.client, shop.product, shop.clock)
+    code = alice.user_call("GET", "/v1/referrals/me", "alice").json()["code"]
+    visitor = make_client(address="192.0.2.44")
+    response = visitor.get(
+        f"/r/{code}",
+        headers={"Cookie": f"plaudit_device={cookie}"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 302
+    fresh = response.cookies.get("plaudit_device")
+    assert fresh is not None and fresh != cookie and 22 <= len(fresh) <= 64
