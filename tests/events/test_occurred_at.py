@@ -159,8 +159,9 @@ def test_occurred_at_needs_a_time_zone(acme: Tenant) -> None:
 def test_the_ledger_is_told_when_the_earn_happened(
     acme: Tenant, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each credit carries its event's moment (``Credit.at``; now when none was sent), from
-    which the ledger counts a lot's expiry and hold."""
+    """Each credit of a server event carries its event's moment (``Credit.at``; now when none
+    was sent), from which the ledger counts a lot's expiry and hold; a token's event, whose
+    occurred_at vouches for nothing, carries now."""
     acme.rule(event_type="purchase", points=5)
     seen: list[ledger.Credit] = []
     credit_many = ledger.credit_many
@@ -170,10 +171,13 @@ def test_the_ledger_is_told_when_the_earn_happened(
         return credit_many(session, product, credits, **kwargs)
 
     monkeypatch.setattr(ledger, "credit_many", spy)
-    acme.send("ann", "purchase", occurred_at="2026-03-08T10:00:00Z")
+    sent = {"user_id": "ann", "type": "purchase", "occurred_at": "2026-03-08T10:00:00Z"}
+    assert _server(acme.client, sent).status_code == 202
     acme.send("ann", "purchase")
+    acme.send("ann", "purchase", occurred_at=_ago(acme.clock, days=2))
     assert [credit.at for credit in seen] == [
         dt.datetime(2026, 3, 8, 10, tzinfo=dt.UTC),
+        _now(acme.clock),
         _now(acme.clock),
     ]
 

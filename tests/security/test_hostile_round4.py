@@ -8,6 +8,7 @@ a regression reopens a hole loudly. Where an attack succeeded, the test names th
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -230,6 +231,51 @@ def test_an_occurred_at_at_the_calendars_edge_is_refused_never_a_500(
     assert client.json()["error"]
     server = _server(acme, 422, user_id="ann", type="visit", occurred_at=moment)
     assert server["error"]
+
+
+def _ago(tenant: Tenant, **delta: float) -> str:
+    moment = dt.datetime.fromtimestamp(tenant.clock.now, dt.UTC) - dt.timedelta(**delta)
+    return moment.isoformat()
+
+
+def test_a_browser_cannot_shorten_a_hold_by_dating_its_event_back(
+    acme: Tenant, db: Database
+) -> None:
+    """With a 7-day hold, a user's own event dated 6 days 23 hours back stays pending for the
+    whole 7 days from when it arrived: occurred_at from a token counts for its day's limits and
+    streaks, never to make held points spendable early. (Found by this review: the hold counted
+    from the browser's occurred_at; fixed in pipeline/ingest.py.)"""
+    acme.admin("PATCH", "", json={"points_hold_days": 7})
+    acme.rule(event_type="review", points=40)
+    assert acme.send("ann", "review", occurred_at=_ago(acme, days=6, hours=23))["points_earned"]
+    points = acme.me("ann")["points"]
+    assert (points["balance"], points["pending"]) == (0, 40)
+    released = dt.datetime.fromisoformat(points["next_release"]["at"])
+    assert released == dt.datetime.fromtimestamp(acme.clock.now, dt.UTC) + dt.timedelta(days=7)
+    reward = acme.admin("POST", "/rewards", 201, json={"name": "Mug", "cost": 40})
+    refused = acme.user_call("POST", f"/v1/rewards/{reward['id']}/redeem", "ann")
+    assert refused.json()["error"] == "insufficient_points"
+    _balances_hold(db)
+
+
+def test_a_browser_backfilling_days_reaches_a_once_rule_once_and_no_day_past_the_bound(
+    acme: Tenant,
+) -> None:
+    """A user's token dating events back earns a once rule once however many days it names,
+    and cannot name a day more than 7 days back: the daily allowance it can claim late is at
+    most the documented week's."""
+    acme.rule(name="Welcome", event_type="welcome", points=50, once=True)
+    acme.rule(name="Daily", event_type="check_in", points=1, limit_per_day=1)
+    earned = [
+        acme.send("ann", "welcome", occurred_at=_ago(acme, days=day))["points_earned"]
+        for day in range(7)
+    ]
+    assert earned == [50, 0, 0, 0, 0, 0, 0]
+    for day in range(7):
+        acme.send("ann", "check_in", occurred_at=_ago(acme, days=day))
+    refused = acme.send("ann", "check_in", expect=422, occurred_at=_ago(acme, days=7, minutes=1))
+    assert refused["error"] == "occurred_at_out_of_range"
+    assert acme.balance("ann") == 50 + 7
 
 
 # --- 3. reward code pools and tenant fulfilment ---------------------------------------------

@@ -169,7 +169,9 @@ def run(
                     reason=rule.name,
                     rule_id=rule.id,
                     event_id=stored[i][0],
-                    at=happened[i],
+                    # A token's occurred_at moves its day, never its lot: a browser dating an
+                    # event back must not shorten a hold (nor the lot's expiry).
+                    at=now if source == "client" else happened[i],
                 )
             )
             owners.append(position)
