@@ -59,7 +59,8 @@ def _balances_hold(db: Database) -> None:
         for account in session.scalars(select(LoyaltyAccount)):
             user = session.get(User, account.user_pk)
             assert user is not None
-            assert account.balance >= 0 and account.pending >= 0
+            assert account.balance >= 0
+            assert account.pending >= 0
             assert account.balance + account.pending == ledger.ledger_sum(session, user)
 
 
@@ -404,7 +405,8 @@ def test_a_code_is_seen_only_by_its_user_and_never_in_the_audit_log(
         str(acme.admin("GET", f"/rewards/{pool}/codes")),
     ]
     for text in seen:
-        assert code not in text and spare not in text
+        assert code not in text
+        assert spare not in text
 
 
 @pytest.mark.parametrize(
@@ -519,7 +521,8 @@ def test_the_queue_and_the_referral_list_are_bounded_at_any_offset(shop: Shop) -
     _flagged(shop)
     for path in ("/referral-reviews", "/referrals"):
         far = shop.call("GET", path, params={"limit": 200, "offset": 1_000_000_000})
-        assert far.status_code == 200 and far.json()["referrals"] == [], far.text
+        assert far.status_code == 200, far.text
+        assert far.json()["referrals"] == []
         for params in ({"limit": 201}, {"offset": -1}, {"offset": 10**10}, {"limit": "x"}):
             assert shop.call("GET", path, params=params).status_code == 422
 
@@ -542,7 +545,9 @@ def test_a_device_cookie_of_the_wrong_shape_is_replaced_never_stored(
     )
     assert response.status_code == 302
     fresh = response.cookies.get("plaudit_device")
-    assert fresh is not None and fresh != cookie and 22 <= len(fresh) <= 64
+    assert fresh is not None
+    assert fresh != cookie
+    assert 22 <= len(fresh) <= 64
 
 
 # --- 5. background steps: bounded, oldest first, isolated per product ------------------------
