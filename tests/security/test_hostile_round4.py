@@ -680,3 +680,38 @@ def test_the_longest_window_and_grace_run_at_the_calendars_edge_without_error(
     acme.clock.advance(120)
     assert requalify.requalify_all(db, now=_now(acme)) == 1
     assert acme.me("ann")["tier_status"]["window_days"] == 3650
+
+
+@pytest.mark.parametrize("code", ["x" * 5000, "%00", "%27%20OR%201%3D1", "%E2%80%AE", "A" * 64])
+def test_a_hostile_share_code_lands_the_visitor_and_stores_nothing(
+    shop: Shop, make_client: Any, code: str
+) -> None:
+    """Long, NUL, dotted or bidi codes on /r/: the redirect to the landing page, no cookie (no
+    real code), no click recorded."""
+    response = make_client(address="192.0.2.45").get(f"/r/{code}", follow_redirects=False)
+    assert response.status_code == 302, response.text
+    assert "plaudit_device" not in response.cookies
+    with shop.db.session() as session:
+        from plaudit.referrals.models import ReferralClick
+
+        assert session.scalars(select(ReferralClick)).all() == []
+
+
+@pytest.mark.parametrize("code", ["G-1\n=cmd()", "\u202eEVIL", "a\x00b", "\t"])
+def test_a_fulfilment_code_the_user_would_see_is_printable_like_a_pool_code(
+    acme: Tenant, code: str
+) -> None:
+    """The code a tenant's server hands over on fulfilment is refused (422) if it carries a
+    control character or a line break, as an uploaded pool code is: the widget and the history
+    show one clean line. (Found by this review; fixed in loyalty/schemas.py.)"""
+    held = _reward(acme, "tenant")
+    _member(acme, "ann")
+    redemption = _redeem(acme, "ann", held)
+    response = acme.client.post(
+        f"/v1/products/acme/redemptions/{redemption['id']}/fulfilment",
+        headers=ADMIN,
+        json={"outcome": "fulfilled", "code": code},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "invalid_request"
+    assert acme.history("ann")["entries"][0]["redemption_status"] == "pending_fulfilment"
