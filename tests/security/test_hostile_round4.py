@@ -715,3 +715,50 @@ def test_a_fulfilment_code_the_user_would_see_is_printable_like_a_pool_code(
     assert response.status_code == 422, response.text
     assert response.json()["error"] == "invalid_request"
     assert acme.history("ann")["entries"][0]["redemption_status"] == "pending_fulfilment"
+
+
+@pytest.mark.committed
+def test_failures_racing_on_one_redemption_refund_it_once(acme: Tenant, db: Database) -> None:
+    """Four ``failed`` and two ``fulfilled`` sent at once for one pending redemption, each in
+    its own transaction: one outcome wins, the points come back at most once, and the
+    balance stays its ledger's sum."""
+    import threading
+
+    from plaudit.errors import ServiceError
+    from plaudit.loyalty import fulfilment
+    from plaudit.products.models import Product
+
+    held = _reward(acme, "tenant")
+    _member(acme, "ann")
+    redemption = _redeem(acme, "ann", held)
+    outcomes = ["failed", "fulfilled", "failed", "failed", "fulfilled", "failed"]
+    barrier = threading.Barrier(len(outcomes))
+    results: list[object] = [None] * len(outcomes)
+
+    def run(index: int) -> None:
+        barrier.wait(timeout=10)
+        try:
+            with db.session() as session:
+                product = session.get(Product, "acme")
+                found = fulfilment.settle(
+                    session,
+                    product,
+                    redemption["id"],
+                    outcome=outcomes[index],  # type: ignore[arg-type]
+                    now=_now(acme),
+                )
+                results[index] = found.status
+        except ServiceError as exc:
+            results[index] = exc.code
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(outcomes))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    won = {r for r in results if r in ("failed", "fulfilled")}
+    assert len(won) == 1, results
+    assert set(results) - won <= {"redemption_settled"}
+    assert acme.balance("ann") == (1000 if won == {"failed"} else 900)
+    _balances_hold(db)
