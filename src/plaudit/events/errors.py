@@ -9,9 +9,10 @@ class OccurredAtOutOfRange(InvalidInput):
     code = "occurred_at_out_of_range"
     description = "The event's occurred_at is further in the future or the past than allowed."
     hint = (
-        "Send occurred_at as ISO 8601 with an offset, at most 5 minutes ahead of now, and at "
-        "most 7 days old from a user's token or 365 days old from your servers "
-        "(docs/loyalty.md, Events); omit it for an event that happens now."
+        "Send occurred_at as ISO 8601 with an offset, at most 5 minutes ahead of now and at "
+        "most 365 days old from your servers (API key, imports); from a user's token at most "
+        "5 minutes old, as a browser vouches for no other time: send older events from your "
+        "server (docs/loyalty.md, Events). Omit it for an event that happens now."
     )
 
 

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import structlog
 from sqlalchemy import (
     Table,
     bindparam,
@@ -63,6 +64,7 @@ HELD_KINDS = frozenset({"earn"})
 #: Kinds that give spent points back without earning them: each is a lot of its own.
 GIVEN_BACK_KINDS = frozenset({"refund"})
 MAX_POINTS = 1_000_000_000
+log = structlog.get_logger("plaudit")
 EXPIRY_BATCH = 1000
 #: Users settled (lots released or expired) per transaction by the background step.
 SETTLE_BATCH = 500
@@ -759,17 +761,24 @@ def settle_due(db: Database, *, now: dt.datetime) -> int:
     """The background step: settle every user with a due lot (a hold passed, an expiry
     come), a batch of users per transaction, and send ``points.expiring`` for the lots about
     to expire. Each batch leaves its lots settled, so a crash loses no progress already
-    committed and the next run goes on from there. Returns the lots settled."""
+    committed and the next run goes on from there. Returns the lots settled.
+
+    Lots are taken oldest due first, so a tenant with a large backlog delays the others only
+    by what fell due before theirs; each product settles in its own transaction, and one that
+    fails is logged and left out for the rest of the run: it never holds the others back."""
     settled = 0
+    failed: set[str] = set()
     c = _entries.c
     for _ in range(MAX_BATCHES):
+        others = c.product_id.not_in(sorted(failed)) if failed else true()
         with db.session() as session:
             due = {
                 *(
                     (product_id, user_pk)
                     for product_id, user_pk in session.execute(
                         select(c.product_id, c.user_pk)
-                        .where(c.held == true(), c.available_at <= now)
+                        .where(c.held == true(), c.available_at <= now, others)
+                        .order_by(c.available_at)
                         .limit(SETTLE_BATCH)
                     )
                 ),
@@ -777,16 +786,24 @@ def settle_due(db: Database, *, now: dt.datetime) -> int:
                     (product_id, user_pk)
                     for product_id, user_pk in session.execute(
                         select(c.product_id, c.user_pk)
-                        .where(_LOTS_LEFT, c.expires_at <= now)
+                        .where(_LOTS_LEFT, c.expires_at <= now, others)
+                        .order_by(c.expires_at)
                         .limit(SETTLE_BATCH)
                     )
                 ),
             }
-            by_product: dict[str, list[int]] = {}
-            for product_id, user_pk in due:
-                by_product.setdefault(product_id, []).append(user_pk)
-            for product_id, users in sorted(by_product.items()):
-                settled += settle(session, product_id, users, now=now)
+        by_product: dict[str, list[int]] = {}
+        for product_id, user_pk in due:
+            by_product.setdefault(product_id, []).append(user_pk)
+        for product_id, users in sorted(by_product.items()):
+            try:
+                with db.session() as session:
+                    settled += settle(session, product_id, users, now=now)
+            except Exception as exc:  # logged; the other products go on
+                failed.add(product_id)
+                log.warning(
+                    "points_settle_failed", product_id=product_id, error_type=type(exc).__name__
+                )
         if not due:
             break
     notify_expiring(db, now=now)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
+import structlog
 from sqlalchemy import Row, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -34,6 +35,8 @@ from plaudit.webhooks.service import Notice, enqueue_many
 from . import repository, tiers
 from .ledger import EARNING_KINDS
 from .models import LedgerEntry, LoyaltyAccount, TierStanding, TierWindow
+
+log = structlog.get_logger("plaudit")
 
 #: Users evaluated per source and pass: a pass reads and writes a few thousand rows at most.
 BATCH = 1000
@@ -62,13 +65,18 @@ def requalify_all(db: Database, *, now: dt.datetime) -> int:
         )
     moved = 0
     for product_id in product_ids:
-        for _ in range(ROUNDS):
-            with db.session() as session:
-                product = session.get(Product, product_id)
-                done, more = requalify(session, product, now=now) if product else (0, False)
-            moved += done
-            if not more:
-                break
+        try:
+            for _ in range(ROUNDS):
+                with db.session() as session:
+                    product = session.get(Product, product_id)
+                    done, more = requalify(session, product, now=now) if product else (0, False)
+                moved += done
+                if not more:
+                    break
+        except Exception as exc:  # logged; one product's failure never holds the others back
+            log.warning(
+                "tiers_requalify_failed", product_id=product_id, error_type=type(exc).__name__
+            )
     return moved
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, model_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 
 from plaudit.responses import IsoTime, Row
 from plaudit.shapes import EVENT_TYPE, Identifier, Strict
@@ -412,6 +412,14 @@ class FulfilmentIn(Strict):
         max_length=200,
         description="A code for the user to see, e.g. a gift card number (fulfilled only).",
     )
+
+    @field_validator("code")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        # As an uploaded pool code (codes.py): one clean line in the widget and the history.
+        if value is not None and not value.isprintable():
+            raise ValueError("a code may not hold a control character or a line break")
+        return value
 
     @model_validator(mode="after")
     def _fits_outcome(self) -> FulfilmentIn:

@@ -67,10 +67,12 @@ class Outcome:
 
 #: The rules of an event type no rule earns by.
 NO_RULES: list[EarningRule] = []
-#: How long ago an event may say it happened, by where it comes from: a user's token vouches
-#: for little (a browser could otherwise fill past days' limits and streaks); the tenant's
-#: servers and imports may send a year of history.
-MAX_AGE = {"client": dt.timedelta(days=7)}
+#: How long ago an event may say it happened, by where it comes from. A user's token vouches
+#: only for who sends it, not when something happened: from a browser, occurred_at may only
+#: absorb clock skew (as far back as ahead), or the browser could claim past days' daily
+#: allowances and build streaks at will. The tenant's servers and imports may send a year of
+#: history (the round-4 hostile review; docs/security.md).
+MAX_AGE = {"client": MAX_AHEAD}
 MAX_AGE_SERVER = dt.timedelta(days=365)
 
 
@@ -83,25 +85,33 @@ def moments(
     latest = now + MAX_AHEAD
     out = []
     for position, (_, event) in enumerate(events):
-        at = event.occurred_at
-        if at is None:
+        sent = event.occurred_at
+        if sent is None:
             out.append(now)
             continue
-        at = at.astimezone(dt.UTC)
+        try:
+            at = sent.astimezone(dt.UTC)
+        except OverflowError:  # a moment at the calendar's edge whose UTC is off it
+            at = dt.datetime.min.replace(tzinfo=dt.UTC) if sent.year == 1 else latest + MAX_AHEAD
         if not oldest <= at <= latest:
             which = f" (event {position + 1} of the batch)" if len(events) > 1 else ""
             raise OccurredAtOutOfRange(
-                f"occurred_at {at.isoformat()}{which} is "
+                f"occurred_at {sent.isoformat()}{which} is "
                 + (
                     f"more than {int(MAX_AHEAD.total_seconds() // 60)} minutes ahead of now"
                     if at > latest
-                    else f"older than {(now - oldest).days} days"
+                    else f"older than {_span(now - oldest)}"
                 )
                 + f" ({now.isoformat()}).",
                 field="occurred_at",
             )
         out.append(at)
     return out
+
+
+def _span(age: dt.timedelta) -> str:
+    minutes = int(age.total_seconds() // 60)
+    return f"{minutes} minutes" if minutes < 24 * 60 else f"{age.days} days"
 
 
 class KnownUser(NamedTuple):
@@ -166,7 +176,9 @@ def run(
                     reason=rule.name,
                     rule_id=rule.id,
                     event_id=stored[i][0],
-                    at=happened[i],
+                    # A token's occurred_at moves its day, never its lot: a browser dating an
+                    # event back must not shorten a hold (nor the lot's expiry).
+                    at=now if source == "client" else happened[i],
                     rule=rule,
                 )
             )
