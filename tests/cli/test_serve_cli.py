@@ -34,6 +34,9 @@ def test_serve_gives_its_workers_the_chosen_host_and_port(
         "plaudit.cli.serve.uvicorn.run",
         lambda target, **options: seen.update(target=target, **options),
     )
+    # In this process the runner's stderr is closed after the command: logging configured onto
+    # it would fail every later test's log line (the next test runs a real server for that).
+    monkeypatch.setattr("plaudit.cli.serve.logs.configure", lambda settings: None)
     result = CliRunner().invoke(app, ["serve", "--port", "9123", "--workers", "2"])
     assert result.exit_code == 0, result.output
     assert seen["target"] == "plaudit.app:app_from_environment"

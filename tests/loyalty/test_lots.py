@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from plaudit.events.repository import Member
 from plaudit.loyalty import ledger
@@ -407,6 +407,32 @@ def test_a_reversal_cancels_pending_points_first(acme: Tenant, db: Database) -> 
     _lots_match_accounts(db)
 
 
+def test_a_held_lot_a_reversal_empties_is_no_longer_held_nor_ever_due(
+    acme: Tenant, clock: Clock, db: Database
+) -> None:
+    """Nothing is left of it to release: past its hold and its expiry, the background step
+    finds nothing to settle (a lot left marked held would be found due on every run, and
+    enough of them would crowd every tenant's due lots out of the step's batches)."""
+    acme.admin("PATCH", "", json={"points_hold_days": 3, "points_lot_expiry_days": 2})
+    acme.rule(event_type="purchase", points=50)
+    earned = _server_event(acme, "ann", "purchase", "order-1")
+    _reverse(acme, "order-1")
+    with db.session() as session:
+        lot = session.scalar(select(LedgerEntry).where(LedgerEntry.event_id == earned["id"]))
+        assert lot is not None
+        assert (lot.remaining, lot.held) == (0, False)
+    clock.advance(4 * DAY)
+    assert _settle(db, clock) == 0
+    with db.session() as session:
+        due = session.scalar(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.held.is_(True), LedgerEntry.available_at <= _now(clock))
+        )
+    assert due == 0
+    _lots_match_accounts(db)
+
+
 def test_a_reversal_takes_spent_points_from_the_other_lots_then_stops_at_zero(
     acme: Tenant, db: Database
 ) -> None:
@@ -503,8 +529,8 @@ def test_a_reversal_lowers_lifetime_the_tier_and_sends_points_reversed(
         "unrecovered": 0,
         "reason": "Chargeback",
     }
-    changes = {(m["from"], m["to"]) for m in _messages(db, "tier.changed")}
-    assert changes == {(None, "Gold"), ("Gold", None)}
+    changes = {(m["from"], m["to"], m["direction"]) for m in _messages(db, "tier.changed")}
+    assert changes == {(None, "Gold", "up"), ("Gold", None, "down")}
 
 
 def test_the_reversal_route_finds_events_by_either_id_and_refuses_the_unknown(

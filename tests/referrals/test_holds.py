@@ -5,6 +5,7 @@ first; a granted reward cannot be cancelled here."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import jwt
 import pytest
@@ -12,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from plaudit.products.models import Product
-from plaudit.referrals import service
+from plaudit.referrals import rewards, service
 from plaudit.referrals.rewards import release_due
 from plaudit.settings import Settings
 from plaudit.store.db import Database
@@ -130,6 +131,64 @@ def test_reversing_the_order_cancels_its_pending_reward_by_route_or_by_event(
     assert by_user["carl"]["reward"]["status"] == "cancelled"
     assert by_user["dana"]["reward"]["status"] == "pending"
     clock.advance(8 * DAY)
+    assert release_due(db, now=_at(clock)) == 1
+    assert shop.balance("alice") == 50
+
+
+def test_reversing_one_users_order_leaves_another_users_order_of_the_same_id(
+    shop: Shop,
+) -> None:
+    """Your order ids are unique per user, not per product: reversing bob's order 1001 cancels
+    the reward his conversion named, never the one carl's own order 1001 triggered."""
+    for referred in ("bob", "carl"):
+        shop.call(
+            "POST", "/events", json={"user_id": referred, "type": "purchase", "id": "1001"}
+        ).raise_for_status()
+        shop.signup(referred)
+        shop.call("POST", f"/referrals/{referred}/conversion", json={"order_id": "1001"})
+    reversed_ = shop.call("POST", "/events/1001/reversal", json={"user_id": "bob"})
+    assert reversed_.status_code == 200, reversed_.text
+    by_user = {r["referred_user_id"]: r for r in shop.call("GET", "/referrals").json()["referrals"]}
+    assert by_user["bob"]["reward"]["status"] == "cancelled"
+    assert by_user["carl"]["reward"]["status"] == "pending"
+
+
+def test_one_products_failing_release_never_holds_back_another_products_rewards(
+    shop: Shop,
+    client: TestClient,
+    db: Database,
+    settings: Settings,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both products' held rewards fall due; granting the first product's fails (whatever the
+    cause): the other's are granted all the same, in their own transaction, and the first
+    product's wait for a run that succeeds."""
+    other = Shop(
+        client,
+        db,
+        settings,
+        clock,
+        id="other",
+        referral_reward_on="conversion",
+        referral_reward_hold_days=7,
+    )
+    other.users(("alice", {"email": "alice@other.example"}))
+    for tenant in (shop, other):
+        tenant.signup("bob")
+        tenant.call("POST", "/referrals/bob/conversion")
+    clock.advance(8 * DAY)
+    grant = rewards.grant_or_wait
+
+    def failing(session: Any, product: Product, *args: Any, **kwargs: Any) -> Any:
+        if product.id == "shop":
+            raise RuntimeError("a poisoned row")
+        return grant(session, product, *args, **kwargs)
+
+    monkeypatch.setattr(rewards, "grant_or_wait", failing)
+    assert release_due(db, now=_at(clock)) == 1
+    assert (shop.balance("alice"), other.balance("alice")) == (0, 50)
+    monkeypatch.setattr(rewards, "grant_or_wait", grant)
     assert release_due(db, now=_at(clock)) == 1
     assert shop.balance("alice") == 50
 

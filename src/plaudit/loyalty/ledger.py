@@ -777,7 +777,7 @@ def settle_due(db: Database, *, now: dt.datetime) -> int:
                     (product_id, user_pk)
                     for product_id, user_pk in session.execute(
                         select(c.product_id, c.user_pk)
-                        .where(c.held == true(), c.available_at <= now, others)
+                        .where(c.held == true(), _LOTS_LEFT, c.available_at <= now, others)
                         .order_by(c.available_at)
                         .limit(SETTLE_BATCH)
                     )
@@ -1086,10 +1086,15 @@ def reverse_event(
         own = min(amount, lot.remaining)
         if own:
             state[1 if lot.held else 0] -= own
+            # A held lot the reversal empties is no longer held: nothing is left to release,
+            # and the settle step must not find it due on every run.
             connection.execute(
                 update(_entries)
                 .where(_entries.c.id == lot.id)
-                .values(remaining=_entries.c.remaining - own)
+                .values(
+                    remaining=_entries.c.remaining - own,
+                    held=lot.held and lot.remaining - own > 0,
+                )
             )
         plan.append((lot, amount, own))
     for lot, amount, own in plan:
@@ -1156,7 +1161,7 @@ def reverse_event(
                 owner,
                 "tier.changed",
                 now,
-                **{"from": change.before, "to": change.after, "lifetime": state[2]},
+                **tiers.notice(session, product, change.before, change.after, state[2]),
             )
     return Reversal(
         event_id=event.id,

@@ -116,20 +116,6 @@ def ledger_sum(session: Session, user: User) -> int:
     return int(total or 0)
 
 
-def earned_by_rule(
-    session: Session, user: User, rule_id: str, *, since: dt.datetime | None = None
-) -> int:
-    """How many times the user earned by a rule (since a moment, if given)."""
-    query = (
-        scoped(LedgerEntry, user.product_id)
-        .with_only_columns(func.count())
-        .where(LedgerEntry.user_pk == user.id, LedgerEntry.rule_id == rule_id)
-    )
-    if since is not None:
-        query = query.where(LedgerEntry.created_at >= since)
-    return int(session.scalar(query) or 0)
-
-
 def earned_by_rules(
     session: Session,
     product_id: str,
@@ -161,16 +147,6 @@ def lock_accounts(session: Session, product_id: str, users: list[int]) -> None:
         .with_only_columns(LoyaltyAccount.user_pk)
         .where(LoyaltyAccount.user_pk.in_(users))
         .order_by(LoyaltyAccount.user_pk)
-        .with_for_update()
-    )
-
-
-def lock_account(session: Session, user: User) -> None:
-    """Lock the user's account row until the transaction ends (PostgreSQL)."""
-    session.execute(
-        scoped(LoyaltyAccount, user.product_id)
-        .with_only_columns(LoyaltyAccount.user_pk)
-        .where(LoyaltyAccount.user_pk == user.id)
         .with_for_update()
     )
 

@@ -18,7 +18,6 @@ from plaudit.periods import day_start, local_day
 from plaudit.products.models import Product
 from plaudit.products.programs import programs_changed
 from plaudit.store.upsert import dialect_of
-from plaudit.users.models import User
 
 from . import ledger, repository
 from .models import EarningRule
@@ -114,12 +113,6 @@ class Terms(NamedTuple):
             limit_per_day=rule.limit_per_day,
             servers_only=rule.servers_only,
         )
-
-
-def points_for(rule: EarningRule, properties: dict[str, Any]) -> int:
-    """What one event earns under this rule: 0 when a property rule's value is missing,
-    not a number, or rounds down to nothing."""
-    return _points(Terms.of(rule), properties)
 
 
 def _points(terms: Terms, properties: dict[str, Any]) -> int:
@@ -235,58 +228,3 @@ def _earned_counts(
             key = (user_pk, rule_id, local_day(at, zone))
             counts[key] = counts.get(key, 0) + 1
     return counts
-
-
-def apply_rules(
-    session: Session,
-    product: Product,
-    user: User,
-    *,
-    rules: Sequence[EarningRule],
-    properties: dict[str, Any],
-    event_id: str,
-    source: str,
-    now: dt.datetime,
-) -> list[ledger.Entry]:
-    """Credit what an event earns under each of ``rules`` (the product's enabled rules for its
-    type; a browser's event, ``source`` "client", only under rules not kept for servers)."""
-    rules = [rule for rule in rules if not (source == "client" and rule.servers_only)]
-    if not rules:
-        return []
-    if any(rule.once or rule.limit_per_day for rule in rules):
-        # Serialise one user's limited earns: counting and crediting must be one step. (SQLite
-        # runs one writer at a time already.)
-        ledger.ensure_account(session, user)
-        if dialect_of(session) == "postgresql":
-            repository.lock_account(session, user)
-    entries = []
-    for rule in rules:
-        points = points_for(rule, properties)
-        if points <= 0 or _limit_reached(session, product, user, rule, now):
-            continue
-        entries.append(
-            ledger.credit(
-                session,
-                product,
-                user,
-                points=points,
-                kind="earn",
-                reason=rule.name,
-                now=now,
-                rule_id=rule.id,
-                event_id=event_id,
-            )
-        )
-    return entries
-
-
-def _limit_reached(
-    session: Session, product: Product, user: User, rule: EarningRule, now: dt.datetime
-) -> bool:
-    if not rule.once and not rule.limit_per_day:
-        return False
-    if rule.once:
-        return repository.earned_by_rule(session, user, rule.id) > 0
-    since = day_start(local_day(now, product.time_zone), product.time_zone)
-    earned_today = repository.earned_by_rule(session, user, rule.id, since=since)
-    return earned_today >= (rule.limit_per_day or 0)

@@ -80,7 +80,14 @@ def reverse(
     )
     if points is None:
         for order_id in dict.fromkeys(i for i in (done.client_event_id, done.event_id) if i):
-            referrals.cancel_for_order(session, product, order_id, reason=reason, now=now)
+            referrals.cancel_for_order(
+                session,
+                product,
+                order_id,
+                reason=reason,
+                now=now,
+                referred_user_id=done.user.external_id,
+            )
     return done
 
 

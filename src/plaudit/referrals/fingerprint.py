@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 
 from plaudit.limits.address import bucket
 
@@ -59,14 +58,6 @@ def address_digest(key: bytes, product_id: str, address: str) -> str:
 
 def device_digest(key: bytes, product_id: str, device: str) -> str:
     return digest(key, product_id, "device", device)
-
-
-def valid_address(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
 
 
 def normalise_email(email: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+import structlog
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -27,8 +28,11 @@ from .models import Referral, ReferralReward
 from .notices import notify
 
 HELD, PENDING, GRANTED, REJECTED, CANCELLED = "held", "pending", "granted", "rejected", "cancelled"
-#: How many due rewards one release step grants; the next step takes the rest.
+log = structlog.get_logger("plaudit")
+#: How many due rewards one batch of the release step grants.
 RELEASE_BATCH = 500
+#: Batches one run may take: a backlog beyond them waits for the next run (seconds away).
+RELEASE_ROUNDS = 10
 
 
 def reward_for(
@@ -175,14 +179,20 @@ def cancel_for_order(
     *,
     reason: str,
     now: dt.datetime,
+    referred_user_id: str | None = None,
 ) -> list[ReferralReward]:
     """Cancel the held and pending rewards the order ``order_id`` triggered (a refund or a
-    chargeback); granted ones are the ledger's to reverse. Returns those it cancelled."""
-    found = session.scalars(
-        scoped(ReferralReward, product.id).where(
-            ReferralReward.order_id == order_id, ReferralReward.status.in_((HELD, PENDING))
+    chargeback); granted ones stay (adjust the referrer's points to take them back). With
+    ``referred_user_id``, only that referred user's: an order id the tenant gave is unique
+    per user, not per product. Returns those it cancelled."""
+    query = scoped(ReferralReward, product.id).where(
+        ReferralReward.order_id == order_id, ReferralReward.status.in_((HELD, PENDING))
+    )
+    if referred_user_id is not None:
+        query = query.join(Referral, Referral.id == ReferralReward.referral_id).where(
+            Referral.referred_external_id == referred_user_id
         )
-    ).all()
+    found = session.scalars(query).all()
     return [
         reward
         for reward in found
@@ -192,20 +202,57 @@ def cancel_for_order(
 
 def release_due(db: Database, *, now: dt.datetime) -> int:
     """Grant the pending rewards whose hold is over, in every product: the background step.
-    Returns how many it granted."""
-    with db.session() as session:
-        due = session.scalars(
-            select(ReferralReward)
-            .where(ReferralReward.status == PENDING, ReferralReward.available_at <= now)
-            .order_by(ReferralReward.available_at, ReferralReward.id)
-            .limit(RELEASE_BATCH)
-        ).all()
-        granted = 0
-        for reward in due:
-            referral = session.get(Referral, reward.referral_id)
-            product = session.get(Product, reward.product_id)
-            if referral is None or product is None:
-                continue
-            if grant_or_wait(session, product, referral, reward, sources=(PENDING,), now=now):
-                granted += 1
-        return granted
+    Returns how many it granted.
+
+    Oldest due first, RELEASE_BATCH at a time; each product's rewards are granted in a
+    transaction of their own, and a product whose grant fails is logged and left out for the
+    rest of the run: one tenant's failure never holds another's rewards back."""
+    granted = 0
+    failed: set[str] = set()
+    for _ in range(RELEASE_ROUNDS):
+        with db.session() as session:
+            due = session.execute(
+                select(ReferralReward.product_id, ReferralReward.id)
+                .where(
+                    ReferralReward.status == PENDING,
+                    ReferralReward.available_at <= now,
+                    ReferralReward.product_id.not_in(sorted(failed)),
+                )
+                .order_by(ReferralReward.available_at, ReferralReward.id)
+                .limit(RELEASE_BATCH)
+            ).all()
+        by_product: dict[str, list[int]] = {}
+        for product_id, reward_id in due:
+            by_product.setdefault(product_id, []).append(reward_id)
+        for product_id, reward_ids in sorted(by_product.items()):
+            try:
+                with db.session() as session:
+                    granted += _release(session, product_id, reward_ids, now=now)
+            except Exception as exc:  # logged; the other products go on
+                failed.add(product_id)
+                log.warning(
+                    "referral_release_failed",
+                    product_id=product_id,
+                    error_type=type(exc).__name__,
+                )
+        if len(due) < RELEASE_BATCH:
+            break
+    return granted
+
+
+def _release(session: Session, product_id: str, reward_ids: list[int], *, now: dt.datetime) -> int:
+    product = session.get(Product, product_id)
+    if product is None:  # deleted since: its rewards went with it
+        return 0
+    granted = 0
+    for reward in session.scalars(
+        scoped(ReferralReward, product_id)
+        .where(ReferralReward.id.in_(reward_ids))
+        .order_by(ReferralReward.available_at, ReferralReward.id)
+    ):
+        referral = session.get(Referral, reward.referral_id)
+        if referral is not None and grant_or_wait(
+            session, product, referral, reward, sources=(PENDING,), now=now
+        ):
+            granted += 1
+    return granted
