@@ -25,7 +25,7 @@ from plaudit.gamification import leaderboards
 from plaudit.gamification.routes import router as gamification_router
 from plaudit.limits.body import BodyLimits
 from plaudit.limits.limiter import Limiter
-from plaudit.loyalty import ledger, requalify
+from plaudit.loyalty import requalify, settling
 from plaudit.loyalty.routes import client_router as loyalty_client_router
 from plaudit.loyalty.routes import router as loyalty_router
 from plaudit.me.routes import router as me_router
@@ -256,8 +256,8 @@ async def _programs(state: AppState) -> None:
         steps.append(("referral_rewards", lambda: release_rewards(state.db, now=state.now())))
         if time.monotonic() - last_expiry >= EXPIRY_CHECK_SECONDS:
             last_expiry = time.monotonic()
-            steps.append(("points_expiry", lambda: ledger.expire_all(state.db, now=state.now())))
-        steps.append(("points_lots", lambda: ledger.settle_due(state.db, now=state.now())))
+            steps.append(("points_expiry", lambda: settling.expire_all(state.db, now=state.now())))
+        steps.append(("points_lots", lambda: settling.settle_due(state.db, now=state.now())))
         steps.append(("tiers", lambda: requalify.requalify_all(state.db, now=state.now())))
         await _run_steps(steps)
 

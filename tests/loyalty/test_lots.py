@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from plaudit.events.repository import Member
-from plaudit.loyalty import ledger
+from plaudit.loyalty import entries, ledger, settling
 from plaudit.loyalty.models import LedgerEntry, LoyaltyAccount
 from plaudit.products.models import Product
 from plaudit.settings import Settings
@@ -94,7 +94,7 @@ def _listen(acme: Tenant, *event_types: str) -> None:
 
 
 def _settle(db: Database, clock: Clock) -> int:
-    return ledger.settle_due(db, now=_now(clock))
+    return settling.settle_due(db, now=_now(clock))
 
 
 def _redeem(acme: Tenant, sub: str, reward_id: str) -> Any:
@@ -249,7 +249,7 @@ def test_the_background_step_works_through_many_users_batch_by_batch(
 ) -> None:
     """With batches of two users, five users' due lots (released and expired) are all
     settled in one run, each batch its own transaction; a second run finds nothing."""
-    monkeypatch.setattr(ledger, "SETTLE_BATCH", 2)
+    monkeypatch.setattr(settling, "SETTLE_BATCH", 2)
     acme.admin("PATCH", "", json={"points_hold_days": 1, "points_lot_expiry_days": 3})
     acme.rule(event_type="purchase", points=10)
     acme.rule(event_type="bonus", points=1, hold_days=0, lot_expiry_days=1)
@@ -341,7 +341,7 @@ def test_inactivity_expiry_still_empties_the_balance_and_its_lots(
     acme.rule(event_type="purchase", points=30)
     acme.send("ann", "purchase")
     clock.advance(11 * DAY)
-    assert ledger.expire_all(db, now=_now(clock)) == 1
+    assert settling.expire_all(db, now=_now(clock)) == 1
     assert acme.me("ann")["points"]["balance"] == 0
     assert _lots(db) == [("purchase rule", 30, 0)]
     _lots_match_accounts(db)
@@ -567,7 +567,7 @@ def test_points_given_back_by_a_refund_are_a_lot_available_and_never_expiring(
     with db.session() as session:
         user = session.scalar(select(User).where(User.external_id == "ann"))
         assert user is not None
-        row = ledger.entry_row(
+        row = entries.entry_row(
             user, delta=30, kind="refund", reason="Refund", balance_after=30, now=_now(clock)
         )
     assert (row["remaining"], row["expires_at"], row["available_at"], row["held"]) == (

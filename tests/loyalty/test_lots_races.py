@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from plaudit.errors import ServiceError
-from plaudit.loyalty import catalog, ledger
+from plaudit.loyalty import catalog, ledger, reversal, settling
 from plaudit.loyalty.models import LedgerEntry, LoyaltyAccount, Redemption
 from plaudit.products.models import Product
 from plaudit.store.db import Database
@@ -147,7 +147,7 @@ def test_a_hold_clearing_while_redeeming_is_counted_once(
         return catalog.redeem(session, product, user, reward["id"], now=_now(clock))
 
     def sweep(session: Any) -> object:
-        return ledger.settle_due(db, now=_now(clock))
+        return settling.settle_due(db, now=_now(clock))
 
     results = _race(db, [redeem, sweep, redeem, sweep, redeem, redeem])
     failures = [r for r in results if isinstance(r, ServiceError)]
@@ -175,12 +175,12 @@ def test_a_reversal_during_redemptions_never_takes_the_balance_below_zero(
 
     def reverse(session: Any) -> object:
         product, _ = _ann(session)
-        return ledger.reverse_event(
+        return reversal.reverse_event(
             session, product, event_id="order-1", reason="Refund", now=_now(clock)
         )
 
     results = _race(db, [redeem, reverse, redeem, reverse, redeem])
-    reversals = [r for r in results if isinstance(r, ledger.Reversal)]
+    reversals = [r for r in results if isinstance(r, reversal.Reversal)]
     redeemed = [r for r in results if isinstance(r, tuple)]
     assert len(reversals) == 2
     assert sum(r.reversed + r.unrecovered for r in reversals) == 100

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from plaudit.loyalty import ledger
+from plaudit.loyalty import ledger, settling
 from plaudit.loyalty.models import LedgerEntry, LoyaltyAccount
 from plaudit.settings import Settings
 from plaudit.store.db import Database
@@ -419,8 +419,8 @@ def test_an_inactive_balance_expires_as_an_entry(acme: Tenant, db: Database, clo
     acme.send("bob", "tap")
     clock.advance(11 * 86_400)
     now = dt.datetime.fromtimestamp(clock.now, dt.UTC)
-    assert ledger.expire_all(db, now=now) == 1
-    assert ledger.expire_all(db, now=now) == 0
+    assert settling.expire_all(db, now=now) == 1
+    assert settling.expire_all(db, now=now) == 0
     assert acme.me("ann")["points"] == {"balance": 0, "lifetime": 10, **NOTHING_HELD}
     assert acme.history("ann")["entries"][0]["kind"] == "expire"
     assert acme.balance("bob") == 10

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from plaudit.errors import ServiceError
-from plaudit.loyalty import catalog, fulfilment, ledger
+from plaudit.loyalty import catalog, entries, fulfilment, ledger
 from plaudit.loyalty.models import LedgerEntry, Redemption, Reward, RewardCode
 from plaudit.pipeline.ingest import ingest
 from plaudit.products.models import Product
@@ -86,7 +86,7 @@ def test_racing_redemptions_never_overspend(client: TestClient, db: Database, cl
     assert {f.code for f in failures} == {"insufficient_points"}
     with db.session() as session:
         _, user = _user(session)
-        assert ledger.account(session, user).balance == 50
+        assert entries.account(session, user).balance == 50
         assert ledger.ledger_sum(session, user) == 50
         assert session.scalar(select(func.count()).select_from(Redemption)) == 2
 
@@ -110,7 +110,7 @@ def test_racing_redemptions_never_oversell_stock(
     with db.session() as session:
         assert session.get(Reward, reward["id"]).stock == 0  # type: ignore[union-attr]
         _, user = _user(session)
-        assert ledger.account(session, user).balance == 10_000 - 30
+        assert entries.account(session, user).balance == 10_000 - 30
 
 
 def test_racing_events_respect_a_once_rule(client: TestClient, db: Database, clock: Clock) -> None:
@@ -137,7 +137,7 @@ def test_racing_events_respect_a_once_rule(client: TestClient, db: Database, clo
         )
         assert earned == 1
         _, user = _user(session)
-        assert ledger.account(session, user).balance == 501
+        assert entries.account(session, user).balance == 501
 
 
 def test_racing_redemptions_of_a_small_code_pool_hand_each_code_out_once(
@@ -167,7 +167,7 @@ def test_racing_redemptions_of_a_small_code_pool_hand_each_code_out_once(
     assert sorted(r for r in results if isinstance(r, str)) == ["C-1", "C-2", "C-3"]
     with db.session() as session:
         _, user = _user(session)
-        assert ledger.account(session, user).balance == 10_000 - 30
+        assert entries.account(session, user).balance == 10_000 - 30
         assert ledger.ledger_sum(session, user) == 10_000 - 30
         taken = session.execute(select(RewardCode.code, RewardCode.redemption_id)).all()
         redemptions = {r.id: r.code for r in session.scalars(select(Redemption))}
@@ -212,5 +212,5 @@ def test_a_fulfilment_racing_a_failure_settles_once(
             select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "refund")
         )
         assert refunds == (1 if winner == "failed" else 0)
-        assert ledger.account(session, user).balance == (1000 if winner == "failed" else 700)
-        assert ledger.ledger_sum(session, user) == ledger.account(session, user).balance
+        assert entries.account(session, user).balance == (1000 if winner == "failed" else 700)
+        assert ledger.ledger_sum(session, user) == entries.account(session, user).balance

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
-from plaudit.loyalty import ledger, requalify
+from plaudit.loyalty import entries, requalify
 from plaudit.loyalty.models import LedgerEntry, LoyaltyAccount, TierStanding
 from plaudit.products.models import Product
 from plaudit.settings import Settings
@@ -256,7 +256,7 @@ def test_a_reversal_counts_against_the_window(acme: Tenant, db: Database, clock:
     _step(db, clock)
     with db.session() as session:
         user = session.scalars(select(User).where(User.external_id == "ann")).one()
-        row = ledger.entry_row(
+        row = entries.entry_row(
             user,
             delta=-100,
             kind="reverse",

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from plaudit.loyalty import ledger
+from plaudit.loyalty import ledger, settling
 from plaudit.loyalty.models import LoyaltyAccount
 from plaudit.settings import Settings
 from plaudit.store.db import Database
@@ -552,15 +552,15 @@ def test_one_products_failing_settlement_never_holds_back_another_products_point
         tenant.rule(event_type="review", points=40)
         tenant.send("ann", "review")
     acme.clock.advance(2 * 86_400)
-    settle = ledger.settle
+    settle = settling.settle
 
     def failing(session: Any, product_id: str, users: Any, **kwargs: Any) -> int:
         if product_id == "acme":
             raise RuntimeError("a poisoned row")
         return settle(session, product_id, users, **kwargs)
 
-    monkeypatch.setattr(ledger, "settle", failing)
-    assert ledger.settle_due(db, now=_now(acme)) == 1
+    monkeypatch.setattr(settling, "settle", failing)
+    assert settling.settle_due(db, now=_now(acme)) == 1
     with db.session() as session:
         held = dict(
             session.execute(
@@ -570,8 +570,8 @@ def test_one_products_failing_settlement_never_holds_back_another_products_point
             ).all()
         )
     assert held == {"acme": 40, "rival": 0}
-    monkeypatch.setattr(ledger, "settle", settle)
-    assert ledger.settle_due(db, now=_now(acme)) == 1
+    monkeypatch.setattr(settling, "settle", settle)
+    assert settling.settle_due(db, now=_now(acme)) == 1
     _balances_hold(db)
 
 
@@ -580,8 +580,8 @@ def test_due_lots_are_settled_oldest_first_so_a_large_backlog_cannot_starve_a_sm
 ) -> None:
     """With one user per batch and one batch per run, the lot that fell due first is settled
     first, whichever product it is in: acme's five later lots wait behind the rival's one."""
-    monkeypatch.setattr(ledger, "SETTLE_BATCH", 1)
-    monkeypatch.setattr(ledger, "MAX_BATCHES", 1)
+    monkeypatch.setattr(settling, "SETTLE_BATCH", 1)
+    monkeypatch.setattr(settling, "MAX_BATCHES", 1)
     rival.admin("PATCH", "", json={"points_hold_days": 1})
     rival.rule(event_type="review", points=40)
     rival.send("zoe", "review")
@@ -591,7 +591,7 @@ def test_due_lots_are_settled_oldest_first_so_a_large_backlog_cannot_starve_a_sm
     for sub in ("a1", "a2", "a3", "a4", "a5"):
         acme.send(sub, "review")
     acme.clock.advance(2 * 86_400)
-    assert ledger.settle_due(db, now=_now(acme)) == 1
+    assert settling.settle_due(db, now=_now(acme)) == 1
     assert rival.me("zoe")["points"]["balance"] == 40
 
 

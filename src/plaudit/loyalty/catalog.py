@@ -15,7 +15,7 @@ from plaudit.products.models import Product
 from plaudit.users.models import User
 from plaudit.webhooks.service import enqueue
 
-from . import codes, ledger, repository
+from . import codes, entries, ledger, repository, settling
 from .errors import RewardOutOfCodes, RewardOutOfStock, RewardUnavailable
 from .models import Redemption, Reward
 from .schemas import RewardCreate, RewardUpdate
@@ -86,7 +86,7 @@ def catalog(session: Session, product: Product, user: User, *, now: dt.datetime)
     within their balance: the balance a redemption would find now, with held points that have
     come due and expired lots counted as the background step will settle them. The pools'
     sizes are the tenant's business: only ``available``."""
-    balance = ledger.standing(session, user, now=now).balance
+    balance = settling.standing(session, user, now=now).balance
     rewards = list_rewards(session, product, enabled_only=True)
     left = pools(session, product, rewards)
     return {
@@ -125,7 +125,7 @@ def redeem(
     if client_id is not None:
         earlier = repository.redemption_by_client_id(session, user, client_id)
         if earlier is not None:
-            return earlier, ledger.account(session, user).balance
+            return earlier, entries.account(session, user).balance
     reward = get_reward(session, product, reward_id)
     if not reward.enabled:
         raise RewardUnavailable(f"The reward {reward.name!r} is not offered at the moment.")

@@ -33,7 +33,7 @@ from plaudit.users.models import User
 from plaudit.webhooks.service import Notice, enqueue_many
 
 from . import repository, tiers
-from .ledger import EARNING_KINDS
+from .entries import EARNING_KINDS
 from .models import LedgerEntry, LoyaltyAccount, TierStanding, TierWindow
 
 log = structlog.get_logger("plaudit")

@@ -19,7 +19,7 @@ from plaudit.products.models import Product
 from plaudit.products.programs import programs_changed
 from plaudit.store.upsert import dialect_of
 
-from . import ledger, repository
+from . import entries, repository
 from .models import EarningRule
 from .schemas import RuleCreate, RuleUpdate, check_client_safety
 
@@ -108,7 +108,7 @@ class Terms(NamedTuple):
             points=rule.points,
             property=rule.property or "",
             rate=Decimal(repr(rule.rate)) if rule.rate is not None else Decimal(0),
-            cap=min(rule.max_points_per_event or ledger.MAX_POINTS, ledger.MAX_POINTS),
+            cap=min(rule.max_points_per_event or entries.MAX_POINTS, entries.MAX_POINTS),
             once=rule.once,
             limit_per_day=rule.limit_per_day,
             servers_only=rule.servers_only,
@@ -206,7 +206,7 @@ def _earned_counts(
     """How often each (user, limited rule) earned: ever for a once rule, keyed (user, rule);
     for a daily one, on each of ``days`` by when its event happened, keyed (user, rule, day)."""
     users = sorted({user_pk for user_pk, _ in limited})
-    ledger.ensure_accounts(session, product.id, users)
+    entries.ensure_accounts(session, product.id, users)
     if dialect_of(session) == "postgresql":
         repository.lock_accounts(session, product.id, users)
     once = {rule.id for rule in limited.values() if rule.once}

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from plaudit.gamification import badges, streaks
-from plaudit.loyalty import ledger, rules, tiers
+from plaudit.loyalty import entries, rules, settling, tiers
 from plaudit.loyalty.schemas import RuleOut, TierOut
 from plaudit.products.models import Product
 from plaudit.referrals import service as referrals
@@ -18,9 +18,9 @@ from plaudit.users.models import User
 def summary(
     session: Session, product: Product, user: User, *, now: dt.datetime, public_url: str
 ) -> dict[str, Any]:
-    points = ledger.standing(session, user, now=now)
+    points = settling.standing(session, user, now=now)
     product_tiers = tiers.list_tiers(session, product)
-    account = ledger.account(session, user)
+    account = entries.account(session, user)
     tier, upcoming, tier_status = tiers.standing(session, product, account, product_tiers)
     return {
         "product": {

@@ -1,5 +1,5 @@
-"""Refunds and chargebacks: what an earlier event earned is taken back (``ledger.reverse_event``)
-and, for a whole refund, the referral rewards its order triggered and that are not granted yet
+"""Refunds and chargebacks: what an earlier event earned is taken back
+(``loyalty.reversal.reverse_event``) and, for a whole refund, the referral rewards its order triggered and that are not granted yet
 are cancelled (``referrals.cancel_for_order``: the conversion named the order by ``order_id``).
 
 Two ways in, one path: a server event with ``reverses`` (API key only: a browser's event,
@@ -17,7 +17,7 @@ from plaudit.audit.recorder import record
 from plaudit.events import repository as event_store
 from plaudit.events.errors import UnknownOriginalEvent
 from plaudit.events.repository import Member
-from plaudit.loyalty import ledger
+from plaudit.loyalty import reversal as ledger_reversal
 from plaudit.loyalty.schemas import EntryOut, ReversalIn
 from plaudit.products.models import Product
 from plaudit.referrals import service as referrals
@@ -71,11 +71,11 @@ def reverse(
     now: dt.datetime,
     points: int | None = None,
     user: User | None = None,
-) -> ledger.Reversal:
+) -> ledger_reversal.Reversal:
     """Reverse the event (Plaudit's id, or the tenant's own with ``user`` when it is ambiguous)
     in the caller's transaction. A partial refund (``points``) leaves referral rewards alone:
     the order still stands."""
-    done = ledger.reverse_event(
+    done = ledger_reversal.reverse_event(
         session, product, event_id=event_id, reason=reason, now=now, points=points, user=user
     )
     if points is None:

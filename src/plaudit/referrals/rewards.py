@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from plaudit.access.scope import scoped, tenant_filter
 from plaudit.gamification import badges
-from plaudit.loyalty import ledger
+from plaudit.loyalty import entries, ledger
 from plaudit.products.models import Product
 from plaudit.store.db import Database
 from plaudit.users.models import User
@@ -153,7 +153,7 @@ def _pay(
         now=now,
     )
     badges.evaluate(
-        session, product, referrer, now=now, lifetime=ledger.account(session, referrer).lifetime
+        session, product, referrer, now=now, lifetime=entries.account(session, referrer).lifetime
     )
 
 
