@@ -132,3 +132,11 @@ def validated(
 def given(**values: Any) -> dict[str, Any]:
     """The options the user gave (not None): a change touches only those fields."""
     return {name: value for name, value in values.items() if value is not None}
+
+
+#: The programs' commands (rules, tiers, rewards, badges) share these.
+NOTHING_TO_CHANGE = "Nothing to change: give at least one option (see --help)."
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+EnableOpt = Annotated[
+    bool | None, typer.Option("--enable/--disable", help="Switch it on or off.", show_default=False)
+]
