@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from typing import Any
+
+from playwright.sync_api import Page
 
 from .conftest import NONCE, HostServer, Plaudit, Web
 
@@ -73,3 +76,18 @@ def js(value: Any) -> str:
 
 def part(web: Web, key: str, host: str = "plaudit-modal") -> Any:
     return web.page.locator(f'{host} [data-plaudit="{key}"]')
+
+
+def until(page: Page, expression: str, *, timeout: float = 5.0) -> None:
+    """Wait until the JavaScript ``expression`` is true in ``page``, polled from here.
+
+    Not ``page.wait_for_function``: on a page whose CSP refuses 'unsafe-eval' (the widget's
+    host pages and the console, on purpose), Playwright's in-page polling evaluates the
+    predicate as a string and is refused whenever the first check is not already true
+    (microsoft/playwright#7395). ``page.evaluate`` runs it through the DevTools protocol, which
+    the page's CSP does not govern."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout} s: {expression}")
+        page.wait_for_timeout(50)

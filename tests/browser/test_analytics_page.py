@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import ADMIN_TOKEN, Plaudit, Web
+from .pages import until
 
 pytestmark = pytest.mark.browser
 
@@ -55,10 +56,10 @@ def test_the_analytics_page_draws_its_charts_with_a_table_each(
     page.goto(f"{plaudit.url}/console/products/{product_id}/analytics")
     expect(page.get_by_role("heading", name="Analytics", exact=True)).to_be_visible()
     expect(page.locator("dl.facts")).to_contain_text("Points earned")
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('canvas[data-chart]')]"
+    until(
+        page,
+        "[...document.querySelectorAll('canvas[data-chart]')]"
         ".every((c) => window.Chart && window.Chart.getChart(c))",
-        timeout=5_000,
     )
     assert page.locator("canvas[data-chart]").count() == 3
     page.get_by_text("Points by day as a table").click()

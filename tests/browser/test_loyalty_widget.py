@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import HTTP_401, HostServer, Plaudit, Product, Web, _create_product
-from .pages import FOCUS, js, new_user, part, serve
+from .pages import FOCUS, js, new_user, part, serve, until
 
 pytestmark = pytest.mark.browser
 
@@ -136,7 +136,7 @@ def events(web: Web, name: str) -> list[Any]:
 
 
 def wait_for_event(web: Web, name: str, count: int = 1) -> list[Any]:
-    web.page.wait_for_function(f"window.seen.filter((e) => e[0] === {js(name)}).length >= {count}")
+    until(web.page, f"window.seen.filter((e) => e[0] === {js(name)}).length >= {count}")
     return events(web, name)
 
 

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import HTTP_401, HostServer, Plaudit, Product, Web
-from .pages import EN_AUTH, EN_EXPIRED, FOCUS, GR_STUB, js, new_user, part, serve
+from .pages import EN_AUTH, EN_EXPIRED, FOCUS, GR_STUB, js, new_user, part, serve, until
 
 pytestmark = pytest.mark.browser
 
@@ -77,7 +77,7 @@ window.queuedBeforeLoad = plaudit.q.length;
     assert "undefined" not in shown
     assert "{" not in shown
 
-    web.page.wait_for_function("window.seen.length >= 2")
+    until(web.page, "window.seen.length >= 2")
     assert web.page.evaluate("window.seen") == ["open", f"ready:{code}"]
     assert web.page.evaluate("window.queuedBeforeLoad") == 4
     assert web.page.evaluate("window.plaudit.__plaudit === true && !window.plaudit.q")
@@ -280,7 +280,7 @@ plaudit("loadReferralWidget", {{
     # The stored token is the fresh one: opening again needs no second refresh.
     web.page.keyboard.press("Escape")
     web.page.click("#opener")
-    web.page.wait_for_function("window.seen.length === 1")
+    until(web.page, "window.seen.length === 1")
     expect(part(web, "link")).to_be_visible()
     web.page.wait_for_timeout(200)
     assert web.page.evaluate("window.refreshCalls") == 1
@@ -317,7 +317,7 @@ plaudit("showReferralWidget");
     expect(error).to_have_text(EN_EXPIRED)
     expect(error).to_have_attribute("role", "alert")
     expect(part(web, "link")).to_have_count(0)
-    web.page.wait_for_function("window.seen.length === 1")
+    until(web.page, "window.seen.length === 1")
     detail = web.page.evaluate("window.seen[0]")
     assert detail["code"] == "token_expired"
     assert isinstance(detail["message"], str)
@@ -346,7 +346,7 @@ plaudit("showReferralWidget");
     web.page.goto(url)
     expect(part(web, "error")).to_have_text(EN_AUTH)
     expect(part(web, "retry")).to_have_count(0)  # trying again cannot help
-    web.page.wait_for_function("window.seen.length === 1")
+    until(web.page, "window.seen.length === 1")
     assert web.page.evaluate("window.seen") == ["invalid_token"]
     assert "not-a-token" not in web.page.locator("plaudit-modal").inner_text()
     web.assert_no_errors()
@@ -380,12 +380,12 @@ document.addEventListener("plaudit:error", (e) => seen.push("error:" + e.detail.
         "el => getComputedStyle(el).backgroundColor"
     )
     assert background == "rgb(1, 2, 3)"
-    web.page.wait_for_function("window.seen.length === 1")
+    until(web.page, "window.seen.length === 1")
     assert web.page.evaluate("window.seen") == ["ready:PLAUDIT-WIDGET"]
 
     web.page.evaluate("document.querySelector('plaudit-widget').setAttribute('token', 'bad')")
     expect(part(web, "error", "plaudit-widget")).to_have_text(EN_AUTH)
-    web.page.wait_for_function("window.seen.length === 2")
+    until(web.page, "window.seen.length === 2")
     assert web.page.evaluate("window.seen[1]").startswith("error:")
     web.assert_no_errors()
 
