@@ -167,9 +167,19 @@ def _floor_rows(transaction: int) -> list[tuple[str, str, int]]:
     ]
 
 
-def floor_sqlite(place: Path, synchronous: str) -> float:
-    """The SQLite floor: CPU µs per event of a plain ``sqlite3`` program doing the minimum."""
-    connection = sqlite3.connect(place / "floor.db", isolation_level=None)
+def _numbered(template: str, rows: int, width: int) -> str:
+    """``template`` (one row's VALUES with ``{}`` for each of its ``width`` values) for
+    ``rows`` rows, numbered ``$1``, ``$2``...: a multi-row INSERT's VALUES for PostgreSQL."""
+    return ", ".join(
+        template.format(*(f"${r * width + c}" for c in range(1, width + 1))) for r in range(rows)
+    )
+
+
+def floor_sqlite(place: Path, synchronous: str, *, multi_row: bool = False) -> float:
+    """The SQLite floor: CPU µs per event of a plain ``sqlite3`` program doing the minimum
+    (``multi_row``: one INSERT of a thousand rows a table, rather than ``executemany``)."""
+    connection = sqlite3.connect(place / ("floor-multi.db" if multi_row else "floor.db"))
+    connection.isolation_level = None
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute(f"PRAGMA synchronous={synchronous}")
     connection.executescript(
@@ -187,28 +197,41 @@ def floor_sqlite(place: Path, synchronous: str) -> float:
         rows = _floor_rows(transaction)
         now = time.strftime("%Y-%m-%dT%H:%M:%S")
         connection.execute("BEGIN")
-        connection.executemany(
-            "INSERT INTO events VALUES (?, ?, 'purchase', ?, ?)",
-            [(event, user, properties, now) for event, user, _ in rows],
+        statements = (
+            (
+                "INSERT INTO events VALUES {}",
+                "(?, ?, 'purchase', ?, ?)",
+                [(event, user, properties, now) for event, user, _ in rows],
+            ),
+            (
+                "INSERT INTO ledger (user_id, delta, event_id, created_at) VALUES {}",
+                "(?, ?, ?, ?)",
+                [(user, points, event, now) for event, user, points in rows],
+            ),
+            (
+                "INSERT INTO balances VALUES {} ON CONFLICT (user_id) "
+                "DO UPDATE SET balance = balance + excluded.balance",
+                "(?, ?)",
+                [(user, points) for _, user, points in rows],
+            ),
         )
-        connection.executemany(
-            "INSERT INTO ledger (user_id, delta, event_id, created_at) VALUES (?, ?, ?, ?)",
-            [(user, points, event, now) for event, user, points in rows],
-        )
-        connection.executemany(
-            "INSERT INTO balances VALUES (?, ?) ON CONFLICT (user_id) "
-            "DO UPDATE SET balance = balance + excluded.balance",
-            [(user, points) for _, user, points in rows],
-        )
+        for sql, group, values in statements:
+            if multi_row:
+                flat = [value for row in values for value in row]
+                connection.execute(sql.format(", ".join([group] * len(values))), flat)
+            else:
+                connection.executemany(sql.format(group), values)
         connection.execute("COMMIT")
     spent = time.process_time() - start
     connection.close()
     return spent / (FLOOR_BATCH * FLOOR_TRANSACTIONS) * 1e6
 
 
-def floor_postgres(url: str) -> float:
+def floor_postgres(url: str, *, multi_row: bool = False) -> float:
     """The PostgreSQL floor: CPU µs per event (this process's; the server's is not counted, as
-    for Plaudit) of a plain ``psycopg`` program doing the minimum, in tables of its own."""
+    for Plaudit) of a plain ``psycopg`` program doing the minimum, in tables of its own
+    (``multi_row``: one INSERT of a thousand rows a table with the server's numbered
+    placeholders through a ``RawCursor``, as Plaudit writes, rather than ``executemany``)."""
     import psycopg
 
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -229,6 +252,30 @@ def floor_postgres(url: str) -> float:
             start = time.process_time()
             for transaction in range(FLOOR_TRANSACTIONS):
                 rows = _floor_rows(transaction)
+                if multi_row:
+                    with connection.transaction(), psycopg.RawCursor(connection) as raw:
+                        for sql, template, values in (
+                            (
+                                "INSERT INTO floor_events VALUES {}",
+                                "({}, {}, 'purchase', {}, now())",
+                                [(e, u, properties) for e, u, _ in rows],
+                            ),
+                            (
+                                "INSERT INTO floor_ledger (user_id, delta, event_id, created_at) "
+                                "VALUES {}",
+                                "({}, {}, {}, now())",
+                                [(u, p, e) for e, u, p in rows],
+                            ),
+                            (
+                                "INSERT INTO floor_balances VALUES {} ON CONFLICT (user_id) DO "
+                                "UPDATE SET balance = floor_balances.balance + excluded.balance",
+                                "({}, {})",
+                                [(u, p) for _, u, p in rows],
+                            ),
+                        ):
+                            groups = _numbered(template, len(values), len(values[0]))
+                            raw.execute(sql.format(groups), [v for row in values for v in row])
+                    continue
                 with connection.transaction(), connection.cursor() as cursor:
                     cursor.executemany(
                         "INSERT INTO floor_events VALUES (%s, %s, 'purchase', %s, now())",
@@ -349,8 +396,11 @@ def measure(
     )
     if store == "postgres":
         floor = floor_postgres(env["PLAUDIT_DATABASE_URL"])
+        multi_floor = floor_postgres(env["PLAUDIT_DATABASE_URL"], multi_row=True)
     else:
-        floor = floor_sqlite(work, env.get("PLAUDIT_SQLITE_SYNCHRONOUS", "FULL"))
+        synchronous = env.get("PLAUDIT_SQLITE_SYNCHRONOUS", "FULL")
+        floor = floor_sqlite(work, synchronous)
+        multi_floor = floor_sqlite(work, synchronous, multi_row=True)
     hook, hook_port = black_hole()
     env = {**env, "PLAUDIT_ALLOW_PRIVATE_URLS": "true"}  # the webhook's 127.0.0.1
     server = Server(f"plaudit-{store}", "plaudit.app:app_from_environment", env, work)
@@ -408,6 +458,10 @@ def measure(
         "server_cpu_us_with_background": gross_us,
         "floor_cpu_us": floor,
         "ratio_to_floor": {kind: cpu_us[kind] / floor for kind in KINDS if kind != "verify"},
+        "multi_row_floor_cpu_us": multi_floor,
+        "ratio_to_multi_row_floor": {
+            kind: cpu_us[kind] / multi_floor for kind in KINDS if kind != "verify"
+        },
         "errors": errors,
         "first_errors": first_errors,
     }
@@ -421,7 +475,9 @@ def render(store: str, result: dict[str, Any], args: argparse.Namespace) -> Tabl
         "their ratio to it. CPU: the server process's CPU µs per request (verify) or per event"
         + ("; PostgreSQL's own CPU is not in it" if store == "postgres" else "")
         + ". floor: the plain program's CPU µs per event (see the module's docstring); x floor: "
-        "Plaudit's CPU per event over it (goals: batch-1000 4x, single 20x). The server's "
+        "Plaudit's CPU per event over it (goals: batch-1000 4x, single 20x); x multi-row: over "
+        "the same programme written with one multi-row INSERT a table, as Plaudit writes. The "
+        "server's "
         "background loops (webhook claims, leaderboard re-ranks), measured idle for "
         f"{args.idle_seconds:g} s after each kind, are taken out; 'with background' leaves "
         "them in",
@@ -434,14 +490,30 @@ def render(store: str, result: dict[str, Any], args: argparse.Namespace) -> Tabl
         "x verify",
         "server CPU µs",
         "x floor",
+        "x multi-row",
         "with background",
         "errors",
     )
     for column in columns:
         table.add_column(column, justify="left" if column == "kind" else "right")
-    table.add_row("floor", "1", "", "", f"{result['floor_cpu_us']:,.1f}", "1.0x", "", "")
+    floor, multi_floor = result["floor_cpu_us"], result["multi_row_floor_cpu_us"]
+    table.add_row(
+        "floor", "1", "", "", f"{floor:,.1f}", "1.0x", f"{floor / multi_floor:.2f}x", "", ""
+    )
+    table.add_row(
+        "floor, multi-row",
+        "1",
+        "",
+        "",
+        f"{multi_floor:,.1f}",
+        f"{multi_floor / floor:.2f}x",
+        "1.0x",
+        "",
+        "",
+    )
     for kind in KINDS:
         ratio = result["ratio_to_floor"].get(kind)
+        multi = result["ratio_to_multi_row_floor"].get(kind)
         table.add_row(
             kind + (" (req/s)" if kind == "verify" else ""),
             str(connections(kind, args)),
@@ -449,6 +521,7 @@ def render(store: str, result: dict[str, Any], args: argparse.Namespace) -> Tabl
             f"{result['ratio_to_verify'][kind]:.2f}x",
             f"{result['server_cpu_us'][kind]:,.0f}",
             "" if ratio is None else f"{ratio:.1f}x",
+            "" if multi is None else f"{multi:.1f}x",
             f"{result['server_cpu_us_with_background'][kind]:,.0f}",
             str(result["errors"][kind]),
         )

@@ -29,7 +29,7 @@ from plaudit.loyalty import requalify, settling
 from plaudit.loyalty.routes import client_router as loyalty_client_router
 from plaudit.loyalty.routes import router as loyalty_router
 from plaudit.me.routes import router as me_router
-from plaudit.operations import health, scrape, store_gauges
+from plaudit.operations import collector, health, scrape, store_gauges
 from plaudit.operations.requests import RequestObserver
 from plaudit.outbound import pinned_client
 from plaudit.pipeline.routes import points_router
@@ -205,7 +205,9 @@ def app_from_environment() -> FastAPI:
     """The ASGI factory `plaudit serve` hands uvicorn: each worker builds its own app."""
     settings = Settings()
     logs.configure(settings)
-    return create_app(settings)
+    app = create_app(settings)
+    collector.settle_heap()
+    return app
 
 
 async def _maintain(

@@ -15,7 +15,7 @@ from sqlalchemy import Select, Table, bindparam, func
 from sqlalchemy.orm import Session
 
 from plaudit.access.scope import scoped
-from plaudit.store.bulk import insert_rows
+from plaudit.store.bulk import insert_rows, random_ids
 from plaudit.store.upsert import insert_ignore
 from plaudit.users.models import User
 
@@ -70,12 +70,13 @@ def record_events(
     answers: list[tuple[str, bool]] = []
     rows: list[tuple[Any, ...]] = []
     first: dict[tuple[int, str], int] = {}
+    ids = iter(random_ids("evt_", len(events)))
     for event in events:
         key = (event.user.id, event.client_event_id) if event.client_event_id else None
         if key is not None and key in first:
             answers.append((answers[first[key]][0], False))
             continue
-        event_id = "evt_" + secrets.token_hex(12)
+        event_id = next(ids)
         if key is not None:
             first[key] = len(answers)
         answers.append((event_id, True))

@@ -95,7 +95,11 @@ def evaluate(
     if enabled is None:
         enabled = list_badges(session, product, enabled_only=True)
     # What the event itself tells first; the store is asked only about badges still possible.
-    possible = [b for b in enabled if _may_be_met(b, lifetime, event_type, streak)]
+    possible = [
+        b
+        for b in enabled
+        if _may_be_met(b.kind, b.threshold, b.event_type, lifetime, event_type, streak)
+    ]
     if not possible:
         return []
     held = repository.held(session, user)
@@ -138,8 +142,15 @@ def evaluate_many(
     batch's events are stored) and the awards written in one statement. A badge is awarded at
     most once: to the first step that meets it, and not when another request did first."""
     out: list[tuple[list[Badge], list[Notice]]] = [([], []) for _ in steps]
+    # Each badge's terms read off its row once for the batch, not once an event.
+    terms = [(b, b.kind, b.threshold, b.event_type) for b in enabled]
     possible = [
-        [b for b in enabled if _may_be_met(b, s.lifetime, s.event_type, s.streak)] for s in steps
+        [
+            b
+            for b, kind, threshold, event_type in terms
+            if _may_be_met(kind, threshold, event_type, s.lifetime, s.event_type, s.streak)
+        ]
+        for s in steps
     ]
     if not any(possible):
         return out
@@ -208,16 +219,21 @@ def _award_many(dialect: str) -> Any:
 
 
 def _may_be_met(
-    badge: Badge, lifetime: int | None, event_type: str | None, streak: StreakState | None
+    kind: str,
+    threshold: int,
+    badge_event_type: str | None,
+    lifetime: int | None,
+    event_type: str | None,
+    streak: StreakState | None,
 ) -> bool:
-    """Whether the badge's rule may be met, judged without the store (an "N times" badge
-    still needs the count)."""
-    if badge.kind == "points_total":
-        return lifetime is not None and lifetime >= badge.threshold
-    if badge.event_type != event_type:
+    """Whether a badge's rule (its kind, threshold, event type) may be met, judged without
+    the store (an "N times" badge still needs the count)."""
+    if kind == "points_total":
+        return lifetime is not None and lifetime >= threshold
+    if badge_event_type != event_type:
         return False
-    if badge.kind == "streak":
-        return streak is not None and streak.current >= badge.threshold
+    if kind == "streak":
+        return streak is not None and streak.current >= threshold
     return True
 
 

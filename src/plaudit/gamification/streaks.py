@@ -84,9 +84,10 @@ def record_many(
     for user_pk, event_type, day in items:
         days.setdefault(day, set()).add((user_pk, event_type))
     after: dict[tuple[int, str, dt.date], StreakState] = {}
+    product_id = product.id  # read off the row once, not once a streak
     for day in sorted(days):
         rows = [
-            (user_pk, event_type, product.id, 1, 1, day)
+            (user_pk, event_type, product_id, 1, 1, day)
             for user_pk, event_type in sorted(days[day])  # one lock order for every batch
         ]
         for user_pk, event_type, current, best, last in insert_rows(

@@ -10,6 +10,7 @@ expiry first, then oldest id (``consume``), under the account row's lock.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -111,6 +112,9 @@ ENTRY_COLUMNS = (
     "unrecovered",
 )
 
+#: A row's values in the order of ENTRY_COLUMNS, for ``insert_rows``.
+entry_values = operator.itemgetter(*ENTRY_COLUMNS)
+
 
 APPEND = (
     insert(ENTRIES)
@@ -204,12 +208,13 @@ def add_tallies(
 ) -> None:
     """Each user's points of the batch into the all-time, week and month tallies at once."""
     keys = periods(now, product.time_zone)
+    product_id = product.id  # read off the row once, not once a tally
     insert_rows(
         session,
         TALLIES,
         _TALLY_COLUMNS,
         [
-            (user_pk, period, product.id, points)
+            (user_pk, period, product_id, points)
             for user_pk, points in sorted(totals.items())
             for period in keys
         ],

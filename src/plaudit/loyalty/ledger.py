@@ -44,6 +44,7 @@ from .entries import (
     consume,
     ensure_account,
     entry_row,
+    entry_values,
     lot_data,
     lot_for,
     notify,
@@ -149,19 +150,25 @@ def credit_many(
     held: dict[int, int] = {}
     lots: list[Lot] = []
     rules_by_id: dict[str | None, EarningRule | None] = {}
+    # A batch's credits share a few lots' dates (one rule, one moment): each worked out once.
+    lot_of: dict[tuple[str | None, str, dt.datetime | None], Lot] = {}
     for credit_ in credits:
         if credit_.points <= 0:
             raise ValueError("a credit adds a positive number of points")
         if credit_.rule_id not in rules_by_id:
             rules_by_id[credit_.rule_id] = credit_.rule or _rule_of(session, credit_.rule_id)
-        lot = lot_for(
-            product, rules_by_id[credit_.rule_id], kind=credit_.kind, at=credit_.at, now=now
-        )
+        key = (credit_.rule_id, credit_.kind, credit_.at)
+        lot = lot_of.get(key)
+        if lot is None:
+            lot = lot_of[key] = lot_for(
+                product, rules_by_id[credit_.rule_id], kind=credit_.kind, at=credit_.at, now=now
+            )
         lots.append(lot)
         user_pk = credit_.user.id
         totals[user_pk] = totals.get(user_pk, 0) + credit_.points
         into = held if lot.held else available
         into[user_pk] = into.get(user_pk, 0) + credit_.points
+    product_id = product.id  # read off the row once, not once an account
     after = insert_rows(
         session,
         ACCOUNTS,
@@ -169,7 +176,7 @@ def credit_many(
         [
             (
                 user_pk,
-                product.id,
+                product_id,
                 available.get(user_pk, 0),
                 held.get(user_pk, 0),
                 totals[user_pk],
@@ -234,7 +241,7 @@ def credit_many(
             session,
             ENTRIES,
             ENTRY_COLUMNS,
-            [tuple(row[name] for name in ENTRY_COLUMNS) for row in entries],
+            [entry_values(row) for row in entries],
             tail="RETURNING id",
         )
     )

@@ -37,6 +37,7 @@ from .entries import (
     append,
     aware,
     entry_row,
+    entry_values,
     iso,
     lock_accounts,
     log,
@@ -122,7 +123,7 @@ def settle(session: Session, product_id: str, users: Sequence[int], *, now: dt.d
             session,
             ENTRIES,
             ENTRY_COLUMNS,
-            [tuple(row[name] for name in ENTRY_COLUMNS) for row in rows],
+            [entry_values(row) for row in rows],
         )
     store_accounts(session, accounts, changed)
     for user_pk, (lot_ids, points) in sorted(freed.items()):

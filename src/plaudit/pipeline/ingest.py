@@ -31,11 +31,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from plaudit import metrics
-from plaudit.access.scope import scoped
 from plaudit.events import repository as event_store
 from plaudit.events.errors import OccurredAtOutOfRange
 from plaudit.events.repository import Member, NewEvent
@@ -45,6 +44,7 @@ from plaudit.loyalty import ledger, rules
 from plaudit.loyalty.models import EarningRule
 from plaudit.periods import local_day
 from plaudit.products.models import Product
+from plaudit.store.bulk import bound, where_in
 from plaudit.users.models import User
 from plaudit.users.service import upsert_user
 from plaudit.webhooks.service import Notice, enqueue_many
@@ -166,15 +166,19 @@ def run(
     )
     credits: list[ledger.Credit] = []
     owners: list[int] = []  # the position in ``fresh`` of each credit's event
+    named: dict[int, tuple[str, str]] = {}  # each rule's id and name, read off its row once
     for position, (i, found) in enumerate(zip(fresh, earned, strict=True)):
         for rule, points in found:
+            rule_id, rule_name = named.get(id(rule)) or named.setdefault(
+                id(rule), (rule.id, rule.name)
+            )
             credits.append(
                 ledger.Credit(
                     user=events[i][0],
                     points=points,
                     kind="earn",
-                    reason=rule.name,
-                    rule_id=rule.id,
+                    reason=rule_name,
+                    rule_id=rule_id,
                     event_id=stored[i][0],
                     # A token's occurred_at moves its day, never its lot: a browser dating an
                     # event back must not shorten a hold (nor the lot's expiry).
@@ -266,6 +270,10 @@ def ingest_batch(
 
 
 _users: Table = User.__table__  # type: ignore[assignment]
+#: ``bulk.where_in`` statements: the batch's users read, then marked seen (and listed).
+_KNOWN = "SELECT id, external_id FROM users WHERE product_id = {0} AND external_id IN ({marks})"
+_SEEN = "UPDATE users SET last_seen_at = {0} WHERE id IN ({marks})"
+_LISTED = "UPDATE users SET listed_at = {0} WHERE listed_at IS NULL AND id IN ({marks})"
 
 
 def members(
@@ -276,22 +284,14 @@ def members(
     are not listed yet); the new ones created one by one, each announced (``user.created``)."""
     found: dict[str, Member] = {
         external_id: KnownUser(id=user_pk, product_id=product.id, external_id=external_id)
-        for user_pk, external_id in session.execute(
-            scoped(User, product.id)
-            .with_only_columns(User.id, User.external_id)
-            .where(User.external_id.in_(external_ids))
-        )
+        for user_pk, external_id in where_in(session, _KNOWN, external_ids, fixed=(product.id,))
     }
     if found:
-        known = [member.id for member in found.values()]
-        connection = session.connection()
-        connection.execute(update(_users).where(_users.c.id.in_(known)).values(last_seen_at=now))
+        known = sorted(member.id for member in found.values())  # one lock order (PostgreSQL)
+        seen = bound(session, _users, "last_seen_at", now)
+        where_in(session, _SEEN, known, fixed=(seen,))
         if product.published:
-            connection.execute(
-                update(_users)
-                .where(_users.c.id.in_(known), _users.c.listed_at.is_(None))
-                .values(listed_at=now)
-            )
+            where_in(session, _LISTED, known, fixed=(seen,))
     for external_id in external_ids:
         if external_id not in found:
             found[external_id] = upsert_user(

@@ -19,7 +19,7 @@ from plaudit.errors import Conflict, InvalidInput
 from plaudit.outbound.policy import check_url
 from plaudit.products.programs import programs_changed
 from plaudit.store.base import utcnow
-from plaudit.store.bulk import insert_rows
+from plaudit.store.bulk import insert_rows, random_ids
 from plaudit.store.crypto import SecretBox
 from plaudit.store.memo import remembered
 
@@ -104,6 +104,7 @@ def enqueue_many(
     give_up_at = now + RETRY_WINDOW
     messages: list[tuple[Any, ...]] = []
     deliveries: list[tuple[Any, ...]] = []
+    ids = iter(random_ids("msg_", len(notices)))
     for event_type, user_id, data in notices:
         endpoints = listeners.get(event_type)
         if endpoints is None:
@@ -113,7 +114,7 @@ def enqueue_many(
             listeners[event_type] = endpoints
         if not endpoints:
             continue
-        message_id = "msg_" + secrets.token_hex(12)
+        message_id = next(ids)
         payload = {
             "type": event_type,
             "timestamp": timestamp,
