@@ -9,7 +9,7 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import DataError, StatementError
 
 from plaudit.pipeline import ingest
@@ -37,11 +37,23 @@ def test_a_batch_reads_only_its_own_tenants_users_in_as_many_statements_as_the_l
 ) -> None:
     monkeypatch.setattr(bulk, "MAX_PARAMETERS", 4)  # 3 names a statement beside the product
     wanted = [f"u{i}" for i in range(14)]  # u12 and u13 are new to acme
+    reads: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if statement.startswith("SELECT id, external_id FROM users"):
+            reads.append(statement)
+
     with db.session() as session:
         acme = session.get(Product, "acme")
         assert acme is not None
-        members = ingest.members(session, acme, wanted, now=NOW)
+        connection = session.connection()
+        event.listen(connection, "before_cursor_execute", count)
+        try:
+            members = ingest.members(session, acme, wanted, now=NOW)
+        finally:
+            event.remove(connection, "before_cursor_execute", count)
         session.commit()
+    assert len(reads) == 5  # 14 names, 3 a statement
     assert sorted(members, key=lambda name: int(name[1:])) == wanted
     with db.session() as session:
         rows = session.execute(
@@ -69,10 +81,21 @@ def test_a_published_products_known_users_are_listed_by_the_batch_that_names_the
         ingest.members(session, acme, ["ann"], now=NOW)
         session.commit()
     with db.session() as session:
-        listed = dict(session.execute(select(User.external_id, User.listed_at)))
+        listed = dict(session.execute(select(User.external_id, User.listed_at)).all())
     assert listed["ann"] is not None
     assert listed["ann"].replace(tzinfo=dt.UTC) == NOW
     assert listed["bob"] is None
+
+
+def test_fixed_values_out_of_their_order_are_refused_before_anything_runs(db: Database) -> None:
+    """SQLite binds ``?`` by position: ``{1}`` before ``{0}`` would bind the wrong values."""
+    with db.session() as session, pytest.raises(ValueError, match="in order"):
+        bulk.where_in(
+            session,
+            "UPDATE users SET name = {1} WHERE product_id = {0} AND id IN ({marks})",
+            [1],
+            fixed=("acme", "x"),
+        )
 
 
 def test_where_in_with_nothing_to_look_for_runs_nothing(db: Database) -> None:

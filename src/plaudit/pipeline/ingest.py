@@ -31,10 +31,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from plaudit import metrics
+from plaudit.access.scope import scoped_in
 from plaudit.events import repository as event_store
 from plaudit.events.errors import OccurredAtOutOfRange
 from plaudit.events.repository import Member, NewEvent
@@ -44,7 +44,6 @@ from plaudit.loyalty import ledger, rules
 from plaudit.loyalty.models import EarningRule
 from plaudit.periods import local_day
 from plaudit.products.models import Product
-from plaudit.store.bulk import bound, where_in
 from plaudit.users.models import User
 from plaudit.users.service import upsert_user
 from plaudit.webhooks.service import Notice, enqueue_many
@@ -269,13 +268,6 @@ def ingest_batch(
     return run(session, product, [(users[e.user_id], e) for e in events], source=source, now=now)
 
 
-_users: Table = User.__table__  # type: ignore[assignment]
-#: ``bulk.where_in`` statements: the batch's users read, then marked seen (and listed).
-_KNOWN = "SELECT id, external_id FROM users WHERE product_id = {0} AND external_id IN ({marks})"
-_SEEN = "UPDATE users SET last_seen_at = {0} WHERE id IN ({marks})"
-_LISTED = "UPDATE users SET listed_at = {0} WHERE listed_at IS NULL AND id IN ({marks})"
-
-
 def members(
     session: Session, product: Product, external_ids: list[str], *, now: dt.datetime
 ) -> dict[str, Member]:
@@ -284,14 +276,23 @@ def members(
     are not listed yet); the new ones created one by one, each announced (``user.created``)."""
     found: dict[str, Member] = {
         external_id: KnownUser(id=user_pk, product_id=product.id, external_id=external_id)
-        for user_pk, external_id in where_in(session, _KNOWN, external_ids, fixed=(product.id,))
+        for user_pk, external_id in scoped_in(
+            session, User, product.id, "external_id", external_ids, columns=("id", "external_id")
+        )
     }
     if found:
         known = sorted(member.id for member in found.values())  # one lock order (PostgreSQL)
-        seen = bound(session, _users, "last_seen_at", now)
-        where_in(session, _SEEN, known, fixed=(seen,))
+        scoped_in(session, User, product.id, "id", known, assign={"last_seen_at": now})
         if product.published:
-            where_in(session, _LISTED, known, fixed=(seen,))
+            scoped_in(
+                session,
+                User,
+                product.id,
+                "id",
+                known,
+                assign={"listed_at": now},
+                only="listed_at IS NULL",
+            )
     for external_id in external_ids:
         if external_id not in found:
             found[external_id] = upsert_user(

@@ -17,6 +17,7 @@ row of 15 columns, measured with psycopg 3.3 on this project's machine).
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -29,6 +30,8 @@ from sqlalchemy.orm import Session
 
 #: Bound values per statement: SQLite allows 32,766, PostgreSQL 65,535.
 MAX_PARAMETERS = 30_000
+#: Statements kept made, by table, columns and length: a batch's size varies with its sender.
+_KEPT = 256
 
 Processor = Callable[[Any], Any] | None
 _UNSEEN = object()
@@ -46,7 +49,7 @@ def _native(dialect: Dialect) -> bool:
     return dialect.driver == "psycopg"
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=_KEPT)
 def _sql(dialect: Dialect, table: Table, columns: tuple[str, ...], rows: int, tail: str) -> str:
     width = len(columns)
     if _native(dialect):
@@ -137,8 +140,12 @@ def bound(session: Session, table: Table, column: str, value: Any) -> Any:
     return value if process is None else process(value)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=_KEPT)
 def _in_sql(dialect: Dialect, statement: str, fixed: int, values: int) -> str:
+    # SQLite's ``?`` binds by position: the fixed values' marks must come in their order.
+    found = [int(n) for n in re.findall(r"\{(\d+)\}", statement)]
+    if found != list(range(fixed)):
+        raise ValueError(f"the fixed values' marks {found} are not {{0}}..{{{fixed - 1}}} in order")
     if _native(dialect):
         marks = [f"${n}" for n in range(1, fixed + values + 1)]
     else:
@@ -151,7 +158,8 @@ def where_in(
 ) -> list[tuple[Any, ...]]:
     """Run ``statement`` for a long list of ``values``: ``{marks}`` in it stands for one
     placeholder per value (``... IN ({marks})``), ``{0}``, ``{1}``... for the ``fixed`` values
-    bound before them. Once per slice of the list that fits the store's limit on bound values;
+    bound before them, which must appear in the text in that order (SQLite binds its ``?`` by
+    position). Once per slice of the list that fits the store's limit on bound values;
     the rows it returns, if any. SQLAlchemy's expanding IN renders and binds each value in
     Python on every execution, which for the thousand users of a batch cost more than reading
     them; here the statement's text is made once per length."""
