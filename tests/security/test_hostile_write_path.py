@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import StatementError
 
 from plaudit.events.models import Event
 from plaudit.loyalty.models import LoyaltyAccount
@@ -194,6 +195,45 @@ def test_a_thousand_known_users_and_a_thousand_events_of_one_user_are_each_count
     assert len(_users(db, "acme")) == 1000
 
 
+def test_a_browsers_hostile_sub_and_a_server_batch_naming_it_reach_one_user_of_one_product(
+    acme: Tenant, rival: Tenant, db: Database
+) -> None:
+    """A user first seen through a token (the ORM writes the row) is found again by the
+    batch's raw read, whatever the id holds: one user, credited by both; rival's batch with the
+    same ids makes rival's own users and leaves acme's balances alone."""
+    acme.rule(event_type="buy", points=4)
+    rival.rule(event_type="buy", points=1)
+    names = ["{marks}", "$1", "%s", "o'brien", "ümlaut-名前-🎉"]
+    for name in names:
+        acme.send(name, "visit")
+    _batch(acme, [{"type": "buy", "user_id": name} for name in names])
+    _batch(rival, [{"type": "buy", "user_id": name} for name in names])
+    assert sorted(_users(db, "acme")) == sorted(names)
+    assert _balances(db, "acme") == dict.fromkeys(names, 4)
+    assert _balances(db, "rival") == dict.fromkeys(names, 1)
+    assert [acme.balance(name) for name in names] == [4] * len(names)
+
+
+def test_a_batch_without_a_key_or_with_another_tenants_key_writes_nothing(
+    acme: Tenant, rival: Tenant, db: Database
+) -> None:
+    """An anonymous client, a user's token and rival's API key at acme's events route: each
+    refused before a user is read or marked seen."""
+    factories.users(db, "acme", [("ann", {})], listed=False)
+    before = _users(db, "acme")
+    body = {"events": [{"type": "buy", "user_id": "ann"}, {"type": "buy", "user_id": "new"}]}
+    for headers in (
+        {},
+        bearer(acme.token("ann")),
+        bearer(rival.product["api_key"]),
+        bearer("plk_" + "x" * 40),
+    ):
+        response = acme.client.post("/v1/products/acme/events", headers=headers, json=body)
+        assert response.status_code in (401, 403, 404), response.text
+    assert _users(db, "acme") == before
+    assert _count(db, Event, "acme") == 0
+
+
 # --- 2. where_in and multi-row INSERTs past the store's limit on bound values ------------------
 
 
@@ -283,6 +323,33 @@ def test_a_batch_the_store_refuses_part_way_stores_nothing_and_the_next_tenant_i
     _batch(rival, [{"type": "buy", "user_id": "known"}, {"type": "buy", "user_id": "new"}])
     assert _balances(db, "rival") == {"known": 2, "new": 2}
     assert rival.balance("new") == 2  # a token-routed read with the ORM's own placeholders
+
+
+def test_a_statement_the_driver_cannot_even_send_leaves_the_connection_with_its_own_cursors(
+    db: Database, settings: Settings
+) -> None:
+    """A value no driver can adapt fails before it reaches the server (psycopg's dumper,
+    sqlite3's binding): the RawCursor swap is undone all the same, and the session's next ORM
+    statement, with SQLAlchemy's own placeholders, runs on that connection."""
+    factories.product(db, settings, id="acme")
+    factories.users(db, "acme", [("ann", {})], listed=False)
+    with db.session() as session:
+        driver = session.connection().connection.driver_connection
+        before = getattr(driver, "cursor_factory", None)
+        with pytest.raises(StatementError):
+            bulk.where_in(
+                session,
+                "SELECT id FROM users WHERE product_id = {0} AND external_id IN ({marks})",
+                ["ann", object()],
+                fixed=("acme",),
+            )
+        assert getattr(driver, "cursor_factory", None) is before
+    with db.session() as session:  # the tests' store: the same connection again
+        assert session.connection().connection.driver_connection is driver
+        found = session.scalar(
+            select(User.id).where(User.product_id == "acme", User.external_id == "ann")
+        )
+        assert found is not None
 
 
 # --- 4. precise errors, never a 500 ------------------------------------------------------------
