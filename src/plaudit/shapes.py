@@ -15,13 +15,19 @@ from plaudit.errors import CONTROL_CHARACTER_ERROR
 EVENT_TYPE = r"^[A-Za-z0-9_.:-]+$"
 #: C0 and C1 control characters and DEL: never part of an id, a code or an email.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Half a UTF-16 pair: JSON's ``\ud800`` escape makes one, and no driver can encode it as UTF-8.
+LONE_SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 
 def no_control_characters(value: str) -> str:
     """Refuse a control character in an identifier: SQLite would store a NUL that no lookup
-    then finds, PostgreSQL refuses it; both stores answer the same 422 instead."""
+    then finds, PostgreSQL refuses it; both stores answer the same 422 instead. A lone
+    surrogate too: pydantic lets one through an optional field, and the driver's UTF-8
+    encoding then failed as a 500 (an event's ``id`` or ``reverses``, the round-13 review)."""
     if CONTROL_CHARACTERS.search(value):
         raise PydanticCustomError(CONTROL_CHARACTER_ERROR, "must not hold control characters")
+    if LONE_SURROGATES.search(value):
+        raise PydanticCustomError("string_unicode", "must be valid Unicode (a lone surrogate)")
     return value
 
 
