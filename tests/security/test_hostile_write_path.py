@@ -507,3 +507,24 @@ def test_cyclic_garbage_made_after_the_heap_is_settled_is_collected_without_bein
     assert gc.isenabled()
     assert grown < 20 * collector.YOUNG_THRESHOLD, grown
     assert gc.get_freeze_count() > 0  # the startup heap stayed frozen throughout
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_a_number_json_does_not_have_is_refused_alike_on_both_stores(
+    acme: Tenant, db: Database, number: str
+) -> None:
+    """Python's parser reads NaN and Infinity (and 1e400 as Infinity): PostgreSQL refused to
+    store them while SQLite stored them; now both answer one 422, nested or not, and store
+    nothing."""
+    body = (
+        '{"events": [{"type": "buy", "user_id": "a", "properties": {"n": 1}},'
+        ' {"type": "buy", "user_id": "b", "properties": {"deep": [{"n": ' + number + "}]}}]}"
+    )
+    response = acme.client.post(
+        "/v1/products/acme/events",
+        headers={**bearer(acme.product["api_key"]), "Content-Type": "application/json"},
+        content=body.encode(),
+    )
+    assert response.status_code == 422, response.text
+    assert "finite" in response.text
+    assert _count(db, Event, "acme") == 0

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, Discriminator, Field, Tag
 
 from plaudit.responses import Row
-from plaudit.shapes import EVENT_TYPE, Identifier, Strict
+from plaudit.shapes import EVENT_TYPE, Identifier, JsonObject, Strict
 
 #: The most events one server call may carry: they are stored in one transaction.
 MAX_BATCH = 1000
@@ -18,7 +18,7 @@ MAX_AHEAD = dt.timedelta(minutes=5)
 
 class EventIn(Strict):
     type: str = Field(min_length=1, max_length=128, pattern=EVENT_TYPE)
-    properties: dict[str, Any] = Field(default_factory=dict)
+    properties: JsonObject = Field(default_factory=dict)
     id: Identifier | None = Field(
         default=None,
         min_length=1,
