@@ -14,7 +14,9 @@ starts, and its CPU per event is this process's CPU time over the events it wrot
 ``x floor`` is its server CPU per event over that: the issue's goals are 4x for batch-1000 and
 20x for single. The ``multi-row`` floor is the same programme with one multi-row INSERT a table
 (on PostgreSQL with the server's numbered placeholders through psycopg's ``RawCursor``), the way
-Plaudit writes: a cheaper floor, and ``x multi-row`` the stricter ratio.
+Plaudit writes: a cheaper floor, and ``x multi-row`` the stricter ratio. ``floor, 1 a
+transaction`` commits each event alone (2,000 of them), as a single event request must before
+its 202: the line under each table gives ``single`` over it.
 
 Plaudit runs as ``uvicorn`` on 127.0.0.1 (one worker, its background loop on: leaderboards are
 re-ranked every 10 s as in production), on SQLite in a temporary data directory, then on
@@ -95,6 +97,8 @@ BATCH = {"verify": 0, "single": 1, "batch-100": 100, "batch-1000": 1000}
 TOKEN_USERS, BATCH_USERS = 50, 1000
 #: The floor: events per transaction, and transactions (over as many users as a batch names).
 FLOOR_BATCH, FLOOR_TRANSACTIONS = 1000, 20
+#: The single-event floor: one event a transaction, committed, as a single request must.
+SINGLE_TRANSACTIONS = 2000
 
 HOOK_TYPES = ("user.created", "points.earned", "tier.changed", "badge.awarded")
 
@@ -163,10 +167,11 @@ def seed(base: str, hook_port: int) -> tuple[str, str]:
         return str(created["secret"]["value"]), str(created["api_key"])
 
 
-def _floor_rows(transaction: int) -> list[tuple[str, str, int]]:
+def _floor_rows(transaction: int, size: int = FLOOR_BATCH) -> list[tuple[str, str, int]]:
     """One transaction's events: (event id, user, points), users cycling as a batch's do."""
     return [
-        (f"evt_{transaction:04d}{i:06d}", f"u{i % BATCH_USERS}", 12) for i in range(FLOOR_BATCH)
+        (f"evt_{transaction:05d}{i:06d}", f"u{(transaction * size + i) % BATCH_USERS}", 12)
+        for i in range(size)
     ]
 
 
@@ -178,10 +183,15 @@ def _numbered(template: str, rows: int, width: int) -> str:
     )
 
 
-def floor_sqlite(place: Path, synchronous: str, *, multi_row: bool = False) -> float:
+def floor_sqlite(
+    place: Path, synchronous: str, *, multi_row: bool = False, single: bool = False
+) -> float:
     """The SQLite floor: CPU µs per event of a plain ``sqlite3`` program doing the minimum
-    (``multi_row``: one INSERT of a thousand rows a table, rather than ``executemany``)."""
-    connection = sqlite3.connect(place / ("floor-multi.db" if multi_row else "floor.db"))
+    (``multi_row``: one INSERT of a thousand rows a table, rather than ``executemany``;
+    ``single``: one event a transaction, each committed)."""
+    name = "floor-single.db" if single else "floor-multi.db" if multi_row else "floor.db"
+    size, transactions = (1, SINGLE_TRANSACTIONS) if single else (FLOOR_BATCH, FLOOR_TRANSACTIONS)
+    connection = sqlite3.connect(place / name)
     connection.isolation_level = None
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute(f"PRAGMA synchronous={synchronous}")
@@ -196,8 +206,8 @@ def floor_sqlite(place: Path, synchronous: str, *, multi_row: bool = False) -> f
     )
     properties = json.dumps({"amount": 12.5, "sku": "tea"})
     start = time.process_time()
-    for transaction in range(FLOOR_TRANSACTIONS):
-        rows = _floor_rows(transaction)
+    for transaction in range(transactions):
+        rows = _floor_rows(transaction, size)
         now = time.strftime("%Y-%m-%dT%H:%M:%S")
         connection.execute("BEGIN")
         statements = (
@@ -227,14 +237,15 @@ def floor_sqlite(place: Path, synchronous: str, *, multi_row: bool = False) -> f
         connection.execute("COMMIT")
     spent = time.process_time() - start
     connection.close()
-    return spent / (FLOOR_BATCH * FLOOR_TRANSACTIONS) * 1e6
+    return spent / (size * transactions) * 1e6
 
 
-def floor_postgres(url: str, *, multi_row: bool = False) -> float:
+def floor_postgres(url: str, *, multi_row: bool = False, single: bool = False) -> float:
     """The PostgreSQL floor: CPU µs per event (this process's; the server's is not counted, as
     for Plaudit) of a plain ``psycopg`` program doing the minimum, in tables of its own
     (``multi_row``: one INSERT of a thousand rows a table with the server's numbered
-    placeholders through a ``RawCursor``, as Plaudit writes, rather than ``executemany``)."""
+    placeholders through a ``RawCursor``, as Plaudit writes, rather than ``executemany``;
+    ``single``: one event a transaction, each committed)."""
     import psycopg
 
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -272,10 +283,13 @@ def floor_postgres(url: str, *, multi_row: bool = False) -> float:
             ),
         ]
         statements = [(sql.format(groups), values) for sql, groups, values in multi]
+        size, transactions = (
+            (1, SINGLE_TRANSACTIONS) if single else (FLOOR_BATCH, FLOOR_TRANSACTIONS)
+        )
         try:
             start = time.process_time()
-            for transaction in range(FLOOR_TRANSACTIONS):
-                rows = _floor_rows(transaction)
+            for transaction in range(transactions):
+                rows = _floor_rows(transaction, size)
                 if multi_row:
                     with connection.transaction(), psycopg.RawCursor(connection) as raw:
                         for sql, values_of in statements:
@@ -300,7 +314,7 @@ def floor_postgres(url: str, *, multi_row: bool = False) -> float:
         finally:
             connection.execute("DROP TABLE IF EXISTS floor_events, floor_ledger, floor_balances")
             connection.commit()
-    return spent / (FLOOR_BATCH * FLOOR_TRANSACTIONS) * 1e6
+    return spent / (size * transactions) * 1e6
 
 
 def user_token(secret: str, sub: str, now: int) -> str:
@@ -402,10 +416,12 @@ def measure(
     if store == "postgres":
         floor = floor_postgres(env["PLAUDIT_DATABASE_URL"])
         multi_floor = floor_postgres(env["PLAUDIT_DATABASE_URL"], multi_row=True)
+        single_floor = floor_postgres(env["PLAUDIT_DATABASE_URL"], single=True)
     else:
         synchronous = env.get("PLAUDIT_SQLITE_SYNCHRONOUS", "FULL")
         floor = floor_sqlite(work, synchronous)
         multi_floor = floor_sqlite(work, synchronous, multi_row=True)
+        single_floor = floor_sqlite(work, synchronous, single=True)
     hook, hook_port = black_hole()
     env = {**env, "PLAUDIT_ALLOW_PRIVATE_URLS": "true"}  # the webhook's 127.0.0.1
     server = Server(f"plaudit-{store}", "plaudit.app:app_from_environment", env, work)
@@ -464,6 +480,8 @@ def measure(
         "floor_cpu_us": floor,
         "ratio_to_floor": {kind: cpu_us[kind] / floor for kind in KINDS if kind != "verify"},
         "multi_row_floor_cpu_us": multi_floor,
+        "single_floor_cpu_us": single_floor,
+        "single_ratio_to_single_floor": cpu_us["single"] / single_floor,
         "ratio_to_multi_row_floor": {
             kind: cpu_us[kind] / multi_floor for kind in KINDS if kind != "verify"
         },
@@ -481,7 +499,9 @@ def render(store: str, result: dict[str, Any], args: argparse.Namespace) -> Tabl
         + ("; PostgreSQL's own CPU is not in it" if store == "postgres" else "")
         + ". floor: the plain program's CPU µs per event (see the module's docstring); x floor: "
         "Plaudit's CPU per event over it (goals: batch-1000 4x, single 20x); x multi-row: over "
-        "the same programme written with one multi-row INSERT a table, as Plaudit writes. The "
+        "the same programme written with one multi-row INSERT a table, as Plaudit writes. "
+        "'floor, 1 a transaction': the floor committing each event alone, as a single request "
+        "must (single over it: see the line below the table). The "
         "server's "
         "background loops (webhook claims, leaderboard re-ranks), measured idle for "
         f"{args.idle_seconds:g} s after each kind, are taken out; 'with background' leaves "
@@ -513,6 +533,18 @@ def render(store: str, result: dict[str, Any], args: argparse.Namespace) -> Tabl
         f"{multi_floor:,.1f}",
         f"{multi_floor / floor:.2f}x",
         "1.0x",
+        "",
+        "",
+    )
+    single_floor = result["single_floor_cpu_us"]
+    table.add_row(
+        "floor, 1 a transaction",
+        "1",
+        "",
+        "",
+        f"{single_floor:,.1f}",
+        f"{single_floor / floor:.2f}x",
+        f"{single_floor / multi_floor:.2f}x",
         "",
         "",
     )
@@ -625,6 +657,11 @@ def main(argv: list[str] | None = None) -> int:
         out.width = 120  # a log or a pipe: wide enough for the table
     for store, result in results.items():
         out.print(render(store, result, args))
+        out.print(
+            f"  single over the floor committing each event alone "
+            f"({result['single_floor_cpu_us']:,.1f} µs): "
+            f"{result['single_ratio_to_single_floor']:.1f}x"
+        )
         for kind, error in result["first_errors"].items():
             out.print(f"  first error on {kind}: {error}")
         out.print()
