@@ -36,20 +36,28 @@ def no_control_characters(value: str) -> str:
 Identifier = Annotated[str, AfterValidator(no_control_characters)]
 
 
-def finite_numbers(value: dict[str, Any]) -> dict[str, Any]:
-    """Refuse NaN and Infinity anywhere in a JSON object. JSON has no such numbers, but
-    Python's parser reads them: PostgreSQL then refused to store them (a 422) while SQLite
-    stored text no other JSON reader takes (a 202); both stores now answer the same 422 before
-    anything is written (the round-13 hostile review)."""
+def storable_json(value: dict[str, Any]) -> dict[str, Any]:
+    """Refuse what no store keeps alike in a JSON object: NaN and Infinity, and a lone UTF-16
+    surrogate in a key or a string. JSON has no such numbers and UTF-8 no such characters, but
+    Python's parser reads both: PostgreSQL refused the numbers (a 422) while SQLite stored them
+    (a 202), and a stored surrogate made the user's export a 500 on both stores. Both stores now
+    answer the same 422 before anything is written (the round-13 hostile reviews)."""
     pending: list[Any] = [value]
     while pending:  # a loop, not recursion: a deep nest must not exhaust the stack
         item = pending.pop()
-        if type(item) is float:
+        kind = type(item)
+        if kind is str:
+            if LONE_SURROGATES.search(item):
+                raise PydanticCustomError(
+                    "string_unicode", "must be valid Unicode (a lone surrogate)"
+                )
+        elif kind is float:
             if not math.isfinite(item):
                 raise PydanticCustomError(
                     "finite_number", "must hold only finite numbers: NaN and Infinity are not JSON"
                 )
         elif isinstance(item, dict):
+            pending.extend(item.keys())
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)
@@ -57,7 +65,7 @@ def finite_numbers(value: dict[str, Any]) -> dict[str, Any]:
 
 
 #: A JSON object a request carries to be stored (an event's properties).
-JsonObject = Annotated[dict[str, Any], AfterValidator(finite_numbers)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(storable_json)]
 
 
 class Strict(BaseModel):

@@ -60,6 +60,10 @@ def scoped_in(
     made once per length, in as few statements as the store's limit on bound values allows; the
     rows a read returns, as the driver reads them."""
     table: Table = model.__table__  # type: ignore[attr-defined]
+    if not assign and not columns:
+        raise ValueError("scoped_in reads some columns or assigns some")
+    if "{" in only or "}" in only:
+        raise ValueError("scoped_in's further condition is the statement's own text, not a template")
     fixed: list[Any] = []
     if assign:
         sets = []
@@ -76,4 +80,6 @@ def scoped_in(
         f"AND {table.c[key].name} IN ({{marks}})" + (f" AND ({only})" if only else "")
     )
     fixed.append(product_id)
+    if values and bound(session, table, key, values[0]) is not values[0]:
+        values = [bound(session, table, key, value) for value in values]  # a typed key
     return where_in(session, statement, values, fixed=fixed)
