@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic_core import PydanticCustomError
 
+from plaudit.auth.encoding import json_scalars
 from plaudit.errors import CONTROL_CHARACTER_ERROR
 
 #: An event type, as events carry it and as rules and badges name it.
@@ -20,6 +21,11 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 LONE_SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 
+def _valid_unicode(text: str) -> None:
+    if LONE_SURROGATES.search(text):
+        raise PydanticCustomError("string_unicode", "must be valid Unicode (a lone surrogate)")
+
+
 def no_control_characters(value: str) -> str:
     """Refuse a control character in an identifier: SQLite would store a NUL that no lookup
     then finds, PostgreSQL refuses it; both stores answer the same 422 instead. A lone
@@ -27,8 +33,7 @@ def no_control_characters(value: str) -> str:
     encoding then failed as a 500 (an event's ``id`` or ``reverses``, the round-13 review)."""
     if CONTROL_CHARACTERS.search(value):
         raise PydanticCustomError(CONTROL_CHARACTER_ERROR, "must not hold control characters")
-    if LONE_SURROGATES.search(value):
-        raise PydanticCustomError("string_unicode", "must be valid Unicode (a lone surrogate)")
+    _valid_unicode(value)
     return value
 
 
@@ -42,25 +47,14 @@ def storable_json(value: dict[str, Any]) -> dict[str, Any]:
     Python's parser reads both: PostgreSQL refused the numbers (a 422) while SQLite stored them
     (a 202), and a stored surrogate made the user's export a 500 on both stores. Both stores now
     answer the same 422 before anything is written (the round-13 hostile reviews)."""
-    pending: list[Any] = [value]
-    while pending:  # a loop, not recursion: a deep nest must not exhaust the stack
-        item = pending.pop()
+    for item in json_scalars(value):
         kind = type(item)
         if kind is str:
-            if LONE_SURROGATES.search(item):
-                raise PydanticCustomError(
-                    "string_unicode", "must be valid Unicode (a lone surrogate)"
-                )
-        elif kind is float:
-            if not math.isfinite(item):
-                raise PydanticCustomError(
-                    "finite_number", "must hold only finite numbers: NaN and Infinity are not JSON"
-                )
-        elif isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
+            _valid_unicode(item)
+        elif kind is float and not math.isfinite(item):
+            raise PydanticCustomError(
+                "finite_number", "must hold only finite numbers: NaN and Infinity are not JSON"
+            )
     return value
 
 

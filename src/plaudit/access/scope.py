@@ -63,13 +63,15 @@ def scoped_in(
     if not assign and not columns:
         raise ValueError("scoped_in reads some columns or assigns some")
     if "{" in only or "}" in only:
-        raise ValueError("scoped_in's further condition is the statement's own text, not a template")
+        raise ValueError(
+            "scoped_in's further condition is the statement's own text, not a template"
+        )
     fixed: list[Any] = []
     if assign:
         sets = []
         for column, value in assign.items():
             sets.append(f"{table.c[column].name} = {{{len(fixed)}}}")
-            fixed.append(bound(session, table, column, value))
+            fixed.extend(bound(session, table, column, [value]))
         head = f"UPDATE {table.name} SET {', '.join(sets)}"  # noqa: S608  # see below
     else:
         names = ", ".join(table.c[name].name for name in columns)
@@ -80,6 +82,4 @@ def scoped_in(
         f"AND {table.c[key].name} IN ({{marks}})" + (f" AND ({only})" if only else "")
     )
     fixed.append(product_id)
-    if values and bound(session, table, key, values[0]) is not values[0]:
-        values = [bound(session, table, key, value) for value in values]  # a typed key
-    return where_in(session, statement, values, fixed=fixed)
+    return where_in(session, statement, bound(session, table, key, values), fixed=fixed)

@@ -12,6 +12,7 @@ import binascii
 import json
 import math
 import re
+from collections.abc import Iterator
 from typing import Any
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
@@ -93,22 +94,29 @@ def _finite_float(literal: str) -> float:
     return value
 
 
-def _has_lone_surrogate(value: Any) -> bool:
-    # Iterative, not recursive: the JSON parser accepts nesting deeper than Python's stack
-    # would allow a recursive walk to follow.
+def json_scalars(value: Any) -> Iterator[Any]:
+    """Every key and every value that is not an object or an array, anywhere in parsed JSON.
+    Iterative, not recursive: the JSON parser accepts nesting deeper than Python's stack would
+    allow a recursive walk to follow."""
     pending = [value]
     while pending:
         item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        else:
+            yield item
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    for item in json_scalars(value):
         if isinstance(item, str):
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
                 return True
-        elif isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
     return False
 
 

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import structlog
 from sqlalchemy import (
     Table,
     bindparam,
@@ -54,9 +53,6 @@ GIVEN_BACK_KINDS = frozenset({"refund"})
 
 
 MAX_POINTS = 1_000_000_000
-
-
-log = structlog.get_logger("plaudit")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from plaudit.products.models import Product
 from plaudit.store.bulk import insert_rows
-from plaudit.store.db import Database
+from plaudit.store.db import Database, each_product
 from plaudit.users.models import User
 from plaudit.webhooks.service import enqueue
 
@@ -40,7 +40,6 @@ from .entries import (
     entry_values,
     iso,
     lock_accounts,
-    log,
     moment_data,
     owners_of,
     store_accounts,
@@ -180,18 +179,13 @@ def settle_due(db: Database, *, now: dt.datetime) -> int:
                     )
                 ),
             }
-        by_product: dict[str, list[int]] = {}
-        for product_id, user_pk in due:
-            by_product.setdefault(product_id, []).append(user_pk)
-        for product_id, users in sorted(by_product.items()):
-            try:
-                with db.session() as session:
-                    settled += settle(session, product_id, users, now=now)
-            except Exception as exc:  # logged; the other products go on
-                failed.add(product_id)
-                log.warning(
-                    "points_settle_failed", product_id=product_id, error_type=type(exc).__name__
-                )
+        settled += each_product(
+            db,
+            due,
+            lambda session, product_id, users: settle(session, product_id, users, now=now),
+            failed=failed,
+            failure="points_settle_failed",
+        )
         if not due:
             break
     notify_expiring(db, now=now)

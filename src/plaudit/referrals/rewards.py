@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-import structlog
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -20,7 +19,7 @@ from plaudit.access.scope import scoped, tenant_filter
 from plaudit.gamification import badges
 from plaudit.loyalty import entries, ledger
 from plaudit.products.models import Product
-from plaudit.store.db import Database
+from plaudit.store.db import Database, each_product
 from plaudit.users.models import User
 
 from . import repository
@@ -28,7 +27,6 @@ from .models import Referral, ReferralReward
 from .notices import notify
 
 HELD, PENDING, GRANTED, REJECTED, CANCELLED = "held", "pending", "granted", "rejected", "cancelled"
-log = structlog.get_logger("plaudit")
 #: How many due rewards one batch of the release step grants.
 RELEASE_BATCH = 500
 #: Batches one run may take: a backlog beyond them waits for the next run (seconds away).
@@ -221,20 +219,13 @@ def release_due(db: Database, *, now: dt.datetime) -> int:
                 .order_by(ReferralReward.available_at, ReferralReward.id)
                 .limit(RELEASE_BATCH)
             ).all()
-        by_product: dict[str, list[int]] = {}
-        for product_id, reward_id in due:
-            by_product.setdefault(product_id, []).append(reward_id)
-        for product_id, reward_ids in sorted(by_product.items()):
-            try:
-                with db.session() as session:
-                    granted += _release(session, product_id, reward_ids, now=now)
-            except Exception as exc:  # logged; the other products go on
-                failed.add(product_id)
-                log.warning(
-                    "referral_release_failed",
-                    product_id=product_id,
-                    error_type=type(exc).__name__,
-                )
+        granted += each_product(
+            db,
+            due,
+            lambda session, product_id, ids: _release(session, product_id, ids, now=now),
+            failed=failed,
+            failure="referral_release_failed",
+        )
         if len(due) < RELEASE_BATCH:
             break
     return granted

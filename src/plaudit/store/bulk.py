@@ -133,11 +133,11 @@ def _execute(connection: Connection, sql: str, parameters: tuple[Any, ...]) -> l
     return list(result.fetchall()) if result.returns_rows else []
 
 
-def bound(session: Session, table: Table, column: str, value: Any) -> Any:
-    """``value`` as SQLAlchemy would bind it to ``table.column`` (for the fixed values of a
-    ``where_in`` statement, written without SQLAlchemy's types)."""
+def bound(session: Session, table: Table, column: str, values: Sequence[Any]) -> Sequence[Any]:
+    """``values`` as SQLAlchemy would bind them to ``table.column`` (for a ``where_in``
+    statement, written without SQLAlchemy's types): as they are when its type needs nothing."""
     (process,) = _processors(session.connection().dialect, table, (column,))
-    return value if process is None else process(value)
+    return values if process is None else [process(value) for value in values]
 
 
 @lru_cache(maxsize=_KEPT)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+import structlog
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -134,3 +135,34 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+T = TypeVar("T")
+_log = structlog.get_logger("plaudit")
+
+
+def each_product(
+    db: Database,
+    due: Iterable[tuple[str, T]],
+    work: Callable[[Session, str, list[T]], int],
+    *,
+    failed: set[str],
+    failure: str,
+) -> int:
+    """A background step's work, product by product in id order, each product's items in a
+    transaction of their own: a product whose work fails is logged (``failure``, with the
+    error's type only) and added to ``failed``, so that the caller leaves it out for the rest of
+    its run; one tenant's failure never holds another's work back. The sum of what ``work``
+    returns."""
+    by_product: dict[str, list[T]] = {}
+    for product_id, item in due:
+        by_product.setdefault(product_id, []).append(item)
+    done = 0
+    for product_id, items in sorted(by_product.items()):
+        try:
+            with db.session() as session:
+                done += work(session, product_id, items)
+        except Exception as exc:  # logged; the other products go on
+            failed.add(product_id)
+            _log.warning(failure, product_id=product_id, error_type=type(exc).__name__)
+    return done
