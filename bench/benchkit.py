@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import platform
+import re
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -147,3 +149,46 @@ def machine() -> str:
         f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"SQLite {sqlite3.sqlite_version}"
     )
+
+
+#: Debian's wrk: a load generator in C that a Python server cannot outrun (an asyncio client
+#: tops out near what one Plaudit worker serves, so it would measure itself).
+WRK = shutil.which("wrk")
+#: What a wrk script's ``done`` prints: requests and errors (connect, read, write, non-2xx/3xx,
+#: timeouts), for ``wrk`` to read.
+WRK_DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH %d %d\\n", summary.requests,
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+def wrk(
+    url: str, script: Path, arguments: list[str], seconds: float, connections: int
+) -> tuple[int, int]:
+    """wrk on one thread for ``seconds`` (whole seconds, at least 1), ``script`` (which ends
+    with ``WRK_DONE``) given ``arguments``: (answered without error, errors)."""
+    run = subprocess.run(  # noqa: S603  # wrk from the system, our own arguments
+        [
+            WRK or "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "-s",
+            str(script),
+            url,
+            "--",
+            *arguments,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
+    )
+    found = re.search(r"^BENCH (\d+) (\d+)$", run.stdout, re.MULTILINE)
+    if found is None:
+        raise RuntimeError(f"wrk said: {run.stdout} {run.stderr}")
+    total, errors = int(found.group(1)), int(found.group(2))
+    return total - errors, errors

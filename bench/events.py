@@ -87,7 +87,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from benchkit import ROOT, Server, machine, postgres_database, reset
+from benchkit import ROOT, WRK, WRK_DONE, Server, machine, postgres_database, reset, wrk
 
 ADMIN_TOKEN = "bench-admin-" + "a" * 24
 PRODUCT = "bench-events"
@@ -103,6 +103,27 @@ SINGLE_TRANSACTIONS = 2000
 HOOK_TYPES = ("user.created", "points.earned", "tier.changed", "badge.awarded")
 
 console = Console(stderr=True)
+#: wrk's script for verify and single: each request the next token of the file (``args[1]``),
+#: with the method and body given (``args[2]``, ``args[3]``).
+WRK_SCRIPT = (
+    """
+local tokens, i = {}, 0
+init = function(args)
+  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
+  wrk.method = args[2]
+  if args[3] ~= "" then
+    wrk.body = args[3]
+    wrk.headers["Content-Type"] = "application/json"
+  end
+end
+request = function()
+  i = i + 1
+  wrk.headers["Authorization"] = "Bearer " .. tokens[(i - 1) % #tokens + 1]
+  return wrk.format()
+end
+"""
+    + WRK_DONE
+)
 
 
 @dataclass(frozen=True)
@@ -424,6 +445,32 @@ async def load(
     return counts[0], counts[1], elapsed, first_error[0]
 
 
+def by_wrk(
+    base: str, per_connection: list[list[Call]], work: Path, args: argparse.Namespace
+) -> tuple[int, int, float, str]:
+    """``load`` by wrk: the same calls (their tokens cycled through by all its connections),
+    for ``--seconds``: (answered 2xx, errors, elapsed seconds, first error)."""
+    calls = [call for mine in per_connection for call in mine]
+    tokens = work / "wrk-tokens.txt"
+    tokens.write_text("\n".join(c.headers["Authorization"].removeprefix("Bearer ") for c in calls))
+    script = work / "wrk-events.lua"
+    script.write_text(WRK_SCRIPT)
+    first = calls[0]
+    body = first.body.decode() if first.body is not None else ""
+    start = time.perf_counter()
+    ok, bad = wrk(
+        base + first.path,
+        script,
+        [str(tokens), first.method, body],
+        args.seconds,
+        len(per_connection),
+    )
+    error = (
+        f"{bad} requests failed (wrk counts no bodies: rerun with --client asyncio)" if bad else ""
+    )
+    return ok, bad, time.perf_counter() - start, error
+
+
 def connections(kind: str, args: argparse.Namespace) -> int:
     return int(args.batch_connections if kind.startswith("batch") else args.connections)
 
@@ -475,9 +522,12 @@ def measure(
                 for kind in KINDS[shift:] + KINDS[:shift]:
                     status.update(f"{store}: round {round_no + 1} of {args.rounds}, {kind}")
                     before = server.cpu_seconds()
-                    ok, bad, elapsed, error = asyncio.run(
-                        load(server.base, plan[kind], args.seconds)
-                    )
+                    if args.client == "wrk" and kind in ("verify", "single"):
+                        ok, bad, elapsed, error = by_wrk(server.base, plan[kind], work, args)
+                    else:
+                        ok, bad, elapsed, error = asyncio.run(
+                            load(server.base, plan[kind], args.seconds)
+                        )
                     spent = server.cpu_seconds() - before
                     # What the server burns with no request at all, just after: its background
                     # loops (the webhook worker's claim passes over a growing outbox, leaderboard
@@ -602,6 +652,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="per kind and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8, help="for verify and single")
+    parser.add_argument(
+        "--client",
+        choices=["wrk", "asyncio"],
+        default="wrk" if WRK else "asyncio",
+        help="load for verify and single: wrk (Debian's, the default when installed) or an "
+        "asyncio httpx client, which tops out near what one worker serves (the batches always "
+        "use it: a few large requests, where the client is never the bottleneck)",
+    )
     parser.add_argument(
         "--batch-connections",
         type=int,

@@ -42,8 +42,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
-import shutil
 import statistics
 import subprocess
 import tempfile
@@ -53,7 +51,7 @@ from dataclasses import dataclass
 
 import jwt as pyjwt
 
-from benchkit import ROOT, Server
+from benchkit import ROOT, WRK, WRK_DONE, Server, wrk
 
 SECRET = "bench-secret-" + "s" * 51  # 64 bytes: HS256..HS512
 ISSUER, AUDIENCE = "bench-tenant", "bench"
@@ -61,7 +59,6 @@ ISSUER, AUDIENCE = "bench-tenant", "bench"
 KNOWN_USERS = 200
 #: Fresh tokens per round; a round that needs more reuses some (and the table says so).
 FRESH_PER_ROUND = 60_000
-WRK = shutil.which("wrk")
 
 REFERENCE_APP = textwrap.dedent(
     f"""
@@ -91,8 +88,9 @@ REFERENCE_APP = textwrap.dedent(
 )
 
 #: wrk's script: each request takes the next line of the token file (or the one fixed token).
-WRK_SCRIPT = textwrap.dedent(
-    """
+WRK_SCRIPT = (
+    textwrap.dedent(
+        """
     local tokens, i = {}, 0
     init = function(args)
       for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
@@ -104,12 +102,9 @@ WRK_SCRIPT = textwrap.dedent(
       wrk.headers["Authorization"] = "Bearer " .. tokens[(i - 1) % #tokens + 1]
       return wrk.format("GET")
     end
-    done = function(summary, latency, requests)
-      local e = summary.errors
-      io.write(string.format("BENCH %d %d\\n", summary.requests,
-        e.connect + e.read + e.write + e.status + e.timeout))
-    end
     """
+    )
+    + WRK_DONE
 )
 
 
@@ -190,30 +185,8 @@ async def _load(
 def _wrk(
     port: int, target: Target, tokens: Path, script: Path, seconds: float, connections: int
 ) -> tuple[int, int]:
-    """wrk for ``seconds`` (whole seconds, at least 1): (ok, errors)."""
-    run = subprocess.run(  # noqa: S603  # wrk from the system, our own arguments
-        [
-            WRK or "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{max(1, round(seconds))}s",
-            "-s",
-            str(script),
-            f"http://127.0.0.1:{port}{target.path}",
-            "--",
-            str(tokens),
-            target.product_header or "",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 30,
-    )
-    found = re.search(r"^BENCH (\d+) (\d+)$", run.stdout, re.MULTILINE)
-    if found is None:
-        raise RuntimeError(f"wrk said: {run.stdout} {run.stderr}")
-    total, errors = int(found.group(1)), int(found.group(2))
-    return total - errors, errors
+    url = f"http://127.0.0.1:{port}{target.path}"
+    return wrk(url, script, [str(tokens), target.product_header or ""], seconds, connections)
 
 
 def main() -> int:

@@ -32,6 +32,7 @@ from plaudit.me.routes import router as me_router
 from plaudit.operations import collector, health, scrape, store_gauges
 from plaudit.operations.requests import RequestObserver
 from plaudit.outbound import pinned_client
+from plaudit.pipeline import client_events
 from plaudit.pipeline.routes import points_router
 from plaudit.pipeline.routes import router as events_router
 from plaudit.privacy.routes import router as privacy_router
@@ -162,6 +163,7 @@ def create_app(
     app.state.verification = verification
     app.state.limiter = limiter  # rate limits: see limits/web.py
     app.state.users = users  # see users/memory.py
+    app.state.event_groups = client_events.groups(state)  # see pipeline/group_commit.py
     app.body_limits = BodyLimits(settings)  # served ahead of everything: see web/hotpath.py
     errors.install(app)
     openapi.install(app)

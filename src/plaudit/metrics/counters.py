@@ -50,6 +50,17 @@ INGEST_SECONDS = Histogram(
     ["source"],
     buckets=INGEST_BUCKETS,
 )
+#: Group commit: how many single client events one transaction stored.
+GROUP_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 1000)
+EVENT_GROUPS = Histogram(
+    "plaudit_event_group_size",
+    "Single client events stored together by one transaction (group commit).",
+    buckets=GROUP_BUCKETS,
+)
+EVENT_GROUP_SPLITS = Counter(
+    "plaudit_event_group_splits",
+    "Groups of client events that failed before their commit and were stored one by one.",
+)
 DELIVERIES = Counter(
     "plaudit_webhook_deliveries",
     "Webhook delivery attempts recorded, by outcome: delivered, retrying, failed (gave up).",
@@ -100,6 +111,16 @@ def record_events(count: int, seconds: float, *, source: str) -> None:
     """A batch of ``count`` events run through the pipeline in ``seconds``."""
     EVENTS.labels(source).inc(count)
     INGEST_SECONDS.labels(source).observe(seconds)
+
+
+def record_event_group(size: int) -> None:
+    """A group of ``size`` single client events about to be stored by one transaction."""
+    EVENT_GROUPS.observe(size)
+
+
+def record_event_group_split() -> None:
+    """A group failed before its commit: its events are stored one by one."""
+    EVENT_GROUP_SPLITS.inc()
 
 
 def record_delivery(status: str) -> None:

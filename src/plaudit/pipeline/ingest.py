@@ -75,15 +75,13 @@ MAX_AGE = {"client": MAX_AHEAD}
 MAX_AGE_SERVER = dt.timedelta(days=365)
 
 
-def moments(
-    events: Sequence[tuple[Member, EventIn]], *, source: str, now: dt.datetime
-) -> list[dt.datetime]:
+def moments(events: Sequence[EventIn], *, source: str, now: dt.datetime) -> list[dt.datetime]:
     """When each event happened (UTC): its ``occurred_at``, else now. Refuses the whole batch
     (OccurredAtOutOfRange), before anything is written, if one lies outside the bounds."""
     oldest = now - MAX_AGE.get(source, MAX_AGE_SERVER)
     latest = now + MAX_AHEAD
     out = []
-    for position, (_, event) in enumerate(events):
+    for position, event in enumerate(events):
         sent = event.occurred_at
         if sent is None:
             out.append(now)
@@ -133,7 +131,7 @@ def run(
     if not events:
         return []
     started = time.perf_counter()
-    happened = moments(events, source=source, now=now)
+    happened = moments([event for _, event in events], source=source, now=now)
     programs = kept.of(session, product)
     stored = event_store.record_events(
         session,

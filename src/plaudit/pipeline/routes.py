@@ -2,7 +2,9 @@
 tenant's servers (API key), and the tenant's manual adjustments of points.
 
 Handlers are plain functions (FastAPI runs them in its threadpool) on the request's session,
-which commits before the response leaves: an accepted event is never lost.
+which commits before the response leaves: an accepted event is never lost. A user's single
+event is the exception: it waits on the event loop for the transaction that stores it with
+its product's other events (``client_events``), and is answered after that commit.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from plaudit.access.session import DbSession, unit_of_work
+from plaudit.access.session import DbSession
 from plaudit.access.state import State
 from plaudit.events.schemas import (
     BatchAccepted,
@@ -27,8 +29,9 @@ from plaudit.products.dependencies import ManagedProduct
 from plaudit.users.client import ClientContext, WritingUser
 from plaudit.users.service import get_user
 
-from . import adjustments, reversals
-from .ingest import Outcome, ingest, ingest_batch
+from . import adjustments, client_events, reversals
+from .group_commit import GroupCommit
+from .ingest import Outcome, ingest_batch
 
 router = APIRouter(tags=["events"])
 
@@ -53,22 +56,22 @@ points_router = APIRouter(tags=["loyalty"])
     summary="Send an event for the token's user (scope 'write')",
     tags=["client"],
 )
-def send_event(body: EventIn, user: RatedWriter, request: Request, state: State) -> JSONResponse:
-    # The session opened here, not as ``DbSession``: one threadpool trip, not three. It
-    # commits when the block ends, before the 202 is built.
-    with unit_of_work(request) as session:
-        product, member = user.product_and_user(session)
-        outcome = ingest(
-            session,
-            product,
-            member,
-            type=body.type,
-            properties=body.properties,
-            client_event_id=body.id,
-            occurred_at=body.occurred_at,
-            now=state.now(),
-        )
+async def send_event(
+    body: EventIn, user: RatedWriter, request: Request, state: State
+) -> JSONResponse:
+    # Stored by group commit (client_events): with the product's other events that arrive
+    # while its last transaction runs, in one transaction, answered after its commit.
+    client_events.check(body, now=state.now())
+    outcome = await event_groups(request).submit(
+        user.product_id, client_events.Sent(user, body, request)
+    )
     return JSONResponse(_accepted(outcome), status_code=202)
+
+
+def event_groups(request: Request) -> GroupCommit[str, client_events.Sent, Outcome]:
+    """This process's group commit of client events (made by ``create_app``)."""
+    groups: GroupCommit[str, client_events.Sent, Outcome] = request.app.state.event_groups
+    return groups
 
 
 @router.post(

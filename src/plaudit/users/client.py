@@ -59,6 +59,11 @@ class ClientContext:
         """The product and the token's user: read by its primary key when this process knows
         it (and the token changes nothing in it), else mapped (made now on its first sight)."""
         product = get_product(session, self.product_id)
+        return product, self.user_in(session, product)
+
+    def user_in(self, session: Session, product: Product) -> User:
+        """The token's user in ``product`` (this context's, read in ``session``), as
+        ``product_and_user`` finds it: for callers that read the product once for many."""
         verified = self.verified
         memory = self.users
         if memory is not None:
@@ -71,11 +76,10 @@ class ClientContext:
                 # or, on SQLite, a deleted row's key reused): then it is not this user's.
                 if user is not None and user.external_id == verified.user_id:
                     memory.seen(product.id, user.external_id, user.id)
-                    return product, user
-        user = map_user(
+                    return user
+        return map_user(
             session, product_id=product.id, published=product.published, verified=verified
         )
-        return product, user
 
 
 async def authenticate_user(
