@@ -2,7 +2,8 @@
 ``GET /v1/auth/verify`` and beside the floor: what a plain program spends on the same events.
 
     python bench/events.py [--stores sqlite,postgres] [--postgres-url URL] [--seconds 4]
-                           [--rounds 3] [--connections 8] [--batch-connections 2]
+                           [--rounds 3] [--connections 8] [--client wrk|asyncio]
+                           [--batch-connections 2]
                            [--sqlite-synchronous FULL,NORMAL] [--idle-seconds 2]
                            [--quick] [--json]
 
@@ -26,15 +27,18 @@ product has what makes ingestion do its real work: two earning rules, three tier
 badges (an event count, a points total, a streak) and a webhook endpoint subscribed to every
 notification, so that each earn queues its ``points.earned`` message (the endpoint is a local
 socket that accepts and never answers: the worker's few slots wait on it, and delivering costs
-the server next to nothing while the outbox fills as in production). Then, from concurrent httpx clients
-(``--connections`` for verify and single, ``--batch-connections`` for the batches), each with
-users of its own:
+the server next to nothing while the outbox fills as in production). Then the load: verify and
+single from wrk (``--client wrk``, the default where Debian's wrk is installed: one thread,
+``--connections`` connections cycling through the users' tokens; an asyncio client tops out
+near what one worker serves, so it would measure itself), the batches from concurrent httpx
+clients (``--batch-connections``), each with users of its own:
 
 ``verify``      ``GET /v1/auth/verify`` with the users' tokens (answered from the verified-token
                 cache): the reference, requests per second
 ``single``      ``POST /v1/events`` with the same tokens, one ``level_completed`` event each:
                 stored, 10 points credited (ledger, balance, three leaderboard tallies, tier),
-                the streak and the badges evaluated, committed before the 202
+                the streak and the badges evaluated, committed before the 202 (by group
+                commit: the events that arrive together share a transaction)
 ``batch-100``   ``POST /v1/products/{id}/events`` with the product's API key, 100 ``purchase``
                 events for 100 users (points = amount x 1) in one transaction
 ``batch-1000``  the same with 1,000 events, the most one call may carry

@@ -194,6 +194,21 @@ def test_events_are_counted_and_their_ingest_timed(
     assert value("plaudit_event_ingest_duration_seconds_count", source="server") == batches + 1
 
 
+def test_a_users_single_event_is_counted_as_a_group_of_one_when_it_comes_alone(
+    scraped: TestClient, acme: dict[str, Any]
+) -> None:
+    """Group commit's figures: one group more, of one event; no split."""
+    groups = value("plaudit_event_group_size_count")
+    grouped = value("plaudit_event_group_size_sum")
+    splits = value("plaudit_event_group_splits_total")
+    response = scraped.post("/v1/events", json={"type": "signed_up"}, headers=bearer(_token(acme)))
+    assert response.status_code == 202, response.text
+    assert value("plaudit_event_group_size_count") == groups + 1
+    assert value("plaudit_event_group_size_sum") == grouped + 1
+    assert value("plaudit_event_group_splits_total") == splits
+    assert value("plaudit_events_ingested_total", source="client") >= 1
+
+
 def test_outbox_depth_and_oldest_age_are_read_from_the_store_at_scrape_time(
     scraped: TestClient, acme: dict[str, Any], db: Database
 ) -> None:

@@ -25,14 +25,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from plaudit import metrics
+from plaudit.access.scope import scoped_in
 from plaudit.access.session import REQUEST, unit_of_work
 from plaudit.access.state import AppState
+from plaudit.events.repository import Member
 from plaudit.events.schemas import MAX_BATCH, EventIn
+from plaudit.products.models import Product
 from plaudit.products.repository import get_product
 from plaudit.users.client import ClientContext
+from plaudit.users.models import User
 
 from .group_commit import GroupCommit
-from .ingest import Outcome, moments, run
+from .ingest import KnownUser, Outcome, moments, run
 
 log = structlog.get_logger("plaudit.events")
 #: The most events one group stores: a batch's most.
@@ -110,8 +114,26 @@ def _apply(
     if any(one.user.product_id != product_id for one in sent):
         raise RuntimeError("a group holds one product's events")  # never: the group's key
     product = get_product(session, product_id)
-    events = [(one.user.user_in(session, product), one.event) for one in sent]
+    users = members(session, product, sent)
+    events = [(user, one.event) for user, one in zip(users, sent, strict=True)]
     return run(session, product, events, source="client", now=now)
+
+
+def members(session: Session, product: Product, sent: list[Sent]) -> list[Member]:
+    """Each event's user: those this process knows read in one statement (each checked to be
+    still its token's user, as ``ClientContext.user_in`` does one by one), the others mapped."""
+    remembered = [one.user.remembered(product) for one in sent]
+    keys = sorted({pk for pk in remembered if pk is not None})
+    rows = scoped_in(session, User, product.id, "id", keys, columns=("id", "external_id"))
+    external_ids: dict[int, str] = dict(rows)
+    out: list[Member] = []
+    for one, pk in zip(sent, remembered, strict=True):
+        if pk is not None and external_ids.get(pk) == one.user.verified.user_id:
+            one.user.seen(product.id, pk)
+            out.append(KnownUser(id=pk, product_id=product.id, external_id=external_ids[pk]))
+        else:
+            out.append(one.user.mapped(session, product))
+    return out
 
 
 def groups(state: AppState) -> GroupCommit[str, Sent, Outcome]:

@@ -64,21 +64,37 @@ class ClientContext:
     def user_in(self, session: Session, product: Product) -> User:
         """The token's user in ``product`` (this context's, read in ``session``), as
         ``product_and_user`` finds it: for callers that read the product once for many."""
-        verified = self.verified
+        pk = self.remembered(product)
+        if pk is not None:
+            user = repository.user_by_pk(session, product.id, pk)
+            # The row may since hold another id (erased to a pseudonym by another process,
+            # or, on SQLite, a deleted row's key reused): then it is not this user's.
+            if user is not None and user.external_id == self.verified.user_id:
+                self.seen(product.id, user.id)
+                return user
+        return self.mapped(session, product)
+
+    def remembered(self, product: Product) -> int | None:
+        """The key of the token's user's row, if this process knows it and the token would
+        change nothing in it: then the row is only to be read (and checked to be still this
+        user's, as ``user_in`` does), never written."""
         memory = self.users
-        if memory is not None:
-            known = memory.known(
-                product.id, self.runtime.build, verified, published=product.published
-            )
-            if known is not None:
-                user = repository.user_by_pk(session, product.id, known.pk)
-                # The row may since hold another id (erased to a pseudonym by another process,
-                # or, on SQLite, a deleted row's key reused): then it is not this user's.
-                if user is not None and user.external_id == verified.user_id:
-                    memory.seen(product.id, user.external_id, user.id)
-                    return user
+        if memory is None:
+            return None
+        known = memory.known(
+            product.id, self.runtime.build, self.verified, published=product.published
+        )
+        return None if known is None else known.pk
+
+    def seen(self, product_id: str, pk: int) -> None:
+        """The remembered user was seen now (its ``last_seen_at``, flushed in the background)."""
+        if self.users is not None:
+            self.users.seen(product_id, self.verified.user_id, pk)
+
+    def mapped(self, session: Session, product: Product) -> User:
+        """The token's user mapped: made now on its first sight, its profile refreshed."""
         return map_user(
-            session, product_id=product.id, published=product.published, verified=verified
+            session, product_id=product.id, published=product.published, verified=self.verified
         )
 
 
