@@ -233,7 +233,7 @@ def test_a_cancelled_group_cancels_its_requests_and_those_behind_it() -> None:
         await work.started.wait()
         behind = asyncio.create_task(groups.submit("p", "b"))
         await settle()
-        for task in list(groups._running.values()):
+        for task in [task for tasks in groups._running.values() for task in tasks]:
             task.cancel()
         await settle()
         assert first.cancelled()
@@ -250,3 +250,72 @@ def test_a_group_holds_at_least_one_item() -> None:
 
     with pytest.raises(ValueError, match="at least one"):
         GroupCommit(work, most=0)
+    with pytest.raises(ValueError, match="at least one lane"):
+        GroupCommit(work, most=1, lanes=0)
+
+
+def test_a_group_that_runs_past_its_patience_lets_those_behind_it_take_another_lane() -> None:
+    """A row lock held elsewhere stalls one group, not its product's events: after the
+    patience, what waits starts another group, up to the lanes, each the next arrivals'."""
+
+    async def test() -> None:
+        work = Recorder()
+        stuck = work.hold("p")  # every group of "p" waits here until released
+        groups = GroupCommit(work, most=10, lanes=2, patience=0.05)
+        first = asyncio.create_task(groups.submit("p", "a"))
+        await work.started.wait()
+        second = asyncio.create_task(groups.submit("p", "b"))
+        await settle()
+        assert groups.running("p") == 1  # young: "b" waits for it
+        await asyncio.sleep(0.2)  # past the patience: "b" took a second lane
+        assert groups.running("p") == 2
+        third = asyncio.create_task(groups.submit("p", "c"))
+        await asyncio.sleep(0.2)
+        assert groups.running("p") == 2  # no third lane: "c" waits
+        assert groups.waiting("p") == 1
+        stuck.set()
+        assert [await first, await second, await third] == ["A", "B", "C"]
+        assert [items for _, items in work.groups] == [["a"], ["b"], ["c"]]
+        assert groups.running("p") == 0
+
+    run(test)
+
+
+def test_past_the_backlog_a_submission_is_refused_at_once_and_nothing_of_it_queued() -> None:
+    async def test() -> None:
+        work = Recorder()
+        release = work.hold("p")
+        groups = GroupCommit(work, most=10, backlog=2, refuse=lambda: LookupError("backlogged"))
+        first = asyncio.create_task(groups.submit("p", "a"))
+        await work.started.wait()
+        queued = [asyncio.create_task(groups.submit("p", item)) for item in "bc"]
+        await settle()
+        with pytest.raises(LookupError, match="backlogged"):
+            await groups.submit("p", "d")
+        assert await groups.submit("q", "e") == "E"  # another key's backlog is its own
+        release.set()
+        await asyncio.gather(first, *queued)
+        assert [items for key, items in work.groups if key == "p"] == [["a"], ["b", "c"]]
+
+    run(test)
+
+
+def test_a_failure_to_start_a_group_fails_the_waiting_items_and_frees_the_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No key is left with items nobody will take."""
+
+    async def test() -> None:
+        work = Recorder()
+        groups = GroupCommit(work, most=10)
+        real = asyncio.create_task
+        monkeypatch.setattr(
+            asyncio, "create_task", lambda *a, **k: (_ for _ in ()).throw(MemoryError())
+        )
+        with pytest.raises(MemoryError):
+            await groups.submit("p", "a")
+        monkeypatch.setattr(asyncio, "create_task", real)
+        assert groups.waiting("p") == 0
+        assert await groups.submit("p", "b") == "B"
+
+    run(test)

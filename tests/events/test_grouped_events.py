@@ -6,6 +6,7 @@ behind it, so that the group it asserts forms every time, on either store."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,8 +15,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, func, select, text
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session
 
 from plaudit.events.models import Event
@@ -37,6 +38,11 @@ class Gate:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, client: TestClient) -> None:
         self.client = client
+        # One lane: the groups it holds open hold the product's next events, however long.
+        client.app.state.event_groups = client_events.groups(  # type: ignore[attr-defined]
+            client.app.state.plaudit,
+            lanes=1,  # type: ignore[attr-defined]
+        )
         self.runs: list[tuple[str, list[str]]] = []
         self.behind = 0
         self.after: Callable[[list[Any]], None] = lambda events: None
@@ -134,7 +140,7 @@ def test_events_that_arrive_while_a_transaction_runs_are_stored_together_by_the_
 
     assert len(gate.runs) == 2
     assert gate.runs[0] == ("acme", ["ann"])
-    assert sorted(gate.runs[1][1]) == ["bob", "cat", "dan"]  # in the order they arrived
+    assert sorted(gate.runs[1][1]) == ["bob", "cat", "dan"]
     for sub in ("ann", "bob", "cat", "dan"):
         assert answers[sub].status_code == 202, answers[sub].text
         assert answers[sub].json()["points_earned"] == 10
@@ -167,7 +173,7 @@ def test_a_group_that_fails_is_stored_again_event_by_event_and_only_the_culprit_
 
     def refuse_the_poisoned(events: list[Any]) -> None:
         if any(event.properties.get("poison") for _, event in events):
-            raise OperationalError("INSERT", {}, Exception("the store refused it"))
+            raise DataError("INSERT", {}, Exception("the store refused the value"))
 
     gate.after = refuse_the_poisoned
     first_held(gate, sending, behind=3)
@@ -177,13 +183,36 @@ def test_a_group_that_fails_is_stored_again_event_by_event_and_only_the_culprit_
     answers = sending.wait()
 
     assert [len(users) for _, users in gate.runs] == [1, 3, 1, 1, 1]  # the group, then alone
-    assert answers["cat"].status_code >= 500
+    assert answers["cat"].status_code == 422  # what a lone event the store refuses answers
     for sub in ("bob", "dan"):
         assert answers[sub].status_code == 202, answers[sub].text
         assert answers[sub].json()["points_earned"] == 10
         assert acme.balance(sub) == 10
     assert acme.balance("cat") == 0
     assert stored(db) == 3  # ann's, bob's, dan's: none twice
+
+
+def test_a_store_that_fails_fails_its_group_without_storing_each_event_again(
+    acme: Tenant, gate: Gate, sending: Sending, db: Database
+) -> None:
+    """``database is locked`` after its busy timeout, a connection lost: each event alone would
+    wait the same failure out again, one after another. Each request answers the error."""
+
+    def the_store_fails(events: list[Any]) -> None:
+        if len(events) > 1:
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    gate.after = the_store_fails
+    first_held(gate, sending, behind=2)
+    sending.send("bob", {"type": "level_completed"})
+    sending.send("cat", {"type": "level_completed"})
+    answers = sending.wait()
+
+    assert [len(users) for _, users in gate.runs] == [1, 2]  # not stored again one by one
+    assert answers["bob"].status_code >= 500
+    assert answers["cat"].status_code >= 500
+    assert answers["bob"].json()["error"] == answers["cat"].json()["error"] == "internal_error"
+    assert stored(db) == 1
 
 
 def test_a_failed_commit_fails_its_group_and_is_never_retried(
@@ -244,3 +273,117 @@ def test_one_products_transaction_never_holds_another_products_events(
     assert sending.wait()["ann"].status_code == 202
     assert stored(db, "acme") == 1
     assert stored(db, "other") == 1
+
+
+def test_an_event_is_judged_by_its_own_requests_clock_however_long_it_waited(
+    acme: Tenant, gate: Gate, sending: Sending, clock: Clock, db: Database
+) -> None:
+    """An occurred_at just inside the bound when the request came is stored as sent, though its
+    group starts after the bound has passed it (and nobody else's event fails for it)."""
+    first_held(gate, sending, behind=2)
+    sent_at = dt.datetime.fromtimestamp(clock.now, dt.UTC)
+    edge = sent_at - dt.timedelta(minutes=5) + dt.timedelta(seconds=1)
+    sending.send("bob", {"type": "level_completed", "occurred_at": edge.isoformat()})
+    sending.send("cat", {"type": "level_completed"})
+    until(lambda: event_groups_of(acme.client).waiting("acme") == 2)
+    clock.advance(2)  # the running transaction took 2 s: bob's occurred_at is now too old
+    answers = sending.wait()
+
+    assert [len(users) for _, users in gate.runs] == [1, 2]  # stored together, no split
+    assert answers["bob"].status_code == 202, answers["bob"].text
+    assert answers["cat"].status_code == 202, answers["cat"].text
+    with db.session() as session:
+        stored_at = session.scalar(
+            select(Event.occurred_at).where(Event.id == answers["bob"].json()["id"])
+        )
+    assert stored_at is not None
+    assert stored_at.replace(tzinfo=dt.UTC) == edge
+
+
+def _lock_account(connection: Connection, sub: str) -> None:
+    connection.execute(
+        text(
+            "SELECT 1 FROM loyalty_accounts a JOIN users u ON u.id = a.user_pk "
+            "WHERE u.external_id = :sub FOR UPDATE OF a"
+        ),
+        {"sub": sub},
+    )
+
+
+def test_a_users_locked_account_holds_only_that_users_event(
+    acme: Tenant, client: TestClient, db: Database, sending: Sending
+) -> None:
+    """A row lock held elsewhere (a redemption, a server batch) stalls the group that waits for
+    it; past its patience the product's next events take another lane (PostgreSQL: SQLite has
+    one writer for everything, whoever's)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL only (SQLite has one writer for everything)")
+    for sub in ("ann", "bob"):  # accounts exist
+        acme.send(sub, "level_completed")
+    with db.engine.connect() as other:
+        held = other.begin()
+        _lock_account(other, "ann")
+        sending.send("ann", {"type": "level_completed"})
+        until(lambda: event_groups_of(client).running("acme") == 1)
+        answer = client.post(
+            "/v1/events", headers=bearer(acme.token("bob")), json={"type": "level_completed"}
+        )
+        assert answer.status_code == 202, answer.text
+        assert "ann" not in sending.answers  # still waiting for its row
+        held.rollback()
+    assert sending.wait()["ann"].status_code == 202
+    assert acme.balance("ann") == 20
+    assert acme.balance("bob") == 20
+
+
+def test_a_group_that_waits_too_long_for_one_users_row_is_split_and_the_others_stored(
+    acme: Tenant, client: TestClient, gate: Gate, sending: Sending, db: Database
+) -> None:
+    """A group of several waits at most LOCK_PATIENCE_MS for a row lock: then each of its
+    events is stored alone, and only the one whose row is locked waits for it, last."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL only (SQLite has one writer for everything)")
+    for sub in ("ann", "bob", "cat"):  # accounts exist
+        acme.send(sub, "level_completed")
+    gate.runs.clear()
+    with db.engine.connect() as other:
+        held = other.begin()
+        _lock_account(other, "bob")
+        first_held(gate, sending, behind=2)
+        sending.send("bob", {"type": "level_completed"})
+        sending.send("cat", {"type": "level_completed"})
+        until(lambda: "cat" in sending.answers)  # split after the lock timeout: cat alone
+        assert sending.answers["cat"].status_code == 202
+        assert "bob" not in sending.answers  # waits, alone, for its row
+        held.rollback()
+    answers = sending.wait()
+    assert answers["bob"].status_code == 202, answers["bob"].text
+    # ann; the group; cat alone; bob alone (its lock waited out briefly), bob again, patiently
+    assert [len(users) for _, users in gate.runs] == [1, 2, 1, 1, 1]
+    assert acme.balance("bob") == 20
+    assert acme.balance("cat") == 20
+
+
+def test_past_its_backlog_a_products_next_event_is_refused_at_once_naming_when_to_retry(
+    acme: Tenant, client: TestClient, gate: Gate, sending: Sending, db: Database
+) -> None:
+    """A bulkhead's limit: at most BACKLOG events wait per product; the next is answered 503
+    events_backlogged with Retry-After, not queued without bound (nothing of it stored)."""
+    client.app.state.event_groups = client_events.groups(  # type: ignore[attr-defined]
+        client.app.state.plaudit,
+        lanes=1,
+        backlog=1,  # type: ignore[attr-defined]
+    )
+    first_held(gate, sending, behind=2)  # held until released below
+    sending.send("bob", {"type": "level_completed"})
+    until(lambda: event_groups_of(client).waiting("acme") == 1)
+    refused = client.post(
+        "/v1/events", headers=bearer(acme.token("cat")), json={"type": "level_completed"}
+    )
+    gate.behind = 1  # release ann's transaction
+    assert refused.status_code == 503
+    assert refused.json()["error"] == "events_backlogged"
+    assert refused.headers["Retry-After"] == "1"
+    answers = sending.wait()
+    assert answers["bob"].status_code == 202
+    assert stored(db) == 2  # ann's and bob's

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plaudit.errors import InvalidInput
+from plaudit.errors import InvalidInput, RateLimited
 
 
 class OccurredAtOutOfRange(InvalidInput):
@@ -22,4 +22,17 @@ class UnknownOriginalEvent(InvalidInput):
     hint = (
         "Name in 'reverses' the id you sent with the earlier event (or the id Plaudit "
         "answered for it), for the same user_id, and send the earlier event first."
+    )
+
+
+class EventsBacklogged(RateLimited):
+    code = "events_backlogged"
+    status = 503
+    description = (
+        "So many of this product's events are waiting to be stored that this one was not "
+        "queued; nothing of it was stored."
+    )
+    hint = (
+        "Retry after the Retry-After seconds. Events this many at once are better sent in "
+        "batches from your servers (POST /v1/products/{id}/events, up to 1,000 a call)."
     )

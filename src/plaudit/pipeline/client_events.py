@@ -1,28 +1,40 @@
 """The events users' tokens send, one a request, stored by group commit (``group_commit``).
 
 A group of one product's events is one transaction through the pipeline, as a batch is:
-the product read once, each token's user found (or made on its first sight), then ``run``.
-Each request's event keeps its own fate, as if it had come alone:
+the product read once, the token's users found in one statement (or made on their first
+sight), then ``run``. Each request's event keeps its own fate, as if it had come alone:
 
-- what can be refused of one event alone (its ``occurred_at``) is refused before it joins a
-  group (``check``), and again when its group starts (``_refusal``), with what changed while
-  it waited: its token revoked or its user erased meanwhile (docs/privacy.md: a page left
-  open must not bring an erased profile back), its ``occurred_at`` aged past the bound. Such
-  an event fails alone, before any transaction: it neither fails nor splits the others';
-- if the group fails before its commit (one event the database refuses, a deadlock), it is
-  rolled back and each event is stored again alone, in a transaction of its own, so that
-  only the event at fault fails, with its own error;
-- if the commit itself fails, nothing is retried: whether it took effect is unknown, and an
-  event without an id stored twice would count twice. Each request gets the error (a 5xx),
-  as a single request whose commit failed always did.
+- it is judged by its own request's clock: its ``occurred_at`` is checked when the request
+  arrives (``check``), and the moment found then is the one stored, however long it waited;
+- what changed while it waited is checked when its group starts (``_refusal``): its token
+  revoked or its user erased meanwhile (docs/privacy.md: a page left open must not bring an
+  erased profile back). Such an event fails alone, before any transaction;
+- if the group fails before its commit for something one event can cause (a value the
+  database refuses, a bug an input sets off, a deadlock or a row lock waited for too long),
+  it is rolled back and each event is stored again alone, in a transaction of its own, so
+  that only the event at fault fails, with its own error;
+- if the store itself fails (unreachable, ``database is locked`` after its busy timeout, the
+  connection pool exhausted), or the commit does, nothing is retried: each request of the
+  group gets the error (a 5xx), as a lone request would have. Retrying would wait out the
+  same failure once per event, and whether a failed commit took effect is unknown: an event
+  without an id stored twice would count twice.
+
+On PostgreSQL a group of several waits at most ``LOCK_PATIENCE`` for a row lock (another
+request's redemption, a server batch holding its users' accounts): then it is split, and only
+the event whose row is locked waits for it, alone.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
 import structlog
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -33,6 +45,7 @@ from plaudit.access.session import REQUEST, unit_of_work
 from plaudit.access.state import AppState
 from plaudit.auth.errors import AuthError
 from plaudit.errors import ServiceError
+from plaudit.events.errors import EventsBacklogged
 from plaudit.events.repository import Member
 from plaudit.events.schemas import MAX_BATCH, EventIn
 from plaudit.products.models import Product
@@ -41,12 +54,23 @@ from plaudit.products.verification import get_verification
 from plaudit.users.client import ClientContext
 from plaudit.users.models import User
 
-from .group_commit import GroupCommit
+from .group_commit import GroupCommit, Later
 from .ingest import KnownUser, Outcome, moments, run
 
 log = structlog.get_logger("plaudit.events")
+#: What a request of a group is answered: its outcome, its error, or its outcome later.
+Answer = Outcome | BaseException | Later[Outcome]
 #: The most events one group stores: a batch's most.
 MAX_GROUP = MAX_BATCH
+#: A product's groups at once: a group that runs past ``PATIENCE_SECONDS`` (a row lock, a slow
+#: disk) lets those behind it start another, up to this many.
+LANES = 4
+PATIENCE_SECONDS = 0.1
+#: The events that may wait per product in one process: past it, 503 events_backlogged at once.
+BACKLOG = 10 * MAX_GROUP
+#: How long a group of several waits for a row lock on PostgreSQL before it is split.
+LOCK_PATIENCE_MS = 1000
+_LOCK_PATIENCE = text(f"SET LOCAL lock_timeout = {LOCK_PATIENCE_MS}")
 
 
 @dataclass(frozen=True)
@@ -57,17 +81,20 @@ class Sent:
     event: EventIn
     #: The request it came with: a group's transaction works for the first one's.
     request: Request
+    #: When it happened, as judged when its request arrived (``check``).
+    happened: dt.datetime
 
 
-def check(event: EventIn, *, now: dt.datetime) -> None:
-    """Refuse, alone, what would make the event's group fail (OccurredAtOutOfRange)."""
-    moments([event], source="client", now=now)
+def check(event: EventIn, *, now: dt.datetime) -> dt.datetime:
+    """When the event happened, judged by its request's clock ``now``; refused alone
+    (OccurredAtOutOfRange) before it joins a group if out of bounds."""
+    return moments([event], source="client", now=now)[0]
 
 
-def store(state: AppState, product_id: str, sent: list[Sent]) -> list[Outcome | BaseException]:
+def store(state: AppState, product_id: str, sent: list[Sent]) -> list[Answer]:
     """Store one product's events: together, else each alone. Each answered in order."""
     now = state.now()
-    answers: list[Outcome | BaseException | None] = [_refusal(one, now=now) for one in sent]
+    answers: list[Answer | None] = [_refusal(one) for one in sent]
     kept = [i for i, answer in enumerate(answers) if answer is None]
     if kept:
         stored = _stored(state, product_id, [sent[i] for i in kept], now=now)
@@ -76,15 +103,14 @@ def store(state: AppState, product_id: str, sent: list[Sent]) -> list[Outcome | 
     return [answer for answer in answers if answer is not None]
 
 
-def _refusal(one: Sent, *, now: dt.datetime) -> BaseException | None:
+def _refusal(one: Sent) -> BaseException | None:
     """The error an event meets now though its request passed: its token revoked (its user
-    erased) after it was verified, or its ``occurred_at`` past the bound by the group's clock.
-    The product's runtime is rebuilt on each change of it: an unchanged one has nothing new."""
+    erased) after it was verified. The product's runtime is rebuilt on each change of it: an
+    unchanged one has nothing new."""
     try:
         current = get_verification(one.request).keystore.get(one.user.product_id)
         if current is not None and current.build != one.user.runtime.build:
             current.check(one.user.verified)
-        check(one.event, now=now)
     except (AuthError, ServiceError) as error:
         return error
     return None
@@ -92,7 +118,7 @@ def _refusal(one: Sent, *, now: dt.datetime) -> BaseException | None:
 
 def _stored(
     state: AppState, product_id: str, sent: list[Sent], *, now: dt.datetime
-) -> list[Outcome | BaseException]:
+) -> list[Answer]:
     metrics.record_event_group(len(sent))
     if len(sent) > 1:
         try:
@@ -105,39 +131,96 @@ def _stored(
                 events=len(sent),
                 error_type=type(apart.__cause__).__name__,
             )
-    return [_alone(state, one, now=now) for one in sent]
+        # Each alone; one whose row is still locked elsewhere is answered once it has waited
+        # for it, on a thread of its own, while the others are answered now.
+        answers: list[Answer] = []
+        for one in sent:
+            answer = _alone(state, one, now=now, lock_patience=True)
+            answers.append(
+                Later(partial(_patiently, state, one, now)) if _lock_waited(answer) else answer
+            )
+        return answers
+    return [_alone(state, sent[0], now=now)]
+
+
+async def _patiently(state: AppState, one: Sent, now: dt.datetime) -> Outcome | BaseException:
+    return await run_in_threadpool(_alone, state, one, now=now)
 
 
 class _Apart(Exception):
-    """The group failed before its commit: store its events one by one."""
+    """The group failed before its commit for something one event may cause: store its
+    events one by one."""
+
+
+def _one_events_doing(error: Exception) -> bool:
+    """Whether one event of a group may have caused ``error``: then storing the events one by
+    one finds it. Not when the store itself fails: each event alone would wait it out again."""
+    if isinstance(error, PoolTimeout):
+        return False
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return False
+        if isinstance(error, OperationalError | InterfaceError):
+            # Deadlocks, serialization failures (class 40) and lock timeouts (55P03) are the
+            # group's bad luck with one row; the rest (on SQLite, ``database is locked``) are
+            # the store's.
+            code = _sqlstate(error)
+            return code.startswith("40") or code == "55P03"
+    return True
 
 
 def _together(
     state: AppState, product_id: str, sent: list[Sent], *, now: dt.datetime
-) -> list[Outcome | BaseException]:
+) -> list[Answer]:
     with state.db.sessions() as session:
         session.info[REQUEST] = sent[0].request
         session.begin()
         try:
-            outcomes: list[Outcome | BaseException] = list(
-                _apply(session, product_id, sent, now=now)
-            )
+            _wait_for_locks_briefly(state, session)
+            outcomes: list[Answer] = list(_apply(session, product_id, sent, now=now))
         except Exception as error:
             session.rollback()
-            raise _Apart from error
+            if _one_events_doing(error):
+                raise _Apart from error
+            return _each(error, len(sent))
         try:
             session.commit()
         except Exception as error:
-            return [error] * len(sent)
+            return _each(error, len(sent))
     return outcomes
 
 
-def _alone(state: AppState, one: Sent, *, now: dt.datetime) -> Outcome | BaseException:
+def _each(error: Exception, count: int) -> list[Answer]:
+    """The error for each request of a group: a copy each, so that the requests that raise it
+    at once do not write their tracebacks into one object."""
+    return [error, *(copy.copy(error) for _ in range(count - 1))]
+
+
+def _alone(
+    state: AppState, one: Sent, *, now: dt.datetime, lock_patience: bool = False
+) -> Outcome | BaseException:
     try:
         with unit_of_work(one.request) as session:
+            if lock_patience:
+                _wait_for_locks_briefly(state, session)
             return _apply(session, one.user.product_id, [one], now=now)[0]
     except Exception as error:
         return error
+
+
+def _wait_for_locks_briefly(state: AppState, session: Session) -> None:
+    """On PostgreSQL: this transaction waits at most LOCK_PATIENCE_MS for a row lock."""
+    if not state.db.is_sqlite:
+        session.execute(_LOCK_PATIENCE)
+
+
+def _lock_waited(answer: Outcome | BaseException) -> bool:
+    """Whether ``answer`` is PostgreSQL's lock timeout (55P03)."""
+    return isinstance(answer, OperationalError) and _sqlstate(answer) == "55P03"
+
+
+def _sqlstate(error: DBAPIError) -> str:
+    return getattr(error.orig, "sqlstate", None) or ""
 
 
 def _apply(
@@ -148,7 +231,8 @@ def _apply(
     product = get_product(session, product_id)
     users = members(session, product, sent)
     events = [(user, one.event) for user, one in zip(users, sent, strict=True)]
-    return run(session, product, events, source="client", now=now)
+    happened = [one.happened for one in sent]
+    return run(session, product, events, source="client", now=now, happened=happened)
 
 
 def members(session: Session, product: Product, sent: list[Sent]) -> list[Member]:
@@ -168,10 +252,19 @@ def members(session: Session, product: Product, sent: list[Sent]) -> list[Member
     return out
 
 
-def groups(state: AppState) -> GroupCommit[str, Sent, Outcome]:
+def groups(
+    state: AppState, *, lanes: int = LANES, backlog: int = BACKLOG
+) -> GroupCommit[str, Sent, Outcome]:
     """This process's groups of client events, each stored off the event loop."""
 
-    async def work(product_id: str, sent: list[Sent]) -> list[Outcome | BaseException]:
+    async def work(product_id: str, sent: list[Sent]) -> list[Answer]:
         return await run_in_threadpool(store, state, product_id, sent)
 
-    return GroupCommit(work, most=MAX_GROUP)
+    return GroupCommit(
+        work,
+        most=MAX_GROUP,
+        lanes=lanes,
+        patience=PATIENCE_SECONDS,
+        backlog=backlog,
+        refuse=lambda: EventsBacklogged(retry_after=1),
+    )

@@ -126,12 +126,16 @@ def run(
     *,
     source: str,
     now: dt.datetime,
+    happened: Sequence[dt.datetime] | None = None,
 ) -> list[Outcome]:
-    """Apply each (user, event) once, in order: a retry with a stored id earns nothing again."""
+    """Apply each (user, event) once, in order: a retry with a stored id earns nothing again.
+    ``happened``: each event's moment, as ``moments`` found it when its request arrived (a
+    single event that waited for its group is judged by its own request's clock)."""
     if not events:
         return []
     started = time.perf_counter()
-    happened = moments([event for _, event in events], source=source, now=now)
+    if happened is None:
+        happened = moments([event for _, event in events], source=source, now=now)
     programs = kept.of(session, product)
     stored = event_store.record_events(
         session,

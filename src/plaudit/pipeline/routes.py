@@ -61,9 +61,9 @@ async def send_event(
 ) -> JSONResponse:
     # Stored by group commit (client_events): with the product's other events that arrive
     # while its last transaction runs, in one transaction, answered after its commit.
-    client_events.check(body, now=state.now())
+    happened = client_events.check(body, now=state.now())
     outcome = await event_groups(request).submit(
-        user.product_id, client_events.Sent(user, body, request)
+        user.product_id, client_events.Sent(user, body, request, happened)
     )
     return JSONResponse(_accepted(outcome), status_code=202)
 
