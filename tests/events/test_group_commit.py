@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import pytest
 
-from plaudit.pipeline.group_commit import GroupCommit
+from plaudit.pipeline.group_commit import GroupCommit, Later
 
 T = TypeVar("T")
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -317,5 +317,29 @@ def test_a_failure_to_start_a_group_fails_the_waiting_items_and_frees_the_key(
         monkeypatch.setattr(asyncio, "create_task", real)
         assert groups.waiting("p") == 0
         assert await groups.submit("p", "b") == "B"
+
+    run(test)
+
+
+def test_an_item_answered_later_waits_for_its_answer_and_never_holds_the_next_group() -> None:
+    """An event waiting for a row lock held elsewhere is answered when it has it; the key's
+    next groups run meanwhile."""
+
+    async def test() -> None:
+        lock = asyncio.Event()
+
+        async def once_locked() -> str | BaseException:
+            await lock.wait()
+            return "B, later"
+
+        async def work(key: str, items: list[str]) -> list[str | BaseException | Later[str]]:
+            return [Later(once_locked) if item == "b" else item.upper() for item in items]
+
+        groups = GroupCommit(work, most=10)
+        late = asyncio.create_task(groups.submit("p", "b"))
+        assert await groups.submit("p", "c") == "C"  # the next group ran, b still waits
+        assert not late.done()
+        lock.set()
+        assert await late == "B, later"
 
     run(test)
