@@ -5,7 +5,10 @@ the product read once, each token's user found (or made on its first sight), the
 Each request's event keeps its own fate, as if it had come alone:
 
 - what can be refused of one event alone (its ``occurred_at``) is refused before it joins a
-  group (``check``);
+  group (``check``), and again when its group starts (``_refusal``), with what changed while
+  it waited: its token revoked or its user erased meanwhile (docs/privacy.md: a page left
+  open must not bring an erased profile back), its ``occurred_at`` aged past the bound. Such
+  an event fails alone, before any transaction: it neither fails nor splits the others';
 - if the group fails before its commit (one event the database refuses, a deadlock), it is
   rolled back and each event is stored again alone, in a transaction of its own, so that
   only the event at fault fails, with its own error;
@@ -27,8 +30,11 @@ from starlette.requests import Request
 from plaudit import metrics
 from plaudit.access.session import REQUEST, unit_of_work
 from plaudit.access.state import AppState
+from plaudit.auth.errors import AuthError
+from plaudit.errors import ServiceError
 from plaudit.events.schemas import MAX_BATCH, EventIn
 from plaudit.products.repository import get_product
+from plaudit.products.verification import get_verification
 from plaudit.users.client import ClientContext
 
 from .group_commit import GroupCommit
@@ -57,6 +63,32 @@ def check(event: EventIn, *, now: dt.datetime) -> None:
 def store(state: AppState, product_id: str, sent: list[Sent]) -> list[Outcome | BaseException]:
     """Store one product's events: together, else each alone. Each answered in order."""
     now = state.now()
+    answers: list[Outcome | BaseException | None] = [_refusal(one, now=now) for one in sent]
+    kept = [i for i, answer in enumerate(answers) if answer is None]
+    if kept:
+        stored = _stored(state, product_id, [sent[i] for i in kept], now=now)
+        for i, outcome in zip(kept, stored, strict=True):
+            answers[i] = outcome
+    return [answer for answer in answers if answer is not None]
+
+
+def _refusal(one: Sent, *, now: dt.datetime) -> BaseException | None:
+    """The error an event meets now though its request passed: its token revoked (its user
+    erased) after it was verified, or its ``occurred_at`` past the bound by the group's clock.
+    The product's runtime is rebuilt on each change of it: an unchanged one has nothing new."""
+    try:
+        current = get_verification(one.request).keystore.get(one.user.product_id)
+        if current is not None and current.build != one.user.runtime.build:
+            current.check(one.user.verified)
+        check(one.event, now=now)
+    except (AuthError, ServiceError) as error:
+        return error
+    return None
+
+
+def _stored(
+    state: AppState, product_id: str, sent: list[Sent], *, now: dt.datetime
+) -> list[Outcome | BaseException]:
     metrics.record_event_group(len(sent))
     if len(sent) > 1:
         try:

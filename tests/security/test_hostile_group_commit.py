@@ -1,0 +1,298 @@
+"""A hostile tenant, browser and anonymous client against group commit (issue 13): the single
+events one product's users send while its last transaction runs, stored together by the next
+(``pipeline/group_commit.py``, ``pipeline/client_events.py``).
+
+Each HTTP test holds one product's first group before its transaction opens (so that SQLite's
+one writer is free) until the events it needs wait behind it, so that the group it attacks
+forms every time, on either store. Each asserts the refusal, or that the attack changed nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from plaudit.events.models import Event
+from plaudit.loyalty.models import LedgerEntry
+from plaudit.pipeline import client_events
+from plaudit.pipeline.group_commit import GroupCommit
+from plaudit.store.db import Database
+from plaudit.users.models import User
+from tests.support.service import ADMIN, Clock, bearer, create_product, product_header, verify
+from tests.support.tenant import Tenant
+
+# Requests from several threads at once, each transaction its own connection's.
+pytestmark = pytest.mark.committed
+
+SECONDS = 10
+USERS = ("ann", "bob", "cat", "dan")
+
+
+def until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.002)
+
+
+class Held:
+    """The first group of ``product`` waits, before its transaction opens, until released;
+    every transaction's events are recorded (product id, user ids) as the pipeline runs them,
+    and ``before`` may refuse a transaction's events as the store would."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, client: TestClient) -> None:
+        self.client = client
+        self.product = "acme"
+        self.release = threading.Event()
+        self.started = threading.Event()
+        self.runs: list[tuple[str, list[str]]] = []
+        self.before: Callable[[list[Any]], None] = lambda events: None
+        real_store = client_events.store
+        real_run = client_events.run
+
+        def store(state: Any, product_id: str, sent: list[Any]) -> Any:
+            if product_id == self.product and not self.started.is_set():
+                self.started.set()
+                assert self.release.wait(SECONDS), "never released"
+            return real_store(state, product_id, sent)
+
+        def run(session: Session, product: Any, events: list[Any], **kwargs: Any) -> Any:
+            self.runs.append((product.id, [user.external_id for user, _ in events]))
+            self.before(events)
+            return real_run(session, product, events, **kwargs)
+
+        monkeypatch.setattr(client_events, "store", store)
+        monkeypatch.setattr(client_events, "run", run)
+
+    def groups(self) -> GroupCommit[str, Any, Any]:
+        groups: GroupCommit[str, Any, Any] = self.client.app.state.event_groups  # type: ignore[attr-defined]
+        return groups
+
+    def hold_first(self, sending: Sending, tenant: Tenant, sub: str = "ann") -> None:
+        """``sub``'s event starts the product's first group, held."""
+        sending.post("first", bearer(tenant.token(sub)), {"type": "level_completed"})
+        assert self.started.wait(SECONDS)
+
+    def wait_behind(self, count: int, product: str = "acme") -> None:
+        until(lambda: self.groups().waiting(product) >= count)
+
+    def sizes(self, product: str = "acme") -> list[int]:
+        return [len(users) for pid, users in self.runs if pid == product]
+
+
+class Sending:
+    """Requests sent from threads of their own, each answer kept by its name."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.threads: list[threading.Thread] = []
+        self.answers: dict[str, Response] = {}
+
+    def post(self, name: str, headers: dict[str, str], body: Any, **kwargs: Any) -> None:
+        def post() -> None:
+            self.answers[name] = self.client.post(
+                "/v1/events", headers=headers, json=body, **kwargs
+            )
+
+        thread = threading.Thread(target=post)
+        thread.start()
+        self.threads.append(thread)
+
+    def wait(self) -> dict[str, Response]:
+        for thread in self.threads:
+            thread.join(timeout=SECONDS)
+        assert not any(thread.is_alive() for thread in self.threads), "a request hung"
+        return self.answers
+
+
+def make_tenant(client: TestClient, clock: Clock, product_id: str, points: int) -> Tenant:
+    tenant = Tenant(client, create_product(client, id=product_id), clock)
+    tenant.rule(event_type="level_completed", points=points)
+    for sub in USERS:  # known, so that their tokens' checks write nothing while a group waits
+        assert verify(client, tenant.token(sub)).status_code == 200
+    return tenant
+
+
+@pytest.fixture
+def acme(client: TestClient, clock: Clock) -> Tenant:
+    return make_tenant(client, clock, "acme", 10)
+
+
+@pytest.fixture
+def held(monkeypatch: pytest.MonkeyPatch, client: TestClient) -> Held:
+    return Held(monkeypatch, client)
+
+
+@pytest.fixture
+def sending(client: TestClient, held: Held) -> Iterator[Sending]:
+    sending = Sending(client)
+    yield sending
+    held.release.set()
+    sending.wait()
+
+
+def count(db: Database, model: Any, product_id: str, **where: Any) -> int:
+    with db.session() as session:
+        query = select(func.count()).select_from(model).where(model.product_id == product_id)
+        for name, value in where.items():
+            query = query.where(getattr(model, name) == value)
+        return session.scalar(query) or 0
+
+
+def points_of(db: Database, product_id: str) -> dict[str, int]:
+    """Each user's points in the ledger, by external id (read without a token: reading
+    through /v1/me would map the user again)."""
+    with db.session() as session:
+        rows = session.execute(
+            select(User.external_id, func.sum(LedgerEntry.delta))
+            .join(User, User.id == LedgerEntry.user_pk)
+            .where(LedgerEntry.product_id == product_id)
+            .group_by(User.external_id)
+        )
+        return {name: int(total) for name, total in rows}
+
+
+def utc(clock: Clock) -> dt.datetime:
+    return dt.datetime.fromtimestamp(clock.now, dt.UTC)
+
+
+# --- 1. one tenant's events never in another's group, never credited to another's user ------
+
+
+def test_two_products_with_the_same_user_ids_by_claims_and_by_header_never_share_a_group(
+    client: TestClient, clock: Clock, acme: Tenant, held: Held, sending: Sending, db: Database
+) -> None:
+    """acme's first group held; rival's users, named like acme's, send by ``aud`` and by
+    header while acme's events wait: every event is stored in its own product, credited to
+    that product's user of that id, by that product's rule."""
+    rival = make_tenant(client, clock, "rival", 3)
+    held.hold_first(sending, acme)
+    for sub in ("bob", "cat"):
+        sending.post(f"acme-{sub}-claims", bearer(acme.token(sub)), {"type": "level_completed"})
+        sending.post(
+            f"acme-{sub}-header",
+            {**bearer(acme.token(sub)), **product_header("acme")},
+            {"type": "level_completed"},
+        )
+    held.wait_behind(4)
+    for sub in ("bob", "cat"):  # rival is not held: answered while acme's events wait
+        by_claims = client.post(
+            "/v1/events", headers=bearer(rival.token(sub)), json={"type": "level_completed"}
+        )
+        by_header = client.post(
+            "/v1/events",
+            headers={**bearer(rival.token(sub)), **product_header("rival")},
+            json={"type": "level_completed"},
+        )
+        assert by_claims.status_code == by_header.status_code == 202
+        assert by_claims.json()["points_earned"] == by_header.json()["points_earned"] == 3
+    # acme's token sent with rival's header is judged by rival's keys: refused, never grouped
+    crossed = client.post(
+        "/v1/events",
+        headers={**bearer(acme.token("bob")), **product_header("rival")},
+        json={"type": "level_completed"},
+    )
+    assert crossed.status_code == 401, crossed.text
+    assert held.groups().waiting("rival") == 0
+    held.release.set()
+    answers = sending.wait()
+
+    assert all(answer.status_code == 202 for answer in answers.values())
+    assert all(answers[name].json()["points_earned"] == 10 for name in answers if name != "first")
+    assert held.sizes("acme") == [1, 4]  # no event of rival's in acme's group
+    assert all(len(users) == 1 for pid, users in held.runs if pid == "rival")
+    assert points_of(db, "acme") == {"ann": 10, "bob": 20, "cat": 20}
+    assert points_of(db, "rival") == {"bob": 6, "cat": 6}
+    assert count(db, Event, "acme") == 5
+    assert count(db, Event, "rival") == 4
+
+
+# --- 2. what changed while an event waited: its token revoked, its user erased, its age -----
+
+
+def test_an_event_waiting_while_its_user_is_erased_does_not_bring_the_erased_profile_back(
+    client: TestClient, acme: Tenant, held: Held, sending: Sending, db: Database
+) -> None:
+    """docs/privacy.md: a token signed before an erasure is refused, so that a page left open
+    cannot bring the erased profile back, email included. An event authenticated just before
+    the erasure and stored after it, by a group that waited, is refused the same way."""
+    held.hold_first(sending, acme)
+    token = acme.token("bob", email="bob@example.com")
+    sending.post("bob", bearer(token), {"type": "level_completed"})
+    held.wait_behind(1)
+    erased = client.post("/v1/products/acme/users/bob/erase", headers=ADMIN)
+    assert erased.status_code == 200, erased.text
+    held.release.set()
+    answers = sending.wait()
+
+    assert answers["first"].status_code == 202
+    assert answers["bob"].status_code == 401, answers["bob"].text
+    assert answers["bob"].json()["error"] == "token_revoked"
+    assert count(db, User, "acme", external_id="bob") == 0
+    assert count(db, User, "acme", email="bob@example.com") == 0
+    # and no split: the refused event never joined a transaction
+    assert held.sizes() == [1]
+
+
+def test_an_event_waiting_while_its_users_tokens_are_revoked_is_refused(
+    client: TestClient, acme: Tenant, held: Held, sending: Sending, db: Database, clock: Clock
+) -> None:
+    held.hold_first(sending, acme)
+    sending.post("bob", bearer(acme.token("bob")), {"type": "level_completed"})
+    sending.post("cat", bearer(acme.token("cat")), {"type": "level_completed"})
+    held.wait_behind(2)
+    revoked = client.post(
+        "/v1/products/acme/revocations",
+        headers=ADMIN,
+        json={
+            "user_id": "bob",
+            "issued_before": (utc(clock) + dt.timedelta(seconds=1)).isoformat(),
+        },
+    )
+    assert revoked.status_code == 201, revoked.text
+    held.release.set()
+    answers = sending.wait()
+
+    assert answers["bob"].status_code == 401, answers["bob"].text
+    assert answers["bob"].json()["error"] == "token_revoked"
+    assert answers["cat"].status_code == 202, answers["cat"].text
+    assert held.sizes() == [1, 1]  # cat's alone, never split for bob's
+    assert points_of(db, "acme") == {"ann": 10, "cat": 10}
+
+
+def test_an_event_whose_occurred_at_ages_past_the_bound_while_it_waits_fails_alone(
+    acme: Tenant, held: Held, sending: Sending, db: Database, clock: Clock
+) -> None:
+    """A browser may date an event back 5 minutes: one dated just inside the bound passes the
+    request's check and is out of it by the time its group runs. It fails alone (a precise
+    422); it neither fails the others' transaction nor forces it to be split (a user who
+    could split every group of its product would serialise the product's ingest)."""
+    held.hold_first(sending, acme)
+    edge = utc(clock) - dt.timedelta(minutes=5) + dt.timedelta(seconds=1)
+    sending.post(
+        "bob",
+        bearer(acme.token("bob")),
+        {"type": "level_completed", "occurred_at": edge.isoformat()},
+    )
+    sending.post("cat", bearer(acme.token("cat")), {"type": "level_completed"})
+    sending.post("dan", bearer(acme.token("dan")), {"type": "level_completed"})
+    held.wait_behind(3)
+    clock.advance(2)  # the group starts 2 s after the requests were checked
+    held.release.set()
+    answers = sending.wait()
+
+    assert answers["bob"].status_code == 422, answers["bob"].text
+    assert answers["bob"].json()["error"] == "occurred_at_out_of_range"
+    for sub in ("cat", "dan"):
+        assert answers[sub].status_code == 202, answers[sub].text
+    assert held.sizes() == [1, 2]
+    assert points_of(db, "acme") == {"ann": 10, "cat": 10, "dan": 10}
