@@ -9,7 +9,9 @@ forms every time, on either store. Each asserts the refusal, or that the attack 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -98,9 +100,13 @@ class Sending:
         self.answers: dict[str, Response] = {}
 
     def post(self, name: str, headers: dict[str, str], body: Any, **kwargs: Any) -> None:
+        # Encoded with JSON escapes, as a browser may send a lone surrogate (httpx would not).
+        content = json.dumps(body).encode()
+        headers = {**headers, "Content-Type": "application/json"}
+
         def post() -> None:
             self.answers[name] = self.client.post(
-                "/v1/events", headers=headers, json=body, **kwargs
+                "/v1/events", headers=headers, content=content, **kwargs
             )
 
         thread = threading.Thread(target=post)
@@ -296,3 +302,155 @@ def test_an_event_whose_occurred_at_ages_past_the_bound_while_it_waits_fails_alo
         assert answers[sub].status_code == 202, answers[sub].text
     assert held.sizes() == [1, 2]
     assert points_of(db, "acme") == {"ann": 10, "cat": 10, "dan": 10}
+
+
+# --- 3. a hostile user's event never fails, loses, doubles the others' ----------------------
+
+
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+HOSTILE_BODIES = {
+    "nul-in-properties": {"properties": {"k\x00": "v\x00"}},
+    "huge-int": {"properties": {"n": 10**4000}},
+    "huge-numbers": {"properties": {"n": -(10**30), "m": 1e308}},
+    "deep": {"properties": {"deep": _nested(500)}},
+    "surrogate-property": {"properties": {"k": "\ud800"}},
+    "surrogate-id": {"id": "ok\udfff"},
+    "nul-id": {"id": "x\x00"},
+    "long-id": {"id": "z" * 256},
+    "longest-id": {"id": "z" * 255},
+    "wide-properties": {"properties": {f"k{i}": "v" * 90 for i in range(300)}},
+}
+
+
+@pytest.mark.parametrize("hostile", list(HOSTILE_BODIES), ids=list(HOSTILE_BODIES))
+def test_a_hostile_event_in_a_group_fails_or_is_stored_alone_and_the_others_exactly_once(
+    acme: Tenant, held: Held, sending: Sending, db: Database, hostile: str
+) -> None:
+    """Properties and ids a store may refuse, sent in the middle of a group: the hostile event
+    gets what it would get alone (a 202 or a precise 422, never a 5xx); the others are each
+    stored once and earn once, whether or not the group had to be split."""
+    acme.rule(event_type="buy", property="n", rate=1, server_only=True)
+    held.hold_first(sending, acme)
+    sending.post("bob", bearer(acme.token("bob")), {"type": "level_completed"})
+    body = {"type": "level_completed", **HOSTILE_BODIES[hostile]}
+    sending.post("dan", bearer(acme.token("dan")), body)
+    sending.post("cat", bearer(acme.token("cat")), {"type": "level_completed"})
+    until(lambda: len(sending.answers) >= 1 or held.groups().waiting("acme") >= 3)
+    if "dan" not in sending.answers:  # not refused by its shape: it joined the group
+        held.wait_behind(3)
+    held.release.set()
+    answers = sending.wait()
+
+    assert answers["dan"].status_code in (202, 422), answers["dan"].text
+    if answers["dan"].status_code == 422:
+        assert {"error", "message", "hint"} <= set(answers["dan"].json())
+    for sub in ("bob", "cat"):
+        assert answers[sub].status_code == 202, answers[sub].text
+        assert answers[sub].json()["points_earned"] == 10
+    accepted = answers["dan"].status_code == 202
+    expected = {"ann": 10, "bob": 10, "cat": 10, **({"dan": 10} if accepted else {})}
+    assert points_of(db, "acme") == expected
+    assert count(db, Event, "acme") == 3 + accepted
+    assert held.sizes()[0] == 1
+
+
+# --- 4. the coalescer itself: nothing hangs, nothing is left behind ---------------------------
+
+
+def run_async(test: Callable[[], Any]) -> None:
+    asyncio.run(asyncio.wait_for(test(), timeout=SECONDS))
+
+
+class HeldWork:
+    """Work whose first group waits until released; each item answered by ``answer``."""
+
+    def __init__(self, answer: Callable[[str], Any] = str.upper) -> None:
+        self.release = asyncio.Event()
+        self.started = asyncio.Event()
+        self.groups: list[list[str]] = []
+        self.answer = answer
+
+    async def __call__(self, key: str, items: list[str]) -> list[Any]:
+        self.groups.append(list(items))
+        if len(self.groups) == 1:
+            self.started.set()
+            await self.release.wait()
+        return [self.answer(item) for item in items]
+
+
+def idle(groups: GroupCommit[Any, Any, Any]) -> bool:
+    return not groups._waiting and not groups._running
+
+
+def test_thousands_of_requests_cancelled_while_they_wait_leave_the_key_idle_and_usable() -> None:
+    """Clients that disconnect behind a slow group (many more than a group holds): their
+    items are dropped, the key's state emptied, and the next request is served."""
+
+    async def test() -> None:
+        work = HeldWork()
+        groups: GroupCommit[str, str, str] = GroupCommit(work, most=2)
+        first = asyncio.create_task(groups.submit("p", "a"))
+        await work.started.wait()
+        gone = [asyncio.create_task(groups.submit("p", f"x{i}")) for i in range(3000)]
+        await asyncio.sleep(0)
+        for task in gone:
+            task.cancel()
+        await asyncio.gather(*gone, return_exceptions=True)
+        work.release.set()
+        assert await first == "A"
+        assert await groups.submit("p", "b") == "B"
+        assert work.groups == [["a"], ["b"]]
+        assert idle(groups)
+
+    run_async(test)
+
+
+def test_a_request_cancelled_while_its_group_runs_is_stored_and_the_others_answered() -> None:
+    async def test() -> None:
+        work = HeldWork()
+        groups: GroupCommit[str, str, str] = GroupCommit(work, most=10)
+        first = asyncio.create_task(groups.submit("p", "a"))
+        await work.started.wait()
+        first.cancel()  # its group is running: it is stored anyway, never answered
+        behind = [asyncio.create_task(groups.submit("p", i)) for i in ("b", "c")]
+        await asyncio.sleep(0)
+        work.release.set()
+        assert [await task for task in behind] == ["B", "C"]
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        assert work.groups == [["a"], ["b", "c"]]
+        assert idle(groups)
+
+    run_async(test)
+
+
+def test_an_answer_no_future_can_hold_fails_its_item_and_never_wedges_the_key() -> None:
+    """A StopIteration cannot be set on an asyncio future (TypeError): a group answered with
+    one must still answer its other items and free its key for the next group."""
+
+    def answer(item: str) -> Any:
+        return StopIteration(item) if item == "bad" else item.upper()
+
+    async def test() -> None:
+        work = HeldWork(answer)
+        groups: GroupCommit[str, str, str] = GroupCommit(work, most=10)
+        first = asyncio.create_task(groups.submit("p", "a"))
+        await work.started.wait()
+        bad = asyncio.create_task(groups.submit("p", "bad"))
+        good = asyncio.create_task(groups.submit("p", "c"))
+        await asyncio.sleep(0)
+        work.release.set()
+        assert await first == "A"
+        with pytest.raises(RuntimeError):
+            await bad
+        assert await good == "C"
+        assert await groups.submit("p", "d") == "D"
+        assert idle(groups)
+
+    run_async(test)

@@ -71,18 +71,20 @@ class GroupCommit(Generic[K, I, R]):
     def _next(self, key: K) -> None:
         """Start ``key``'s next group, if anything waits for it; else mark the key idle."""
         waiting = self._waiting.get(key, [])
-        group = [entry for entry in waiting[: self._most] if not entry.future.done()]
-        del waiting[: self._most]
-        if not waiting:
-            self._waiting.pop(key, None)
-        if group:
-            self._running[key] = asyncio.create_task(
-                self._store(key, group), context=group[0].context
-            )
-        elif waiting:  # only cancelled requests were at the front
-            self._next(key)
-        else:
-            self._running.pop(key, None)
+        # A loop, not a recursion: thousands of requests cancelled behind a slow group (clients
+        # gone) are many fronts of only cancelled ones, and a RecursionError here wedged the key.
+        while waiting:
+            group = [entry for entry in waiting[: self._most] if not entry.future.done()]
+            del waiting[: self._most]
+            if group:
+                if not waiting:
+                    self._waiting.pop(key, None)
+                self._running[key] = asyncio.create_task(
+                    self._store(key, group), context=group[0].context
+                )
+                return
+        self._waiting.pop(key, None)
+        self._running.pop(key, None)
 
     async def _store(self, key: K, group: list[_Waiting[I, R]]) -> None:
         try:
@@ -99,7 +101,7 @@ class GroupCommit(Generic[K, I, R]):
                 if entry.future.done():  # its request was cancelled meanwhile
                     continue
                 if isinstance(answer, BaseException):
-                    entry.future.set_exception(answer)
+                    _fail(entry.future, answer)
                 else:
                     entry.future.set_result(answer)
         except asyncio.CancelledError:
@@ -110,3 +112,15 @@ class GroupCommit(Generic[K, I, R]):
             self._running.pop(key, None)
             raise
         self._next(key)
+
+
+def _fail(future: asyncio.Future[R], error: BaseException) -> None:
+    """Fail ``future`` with ``error``, or, for the one error no future can hold (StopIteration:
+    a TypeError that ended the group's task before its other items were answered and before
+    its key was freed, wedging the key for good), with a RuntimeError caused by it."""
+    try:
+        future.set_exception(error)
+    except TypeError:
+        broken = RuntimeError(f"the work answered {type(error).__name__}")
+        broken.__cause__ = error
+        future.set_exception(broken)
