@@ -326,6 +326,11 @@ HOSTILE_BODIES = {
     "long-id": {"id": "z" * 256},
     "longest-id": {"id": "z" * 255},
     "wide-properties": {"properties": {f"k{i}": "v" * 90 for i in range(300)}},
+    # A client-safe property rule's arithmetic on what JSON can carry
+    "score-huge-int": {"type": "score", "properties": {"n": 10**4000}},
+    "score-huge-float": {"type": "score", "properties": {"n": 1e308}},
+    "score-negative": {"type": "score", "properties": {"n": -(10**30)}},
+    "score-tiny": {"type": "score", "properties": {"n": 5e-324}},
 }
 
 
@@ -336,7 +341,7 @@ def test_a_hostile_event_in_a_group_fails_or_is_stored_alone_and_the_others_exac
     """Properties and ids a store may refuse, sent in the middle of a group: the hostile event
     gets what it would get alone (a 202 or a precise 422, never a 5xx); the others are each
     stored once and earn once, whether or not the group had to be split."""
-    acme.rule(event_type="buy", property="n", rate=1, server_only=True)
+    acme.rule(event_type="score", property="n", rate=1)  # client-safe, up to 10^9 an event
     held.hold_first(sending, acme)
     sending.post("bob", bearer(acme.token("bob")), {"type": "level_completed"})
     body = {"type": "level_completed", **HOSTILE_BODIES[hostile]}
@@ -355,10 +360,12 @@ def test_a_hostile_event_in_a_group_fails_or_is_stored_alone_and_the_others_exac
         assert answers[sub].status_code == 202, answers[sub].text
         assert answers[sub].json()["points_earned"] == 10
     accepted = answers["dan"].status_code == 202
-    expected = {"ann": 10, "bob": 10, "cat": 10, **({"dan": 10} if accepted else {})}
+    earned = answers["dan"].json()["points_earned"] if accepted else 0
+    assert 0 <= earned <= 10**9
+    expected = {"ann": 10, "bob": 10, "cat": 10, **({"dan": earned} if earned else {})}
     assert points_of(db, "acme") == expected
     assert count(db, Event, "acme") == 3 + accepted
-    assert held.sizes()[0] == 1
+    assert held.sizes() in ([1, 2], [1, 3])  # refused before grouping, or grouped: never split
 
 
 def _poison_splits(held: Held) -> None:
