@@ -9,7 +9,9 @@ forms every time, on either store. Each asserts the refusal, or that the attack 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from plaudit.events.models import Event
@@ -103,9 +106,13 @@ class Sending:
         self.answers: dict[str, Response] = {}
 
     def post(self, name: str, headers: dict[str, str], body: Any, **kwargs: Any) -> None:
+        # Encoded with JSON escapes, as a browser may send a lone surrogate (httpx would not).
+        content = json.dumps(body).encode()
+        headers = {**headers, "Content-Type": "application/json"}
+
         def post() -> None:
             self.answers[name] = self.client.post(
-                "/v1/events", headers=headers, json=body, **kwargs
+                "/v1/events", headers=headers, content=content, **kwargs
             )
 
         thread = threading.Thread(target=post)
@@ -300,3 +307,353 @@ def test_an_event_whose_occurred_at_ages_past_the_bound_while_it_waits_is_judged
         assert answers[sub].status_code == 202, answers[sub].text
     assert held.sizes() == [1, 3]
     assert points_of(db, "acme") == {"ann": 10, "bob": 10, "cat": 10, "dan": 10}
+
+
+# --- 3. a hostile user's event never fails, loses, doubles the others' ----------------------
+
+
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+HOSTILE_BODIES = {
+    "nul-in-properties": {"properties": {"k\x00": "v\x00"}},
+    "huge-int": {"properties": {"n": 10**4000}},
+    "huge-numbers": {"properties": {"n": -(10**30), "m": 1e308}},
+    "deep": {"properties": {"deep": _nested(500)}},
+    "surrogate-property": {"properties": {"k": "\ud800"}},
+    "surrogate-id": {"id": "ok\udfff"},
+    "nul-id": {"id": "x\x00"},
+    "long-id": {"id": "z" * 256},
+    "longest-id": {"id": "z" * 255},
+    "wide-properties": {"properties": {f"k{i}": "v" * 90 for i in range(300)}},
+    # A client-safe property rule's arithmetic on what JSON can carry
+    "score-huge-int": {"type": "score", "properties": {"n": 10**4000}},
+    "score-huge-float": {"type": "score", "properties": {"n": 1e308}},
+    "score-negative": {"type": "score", "properties": {"n": -(10**30)}},
+    "score-tiny": {"type": "score", "properties": {"n": 5e-324}},
+}
+
+
+@pytest.mark.parametrize("hostile", list(HOSTILE_BODIES), ids=list(HOSTILE_BODIES))
+def test_a_hostile_event_in_a_group_fails_or_is_stored_alone_and_the_others_exactly_once(
+    acme: Tenant, held: Held, sending: Sending, db: Database, hostile: str
+) -> None:
+    """Properties and ids a store may refuse, sent in the middle of a group: the hostile event
+    gets what it would get alone (a 202 or a precise 422, never a 5xx); the others are each
+    stored once and earn once, whether or not the group had to be split."""
+    acme.rule(event_type="score", property="n", rate=1)  # client-safe, up to 10^9 an event
+    held.hold_first(sending, acme)
+    sending.post("bob", bearer(acme.token("bob")), {"type": "level_completed"})
+    body = {"type": "level_completed", **HOSTILE_BODIES[hostile]}
+    sending.post("dan", bearer(acme.token("dan")), body)
+    sending.post("cat", bearer(acme.token("cat")), {"type": "level_completed"})
+    until(lambda: len(sending.answers) >= 1 or held.groups().waiting("acme") >= 3)
+    if "dan" not in sending.answers:  # not refused by its shape: it joined the group
+        held.wait_behind(3)
+    held.release.set()
+    answers = sending.wait()
+
+    assert answers["dan"].status_code in (202, 422), answers["dan"].text
+    if answers["dan"].status_code == 422:
+        assert {"error", "message", "hint"} <= set(answers["dan"].json())
+    for sub in ("bob", "cat"):
+        assert answers[sub].status_code == 202, answers[sub].text
+        assert answers[sub].json()["points_earned"] == 10
+    accepted = answers["dan"].status_code == 202
+    earned = answers["dan"].json()["points_earned"] if accepted else 0
+    assert 0 <= earned <= 10**9
+    expected = {"ann": 10, "bob": 10, "cat": 10, **({"dan": earned} if earned else {})}
+    assert points_of(db, "acme") == expected
+    assert count(db, Event, "acme") == 3 + accepted
+    assert held.sizes() in ([1, 2], [1, 3])  # refused before grouping, or grouped: never split
+
+
+def _poison_splits(held: Held) -> None:
+    """A transaction holding an event marked ``poison`` fails before its commit, as if the
+    store refused it: the group is rolled back and stored event by event."""
+
+    def refuse(events: list[Any]) -> None:
+        if any(event.properties.get("poison") for _, event in events):
+            raise DataError("INSERT", {}, Exception("the store refused a value"))
+
+    held.before = refuse
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["together", "split"])
+def test_one_users_events_racing_in_one_group_earn_within_day_limits_and_once_rules_exactly(
+    acme: Tenant, held: Held, sending: Sending, db: Database, split: bool
+) -> None:
+    """Bob sends a daily-limited event three times and a once-ever event twice, all in one
+    group (then, split by a poisoned event, each alone): he earns the first of each only."""
+    acme.rule(event_type="daily", points=5, limit_per_day=1)
+    acme.rule(event_type="welcome", points=7, once=True)
+    if split:
+        _poison_splits(held)
+    held.hold_first(sending, acme)
+    for i in range(3):
+        sending.post(f"daily{i}", bearer(acme.token("bob")), {"type": "daily"})
+    for i in range(2):
+        sending.post(f"welcome{i}", bearer(acme.token("bob")), {"type": "welcome"})
+    sending.post("cat", bearer(acme.token("cat")), {"type": "daily"})
+    sending.post(
+        "poison", bearer(acme.token("dan")), {"type": "daily", "properties": {"poison": split}}
+    )
+    held.wait_behind(7)
+    held.release.set()
+    answers = sending.wait()
+
+    assert held.sizes() == ([1, 7, 1, 1, 1, 1, 1, 1, 1] if split else [1, 7])
+    daily = sorted(answers[f"daily{i}"].json()["points_earned"] for i in range(3))
+    welcome = sorted(answers[f"welcome{i}"].json()["points_earned"] for i in range(2))
+    assert daily == [0, 0, 5]
+    assert welcome == [0, 7]
+    assert answers["poison"].status_code == (422 if split else 202)
+    expected = {"ann": 10, "bob": 12, "cat": 5, **({} if split else {"dan": 5})}
+    assert points_of(db, "acme") == expected
+    assert count(db, Event, "acme") == 7 + (not split)
+    assert count(db, LedgerEntry, "acme") == len(expected) + 1  # bob's two earns
+
+
+def test_the_same_event_id_in_one_group_and_the_next_is_stored_once_per_user_and_answered_alike(
+    client: TestClient,
+    clock: Clock,
+    acme: Tenant,
+    held: Held,
+    sending: Sending,
+    db: Database,
+) -> None:
+    """An id is the user's own: bob's and cat's "order-1" are two events; bob's "order-1"
+    twice in the group and once more in the next are one event, answered with one id;
+    rival's bob with the same id is rival's own event."""
+    rival = make_tenant(client, clock, "rival", 3)
+    held.hold_first(sending, acme)
+    body = {"type": "level_completed", "id": "order-1"}
+    sending.post("bob1", bearer(acme.token("bob")), body)
+    sending.post("cat", bearer(acme.token("cat")), body)
+    sending.post("bob2", bearer(acme.token("bob")), body)
+    held.wait_behind(3)
+    other = client.post("/v1/events", headers=bearer(rival.token("bob")), json=body)
+    assert other.status_code == 202
+    assert other.json()["duplicate"] is False
+    held.release.set()
+    answers = sending.wait()
+    again = client.post("/v1/events", headers=bearer(acme.token("bob")), json=body)
+
+    bob = [answers["bob1"].json(), answers["bob2"].json(), again.json()]
+    assert len({outcome["id"] for outcome in bob}) == 1
+    assert [outcome["duplicate"] for outcome in bob].count(False) == 1
+    assert sum(outcome["points_earned"] for outcome in bob) == 10
+    assert answers["cat"].json()["duplicate"] is False
+    assert answers["cat"].json()["id"] not in (bob[0]["id"], other.json()["id"])
+    assert held.sizes() == [1, 3, 1]
+    assert count(db, Event, "acme", client_event_id="order-1") == 2
+    assert count(db, Event, "rival", client_event_id="order-1") == 1
+    assert points_of(db, "acme") == {"ann": 10, "bob": 10, "cat": 10}
+
+
+# --- 5. errors: precise, shaped, each the request's own --------------------------------------
+
+
+def test_the_culprit_of_a_split_group_gets_its_own_shaped_error_and_request_id(
+    acme: Tenant, held: Held, sending: Sending, db: Database
+) -> None:
+    """The group's transaction works for its first request; the answers do not: each carries
+    its own X-Request-ID, the culprit's error is ``{"error", "message", "hint"}``."""
+    _poison_splits(held)
+    held.hold_first(sending, acme)
+    for sub in ("bob", "cat", "dan"):
+        body = {"type": "level_completed", "properties": {"poison": sub == "cat"}}
+        sending.post(sub, {**bearer(acme.token(sub)), "X-Request-ID": f"req-{sub}"}, body)
+    held.wait_behind(3)
+    held.release.set()
+    answers = sending.wait()
+
+    for sub in ("bob", "cat", "dan"):
+        assert answers[sub].headers["x-request-id"] == f"req-{sub}"
+    assert answers["cat"].status_code == 422  # a value the store refuses, as alone
+    assert answers["cat"].json() == {
+        "error": "invalid_request",
+        "message": answers["cat"].json()["message"],
+        "hint": answers["cat"].json()["hint"],
+    }
+    assert "refused" not in answers["cat"].text  # never the exception's own text
+    assert answers["bob"].status_code == answers["dan"].status_code == 202
+    assert points_of(db, "acme") == {"ann": 10, "bob": 10, "dan": 10}
+
+
+def test_events_waiting_while_their_product_is_deleted_get_a_precise_error_and_store_nothing(
+    client: TestClient, acme: Tenant, held: Held, sending: Sending, db: Database
+) -> None:
+    held.hold_first(sending, acme)
+    for sub in ("bob", "cat"):
+        sending.post(sub, bearer(acme.token(sub)), {"type": "level_completed"})
+    held.wait_behind(2)
+    assert client.delete("/v1/products/acme", headers=ADMIN).status_code == 204
+    held.release.set()
+    answers = sending.wait()
+
+    for name in ("first", "bob", "cat"):
+        assert 400 <= answers[name].status_code < 500, answers[name].text
+        assert {"error", "message", "hint"} <= set(answers[name].json())
+    assert count(db, Event, "acme") == 0
+    assert count(db, User, "acme") == 0
+
+
+# --- 6. limits and the bulkhead ---------------------------------------------------------------
+
+
+def test_a_users_rate_limit_answers_429_before_its_event_joins_a_group(
+    monkeypatch: pytest.MonkeyPatch, make_client: Any, acme: Tenant, db: Database
+) -> None:
+    limited = make_client(rate_limit_client_events_per_user="2/minute")
+    held = Held(monkeypatch, limited)
+    sending = Sending(limited)
+    try:
+        sending.post("first", bearer(acme.token("ann")), {"type": "level_completed"})
+        assert held.started.wait(SECONDS)
+        for i in range(2):
+            sending.post(f"bob{i}", bearer(acme.token("bob")), {"type": "level_completed"})
+        held.wait_behind(2)
+        third = limited.post(
+            "/v1/events", headers=bearer(acme.token("bob")), json={"type": "level_completed"}
+        )
+        assert third.status_code == 429, third.text
+        assert third.json()["error"] == "too_many_events"
+        assert int(third.headers["retry-after"]) >= 1
+        assert held.groups().waiting("acme") == 2
+    finally:
+        held.release.set()
+        answers = sending.wait()
+    assert [answers[f"bob{i}"].status_code for i in range(2)] == [202, 202]
+    assert points_of(db, "acme") == {"ann": 10, "bob": 20}
+
+
+def test_a_products_waiting_flood_holds_one_worker_thread_and_never_delays_another_product(
+    client: TestClient, clock: Clock, acme: Tenant, held: Held, sending: Sending, db: Database
+) -> None:
+    """acme's group held, 60 of its events waiting behind it: one thread of the pool is
+    taken (the held group's), and rival's events are answered meanwhile."""
+    import anyio.to_thread
+
+    rival = make_tenant(client, clock, "rival", 3)
+    held.hold_first(sending, acme)
+    for i in range(60):
+        sending.post(f"e{i}", bearer(acme.token(USERS[i % 4])), {"type": "level_completed"})
+    held.wait_behind(60)
+    portal = client.portal
+    assert portal is not None
+    limiter = portal.call(anyio.to_thread.current_default_thread_limiter)
+    assert limiter.borrowed_tokens == 1
+    for sub in USERS:
+        answer = client.post(
+            "/v1/events", headers=bearer(rival.token(sub)), json={"type": "level_completed"}
+        )
+        assert answer.status_code == 202
+    held.release.set()
+    answers = sending.wait()
+
+    assert all(answer.status_code == 202 for answer in answers.values())
+    assert held.sizes() == [1, 60]
+    assert count(db, Event, "acme") == 61
+    assert count(db, Event, "rival") == 4
+    assert idle(held.groups())
+
+
+# --- 4. the coalescer itself: nothing hangs, nothing is left behind ---------------------------
+
+
+def run_async(test: Callable[[], Any]) -> None:
+    asyncio.run(asyncio.wait_for(test(), timeout=SECONDS))
+
+
+class HeldWork:
+    """Work whose first group waits until released; each item answered by ``answer``."""
+
+    def __init__(self, answer: Callable[[str], Any] = str.upper) -> None:
+        self.release = asyncio.Event()
+        self.started = asyncio.Event()
+        self.groups: list[list[str]] = []
+        self.answer = answer
+
+    async def __call__(self, key: str, items: list[str]) -> list[Any]:
+        self.groups.append(list(items))
+        if len(self.groups) == 1:
+            self.started.set()
+            await self.release.wait()
+        return [self.answer(item) for item in items]
+
+
+def idle(groups: GroupCommit[Any, Any, Any]) -> bool:
+    return not groups._waiting and not groups._running
+
+
+def test_thousands_of_requests_cancelled_while_they_wait_leave_the_key_idle_and_usable() -> None:
+    """Clients that disconnect behind a slow group (many more than a group holds): their
+    items are dropped, the key's state emptied, and the next request is served."""
+
+    async def test() -> None:
+        work = HeldWork()
+        groups: GroupCommit[str, str, str] = GroupCommit(work, most=2)
+        first = asyncio.create_task(groups.submit("p", "a"))
+        await work.started.wait()
+        gone = [asyncio.create_task(groups.submit("p", f"x{i}")) for i in range(3000)]
+        await asyncio.sleep(0)
+        for task in gone:
+            task.cancel()
+        await asyncio.gather(*gone, return_exceptions=True)
+        work.release.set()
+        assert await first == "A"
+        assert await groups.submit("p", "b") == "B"
+        assert work.groups == [["a"], ["b"]]
+        assert idle(groups)
+
+    run_async(test)
+
+
+def test_a_request_cancelled_while_its_group_runs_is_stored_and_the_others_answered() -> None:
+    async def test() -> None:
+        work = HeldWork()
+        groups: GroupCommit[str, str, str] = GroupCommit(work, most=10)
+        first = asyncio.create_task(groups.submit("p", "a"))
+        await work.started.wait()
+        first.cancel()  # its group is running: it is stored anyway, never answered
+        behind = [asyncio.create_task(groups.submit("p", i)) for i in ("b", "c")]
+        await asyncio.sleep(0)
+        work.release.set()
+        assert [await task for task in behind] == ["B", "C"]
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        assert work.groups == [["a"], ["b", "c"]]
+        assert idle(groups)
+
+    run_async(test)
+
+
+def test_an_answer_no_future_can_hold_fails_its_item_and_never_wedges_the_key() -> None:
+    """A StopIteration cannot be set on an asyncio future (TypeError): a group answered with
+    one must still answer its other items and free its key for the next group."""
+
+    def answer(item: str) -> Any:
+        return StopIteration(item) if item == "bad" else item.upper()
+
+    async def test() -> None:
+        work = HeldWork(answer)
+        groups: GroupCommit[str, str, str] = GroupCommit(work, most=10)
+        first = asyncio.create_task(groups.submit("p", "a"))
+        await work.started.wait()
+        bad = asyncio.create_task(groups.submit("p", "bad"))
+        good = asyncio.create_task(groups.submit("p", "c"))
+        await asyncio.sleep(0)
+        work.release.set()
+        assert await first == "A"
+        with pytest.raises(RuntimeError):
+            await bad
+        assert await good == "C"
+        assert await groups.submit("p", "d") == "D"
+        assert idle(groups)
+
+    run_async(test)

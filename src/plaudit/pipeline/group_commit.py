@@ -115,7 +115,7 @@ class GroupCommit(Generic[K, I, R]):
         except Exception as error:  # never expected; a key must not be left stuck
             for entry in self._waiting.pop(key, ()):
                 if not entry.future.done():
-                    entry.future.set_exception(error)
+                    _fail(entry.future, error)
 
     def _start_due(self, key: K) -> None:
         loop = asyncio.get_running_loop()
@@ -142,7 +142,7 @@ class GroupCommit(Generic[K, I, R]):
         except Exception as error:
             store.close()
             for entry in group:
-                entry.future.set_exception(error)
+                _fail(entry.future, error)
             raise
         self._running.setdefault(key, {})[task] = now
         if self._lanes > 1:  # if it is still running by then, what waits may take a lane
@@ -166,7 +166,7 @@ class GroupCommit(Generic[K, I, R]):
                 if isinstance(answer, Later):
                     self._answer_later(entry, answer)
                 elif isinstance(answer, BaseException):
-                    entry.future.set_exception(answer)
+                    _fail(entry.future, answer)
                 else:
                     entry.future.set_result(answer)
         except asyncio.CancelledError:
@@ -194,10 +194,23 @@ class GroupCommit(Generic[K, I, R]):
             if entry.future.done():
                 return
             if isinstance(result, BaseException):
-                entry.future.set_exception(result)
+                _fail(entry.future, result)
             else:
                 entry.future.set_result(result)
 
         task = asyncio.create_task(answer(), context=entry.context)
         self._later.add(task)
         task.add_done_callback(self._later.discard)
+
+
+def _fail(future: asyncio.Future[R], error: BaseException) -> None:
+    """Fail ``future`` with ``error``, or, for the one error no future can hold (StopIteration:
+    a TypeError that ended the group's task before its other items were answered and before
+    its key was freed, wedging the key for good), with a RuntimeError caused by it (found by
+    the attack on this change)."""
+    try:
+        future.set_exception(error)
+    except TypeError:
+        broken = RuntimeError(f"the work answered {type(error).__name__}")
+        broken.__cause__ = error
+        future.set_exception(broken)
