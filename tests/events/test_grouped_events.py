@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,13 +21,13 @@ from sqlalchemy.orm import Session
 from plaudit.events.models import Event
 from plaudit.pipeline import client_events
 from plaudit.store.db import Database
+from tests.support.grouping import SECONDS, one_lane, until
 from tests.support.service import Clock, bearer, create_product, verify
 from tests.support.tenant import Tenant
 
 # Requests from several threads at once, each transaction its own connection's.
 pytestmark = pytest.mark.committed
 
-SECONDS = 10
 USERS = ("ann", "bob", "cat", "dan")
 
 
@@ -38,14 +37,12 @@ class Gate:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, client: TestClient) -> None:
         self.client = client
-        # One lane: the groups it holds open hold the product's next events, however long.
-        client.app.state.event_groups = client_events.groups(  # type: ignore[attr-defined]
-            client.app.state.plaudit,
-            lanes=1,  # type: ignore[attr-defined]
-        )
+        one_lane(client)
         self.runs: list[tuple[str, list[str]]] = []
         self.behind = 0
         self.after: Callable[[list[Any]], None] = lambda events: None
+        #: The session of the last transaction run: a test may fail its commit alone.
+        self.session: Session | None = None
         real = client_events.run
 
         def run(session: Session, product: Any, events: list[Any], **kwargs: Any) -> Any:
@@ -53,6 +50,7 @@ class Gate:
             if len(self.runs) == 1:
                 until(lambda: event_groups_of(client).waiting(product.id) >= self.behind)
             outcomes = real(session, product, events, **kwargs)
+            self.session = session
             self.after(events)
             return outcomes
 
@@ -61,13 +59,6 @@ class Gate:
 
 def event_groups_of(client: TestClient) -> Any:
     return client.app.state.event_groups  # type: ignore[attr-defined]
-
-
-def until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.002)
 
 
 class Sending:
@@ -220,17 +211,16 @@ def test_a_failed_commit_fails_its_group_and_is_never_retried(
 ) -> None:
     """Whether a failed commit took effect is unknown: storing again could count an event
     without an id twice. Each request of the group answers an error, as a lone one would."""
-    armed = threading.Event()
+    doomed: list[Session] = []  # the group's session, whose commit fails
     commit = Session.commit
 
     def failing_commit(self: Session) -> None:
-        if armed.is_set():
-            armed.clear()
+        if self in doomed:
             raise OperationalError("COMMIT", {}, Exception("the connection dropped"))
         commit(self)
 
     monkeypatch.setattr(Session, "commit", failing_commit)
-    gate.after = lambda events: armed.set() if len(events) > 1 else None
+    gate.after = lambda events: doomed.append(gate.session) if len(events) > 1 else None  # type: ignore[arg-type]
     first_held(gate, sending, behind=2)
     sending.send("bob", {"type": "level_completed"})
     sending.send("cat", {"type": "level_completed"})
@@ -369,11 +359,8 @@ def test_past_its_backlog_a_products_next_event_is_refused_at_once_naming_when_t
 ) -> None:
     """A bulkhead's limit: at most BACKLOG events wait per product; the next is answered 503
     events_backlogged with Retry-After, not queued without bound (nothing of it stored)."""
-    client.app.state.event_groups = client_events.groups(  # type: ignore[attr-defined]
-        client.app.state.plaudit,
-        lanes=1,
-        backlog=1,  # type: ignore[attr-defined]
-    )
+    app = client.app
+    app.state.event_groups = client_events.groups(app.state.plaudit, lanes=1, backlog=1)  # type: ignore[attr-defined]
     first_held(gate, sending, behind=2)  # held until released below
     sending.send("bob", {"type": "level_completed"})
     until(lambda: event_groups_of(client).waiting("acme") == 1)

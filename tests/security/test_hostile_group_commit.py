@@ -13,7 +13,6 @@ import asyncio
 import datetime as dt
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,21 +29,14 @@ from plaudit.pipeline import client_events
 from plaudit.pipeline.group_commit import GroupCommit
 from plaudit.store.db import Database
 from plaudit.users.models import User
+from tests.support.grouping import SECONDS, one_lane, until
 from tests.support.service import ADMIN, Clock, bearer, create_product, product_header, verify
 from tests.support.tenant import Tenant
 
 # Requests from several threads at once, each transaction its own connection's.
 pytestmark = pytest.mark.committed
 
-SECONDS = 10
 USERS = ("ann", "bob", "cat", "dan")
-
-
-def until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.002)
 
 
 class Held:
@@ -54,11 +46,7 @@ class Held:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, client: TestClient) -> None:
         self.client = client
-        # One lane: the groups it holds open hold the product's next events, however long.
-        client.app.state.event_groups = client_events.groups(  # type: ignore[attr-defined]
-            client.app.state.plaudit,
-            lanes=1,  # type: ignore[attr-defined]
-        )
+        one_lane(client)
         self.product = "acme"
         self.release = threading.Event()
         self.started = threading.Event()
