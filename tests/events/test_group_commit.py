@@ -254,23 +254,39 @@ def test_a_group_holds_at_least_one_item() -> None:
         GroupCommit(work, most=1, lanes=0)
 
 
-def test_a_group_that_runs_past_its_patience_lets_those_behind_it_take_another_lane() -> None:
-    """A row lock held elsewhere stalls one group, not its product's events: after the
-    patience, what waits starts another group, up to the lanes, each the next arrivals'."""
-
+def test_while_its_group_is_young_the_next_items_wait_for_it_whatever_the_lanes() -> None:
     async def test() -> None:
         work = Recorder()
-        stuck = work.hold("p")  # every group of "p" waits here until released
-        groups = GroupCommit(work, most=10, lanes=2, patience=0.05)
+        release = work.hold("p")
+        groups = GroupCommit(work, most=10, lanes=2, patience=3600)
         first = asyncio.create_task(groups.submit("p", "a"))
         await work.started.wait()
         second = asyncio.create_task(groups.submit("p", "b"))
         await settle()
-        assert groups.running("p") == 1  # young: "b" waits for it
-        await asyncio.sleep(0.2)  # past the patience: "b" took a second lane
-        assert groups.running("p") == 2
+        assert groups.running("p") == 1
+        assert groups.waiting("p") == 1
+        release.set()
+        assert [await first, await second] == ["A", "B"]
+        assert [items for _, items in work.groups] == [["a"], ["b"]]
+
+    run(test)
+
+
+def test_a_group_past_its_patience_lets_those_behind_it_take_another_lane_up_to_the_lanes() -> None:
+    """A row lock held elsewhere stalls one group, not its product's events: past the
+    patience (here at once), what waits starts another group, up to the lanes."""
+
+    async def test() -> None:
+        work = Recorder()
+        stuck = work.hold("p")  # every group of "p" waits here until released
+        groups = GroupCommit(work, most=10, lanes=2, patience=0)
+        first = asyncio.create_task(groups.submit("p", "a"))
+        await work.started.wait()
+        second = asyncio.create_task(groups.submit("p", "b"))
+        await settle()
+        assert groups.running("p") == 2  # "b" took the second lane
         third = asyncio.create_task(groups.submit("p", "c"))
-        await asyncio.sleep(0.2)
+        await settle()
         assert groups.running("p") == 2  # no third lane: "c" waits
         assert groups.waiting("p") == 1
         stuck.set()

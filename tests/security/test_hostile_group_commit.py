@@ -520,11 +520,12 @@ def test_a_users_rate_limit_answers_429_before_its_event_joins_a_group(
     assert points_of(db, "acme") == {"ann": 10, "bob": 20}
 
 
-def test_a_products_waiting_flood_holds_one_worker_thread_and_never_delays_another_product(
+def test_a_products_waiting_flood_holds_one_group_thread_none_of_the_pool_nor_another_product(
     client: TestClient, clock: Clock, acme: Tenant, held: Held, sending: Sending, db: Database
 ) -> None:
-    """acme's group held, 60 of its events waiting behind it: one thread of the pool is
-    taken (the held group's), and rival's events are answered meanwhile."""
+    """acme's group held, 60 of its events waiting behind it: one of group commit's own
+    threads is taken (the held group's; a stalled product takes at most its lanes), none of
+    the pool the other routes use, and rival's events are answered meanwhile."""
     import anyio.to_thread
 
     rival = make_tenant(client, clock, "rival", 3)
@@ -534,8 +535,10 @@ def test_a_products_waiting_flood_holds_one_worker_thread_and_never_delays_anoth
     held.wait_behind(60)
     portal = client.portal
     assert portal is not None
-    limiter = portal.call(anyio.to_thread.current_default_thread_limiter)
-    assert limiter.borrowed_tokens == 1
+    shared = portal.call(anyio.to_thread.current_default_thread_limiter)
+    kept = portal.call(client_events._limiter, "groups", client_events.GROUP_THREADS)
+    assert shared.borrowed_tokens == 0
+    assert kept.borrowed_tokens == 1
     for sub in USERS:
         answer = client.post(
             "/v1/events", headers=bearer(rival.token(sub)), json={"type": "level_completed"}

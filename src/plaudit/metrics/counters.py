@@ -61,6 +61,10 @@ EVENT_GROUP_SPLITS = Counter(
     "plaudit_event_group_splits",
     "Groups of client events that failed before their commit and were stored one by one.",
 )
+EVENTS_LATER = Counter(
+    "plaudit_event_group_later",
+    "Client events whose row was locked elsewhere past the group's patience, stored later alone.",
+)
 DELIVERIES = Counter(
     "plaudit_webhook_deliveries",
     "Webhook delivery attempts recorded, by outcome: delivered, retrying, failed (gave up).",
@@ -121,6 +125,11 @@ def record_event_group(size: int) -> None:
 def record_event_group_split() -> None:
     """A group failed before its commit: its events are stored one by one."""
     EVENT_GROUP_SPLITS.inc()
+
+
+def record_event_later() -> None:
+    """A client event whose row was locked elsewhere is stored later, alone."""
+    EVENTS_LATER.inc()
 
 
 def record_delivery(status: str) -> None:

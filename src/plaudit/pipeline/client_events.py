@@ -26,17 +26,18 @@ the event whose row is locked waits for it, alone.
 
 from __future__ import annotations
 
-import copy
+import asyncio
 import datetime as dt
+import weakref
 from dataclasses import dataclass
 from functools import partial
 
 import structlog
+from anyio import CapacityLimiter, to_thread
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from plaudit import metrics
@@ -54,7 +55,7 @@ from plaudit.products.verification import get_verification
 from plaudit.users.client import ClientContext
 from plaudit.users.models import User
 
-from .group_commit import GroupCommit, Later
+from .group_commit import GroupCommit, Later, twin
 from .ingest import KnownUser, Outcome, moments, run
 
 log = structlog.get_logger("plaudit.events")
@@ -62,15 +63,24 @@ log = structlog.get_logger("plaudit.events")
 Answer = Outcome | BaseException | Later[Outcome]
 #: The most events one group stores: a batch's most.
 MAX_GROUP = MAX_BATCH
-#: A product's groups at once: a group that runs past ``PATIENCE_SECONDS`` (a row lock, a slow
-#: disk) lets those behind it start another, up to this many.
-LANES = 4
+#: A product's groups at once: a group that runs past ``PATIENCE_SECONDS`` (a slow disk, a
+#: lock) lets those behind it start another, up to this many. On SQLite, one: it has one
+#: writer for everything, so a second group could only wait for the first, holding a thread.
+LANES = 2
 PATIENCE_SECONDS = 0.1
 #: The events that may wait per product in one process: past it, 503 events_backlogged at once.
 BACKLOG = 10 * MAX_GROUP
-#: How long a group of several waits for a row lock on PostgreSQL before it is split.
+#: On PostgreSQL, how long a group waits for a row lock held elsewhere before it is split (a
+#: group of one: before its event is stored later); how long each event of a split group waits
+#: (the group has waited already); how long an event stored later waits, on one of the
+#: PATIENT_THREADS kept for it, before its request answers the error.
 LOCK_PATIENCE_MS = 1000
-_LOCK_PATIENCE = text(f"SET LOCAL lock_timeout = {LOCK_PATIENCE_MS}")
+SPLIT_LOCK_MS = 50
+PATIENT_LOCK_MS = 30_000
+PATIENT_THREADS = 4
+#: The threads group commit's transactions may take at once, all products together: what is
+#: left of the worker pool (40) stays the other routes', whatever the events do.
+GROUP_THREADS = 16
 
 
 @dataclass(frozen=True)
@@ -120,31 +130,60 @@ def _stored(
     state: AppState, product_id: str, sent: list[Sent], *, now: dt.datetime
 ) -> list[Answer]:
     metrics.record_event_group(len(sent))
-    if len(sent) > 1:
-        try:
-            return _together(state, product_id, sent, now=now)
-        except _Apart as apart:
-            metrics.record_event_group_split()
-            log.info(
-                "event_group_split",
-                product_id=product_id,
-                events=len(sent),
-                error_type=type(apart.__cause__).__name__,
-            )
-        # Each alone; one whose row is still locked elsewhere is answered once it has waited
-        # for it, on a thread of its own, while the others are answered now.
-        answers: list[Answer] = []
-        for one in sent:
-            answer = _alone(state, one, now=now, lock_patience=True)
-            answers.append(
-                Later(partial(_patiently, state, one, now)) if _lock_waited(answer) else answer
-            )
-        return answers
-    return [_alone(state, sent[0], now=now)]
+    if len(sent) == 1:
+        # Alone, waiting at most LOCK_PATIENCE_MS for a row lock held elsewhere, so that one
+        # user's locked row never holds the product's lanes.
+        return [
+            _or_later(state, sent[0], _alone(state, sent[0], now=now, lock_ms=LOCK_PATIENCE_MS))
+        ]
+    try:
+        return _together(state, product_id, sent, now=now)
+    except _Apart as apart:
+        metrics.record_event_group_split()
+        log.info(
+            "event_group_split",
+            product_id=product_id,
+            events=len(sent),
+            error_type=type(apart.__cause__).__name__,
+        )
+    # Each alone, not waiting for a row lock (the group has waited already): the events whose
+    # row is still locked elsewhere are answered once they have it, later, while the others
+    # are answered now.
+    return [
+        _or_later(state, one, _alone(state, one, now=now, lock_ms=SPLIT_LOCK_MS)) for one in sent
+    ]
 
 
-async def _patiently(state: AppState, one: Sent, now: dt.datetime) -> Outcome | BaseException:
-    return await run_in_threadpool(_alone, state, one, now=now)
+def _or_later(state: AppState, one: Sent, answer: Outcome | BaseException) -> Answer:
+    """``answer``, or, if it is the wait for a row lock given up, the event stored later."""
+    if not _lock_waited(answer):
+        return answer
+    metrics.record_event_later()
+    return Later(partial(_patiently, state, one))
+
+
+async def _patiently(state: AppState, one: Sent) -> Outcome | BaseException:
+    """The event stored alone, waiting up to PATIENT_LOCK_MS for its row, on the threads kept
+    for it: however many rows are locked, they never take the threads other requests need."""
+    return await to_thread.run_sync(
+        partial(_alone, state, one, now=state.now(), lock_ms=PATIENT_LOCK_MS),
+        limiter=_limiter("patient", PATIENT_THREADS),
+    )
+
+
+#: Each event loop's limiters (a limiter belongs to the loop it was made on; tests run many).
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, CapacityLimiter]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _limiter(name: str, threads: int) -> CapacityLimiter:
+    """The threads kept for one kind of group-commit work, on the running event loop."""
+    kept = _limiters.setdefault(asyncio.get_running_loop(), {})
+    found = kept.get(name)
+    if found is None:
+        found = kept[name] = CapacityLimiter(threads)
+    return found
 
 
 class _Apart(Exception):
@@ -176,7 +215,7 @@ def _together(
         session.info[REQUEST] = sent[0].request
         session.begin()
         try:
-            _wait_for_locks_briefly(state, session)
+            _wait_for_locks(state, session, LOCK_PATIENCE_MS)
             outcomes: list[Answer] = list(_apply(session, product_id, sent, now=now))
         except Exception as error:
             session.rollback()
@@ -193,25 +232,25 @@ def _together(
 def _each(error: Exception, count: int) -> list[Answer]:
     """The error for each request of a group: a copy each, so that the requests that raise it
     at once do not write their tracebacks into one object."""
-    return [error, *(copy.copy(error) for _ in range(count - 1))]
+    return [error, *(twin(error) for _ in range(count - 1))]
 
 
 def _alone(
-    state: AppState, one: Sent, *, now: dt.datetime, lock_patience: bool = False
+    state: AppState, one: Sent, *, now: dt.datetime, lock_ms: int
 ) -> Outcome | BaseException:
     try:
         with unit_of_work(one.request) as session:
-            if lock_patience:
-                _wait_for_locks_briefly(state, session)
+            _wait_for_locks(state, session, lock_ms)
             return _apply(session, one.user.product_id, [one], now=now)[0]
     except Exception as error:
         return error
 
 
-def _wait_for_locks_briefly(state: AppState, session: Session) -> None:
-    """On PostgreSQL: this transaction waits at most LOCK_PATIENCE_MS for a row lock."""
+def _wait_for_locks(state: AppState, session: Session, lock_ms: int) -> None:
+    """On PostgreSQL: this transaction waits at most ``lock_ms`` for a row lock (55P03 past
+    it). SQLite has one writer for everything: its busy timeout is the store's."""
     if not state.db.is_sqlite:
-        session.execute(_LOCK_PATIENCE)
+        session.execute(text(f"SET LOCAL lock_timeout = {int(lock_ms)}"))
 
 
 def _lock_waited(answer: Outcome | BaseException) -> bool:
@@ -253,17 +292,20 @@ def members(session: Session, product: Product, sent: list[Sent]) -> list[Member
 
 
 def groups(
-    state: AppState, *, lanes: int = LANES, backlog: int = BACKLOG
+    state: AppState, *, lanes: int | None = None, backlog: int = BACKLOG
 ) -> GroupCommit[str, Sent, Outcome]:
-    """This process's groups of client events, each stored off the event loop."""
+    """This process's groups of client events, each stored off the event loop on the threads
+    kept for them (GROUP_THREADS)."""
 
     async def work(product_id: str, sent: list[Sent]) -> list[Answer]:
-        return await run_in_threadpool(store, state, product_id, sent)
+        return await to_thread.run_sync(
+            partial(store, state, product_id, sent), limiter=_limiter("groups", GROUP_THREADS)
+        )
 
     return GroupCommit(
         work,
         most=MAX_GROUP,
-        lanes=lanes,
+        lanes=lanes if lanes is not None else 1 if state.db.is_sqlite else LANES,
         patience=PATIENCE_SECONDS,
         backlog=backlog,
         refuse=lambda: EventsBacklogged(retry_after=1),

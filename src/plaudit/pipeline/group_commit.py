@@ -12,11 +12,11 @@ database anyway, so the busier a product, the larger its groups and the cheaper 
 The bulkhead. Each group is one product's: one tenant's slow or failing events never hold
 or fail another's. The waiting requests hold no thread (they wait on the event loop), and a
 product runs one group at a time, of at most ``most`` events, so a burst of one tenant's
-events takes one worker thread, never the pool the other tenants' requests need. A group that
-runs longer than ``patience`` (a row lock it waits for, a slow disk) no longer holds the
-events behind it: they start another group, up to ``lanes`` at once per product. At most
-``backlog`` events wait per product; beyond that a request is refused at once (``refuse``)
-rather than queued without bound.
+events takes one worker thread, never the pool the other tenants' requests need. Only a group
+that runs longer than ``patience`` (a slow disk, a lock) lets the events behind it start
+another group, up to ``lanes`` at once per product: a stalled product holds at most that many
+threads. At most ``backlog`` events wait per product; beyond that a request is refused at once
+(``refuse``) rather than queued without bound.
 
 Framework-free: the work is any coroutine that answers each item of a group, in order, with
 its result or the error its request must raise.
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -123,7 +124,8 @@ class GroupCommit(Generic[K, I, R]):
         now = loop.time()
         if running and (
             len(running) >= self._lanes
-            or any(now - started < self._patience for started in running.values())
+            # (a timer may fire a hair before its time: a millisecond's grace)
+            or any(now - started < self._patience - 0.001 for started in running.values())
         ):
             return
         group: list[_Waiting[I, R]] = []
@@ -156,7 +158,7 @@ class GroupCommit(Generic[K, I, R]):
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the work itself broke: each item fails with it
-                answers = [error] * len(group)
+                answers = [error, *(twin(error) for _ in group[1:])]
             if len(answers) != len(group):
                 broken = RuntimeError(f"a group of {len(group)} got {len(answers)} answers")
                 answers = [broken] * len(group)
@@ -214,3 +216,11 @@ def _fail(future: asyncio.Future[R], error: BaseException) -> None:
         broken = RuntimeError(f"the work answered {type(error).__name__}")
         broken.__cause__ = error
         future.set_exception(broken)
+
+
+def twin(error: Exception) -> Exception:
+    """A copy of ``error`` for another request, so that the requests that raise it at once do
+    not write their tracebacks into one object; its cause kept for the logs."""
+    twin = copy.copy(error)
+    twin.__cause__ = error.__cause__
+    return twin
