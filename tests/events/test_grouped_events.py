@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from prometheus_client import REGISTRY
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session
@@ -374,3 +375,39 @@ def test_past_its_backlog_a_products_next_event_is_refused_at_once_naming_when_t
     answers = sending.wait()
     assert answers["bob"].status_code == 202
     assert stored(db) == 2  # ann's and bob's
+
+
+def _later() -> float:
+    return REGISTRY.get_sample_value("plaudit_event_group_later_total") or 0.0
+
+
+def test_one_users_events_in_concurrent_transactions_earn_a_daily_limit_once_and_an_id_once(
+    acme: Tenant, client: TestClient, db: Database, sending: Sending
+) -> None:
+    """The events of a user whose row is locked elsewhere are stored later, each alone and
+    at once when the lock goes: a daily limit still earns once, an id is still stored once,
+    across those concurrent transactions (PostgreSQL: they run at once only there)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("concurrent transactions of one product: PostgreSQL only")
+    acme.rule(event_type="daily", points=5, limit_per_day=1)
+    acme.send("ann", "level_completed")  # her account exists: 10 points
+    later = _later()
+    with db.engine.connect() as other:
+        held = other.begin()
+        _lock_account(other, "ann")
+        sending.send("ann", {"type": "daily", "id": "d-1"}, name="first")
+        until(lambda: _later() >= later + 1)
+        sending.send("ann", {"type": "daily", "id": "d-2"}, name="second")
+        sending.send("ann", {"type": "daily", "id": "d-1"}, name="retry")
+        until(lambda: _later() >= later + 3)  # all three wait for her row, each alone
+        assert sending.answers == {}
+        held.rollback()
+    answers = sending.wait()
+
+    assert all(answer.status_code == 202 for answer in answers.values()), answers
+    earned = sorted(answers[name].json()["points_earned"] for name in ("first", "second"))
+    assert earned == [0, 5]
+    assert answers["retry"].json()["duplicate"] is True
+    assert answers["retry"].json()["id"] == answers["first"].json()["id"]
+    assert acme.balance("ann") == 15
+    assert stored(db) == 3  # her first event, d-1 once, d-2

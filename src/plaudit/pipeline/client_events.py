@@ -19,9 +19,10 @@ sight), then ``run``. Each request's event keeps its own fate, as if it had come
   same failure once per event, and whether a failed commit took effect is unknown: an event
   without an id stored twice would count twice.
 
-On PostgreSQL a group of several waits at most ``LOCK_PATIENCE`` for a row lock (another
-request's redemption, a server batch holding its users' accounts): then it is split, and only
-the event whose row is locked waits for it, alone.
+On PostgreSQL a group waits at most ``LOCK_PATIENCE_MS`` for a row lock held elsewhere
+(another request's redemption, a server batch holding its users' accounts): then it is split,
+each event waits ``SPLIT_LOCK_MS`` more, and those whose row is still locked are stored later,
+alone, on threads kept for them (``Later``), while the others are answered now.
 """
 
 from __future__ import annotations
