@@ -1,0 +1,139 @@
+"""A second hostile pass at group commit (issue 13): its lanes, its backlog and the events it
+stores later (``Later``: an event whose user's row is locked elsewhere, stored alone on the
+threads kept for it, ``client_events._patiently``).
+
+The PostgreSQL tests hold row locks from connections of their own, as a tenant's server
+holding its users' accounts (a long batch, a redemption) would; each waits for states (an
+event answered later, the patient threads taken), never for a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from anyio import CapacityLimiter
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, text
+
+from plaudit.pipeline import client_events
+from plaudit.pipeline.group_commit import GroupCommit, Later
+from plaudit.store.db import Database
+from plaudit.users.models import User
+from tests.security.test_hostile_group_commit import Sending, count, make_tenant, run_async
+from tests.support.grouping import one_lane, until
+from tests.support.service import ADMIN, Clock, bearer
+from tests.support.tenant import Tenant
+
+# Requests from several threads at once, each transaction its own connection's.
+pytestmark = pytest.mark.committed
+
+#: acme's users whose accounts its server holds: as many as the threads kept for later events.
+HOLDERS = ("bob", "cat", "dan", "eve")
+
+
+def postgres_only(db: Database) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks held elsewhere: PostgreSQL only (SQLite has one writer)")
+
+
+def lock_accounts(connection: Connection, product_id: str, *subs: str) -> None:
+    """Hold ``subs``' loyalty accounts of ``product_id`` until ``connection``'s transaction ends."""
+    connection.execute(
+        text(
+            "SELECT 1 FROM loyalty_accounts a JOIN users u ON u.id = a.user_pk "
+            "WHERE u.product_id = :pid AND u.external_id = ANY(:subs) FOR UPDATE OF a"
+        ),
+        {"pid": product_id, "subs": list(subs)},
+    )
+
+
+def patient() -> CapacityLimiter:
+    """The app's threads kept for later events (the limiter of the app's event loop)."""
+    found = [
+        kept["patient"]
+        for kept in list(client_events._limiters.values())
+        if "patient" in kept and kept["patient"].borrowed_tokens
+    ]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def patient_taken(threads: int, waiting: int) -> bool:
+    found = [
+        kept["patient"]
+        for kept in list(client_events._limiters.values())
+        if "patient" in kept and kept["patient"].borrowed_tokens
+    ]
+    return (
+        len(found) == 1
+        and found[0].borrowed_tokens == threads
+        and found[0].statistics().tasks_waiting == waiting
+    )
+
+
+@pytest.fixture
+def acme(client: TestClient, clock: Clock) -> Tenant:
+    tenant = make_tenant(client, clock, "acme", 10)
+    for sub in ("ann", *HOLDERS):  # accounts exist, so that there are rows to hold
+        tenant.send(sub, "level_completed")
+    return tenant
+
+
+@pytest.fixture
+def sending(client: TestClient) -> Iterator[Sending]:
+    sending = Sending(client)
+    yield sending
+    sending.wait()
+
+
+def hold_patient_threads(
+    client: TestClient, db: Database, acme: Tenant, sending: Sending
+) -> Connection:
+    """acme's server holds HOLDERS' accounts; their events, stored later, take every thread
+    kept for later events, each waiting for its row. The holding connection is returned, in
+    its transaction."""
+    one_lane(client)
+    holder = db.engine.connect()
+    holder.begin()
+    lock_accounts(holder, "acme", *HOLDERS)
+    for sub in HOLDERS:
+        sending.post(f"acme-{sub}", bearer(acme.token(sub)), {"type": "level_completed"})
+    until(lambda: patient_taken(client_events.PATIENT_THREADS, 0))
+    return holder
+
+
+# --- 1. an event stored later is judged like one stored in its group --------------------
+
+
+def test_an_event_stored_later_after_its_user_is_erased_does_not_bring_the_profile_back(
+    client: TestClient, acme: Tenant, sending: Sending, db: Database
+) -> None:
+    """docs/privacy.md: a token signed before an erasure is refused. Ann's event, its row
+    locked, is stored later; she is erased before its turn comes: it is refused (401
+    token_revoked) as it would be in its group, not stored for a profile made afresh from
+    her token, email included."""
+    postgres_only(db)
+    holder = hold_patient_threads(client, db, acme, sending)
+    try:
+        with db.engine.connect() as other:
+            other.begin()
+            lock_accounts(other, "acme", "ann")
+            token = acme.token("ann", email="ann@example.com")
+            sending.post("ann", bearer(token), {"type": "level_completed"})
+            until(lambda: patient_taken(client_events.PATIENT_THREADS, 1))
+            other.rollback()
+        erased = client.post("/v1/products/acme/users/ann/erase", headers=ADMIN)
+        assert erased.status_code == 200, erased.text
+    finally:
+        holder.rollback()
+        holder.close()
+    answers = sending.wait()
+
+    assert answers["ann"].status_code == 401, answers["ann"].text
+    assert answers["ann"].json()["error"] == "token_revoked"
+    assert count(db, User, "acme", external_id="ann") == 0
+    assert count(db, User, "acme", email="ann@example.com") == 0
+    assert all(answers[f"acme-{sub}"].status_code == 202 for sub in HOLDERS)
