@@ -10,6 +10,7 @@ event answered later, the patient threads taken), never for a time.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,12 +18,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
+from plaudit.events.models import Event
 from plaudit.pipeline import client_events
 from plaudit.pipeline.group_commit import GroupCommit, Later
 from plaudit.store.db import Database
 from plaudit.users.models import User
 from tests.security.test_hostile_group_commit import Sending, count, make_tenant, run_async
-from tests.support.grouping import one_lane, until
+from tests.support.grouping import SECONDS, one_lane, until
 from tests.support.service import ADMIN, Clock, bearer
 from tests.support.tenant import Tenant
 
@@ -230,3 +232,65 @@ def test_an_event_whose_row_stays_locked_past_its_patience_answers_a_503_to_retr
     assert acme.balance("ann") == 10  # her first event's points only
     assert answer.status_code == 503, answer.text
     assert "Retry-After" in answer.headers
+
+
+# --- 4. lanes: one user's events in two transactions at once ------------------------------
+
+
+def test_one_users_events_in_two_lanes_at_once_earn_a_day_limit_once_and_an_id_once(
+    client: TestClient,
+    acme: Tenant,
+    sending: Sending,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL's two lanes: ann's first group runs (uncommitted) while her next events,
+    a daily-limited one and a retry of the first's id, form the second group beside it. The
+    second waits for the first's rows or sees them committed: the day's limit earns once,
+    the id is stored once and its retry answered as the duplicate it is."""
+    postgres_only(db)
+    acme.rule(event_type="daily", points=5, limit_per_day=1)
+    real = client_events.run
+    runs: list[list[str]] = []
+    first_ran = threading.Event()
+    second_done = threading.Event()
+
+    def run(session: Any, product: Any, events: list[Any], **kwargs: Any) -> Any:
+        runs.append([event.id or "" for _, event in events])
+        outcomes = real(session, product, events, **kwargs)
+        if len(runs) == 1:  # the first group, uncommitted: until the second meets it
+            first_ran.set()
+            with db.engine.connect() as watcher:
+                until(lambda: second_done.is_set() or lock_waiters(watcher) > 0)
+        else:
+            second_done.set()
+        return outcomes
+
+    monkeypatch.setattr(client_events, "run", run)
+    sending.post("first", bearer(acme.token("ann")), {"type": "daily", "id": "d-1"})
+    assert first_ran.wait(SECONDS)
+    sending.post("second", bearer(acme.token("ann")), {"type": "daily", "id": "d-2"})
+    sending.post("retry", bearer(acme.token("ann")), {"type": "daily", "id": "d-1"})
+    answers = sending.wait()
+
+    assert all(answer.status_code == 202 for answer in answers.values()), answers
+    assert len(runs) >= 2, runs
+    assert sorted(runs[1]) == ["d-1", "d-2"], runs  # the second lane's group
+    earned = sorted(answers[name].json()["points_earned"] for name in ("first", "second"))
+    assert earned == [0, 5]
+    assert answers["retry"].json()["duplicate"] is True
+    assert answers["retry"].json()["id"] == answers["first"].json()["id"]
+    assert acme.balance("ann") == 15  # her first event's 10, the day's 5 once
+    assert count(db, Event, "acme", client_event_id="d-1") == 1
+
+
+def lock_waiters(connection: Connection) -> int:
+    """The other backends of this database waiting for a lock now."""
+    return int(
+        connection.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        ).scalar_one()
+    )
