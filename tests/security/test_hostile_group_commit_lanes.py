@@ -285,12 +285,14 @@ def test_one_users_events_in_two_lanes_at_once_earn_a_day_limit_once_and_an_id_o
 
 
 def lock_waiters(connection: Connection) -> int:
-    """The other backends of this database waiting for a lock now."""
-    return int(
-        connection.execute(
-            text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        ).scalar_one()
-    )
+    """The other backends of this database waiting for a lock now (each read in a transaction
+    of its own: pg_stat_activity is a snapshot per transaction)."""
+    with connection.begin():
+        return int(
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+        )
