@@ -167,9 +167,18 @@ async def _patiently(state: AppState, one: Sent) -> Outcome | BaseException:
     """The event stored alone, waiting up to PATIENT_LOCK_MS for its row, on the threads kept
     for it: however many rows are locked, they never take the threads other requests need."""
     return await to_thread.run_sync(
-        partial(_alone, state, one, now=state.now(), lock_ms=PATIENT_LOCK_MS),
-        limiter=_limiter("patient", PATIENT_THREADS),
+        partial(_alone_later, state, one), limiter=_limiter("patient", PATIENT_THREADS)
     )
+
+
+def _alone_later(state: AppState, one: Sent) -> Outcome | BaseException:
+    """The event stored later, judged again as its group judged it (``_refusal``): its token
+    revoked, or its user erased, while it waited for its row or a thread is refused, not
+    stored for a profile mapped afresh (found by the second attack on group commit)."""
+    refused = _refusal(one)
+    if refused is not None:
+        return refused
+    return _alone(state, one, now=state.now(), lock_ms=PATIENT_LOCK_MS)
 
 
 #: Each event loop's limiters (a limiter belongs to the loop it was made on; tests run many).
