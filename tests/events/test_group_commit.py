@@ -11,6 +11,7 @@ from typing import TypeVar
 import pytest
 
 from plaudit.pipeline.group_commit import GroupCommit, Later
+from tests.support.loops import run_async
 
 T = TypeVar("T")
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -39,7 +40,7 @@ class Recorder:
 
 
 def run(test: Callable[[], Awaitable[T]]) -> T:
-    return asyncio.run(asyncio.wait_for(test(), timeout=10))
+    return run_async(asyncio.wait_for(test(), timeout=10))
 
 
 async def settle() -> None:

@@ -7,11 +7,9 @@ calls; the clock is the pinned one, so a window ends when a test moves it.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import pytest
@@ -19,6 +17,7 @@ import redis
 from starlette.types import ASGIApp, Message
 
 from tests.conftest import missing_backend
+from tests.support.loops import run_async
 from tests.support.service import ADMIN, NOW, Clock, create_product
 
 __all__ = ["ADMIN", "NOW", "Clock", "create_product"]
@@ -52,13 +51,6 @@ def redis_url() -> Iterator[str]:
     finally:
         lock.release()
         client.close()
-
-
-def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` on a thread of its own: another suite's tool (Playwright's sync API) may
-    leave an event loop running on the main thread, where ``asyncio.run`` refuses to start."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 def call_asgi(

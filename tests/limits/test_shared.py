@@ -15,7 +15,7 @@ from plaudit.errors import TooManyEvents
 from plaudit.limits.limiter import Limiter
 from plaudit.limits.rates import LimitClass
 from plaudit.settings import Settings
-from tests.limits.conftest import run_async
+from tests.support.loops import run_async
 from tests.support.served import Server
 from tests.support.service import ADMIN, ADMIN_TOKEN
 

@@ -30,6 +30,7 @@ from plaudit.pipeline.group_commit import GroupCommit
 from plaudit.store.db import Database
 from plaudit.users.models import User
 from tests.support.grouping import SECONDS, one_lane, until
+from tests.support.loops import run_async
 from tests.support.service import ADMIN, Clock, bearer, create_product, product_header, verify
 from tests.support.tenant import Tenant
 
@@ -557,8 +558,8 @@ def test_a_products_waiting_flood_holds_one_group_thread_none_of_the_pool_nor_an
 # --- 4. the coalescer itself: nothing hangs, nothing is left behind ---------------------------
 
 
-def run_async(test: Callable[[], Any]) -> None:
-    asyncio.run(asyncio.wait_for(test(), timeout=SECONDS))
+def run_test(test: Callable[[], Any]) -> None:
+    run_async(asyncio.wait_for(test(), timeout=SECONDS))
 
 
 class HeldWork:
@@ -602,7 +603,7 @@ def test_thousands_of_requests_cancelled_while_they_wait_leave_the_key_idle_and_
         assert work.groups == [["a"], ["b"]]
         assert idle(groups)
 
-    run_async(test)
+    run_test(test)
 
 
 def test_a_request_cancelled_while_its_group_runs_is_stored_and_the_others_answered() -> None:
@@ -621,7 +622,7 @@ def test_a_request_cancelled_while_its_group_runs_is_stored_and_the_others_answe
         assert work.groups == [["a"], ["b", "c"]]
         assert idle(groups)
 
-    run_async(test)
+    run_test(test)
 
 
 def test_an_answer_no_future_can_hold_fails_its_item_and_never_wedges_the_key() -> None:
@@ -647,4 +648,4 @@ def test_an_answer_no_future_can_hold_fails_its_item_and_never_wedges_the_key() 
         assert await groups.submit("p", "d") == "D"
         assert idle(groups)
 
-    run_async(test)
+    run_test(test)

@@ -23,7 +23,7 @@ from plaudit.pipeline import client_events
 from plaudit.pipeline.group_commit import GroupCommit, Later
 from plaudit.store.db import Database
 from plaudit.users.models import User
-from tests.security.test_hostile_group_commit import Sending, count, make_tenant, run_async
+from tests.security.test_hostile_group_commit import Sending, count, make_tenant, run_test
 from tests.support.grouping import SECONDS, one_lane, until
 from tests.support.service import ADMIN, Clock, bearer
 from tests.support.tenant import Tenant
@@ -201,7 +201,7 @@ def test_items_answered_later_count_against_their_keys_backlog() -> None:
             never.cancel()
             await asyncio.gather(*waiting, *groups._later, return_exceptions=True)
 
-    run_async(test)
+    run_test(test)
 
 
 # --- 3. what a request answers ------------------------------------------------------------
