@@ -31,7 +31,8 @@ from tests.support.tenant import Tenant
 # Requests from several threads at once, each transaction its own connection's.
 pytestmark = pytest.mark.committed
 
-#: acme's users whose accounts its server holds: as many as the threads kept for later events.
+#: acme's users whose accounts its server holds: as many as the threads kept for later events
+#: (of which acme may take one at a time).
 HOLDERS = ("bob", "cat", "dan", "eve")
 
 
@@ -51,17 +52,24 @@ def lock_accounts(connection: Connection, product_id: str, *subs: str) -> None:
     )
 
 
-def patient_taken(threads: int, waiting: int) -> bool:
-    found = [
-        kept["patient"]
-        for kept in list(client_events._limiters.values())
-        if "patient" in kept and kept["patient"].borrowed_tokens
-    ]
-    return (
-        len(found) == 1
-        and found[0].borrowed_tokens == threads
-        and found[0].statistics().tasks_waiting == waiting
-    )
+def _patient(client: TestClient, name: str) -> Any:
+    """The app's limiter ``name``, on its own event loop (another test's loops may linger)."""
+    portal = client.portal
+    assert portal is not None
+    loop = portal.call(asyncio.get_running_loop)
+    return client_events._limiters.get(loop, {}).get(name)
+
+
+def threads_taken(client: TestClient) -> int:
+    """The threads kept for later events that are taken now, all products together."""
+    found = _patient(client, "patient")
+    return 0 if found is None else int(found.borrowed_tokens)
+
+
+def waiting_for(client: TestClient, product_id: str) -> int:
+    """The later events of ``product_id`` waiting for its one thread at a time."""
+    found = _patient(client, f"patient:{product_id}")
+    return 0 if found is None else int(found.statistics().tasks_waiting)
 
 
 @pytest.fixture
@@ -82,16 +90,24 @@ def sending(client: TestClient) -> Iterator[Sending]:
 def hold_patient_threads(
     client: TestClient, db: Database, acme: Tenant, sending: Sending
 ) -> Connection:
-    """acme's server holds HOLDERS' accounts; their events, stored later, take every thread
-    kept for later events, each waiting for its row. The holding connection is returned, in
-    its transaction."""
+    """acme's server holds HOLDERS' accounts; their events are stored later, one at a time
+    for acme: the first takes one thread kept for later events, waiting for its row, the
+    others wait their turn (on the event loop, no thread). The holding connection is
+    returned, in its transaction."""
     one_lane(client)
     holder = db.engine.connect()
     holder.begin()
-    lock_accounts(holder, "acme", *HOLDERS)
-    for sub in HOLDERS:
-        sending.post(f"acme-{sub}", bearer(acme.token(sub)), {"type": "level_completed"})
-    until(lambda: patient_taken(client_events.PATIENT_THREADS, 0))
+    try:
+        lock_accounts(holder, "acme", *HOLDERS)
+        for sub in HOLDERS:
+            sending.post(f"acme-{sub}", bearer(acme.token(sub)), {"type": "level_completed"})
+        until(
+            lambda: threads_taken(client) == 1 and waiting_for(client, "acme") == len(HOLDERS) - 1
+        )
+    except BaseException:
+        holder.rollback()
+        holder.close()
+        raise
     return holder
 
 
@@ -113,7 +129,7 @@ def test_an_event_stored_later_after_its_user_is_erased_does_not_bring_the_profi
             lock_accounts(other, "acme", "ann")
             token = acme.token("ann", email="ann@example.com")
             sending.post("ann", bearer(token), {"type": "level_completed"})
-            until(lambda: patient_taken(client_events.PATIENT_THREADS, 1))
+            until(lambda: waiting_for(client, "acme") == len(HOLDERS))  # hers too, behind theirs
             other.rollback()
         erased = client.post("/v1/products/acme/users/ann/erase", headers=ADMIN)
         assert erased.status_code == 200, erased.text
@@ -132,14 +148,6 @@ def test_an_event_stored_later_after_its_user_is_erased_does_not_bring_the_profi
 # --- 2. the threads kept for later events, and the backlog ------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the 4 threads kept for later events are shared by every product of the process: one "
-        "tenant whose server holds 4 of its users' accounts (up to 30 s each, again and again) "
-        "holds every other product's later events, past their own rows' release"
-    ),
-)
 def test_one_products_locked_rows_never_hold_another_products_event_stored_later(
     client: TestClient, clock: Clock, acme: Tenant, sending: Sending, db: Database
 ) -> None:
@@ -155,22 +163,15 @@ def test_one_products_locked_rows_never_hold_another_products_event_stored_later
             other.begin()
             lock_accounts(other, "rival", "ann")
             sending.post("rival-ann", bearer(rival.token("ann")), {"type": "level_completed"})
-            until(lambda: patient_taken(client_events.PATIENT_THREADS, 1))
+            until(lambda: threads_taken(client) == 2)  # acme's one, and rival's
             other.rollback()
-        until(lambda: "rival-ann" in sending.answers)  # fails here: acme holds every thread
+        until(lambda: "rival-ann" in sending.answers)
     finally:
         holder.rollback()
         holder.close()
     assert sending.wait()["rival-ann"].status_code == 202
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "an item answered Later leaves the backlog's count: a product whose rows are locked "
-        "queues requests without bound on the threads kept for later events"
-    ),
-)
 def test_items_answered_later_count_against_their_keys_backlog() -> None:
     """At most ``backlog`` items wait per key, whether for a group or for a later answer:
     each item's work answers Later and the later answers never come; past the backlog the
@@ -207,13 +208,6 @@ def test_items_answered_later_count_against_their_keys_backlog() -> None:
 # --- 3. what a request answers ------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "an event whose row stays locked past PATIENT_LOCK_MS answers 500 internal_error "
-        "(PostgreSQL's 55P03 unhandled, logged as a crash): the store was busy, nothing broke"
-    ),
-)
 def test_an_event_whose_row_stays_locked_past_its_patience_answers_a_503_to_retry(
     client: TestClient, acme: Tenant, sending: Sending, db: Database, monkeypatch: Any
 ) -> None:
@@ -274,8 +268,7 @@ def test_one_users_events_in_two_lanes_at_once_earn_a_day_limit_once_and_an_id_o
     answers = sending.wait()
 
     assert all(answer.status_code == 202 for answer in answers.values()), answers
-    assert len(runs) >= 2, runs
-    assert sorted(runs[1]) == ["d-1", "d-2"], runs  # the second lane's group
+    assert len(runs) >= 2, runs  # the first group, and after it one lane or two
     earned = sorted(answers[name].json()["points_earned"] for name in ("first", "second"))
     assert earned == [0, 5]
     assert answers["retry"].json()["duplicate"] is True

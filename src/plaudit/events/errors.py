@@ -36,3 +36,16 @@ class EventsBacklogged(RateLimited):
         "Retry after the Retry-After seconds. Events this many at once are better sent in "
         "batches from your servers (POST /v1/products/{id}/events, up to 1,000 a call)."
     )
+
+
+class UserBusy(RateLimited):
+    code = "user_busy"
+    status = 503
+    description = (
+        "This user's points were held by another operation that did not finish in time (a "
+        "redemption, a batch from your servers); the event was not stored."
+    )
+    hint = (
+        "Retry after the Retry-After seconds. If it keeps happening, look for long "
+        "transactions holding this user's account (docs/operations.md)."
+    )

@@ -47,7 +47,7 @@ from plaudit.access.session import REQUEST, unit_of_work
 from plaudit.access.state import AppState
 from plaudit.auth.errors import AuthError
 from plaudit.errors import ServiceError
-from plaudit.events.errors import EventsBacklogged
+from plaudit.events.errors import EventsBacklogged, UserBusy
 from plaudit.events.repository import Member
 from plaudit.events.schemas import MAX_BATCH, EventIn
 from plaudit.products.models import Product
@@ -80,8 +80,9 @@ SPLIT_LOCK_MS = 50
 PATIENT_LOCK_MS = 30_000
 PATIENT_THREADS = 4
 #: The threads group commit's transactions may take at once, all products together: what is
-#: left of the worker pool (40) stays the other routes', whatever the events do.
-GROUP_THREADS = 16
+#: left of the worker pool (40) and of the connection pool (10 + 10) stays the other routes',
+#: whatever the events do.
+GROUP_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -165,10 +166,19 @@ def _or_later(state: AppState, one: Sent, answer: Outcome | BaseException) -> An
 
 async def _patiently(state: AppState, one: Sent) -> Outcome | BaseException:
     """The event stored alone, waiting up to PATIENT_LOCK_MS for its row, on the threads kept
-    for it: however many rows are locked, they never take the threads other requests need."""
-    return await to_thread.run_sync(
-        partial(_alone_later, state, one), limiter=_limiter("patient", PATIENT_THREADS)
-    )
+    for it (however many rows are locked, they never take the threads other requests need),
+    one of its product's at a time (one tenant's locked rows never take another's: found by
+    the second attack on group commit)."""
+    name = f"patient:{one.user.product_id}"
+    mine = _limiter(name, 1)
+    try:
+        async with mine:
+            return await to_thread.run_sync(
+                partial(_alone_later, state, one), limiter=_limiter("patient", PATIENT_THREADS)
+            )
+    finally:
+        if mine.borrowed_tokens == 0 and mine.statistics().tasks_waiting == 0:
+            _limiters.get(asyncio.get_running_loop(), {}).pop(name, None)
 
 
 def _alone_later(state: AppState, one: Sent) -> Outcome | BaseException:
@@ -178,7 +188,10 @@ def _alone_later(state: AppState, one: Sent) -> Outcome | BaseException:
     refused = _refusal(one)
     if refused is not None:
         return refused
-    return _alone(state, one, now=state.now(), lock_ms=PATIENT_LOCK_MS)
+    answer = _alone(state, one, now=state.now(), lock_ms=PATIENT_LOCK_MS)
+    if _lock_waited(answer):  # its row held past the patience: busy, not broken
+        return UserBusy(retry_after=5)
+    return answer
 
 
 #: Each event loop's limiters (a limiter belongs to the loop it was made on; tests run many).

@@ -82,13 +82,18 @@ class GroupCommit(Generic[K, I, R]):
         #: Each key's running groups and when each started (kept: the loop holds only a weak
         #: reference to a task). A key is here exactly while it has a group running.
         self._running: dict[K, dict[asyncio.Task[None], float]] = {}
-        #: The tasks giving ``Later`` answers (kept, as above).
+        #: The tasks giving ``Later`` answers (kept, as above), and how many each key has:
+        #: they count against its backlog as the waiting items do.
         self._later: set[asyncio.Task[None]] = set()
+        self._later_of: dict[K, int] = {}
 
     async def submit(self, key: K, item: I) -> R:
         """Store ``item`` with the others waiting for ``key``: its result, once stored."""
         waiting = self._waiting.get(key)
-        if waiting is not None and self._backlog is not None and len(waiting) >= self._backlog:
+        if (
+            self._backlog is not None
+            and len(waiting or ()) + self._later_of.get(key, 0) >= self._backlog
+        ):
             raise self._refuse()
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         if waiting is None:
@@ -166,7 +171,7 @@ class GroupCommit(Generic[K, I, R]):
                 if entry.future.done():  # its request was cancelled meanwhile
                     continue
                 if isinstance(answer, Later):
-                    self._answer_later(entry, answer)
+                    self._answer_later(key, entry, answer)
                 elif isinstance(answer, BaseException):
                     _fail(entry.future, answer)
                 else:
@@ -187,19 +192,25 @@ class GroupCommit(Generic[K, I, R]):
             else:
                 self._start(key)
 
-    def _answer_later(self, entry: _Waiting[I, R], later: Later[R]) -> None:
+    def _answer_later(self, key: K, entry: _Waiting[I, R], later: Later[R]) -> None:
         async def answer() -> None:
             try:
-                result = await later.answer()
-            except Exception as error:
-                result = error
-            if entry.future.done():
-                return
-            if isinstance(result, BaseException):
-                _fail(entry.future, result)
-            else:
-                entry.future.set_result(result)
+                try:
+                    result = await later.answer()
+                except Exception as error:
+                    result = error
+                if entry.future.done():
+                    return
+                if isinstance(result, BaseException):
+                    _fail(entry.future, result)
+                else:
+                    entry.future.set_result(result)
+            finally:
+                left = self._later_of.pop(key, 1) - 1
+                if left:
+                    self._later_of[key] = left
 
+        self._later_of[key] = self._later_of.get(key, 0) + 1
         task = asyncio.create_task(answer(), context=entry.context)
         self._later.add(task)
         task.add_done_callback(self._later.discard)
