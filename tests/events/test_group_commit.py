@@ -39,6 +39,13 @@ class Recorder:
         return [ValueError(item) if item.startswith("bad") else item.upper() for item in items]
 
 
+async def first_running(groups: GroupCommit[str, str, str], work: Recorder) -> asyncio.Task[str]:
+    """ "a" submitted to "p" alone, once its group runs (held while ``work`` holds "p")."""
+    first = asyncio.create_task(groups.submit("p", "a"))
+    await work.started.wait()
+    return first
+
+
 def run(test: Callable[[], Awaitable[T]]) -> T:
     return run_async(asyncio.wait_for(test(), timeout=10))
 
@@ -64,8 +71,7 @@ def test_items_that_arrive_while_a_group_runs_are_the_next_group_in_order() -> N
         work = Recorder()
         release = work.hold("p")
         groups = GroupCommit(work, most=10)
-        first = asyncio.create_task(groups.submit("p", "a"))
-        await work.started.wait()
+        first = await first_running(groups, work)
         rest = [asyncio.create_task(groups.submit("p", item)) for item in ("b", "c", "d")]
         await settle()
         assert groups.waiting("p") == 3
@@ -83,8 +89,7 @@ def test_an_items_error_is_raised_to_its_own_submitter_only() -> None:
         work = Recorder()
         release = work.hold("p")
         groups = GroupCommit(work, most=10)
-        first = asyncio.create_task(groups.submit("p", "a"))
-        await work.started.wait()
+        first = await first_running(groups, work)
         good = asyncio.create_task(groups.submit("p", "b"))
         bad = asyncio.create_task(groups.submit("p", "bad-one"))
         await settle()
@@ -102,8 +107,7 @@ def test_a_group_holds_at_most_its_limit() -> None:
         work = Recorder()
         release = work.hold("p")
         groups = GroupCommit(work, most=2)
-        first = asyncio.create_task(groups.submit("p", "a"))
-        await work.started.wait()
+        first = await first_running(groups, work)
         rest = [asyncio.create_task(groups.submit("p", item)) for item in "bcde"]
         await settle()
         release.set()
@@ -163,8 +167,7 @@ def test_a_request_cancelled_before_its_group_starts_is_left_out() -> None:
         work = Recorder()
         release = work.hold("p")
         groups = GroupCommit(work, most=10)
-        first = asyncio.create_task(groups.submit("p", "a"))
-        await work.started.wait()
+        first = await first_running(groups, work)
         gone = asyncio.create_task(groups.submit("p", "b"))
         kept = asyncio.create_task(groups.submit("p", "c"))
         await settle()
@@ -183,8 +186,7 @@ def test_a_group_whose_every_request_was_cancelled_leaves_the_key_idle() -> None
         work = Recorder()
         release = work.hold("p")
         groups = GroupCommit(work, most=1)
-        first = asyncio.create_task(groups.submit("p", "a"))
-        await work.started.wait()
+        first = await first_running(groups, work)
         gone = [asyncio.create_task(groups.submit("p", item)) for item in "bc"]
         await settle()
         for task in gone:
@@ -230,8 +232,7 @@ def test_a_cancelled_group_cancels_its_requests_and_those_behind_it() -> None:
         work = Recorder()
         work.hold("p")
         groups = GroupCommit(work, most=10)
-        first = asyncio.create_task(groups.submit("p", "a"))
-        await work.started.wait()
+        first = await first_running(groups, work)
         behind = asyncio.create_task(groups.submit("p", "b"))
         await settle()
         for task in [task for tasks in groups._running.values() for task in tasks]:
@@ -260,8 +261,7 @@ def test_while_its_group_is_young_the_next_items_wait_for_it_whatever_the_lanes(
         work = Recorder()
         release = work.hold("p")
         groups = GroupCommit(work, most=10, lanes=2, patience=3600)
-        first = asyncio.create_task(groups.submit("p", "a"))
-        await work.started.wait()
+        first = await first_running(groups, work)
         second = asyncio.create_task(groups.submit("p", "b"))
         await settle()
         assert groups.running("p") == 1
@@ -281,8 +281,7 @@ def test_a_group_past_its_patience_lets_those_behind_it_take_another_lane_up_to_
         work = Recorder()
         stuck = work.hold("p")  # every group of "p" waits here until released
         groups = GroupCommit(work, most=10, lanes=2, patience=0)
-        first = asyncio.create_task(groups.submit("p", "a"))
-        await work.started.wait()
+        first = await first_running(groups, work)
         second = asyncio.create_task(groups.submit("p", "b"))
         await settle()
         assert groups.running("p") == 2  # "b" took the second lane
@@ -303,8 +302,7 @@ def test_past_the_backlog_a_submission_is_refused_at_once_and_nothing_of_it_queu
         work = Recorder()
         release = work.hold("p")
         groups = GroupCommit(work, most=10, backlog=2, refuse=lambda: LookupError("backlogged"))
-        first = asyncio.create_task(groups.submit("p", "a"))
-        await work.started.wait()
+        first = await first_running(groups, work)
         queued = [asyncio.create_task(groups.submit("p", item)) for item in "bc"]
         await settle()
         with pytest.raises(LookupError, match="backlogged"):

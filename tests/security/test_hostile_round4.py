@@ -21,21 +21,10 @@ from plaudit.settings import Settings
 from plaudit.store.db import Database
 from plaudit.users.models import User
 from tests.referrals.shop import Shop
-from tests.support import factories
 from tests.support.service import ADMIN, Clock, bearer
 from tests.support.tenant import Tenant
 
 CSV = {"Content-Type": "text/csv"}
-
-
-@pytest.fixture
-def acme(client: TestClient, clock: Clock, db: Database, settings: Settings) -> Tenant:
-    return Tenant(client, factories.product(db, settings, id="acme"), clock)
-
-
-@pytest.fixture
-def rival(client: TestClient, clock: Clock, db: Database, settings: Settings) -> Tenant:
-    return Tenant(client, factories.product(db, settings, id="rival"), clock)
 
 
 def _as_rival(rival: Tenant, method: str, path: str, **kwargs: Any) -> Any:

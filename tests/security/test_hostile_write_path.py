@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import StatementError
 
@@ -62,14 +61,13 @@ HOSTILE_IDS = [
 ]
 
 
-@pytest.fixture
-def acme(client: TestClient, clock: Clock, db: Database, settings: Settings) -> Tenant:
-    return Tenant(client, factories.product(db, settings, id="acme"), clock)
-
-
-@pytest.fixture
-def rival(client: TestClient, clock: Clock, db: Database, settings: Settings) -> Tenant:
-    return Tenant(client, factories.product(db, settings, id="rival"), clock)
+def _raw_batch(tenant: Tenant, body: str) -> Any:
+    """POST a batch's JSON text as sent (escapes and numbers ``json.dumps`` would not write)."""
+    return tenant.client.post(
+        f"/v1/products/{tenant.id}/events",
+        headers={**bearer(tenant.product["api_key"]), "Content-Type": "application/json"},
+        content=body.encode(),
+    )
 
 
 def _batch(tenant: Tenant, events: list[dict[str, Any]], expect: int = 202) -> Any:
@@ -387,11 +385,7 @@ def test_an_id_with_a_lone_surrogate_nul_or_too_many_characters_is_a_precise_422
     """Ids in an event a JSON escape can make unstorable: refused before anything is written,
     never a 500 (a lone surrogate cannot be encoded as UTF-8 by either driver)."""
     body = json.dumps({"events": [{"type": "ok", "user_id": "a"}, event]})
-    response = acme.client.post(
-        "/v1/products/acme/events",
-        headers={**bearer(acme.product["api_key"]), "Content-Type": "application/json"},
-        content=body.encode(),
-    )
+    response = _raw_batch(acme, body)
     assert response.status_code == 422, response.text
     assert response.json()["error"] in ("invalid_request", "invalid_identifier")
     assert _count(db, Event, "acme") == 0
@@ -415,11 +409,7 @@ def test_hostile_properties_are_stored_or_refused_whole_never_a_500(
     number or a deep nest stored or refused as one 422, and a property rule's points capped."""
     acme.rule(event_type="buy", property="n", rate=1, server_only=True)
     body = json.dumps({"events": [{"type": "buy", "user_id": "a", "properties": properties}]})
-    response = acme.client.post(
-        "/v1/products/acme/events",
-        headers={**bearer(acme.product["api_key"]), "Content-Type": "application/json"},
-        content=body.encode(),
-    )
+    response = _raw_batch(acme, body)
     assert response.status_code in (202, 422), response.text
     stored = _count(db, Event, "acme")
     assert stored == (1 if response.status_code == 202 else 0)
@@ -520,11 +510,7 @@ def test_a_number_json_does_not_have_is_refused_alike_on_both_stores(
         '{"events": [{"type": "buy", "user_id": "a", "properties": {"n": 1}},'
         ' {"type": "buy", "user_id": "b", "properties": {"deep": [{"n": ' + number + "}]}}]}"
     )
-    response = acme.client.post(
-        "/v1/products/acme/events",
-        headers={**bearer(acme.product["api_key"]), "Content-Type": "application/json"},
-        content=body.encode(),
-    )
+    response = _raw_batch(acme, body)
     assert response.status_code == 422, response.text
     assert "finite" in response.text
     assert _count(db, Event, "acme") == 0
@@ -543,11 +529,7 @@ def test_a_lone_surrogate_anywhere_in_properties_is_refused_and_the_users_export
     user's export answers."""
     _batch(acme, [{"type": "buy", "user_id": "a"}])
     body = json.dumps({"events": [{"type": "buy", "user_id": "a", "properties": properties}]})
-    response = acme.client.post(
-        "/v1/products/acme/events",
-        headers={**bearer(acme.product["api_key"]), "Content-Type": "application/json"},
-        content=body.encode(),
-    )
+    response = _raw_batch(acme, body)
     assert response.status_code == 422, response.text
     assert "Unicode" in response.text
     assert _count(db, Event, "acme") == 1
