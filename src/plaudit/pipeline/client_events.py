@@ -148,9 +148,9 @@ def _stored(
             events=len(sent),
             error_type=type(apart.__cause__).__name__,
         )
-    # Each alone, not waiting for a row lock (the group has waited already): the events whose
-    # row is still locked elsewhere are answered once they have it, later, while the others
-    # are answered now.
+    # Each alone, barely waiting for a row lock (the group has waited already): the events
+    # whose row is still locked elsewhere are answered once they have it, later; the others
+    # when the split is done (50 ms more for each locked one).
     return [
         _or_later(state, one, _alone(state, one, now=now, lock_ms=SPLIT_LOCK_MS)) for one in sent
     ]
