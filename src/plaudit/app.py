@@ -33,7 +33,7 @@ from plaudit.operations import collector, health, scrape, store_gauges
 from plaudit.operations.requests import RequestObserver
 from plaudit.outbound import pinned_client
 from plaudit.pipeline import client_events
-from plaudit.pipeline.routes import points_router
+from plaudit.pipeline.routes import points_router, send_event_fast
 from plaudit.pipeline.routes import router as events_router
 from plaudit.privacy.routes import router as privacy_router
 from plaudit.products import limited
@@ -174,11 +174,13 @@ def create_app(
     # Operations: /healthz, /readyz, /metrics, and every request's id and count, outermost.
     app.state.readiness = health.readiness(state)
     app.state.store_gauges = store_gauges.store_gauges(db, state.now)
-    app.observer = RequestObserver(hot_path=app.hot_path, access_log=settings.access_log)
+    app.observer = RequestObserver(hot_routes=app.hot_routes, access_log=settings.access_log)
     app.include_router(health.router)
     app.include_router(scrape.router)
     app.include_router(verify_router)
-    app.hot_handler = verify_endpoint  # served ahead of the framework: see web/hotpath.py
+    # Served ahead of the framework: see web/hotpath.py.
+    app.hot_routes["GET", "/v1/auth/verify"] = verify_endpoint
+    app.hot_routes["POST", "/v1/events"] = send_event_fast
     app.include_router(events_router)
     app.include_router(me_router)
     app.include_router(loyalty_router)

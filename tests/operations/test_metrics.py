@@ -165,6 +165,21 @@ def test_the_hot_path_is_counted_under_its_route(scraped: TestClient, acme: dict
     )
 
 
+def test_the_hot_event_route_is_counted_under_its_route(
+    scraped: TestClient, acme: dict[str, Any]
+) -> None:
+    """POST /v1/events, answered ahead of FastAPI, and a request of it FastAPI answers (a body
+    the hot handler declines) count under the same route."""
+    labels = {"route": "/v1/events", "method": "POST"}
+    accepted = value("plaudit_http_requests_total", **labels, status="202")
+    refused = value("plaudit_http_requests_total", **labels, status="422")
+    headers = bearer(_token(acme))
+    assert scraped.post("/v1/events", json={"type": "level_up"}, headers=headers).status_code == 202
+    assert scraped.post("/v1/events", json={"type": ""}, headers=headers).status_code == 422
+    assert value("plaudit_http_requests_total", **labels, status="202") == accepted + 1
+    assert value("plaudit_http_requests_total", **labels, status="422") == refused + 1
+
+
 def test_verifications_are_counted_by_outcome_code(
     scraped: TestClient, acme: dict[str, Any], clock: Clock
 ) -> None:

@@ -24,7 +24,7 @@ import itertools
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import structlog
 from starlette.types import Message, Receive, Scope, Send
@@ -44,8 +44,10 @@ log = structlog.get_logger("plaudit.access")
 class RequestObserver:
     """Called by ``PlauditApp`` for every HTTP request, with the rest of the app as ``app``."""
 
-    def __init__(self, *, hot_path: str, access_log: bool = False) -> None:
-        self._hot_path = hot_path
+    def __init__(
+        self, *, hot_routes: Mapping[tuple[str, str], object], access_log: bool = False
+    ) -> None:
+        self._hot_routes = hot_routes
         self._access_log = access_log
         self._prefix = secrets.token_hex(4) + "-"
         self._counter = itertools.count(1)
@@ -90,8 +92,9 @@ class RequestObserver:
         if route is not None:
             path: str = route.path
             return path
-        if scope["path"] == self._hot_path:
-            return self._hot_path  # answered ahead of FastAPI's routing (web/hotpath.py)
+        if (scope["method"], scope["path"]) in self._hot_routes:
+            hot: str = scope["path"]
+            return hot  # answered ahead of FastAPI's routing (web/hotpath.py)
         return UNMATCHED
 
 

@@ -35,7 +35,6 @@ from functools import partial
 
 import structlog
 from anyio import CapacityLimiter, to_thread
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -50,8 +49,8 @@ from plaudit.errors import ServiceError
 from plaudit.events.errors import EventsBacklogged, UserBusy
 from plaudit.events.repository import Member
 from plaudit.events.schemas import MAX_BATCH, EventIn
+from plaudit.products.current import current_product
 from plaudit.products.models import Product
-from plaudit.products.repository import get_product
 from plaudit.products.verification import get_verification
 from plaudit.users.client import ClientContext
 from plaudit.users.models import User
@@ -238,8 +237,9 @@ def _together(
         session.info[REQUEST] = sent[0].request
         session.begin()
         try:
-            _wait_for_locks(state, session, LOCK_PATIENCE_MS)
-            outcomes: list[Answer] = list(_apply(session, product_id, sent, now=now))
+            outcomes: list[Answer] = list(
+                _apply(state, session, product_id, sent, now=now, lock_ms=LOCK_PATIENCE_MS)
+            )
         except Exception as error:
             session.rollback()
             if _one_events_doing(error):
@@ -263,17 +263,9 @@ def _alone(
 ) -> Outcome | BaseException:
     try:
         with unit_of_work(one.request) as session:
-            _wait_for_locks(state, session, lock_ms)
-            return _apply(session, one.user.product_id, [one], now=now)[0]
+            return _apply(state, session, one.user.product_id, [one], now=now, lock_ms=lock_ms)[0]
     except Exception as error:
         return error
-
-
-def _wait_for_locks(state: AppState, session: Session, lock_ms: int) -> None:
-    """On PostgreSQL: this transaction waits at most ``lock_ms`` for a row lock (55P03 past
-    it). SQLite has one writer for everything: its busy timeout is the store's."""
-    if not state.db.is_sqlite:
-        session.execute(text(f"SET LOCAL lock_timeout = {int(lock_ms)}"))
 
 
 def _lock_waited(answer: Outcome | BaseException) -> bool:
@@ -286,11 +278,22 @@ def _sqlstate(error: DBAPIError) -> str:
 
 
 def _apply(
-    session: Session, product_id: str, sent: list[Sent], *, now: dt.datetime
+    state: AppState,
+    session: Session,
+    product_id: str,
+    sent: list[Sent],
+    *,
+    now: dt.datetime,
+    lock_ms: int,
 ) -> list[Outcome]:
+    """The events stored in ``session``'s transaction, which waits at most ``lock_ms`` for a
+    row lock on PostgreSQL (55P03 past it); SQLite has one writer for everything, and its busy
+    timeout is the store's."""
     if any(one.user.product_id != product_id for one in sent):
         raise RuntimeError("a group holds one product's events")  # never: the group's key
-    product = get_product(session, product_id)
+    product = current_product(
+        session, product_id, lock_timeout_ms=None if state.db.is_sqlite else lock_ms
+    )
     users = members(session, product, sent)
     events = [(user, one.event) for user, one in zip(users, sent, strict=True)]
     happened = [one.happened for one in sent]

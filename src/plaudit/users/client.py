@@ -273,10 +273,12 @@ def client_user(*scopes: str) -> Callable[[Request], Awaitable[ClientContext]]:
     return dependency
 
 
+#: The scope a token needs to write (send events, redeem).
+WRITE = ("write",)
 #: The token's user, whatever its scopes; one that may read; one that may write.
 ClientUser = Annotated[ClientContext, Depends(client_user())]
 ReadingUser = Annotated[ClientContext, Depends(client_user("read"))]
-WritingUser = Annotated[ClientContext, Depends(client_user("write"))]
+WritingUser = Annotated[ClientContext, Depends(client_user(*WRITE))]
 
 
 def _headers(request: Request) -> dict[bytes, bytes]:

@@ -56,6 +56,8 @@ def service_error_response(error: ServiceError) -> JSONResponse:
 
 def response_for(exc: Exception) -> JSONResponse:
     """The response for any exception a handler raised: the one mapping, used everywhere."""
+    if isinstance(exc, HTTPException):
+        return http_error_response(exc)
     if isinstance(exc, AuthError):
         return auth_error_response(exc)
     if isinstance(exc, ServiceError):
@@ -79,6 +81,30 @@ def response_for(exc: Exception) -> JSONResponse:
     return service_error_response(InternalError())
 
 
+def http_error_response(exc: HTTPException) -> JSONResponse:
+    """The response for the framework's own HTTP errors (a path or method it has no route
+    for, a body it cannot read)."""
+    if exc.status_code == 405:
+        return service_error_response(MethodNotAllowed())
+    if exc.status_code == 404:
+        return service_error_response(NotFound("No such path.", hint="See GET /openapi.json."))
+    if exc.status_code == 400:
+        # A body that is not even UTF-8 JSON ends here, not as a validation error.
+        return error_response(
+            400,
+            {
+                "error": "invalid_request",
+                "message": str(exc.detail),
+                "hint": "Send a UTF-8 JSON object.",
+            },
+        )
+    return error_response(
+        exc.status_code,
+        {"error": "http_error", "message": str(exc.detail), "hint": ""},
+        getattr(exc, "headers", None),
+    )
+
+
 def install(app: FastAPI) -> None:
     async def on_error(_request: Request, exc: Exception) -> JSONResponse:
         return response_for(exc)
@@ -97,25 +123,7 @@ def install(app: FastAPI) -> None:
     async def on_http(_request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, HTTPException):  # the handler is registered for this type only
             raise exc
-        if exc.status_code == 405:
-            return service_error_response(MethodNotAllowed())
-        if exc.status_code == 404:
-            return service_error_response(NotFound("No such path.", hint="See GET /openapi.json."))
-        if exc.status_code == 400:
-            # A body that is not even UTF-8 JSON ends here, not as a validation error.
-            return error_response(
-                400,
-                {
-                    "error": "invalid_request",
-                    "message": str(exc.detail),
-                    "hint": "Send a UTF-8 JSON object.",
-                },
-            )
-        return error_response(
-            exc.status_code,
-            {"error": "http_error", "message": str(exc.detail), "hint": ""},
-            getattr(exc, "headers", None),
-        )
+        return http_error_response(exc)
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
