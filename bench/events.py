@@ -42,6 +42,8 @@ clients (``--batch-connections``), each with users of its own:
 ``batch-100``   ``POST /v1/products/{id}/events`` with the product's API key, 100 ``purchase``
                 events for 100 users (points = amount x 1) in one transaction
 ``batch-1000``  the same with 1,000 events, the most one call may carry
+``batch-new``   the same for 1,000 users the product has never seen, each request its own: a
+                tenant's first import (each user created, and its ``user.created`` queued)
 
 Each kind runs for ``--seconds`` per round (requests still in flight at the end are waited for
 and counted), rounds interleave the kinds in a rotating order, and the table shows the median
@@ -82,9 +84,9 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import httpx
 import jwt as pyjwt
@@ -97,8 +99,8 @@ from benchkit import ROOT, WRK, WRK_DONE, Server, machine, postgres_database, re
 ADMIN_TOKEN = "bench-admin-" + "a" * 24
 METRICS_TOKEN = "bench-metrics-" + "m" * 24
 PRODUCT = "bench-events"
-KINDS = ("verify", "single", "batch-100", "batch-1000")
-BATCH = {"verify": 0, "single": 1, "batch-100": 100, "batch-1000": 1000}
+KINDS = ("verify", "single", "batch-100", "batch-1000", "batch-new")
+BATCH = {"verify": 0, "single": 1, "batch-100": 100, "batch-1000": 1000, "batch-new": 1000}
 #: Users per connection: token holders for verify and single, named users for the batches.
 TOKEN_USERS, BATCH_USERS = 50, 1000
 #: The floor: events per transaction, and transactions (over as many users as a batch names).
@@ -382,8 +384,38 @@ def user_token(secret: str, sub: str, now: int) -> str:
     return pyjwt.encode(claims, secret, algorithm="HS256")
 
 
-def calls(kind: str, connection: int, secret: str, api_key: str, now: int) -> list[Call]:
+class FirstSeen(Sequence[Call]):
+    """batch-new's requests for one connection: each names 1,000 users never named before,
+    made when it is sent (as many as a run sends, never cycled back to known users)."""
+
+    def __init__(self, connection: int, api_key: str) -> None:
+        self.connection = connection
+        self.headers = {"Authorization": f"Bearer {api_key}"}
+
+    def __len__(self) -> int:
+        return 10**9
+
+    @overload
+    def __getitem__(self, index: int) -> Call: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Call]: ...
+    def __getitem__(self, index: int | slice) -> Call | Sequence[Call]:
+        if isinstance(index, slice):
+            raise TypeError("one request at a time")
+        size = BATCH["batch-new"]
+        events = [
+            {"user_id": f"c{self.connection}-n{index}-{j}", "type": "purchase"}
+            | {"properties": {"amount": 12.5, "sku": "tea"}}
+            for j in range(size)
+        ]
+        body = json.dumps({"events": events}).encode()
+        return Call("POST", f"/v1/products/{PRODUCT}/events", self.headers, body)
+
+
+def calls(kind: str, connection: int, secret: str, api_key: str, now: int) -> Sequence[Call]:
     """The requests one connection cycles through: its own users, none shared."""
+    if kind == "batch-new":
+        return FirstSeen(connection, api_key)
     if kind in ("verify", "single"):
         tokens = [user_token(secret, f"c{connection}-u{i}", now) for i in range(TOKEN_USERS)]
         if kind == "verify":
@@ -413,7 +445,7 @@ def calls(kind: str, connection: int, secret: str, api_key: str, now: int) -> li
 
 
 async def load(
-    base: str, per_connection: list[list[Call]], seconds: float = 0.0, *, once: bool = False
+    base: str, per_connection: list[Sequence[Call]], seconds: float = 0.0, *, once: bool = False
 ) -> tuple[int, int, float, str]:
     """Each connection sends its calls one after another until ``seconds`` have passed (or,
     ``once``, each call once), and finishes the call in flight: (answered 2xx, errors, elapsed
@@ -427,7 +459,7 @@ async def load(
         start = time.perf_counter()
         deadline = start + seconds
 
-        async def worker(mine: list[Call]) -> None:
+        async def worker(mine: Sequence[Call]) -> None:
             index = 0
             while index < len(mine) if once else time.perf_counter() < deadline:
                 call = mine[index % len(mine)]
@@ -461,7 +493,7 @@ def groups_seen(base: str) -> tuple[float, float]:
 
 
 def by_wrk(
-    base: str, per_connection: list[list[Call]], work: Path, args: argparse.Namespace
+    base: str, per_connection: list[Sequence[Call]], work: Path, args: argparse.Namespace
 ) -> tuple[int, int, float, str]:
     """``load`` by wrk: the same calls (their tokens cycled through by all its connections),
     for ``--seconds``: (answered 2xx, errors, elapsed seconds, first error)."""

@@ -45,7 +45,7 @@ from plaudit.loyalty.models import EarningRule
 from plaudit.periods import local_day
 from plaudit.products.models import Product
 from plaudit.users.models import User
-from plaudit.users.service import upsert_user
+from plaudit.users.service import create_many
 from plaudit.webhooks.service import Notice, enqueue_many
 
 from . import programs as kept
@@ -275,34 +275,56 @@ def members(
 ) -> dict[str, Member]:
     """The batch's users by their ids in the tenant's system, seen now: the known ones read
     in one statement and marked seen in one more (two when the product is published and some
-    are not listed yet); the new ones created one by one, each announced (``user.created``)."""
-    found: dict[str, Member] = {
+    are not listed yet); the new ones created in one more, each announced (``user.created``).
+    A new one another transaction created meanwhile is read then, and seen as a known one."""
+    found = _known(session, product, external_ids)
+    _seen(session, product, list(found.values()), now=now)
+    # Made in one order whatever the batch's (ids sorted): two batches racing to make the same
+    # users wait for each other instead of deadlocking (PostgreSQL).
+    new = sorted(external_id for external_id in external_ids if external_id not in found)
+    made = create_many(
+        session, product_id=product.id, external_ids=new, listed=product.published, now=now
+    )
+    taken = _known(
+        session, product, [external_id for external_id in new if external_id not in made]
+    )
+    _seen(session, product, list(taken.values()), now=now)
+    for external_id in new:
+        pk = made.get(external_id)
+        found[external_id] = (
+            taken[external_id]
+            if pk is None
+            else KnownUser(id=pk, product_id=product.id, external_id=external_id)
+        )
+    return found
+
+
+def _known(session: Session, product: Product, external_ids: list[str]) -> dict[str, Member]:
+    """The users of ``external_ids`` the store holds, read in one statement."""
+    if not external_ids:
+        return {}
+    return {
         external_id: KnownUser(id=user_pk, product_id=product.id, external_id=external_id)
         for user_pk, external_id in scoped_in(
             session, User, product.id, "external_id", external_ids, columns=("id", "external_id")
         )
     }
-    if found:
-        known = sorted(member.id for member in found.values())  # one lock order (PostgreSQL)
-        scoped_in(session, User, product.id, "id", known, assign={"last_seen_at": now})
-        if product.published:
-            scoped_in(
-                session,
-                User,
-                product.id,
-                "id",
-                known,
-                assign={"listed_at": now},
-                only="listed_at IS NULL",
-            )
-    for external_id in external_ids:
-        if external_id not in found:
-            found[external_id] = upsert_user(
-                session,
-                product_id=product.id,
-                external_id=external_id,
-                profile={},
-                listed=product.published,
-                now=now,
-            )
-    return found
+
+
+def _seen(session: Session, product: Product, users: list[Member], *, now: dt.datetime) -> None:
+    """Known users seen now, in one statement (two when the product is published and some are
+    not listed yet)."""
+    if not users:
+        return
+    known = sorted(member.id for member in users)  # one lock order (PostgreSQL)
+    scoped_in(session, User, product.id, "id", known, assign={"last_seen_at": now})
+    if product.published:
+        scoped_in(
+            session,
+            User,
+            product.id,
+            "id",
+            known,
+            assign={"listed_at": now},
+            only="listed_at IS NULL",
+        )

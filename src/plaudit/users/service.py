@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from plaudit.auth import VerifiedToken
 from plaudit.errors import NotFound
 from plaudit.store.base import utcnow
-from plaudit.webhooks.service import enqueue
+from plaudit.store.bulk import insert_rows
+from plaudit.webhooks.service import Notice, enqueue, enqueue_many
 
 from . import repository
 from .models import User
@@ -101,6 +104,66 @@ def upsert_user(
             now=now,
         )
     return user
+
+
+_USERS: Table = User.__table__  # type: ignore[assignment]
+_FIRST_SIGHT = ("product_id", "external_id", "extra", "first_seen_at", "last_seen_at", "listed_at")
+
+
+def create_many(
+    session: Session,
+    *,
+    product_id: str,
+    external_ids: Sequence[str],
+    listed: bool,
+    now: dt.datetime,
+) -> dict[str, int]:
+    """Users a batch names for the first time, made set-wise: what ``upsert_user`` does for
+    each new user without a profile (its row, its ``user.created`` queued in the same
+    transaction), in one INSERT for them all and one pass over the outbox. One by one, a first
+    import spent 16 times a known user's CPU per event (bench/events.py, batch-new).
+
+    A user another transaction made meanwhile is left to it (``ON CONFLICT DO NOTHING``: on
+    PostgreSQL the INSERT waits for that transaction, as the one-by-one INSERT did) and is
+    not announced twice: it is not in the answer, and the caller reads it as a known user.
+    The answer: each user made here, by id, its row's key."""
+    if not external_ids:
+        return {}
+    rows: list[tuple[Any, ...]] = [
+        (product_id, external_id, {}, now, now, now if listed else None)
+        for external_id in external_ids
+    ]
+    made: dict[str, int] = {
+        external_id: pk
+        for pk, external_id in insert_rows(
+            session,
+            _USERS,
+            _FIRST_SIGHT,
+            rows,
+            tail="ON CONFLICT (product_id, external_id) DO NOTHING RETURNING id, external_id",
+        )
+    }
+    # The payload upsert_user sends, the same for every user made here but for the id.
+    template = UserOut(
+        id="",
+        email=None,
+        first_name=None,
+        last_name=None,
+        name=None,
+        locale=None,
+        account_id=None,
+        referral_code=None,
+        first_seen_at=now,
+        last_seen_at=now,
+        listed=listed,
+    ).model_dump(mode="json")
+    notices: list[Notice] = [
+        ("user.created", external_id, {"user": {**template, "id": external_id}})
+        for external_id in external_ids
+        if external_id in made
+    ]
+    enqueue_many(session, product_id=product_id, notices=notices, now=now)
+    return made
 
 
 def get_user(session: Session, product_id: str, external_id: str) -> User:

@@ -1,0 +1,158 @@
+"""A batch's users seen for the first time are made together, in one statement, and each is
+made and announced exactly as one first sight makes and announces it, also when batches race
+to make the same users (PostgreSQL). Every test runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event, func, select
+
+from plaudit.events.models import Event
+from plaudit.events.schemas import ServerEventIn
+from plaudit.pipeline import ingest
+from plaudit.products.models import Product
+from plaudit.settings import Settings
+from plaudit.store.db import Database
+from plaudit.users.models import User
+from plaudit.webhooks.models import WebhookDelivery, WebhookMessage
+from tests.support import factories
+from tests.support.service import ADMIN, Clock
+from tests.support.tenant import Tenant
+
+URL = "/v1/products/acme/events"
+
+
+@pytest.fixture
+def acme(client: TestClient, clock: Clock, db: Database, settings: Settings) -> Tenant:
+    tenant = Tenant(client, factories.product(db, settings, id="acme"), clock)
+    tenant.admin(
+        "POST",
+        "/webhooks",
+        201,
+        json={"url": "http://127.0.0.1:9/hook", "event_types": ["user.created", "points.earned"]},
+    )
+    tenant.rule(event_type="purchase", points=1)
+    return tenant
+
+
+def _batch(client: TestClient, users: list[str]) -> None:
+    events = [{"user_id": user, "type": "purchase"} for user in users]
+    response = client.post(URL, headers=ADMIN, json={"events": events})
+    assert response.status_code == 202, response.text
+
+
+def _messages(db: Database) -> list[tuple[str, dict[str, Any]]]:
+    """Every queued notification as (type, data), in delivery order."""
+    with db.session() as session:
+        rows = session.execute(
+            select(WebhookMessage.event_type, WebhookMessage.payload)
+            .join(WebhookDelivery, WebhookDelivery.message_id == WebhookMessage.id)
+            .order_by(WebhookDelivery.id)
+        )
+        return [(str(kind), dict(payload["data"])) for kind, payload in rows]
+
+
+def _users(db: Database) -> dict[str, tuple[Any, ...]]:
+    with db.session() as session:
+        rows = session.execute(
+            select(
+                User.external_id,
+                User.email,
+                User.extra,
+                User.first_seen_at,
+                User.last_seen_at,
+                User.listed_at,
+            )
+        )
+        return {row[0]: tuple(row[1:]) for row in rows}
+
+
+@pytest.mark.parametrize("published", [False, True])
+def test_a_batchs_new_users_are_made_and_announced_as_a_first_sight_makes_them(
+    acme: Tenant, client: TestClient, db: Database, clock: Clock, published: bool
+) -> None:
+    """Beside a user made one by one at the same moment (``upsert_user``, as a first token
+    makes it): the same row but for its id, the same ``user.created`` but for its ids, sent
+    before the user's first ``points.earned``; a user named twice is made once."""
+    if published:
+        acme.admin("PATCH", "", json={"published": True})
+    factories.users(db, "acme", [("ref", {})], listed=published, now=clock.now)
+    _batch(client, ["ann", "ref", "bob", "ann"])
+    users = _users(db)
+    assert users["ann"] == users["bob"] == users["ref"]
+    assert (users["ann"][4] is not None) is published
+    messages = _messages(db)
+    created = {data["user_id"]: data for kind, data in messages if kind == "user.created"}
+    assert sorted(created) == ["ann", "bob", "ref"]
+    for user in ("ann", "bob"):
+        assert created[user] == {
+            **created["ref"],
+            "user_id": user,
+            "user": {**created["ref"]["user"], "id": user},
+        }
+        about = [kind for kind, data in messages if data["user_id"] == user]
+        assert about == ["user.created", "points.earned", "points.earned"][: len(about)]
+        assert about[0] == "user.created"
+
+
+def test_a_thousand_new_users_are_made_by_one_statement(
+    acme: Tenant, client: TestClient, db: Database, store: Database
+) -> None:
+    inserts: list[str] = []
+
+    def seen(*args: Any) -> None:
+        if args[2].startswith("INSERT INTO users"):
+            inserts.append(args[2])
+
+    event.listen(store.engine, "before_cursor_execute", seen)  # the engine under the test's
+    try:
+        _batch(client, [f"new-{i}" for i in range(1000)])
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    assert len(inserts) == 1
+    assert len(_users(db)) == 1000
+    assert acme.balance("new-999") == 1
+
+
+@pytest.mark.committed
+def test_batches_racing_to_make_the_same_users_make_each_once(
+    acme: Tenant, client: TestClient, db: Database, clock: Clock
+) -> None:
+    """Four batches at once name the same 40 new users, two in the opposite order: every batch
+    is stored, each user made once and announced once, and each earns once per batch."""
+    if db.is_sqlite:
+        pytest.skip("concurrent writers: PostgreSQL only (SQLite has one writer)")
+    now = dt.datetime.fromtimestamp(clock.now, dt.UTC)
+    names = [f"racer-{i:02}" for i in range(40)]
+    barrier = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def send(order: list[str]) -> None:
+        events = [ServerEventIn(user_id=user, type="purchase") for user in order]
+        barrier.wait(timeout=10)
+        try:
+            with db.session() as session:
+                product = session.get(Product, "acme")
+                assert product is not None
+                ingest.ingest_batch(session, product, events, source="server", now=now)
+        except BaseException as exc:  # reported below, with the others
+            failures.append(exc)
+
+    orders = [names, names[::-1], names, names[::-1]]
+    threads = [threading.Thread(target=send, args=(order,)) for order in orders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert sorted(_users(db)) == names
+    created = [data["user_id"] for kind, data in _messages(db) if kind == "user.created"]
+    assert sorted(created) == names
+    assert {acme.balance(name) for name in names} == {4}
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 160
