@@ -45,8 +45,8 @@ async def json_model(request: Request, model: type[Model]) -> Model | None:
         return None
     try:
         parsed = json.loads(body)  # what Starlette's Request.json() does
-    except ValueError:  # not JSON, or not UTF-8: FastAPI's 422 or 400
-        return None
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, nested past the parser's depth:
+        return None  # FastAPI's 422 or 400 (a RecursionError is no ValueError: it was a 500 here)
     if not isinstance(parsed, dict):
         return None
     try:
