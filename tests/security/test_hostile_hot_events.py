@@ -206,6 +206,39 @@ def test_a_deep_but_parsable_body_is_answered_alike(twice: Twice) -> None:
     _alike("nested", answers)
 
 
+ODD_BODIES = {
+    "utf-8 bom": b"\xef\xbb\xbf" + PLAIN,
+    "utf-16-le": PLAIN.decode().encode("utf-16-le"),
+    "utf-32": PLAIN.decode().encode("utf-32"),
+    "nan": b'{"type": "level_completed", "properties": {"x": NaN}}',
+    "overflowing float": b'{"type": "level_completed", "properties": {"x": 1e400}}',
+    "huge int": b'{"type": "level_completed", "properties": {"x": ' + b"9" * 4000 + b"}}",
+    "too many digits": b'{"type": "level_completed", "properties": {"x": ' + b"9" * 5000 + b"}}",
+    "last key wins": b'{"type": "", "type": "level_completed"}',
+    "last key loses": b'{"type": "level_completed", "type": ""}',
+    "lone surrogate": b'{"type": "level_completed", "properties": {"\\ud800": 1}}',
+    "surrogate id": b'{"type": "level_completed", "id": "\\udfff"}',
+    "nul id": b'{"type": "level_completed", "id": "a\\u0000b"}',
+    "int id": b'{"type": "level_completed", "id": 7}',
+    "trailing data": PLAIN + b" {}",
+    "whitespace": b"\n\t " + PLAIN + b"\r\n",
+    "array of one": b"[" + PLAIN + b"]",
+}
+
+
+@pytest.mark.parametrize("token", [False, True])
+@pytest.mark.parametrize("name", list(ODD_BODIES))
+def test_odd_json_is_answered_as_fastapi_answers_it(twice: Twice, token: bool, name: str) -> None:
+    """BOMs, UTF-16 and UTF-32, NaN, 1e400, numbers past Python's digit limit, repeated keys,
+    lone surrogates and NULs, trailing data: the same answer by either path, never a 500."""
+    body = ODD_BODIES[name]
+    answers = twice.both(
+        "odd", lambda hot, sub: twice.post(hot, sub if token else None, content=body, headers=JSON)
+    )
+    assert answers[0].status < 500, answers[0].body
+    _alike("odd", answers)
+
+
 # --- framing the test client does not send ----------------------------------------------------
 
 
@@ -219,6 +252,7 @@ def _framing_cases() -> list[tuple[str, list[tuple[bytes, bytes]], list[dict[str
         return {"type": "http.request", "body": data, "more_body": more}
 
     half = len(PLAIN) // 2
+    padded = PLAIN[:-1] + b" " * 40_000 + b"}"  # past the client limit (32 KiB)
     return [
         ("whole", [ct, length(len(PLAIN))], [body(PLAIN)]),
         ("chunks", [ct, length(len(PLAIN))], [body(PLAIN[:half], True), body(PLAIN[half:])]),
@@ -226,6 +260,11 @@ def _framing_cases() -> list[tuple[str, list[tuple[bytes, bytes]], list[dict[str
         ("cut short", [ct, length(len(PLAIN) + 10)], [body(PLAIN[:half], True)]),
         ("nothing", [ct, length(len(PLAIN))], []),
         ("bad length", [ct, length(b"abc")], [body(PLAIN)]),
+        (
+            "bad length, too long",
+            [ct, length(b"abc")],
+            [body(padded[:20_000], True), body(padded[20_000:])],
+        ),
         ("two lengths", [ct, length(len(PLAIN)), length(len(PLAIN))], [body(PLAIN)]),
         (
             "length and chunked",
@@ -263,6 +302,7 @@ TAKEN = {
     "expect",
     "nbsp type",
     "bad length",
+    "bad length, too long",
     "nothing",
 }
 
