@@ -197,13 +197,24 @@ def test_a_body_nested_past_the_parsers_depth_is_fastapis_400_never_a_500(
     _alike("deep", answers)
 
 
-def test_a_deep_but_parsable_body_is_answered_alike(twice: Twice) -> None:
-    """Properties nested as deep as the parser follows: both paths answer the same."""
-    body = b'{"type": "level_completed", "properties": {"p": ' + b"[" * 400 + b"]" * 400 + b"}}"
-    answers = twice.both(
-        "nested", lambda hot, sub: twice.post(hot, sub, content=body, headers=JSON)
-    )
-    _alike("nested", answers)
+def test_a_body_nested_near_the_parsers_depth_is_answered_alike(twice: Twice) -> None:
+    """How deep the parser follows depends on how deep the stack already is where it runs,
+    and the hot path parses from a shallower stack than FastAPI: properties nested in
+    between (about 955 to 970 levels here) were stored (202) by the hot path and refused
+    (400) by FastAPI. Every depth up to past the parser's limit is answered alike."""
+    for depth in [256, 257, *range(900, 1010, 2)]:
+        body = (
+            b'{"type": "level_completed", "properties": {"p": '
+            + b"[" * depth
+            + b"]" * depth
+            + b"}}"
+        )
+        answers = twice.both(
+            f"nested{depth}",
+            lambda hot, sub, body=body: twice.post(hot, sub, content=body, headers=JSON),
+        )
+        assert (depth, answers[0].status) == (depth, answers[1].status)
+        _alike(f"nested{depth}", answers)
 
 
 ODD_BODIES = {
