@@ -22,6 +22,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 Model = TypeVar("Model", bound=BaseModel)
+#: More brackets than this (so possibly nested this deep) and the body is FastAPI's to parse:
+#: how deep ``json.loads`` follows depends on how deep the stack already is where it runs, and
+#: the hot path's is shallower than FastAPI's, so a body nested near the limit parsed here and
+#: was refused there (a 202 for FastAPI's 400). Any encoding writes each bracket as its byte.
+MAX_BRACKETS = 256
 
 
 async def json_model(request: Request, model: type[Model]) -> Model | None:
@@ -41,12 +46,12 @@ async def json_model(request: Request, model: type[Model]) -> Model | None:
         body = await request.body()
     except Exception as error:  # as FastAPI answers a body it cannot read
         raise HTTPException(400, "There was an error parsing the body") from error
-    if not body:
+    if not body or body.count(b"[") + body.count(b"{") > MAX_BRACKETS:
         return None
     try:
         parsed = json.loads(body)  # what Starlette's Request.json() does
-    except ValueError:  # not JSON, or not UTF-8: FastAPI's 422 or 400
-        return None
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, (never here) nested too deep:
+        return None  # FastAPI's 422 or 400
     if not isinstance(parsed, dict):
         return None
     try:
