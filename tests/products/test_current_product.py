@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, text
-from sqlalchemy.orm import Session
+from sqlalchemy import event
 
 from plaudit.errors import NotFound
 from plaudit.products.current import current_product
@@ -82,20 +81,3 @@ def test_a_missing_product_is_not_found(db: Database) -> None:
     for product_id in ("nobody", "nul\x00id"):
         with pytest.raises(NotFound), db.session() as session:
             current_product(session, product_id)
-
-
-@pytest.mark.committed  # each session its own transaction, not a savepoint of the test's
-def test_the_lock_timeout_is_set_by_the_same_statement_for_the_transaction_only(
-    acme: Tenant, db: Database
-) -> None:
-    if db.is_sqlite:
-        pytest.skip("lock_timeout: PostgreSQL only (SQLite has one writer for everything)")
-
-    def lock_timeout(session: Session) -> str:
-        return str(session.execute(text("SHOW lock_timeout")).scalar_one())
-
-    with db.session() as session:
-        current_product(session, "acme", lock_timeout_ms=1234)
-        assert lock_timeout(session) == "1234ms"
-    with db.session() as session:
-        assert lock_timeout(session) == "0"

@@ -1,7 +1,7 @@
 """A hostile tenant, and the store's other writers, against the product a group of single
 events reads by its stamp (``products/current.py``): the row this process built is taken
 only while its stamp is the store's, is never attached to a session nor changed by the events
-that read it, and the lock timeout set with the stamp ends with its transaction. Every test
+that read it, and a group's lock timeout (set first) bounds that read and ends with its transaction. Every test
 runs on SQLite and PostgreSQL, except the lock timeout's (PostgreSQL's own)."""
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text, update
-from sqlalchemy.exc import OperationalError
 
 from plaudit.pipeline import client_events
 from plaudit.products import current
@@ -213,41 +212,40 @@ def test_the_lock_timeout_of_a_group_never_stays_on_a_pooled_connection(
 
 
 @pytest.mark.committed
-@pytest.mark.xfail(
-    strict=True,
-    reason="The lock timeout is set by the stamp's own statement, so that statement itself "
-    "waits for a lock on the products table (a migration's ALTER TABLE, VACUUM FULL) without "
-    "bound; before b857736, SET LOCAL came first and the read gave up (55P03) after "
-    "LOCK_PATIENCE_MS.",
-)
-def test_the_stamp_read_gives_up_on_a_locked_products_table_within_the_lock_timeout(
-    acme: Tenant, db: Database
+def test_a_locked_products_table_makes_a_single_event_answer_user_busy_not_hang(
+    acme: Tenant, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With the products table locked by another transaction (as a migration locks it), the
-    group's first read gives up with 55P03 after its lock timeout (100 ms) rather than wait
-    for the lock; the test holds the lock for at most SECONDS (10 s)."""
+    """With the products table locked by another transaction (as a migration locks it), a
+    user's event waits for it no longer than its lock timeouts (shortened here to 100 and
+    200 ms), then answers 503 user_busy; before the fix the group's first read was not bounded
+    by the lock timeout, which its own statement set. The test holds the lock for at most
+    SECONDS (10 s)."""
     _postgres(db)
-    outcome: list[BaseException | None] = []
-    started = threading.Event()
+    monkeypatch.setattr(client_events, "LOCK_PATIENCE_MS", 100)
+    monkeypatch.setattr(client_events, "PATIENT_LOCK_MS", 200)
+    token = acme.token("ann")  # verified and mapped before the table is locked
+    assert acme.client.get(
+        "/v1/auth/verify", headers={"Authorization": f"Bearer {token}"}
+    ).is_success
+    answers: list[Any] = []
 
-    def read() -> None:
-        started.set()
-        try:
-            with db.session() as session:
-                current_product(session, "acme", lock_timeout_ms=100)
-            outcome.append(None)
-        except BaseException as error:  # judged below
-            outcome.append(error)
+    def send() -> None:
+        answers.append(
+            acme.client.post(
+                "/v1/events",
+                json={"type": "level_completed"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        )
 
     with db.engine.connect() as locker:
         locker.execute(text("LOCK TABLE products IN ACCESS EXCLUSIVE MODE"))
-        thread = threading.Thread(target=read)
+        thread = threading.Thread(target=send)
         thread.start()
-        assert started.wait(SECONDS)
         thread.join(SECONDS)
-        gave_up = not thread.is_alive()
-        locker.rollback()  # the lock released: a reader still waiting goes on
+        answered = not thread.is_alive()
+        locker.rollback()  # the lock released: a request still waiting goes on
     thread.join(SECONDS)
-    assert gave_up
-    assert isinstance(outcome[0], OperationalError)
-    assert getattr(outcome[0].orig, "sqlstate", None) == "55P03"
+    assert answered
+    assert answers[0].status_code == 503, answers[0].text
+    assert answers[0].json()["error"] == "user_busy"

@@ -287,13 +287,15 @@ def _apply(
     lock_ms: int,
 ) -> list[Outcome]:
     """The events stored in ``session``'s transaction, which waits at most ``lock_ms`` for a
-    row lock on PostgreSQL (55P03 past it); SQLite has one writer for everything, and its busy
+    lock on PostgreSQL (55P03 past it); SQLite has one writer for everything, and its busy
     timeout is the store's."""
     if any(one.user.product_id != product_id for one in sent):
         raise RuntimeError("a group holds one product's events")  # never: the group's key
-    product = current_product(
-        session, product_id, lock_timeout_ms=None if state.db.is_sqlite else lock_ms
-    )
+    if not state.db.is_sqlite:
+        # First, so that every statement of the transaction is bounded by it, reading the
+        # product included (a migration may hold its table: found by the hot path's attack).
+        session.connection().exec_driver_sql(f"SET LOCAL lock_timeout = {int(lock_ms)}")
+    product = current_product(session, product_id)
     users = members(session, product, sent)
     events = [(user, one.event) for user, one in zip(users, sent, strict=True)]
     happened = [one.happened for one in sent]

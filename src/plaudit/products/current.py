@@ -20,7 +20,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plaudit.errors import NotFound
@@ -35,19 +35,16 @@ _kept: OrderedDict[str, tuple[Stamp, Product]] = OrderedDict()
 _lock = threading.Lock()
 
 
-def current_product(
-    session: Session, product_id: str, *, lock_timeout_ms: int | None = None
-) -> Product:
+def current_product(session: Session, product_id: str) -> Product:
     """The product as this transaction sees it (NotFound without one), in a session that has
-    not loaded it (a group's own: the row built is taken out of it). ``lock_timeout_ms``
-    (PostgreSQL): how long the rest of the transaction waits for a row lock, set by the same
-    statement (``SET LOCAL`` would be a round trip of its own, ~120 us of client CPU)."""
+    not loaded it (a group's own: the row built is taken out of it)."""
     if "\x00" in product_id:  # names no product, and PostgreSQL refuses to compare text with one
         raise _missing(product_id)
-    columns: list[Any] = [Product.updated_at, Product.version, Product.programs_version]
-    if lock_timeout_ms is not None:
-        columns.append(func.set_config("lock_timeout", str(int(lock_timeout_ms)), True))
-    row = session.execute(select(*columns).where(Product.id == product_id)).first()
+    row = session.execute(
+        select(Product.updated_at, Product.version, Product.programs_version).where(
+            Product.id == product_id
+        )
+    ).first()
     if row is None:
         raise _missing(product_id)
     stamp: Stamp = (row[0], row[1], row[2])
