@@ -5,7 +5,6 @@ limit or a tier reached part way through), and exact when batches race on Postgr
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from typing import Any
 
 import pytest
@@ -16,12 +15,12 @@ from plaudit.events.models import Event
 from plaudit.events.schemas import ServerEventIn
 from plaudit.loyalty.models import LedgerEntry
 from plaudit.pipeline import ingest
-from plaudit.products.models import Product
 from plaudit.settings import Settings
 from plaudit.store.db import Database
 from plaudit.users.models import User
 from plaudit.webhooks.models import WebhookDelivery, WebhookMessage
 from tests.support import factories
+from tests.support.racing import race
 from tests.support.service import ADMIN, Clock
 from tests.support.tenant import Tenant
 
@@ -216,28 +215,12 @@ def test_racing_batches_respect_a_daily_limit_exactly(
     acme.rule(event_type="checkin", points=1, limit_per_day=5)
     _batch(client, [{"user_id": "u1", "type": "x"}, {"user_id": "u2", "type": "x"}])
     now = dt.datetime.fromtimestamp(clock.now, dt.UTC)
-    barrier = threading.Barrier(4)
-    failures: list[BaseException] = []
-
-    def send(order: list[str]) -> None:
-        events = [ServerEventIn(user_id=u, type="checkin") for u in order for _ in range(3)]
-        barrier.wait(timeout=10)
-        try:
-            with db.session() as session:
-                product = session.get(Product, "acme")
-                assert product is not None
-                ingest.ingest_batch(session, product, events, source="server", now=now)
-        except BaseException as exc:  # reported below, with the others
-            failures.append(exc)
-
-    threads = [
-        threading.Thread(target=send, args=(order,))
-        for order in (["u1", "u2"], ["u2", "u1"], ["u1", "u2"], ["u2", "u1"])
+    orders = (["u1", "u2"], ["u2", "u1"], ["u1", "u2"], ["u2", "u1"])
+    batches = [
+        [ServerEventIn(user_id=u, type="checkin") for u in order for _ in range(3)]
+        for order in orders
     ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    failures = race(db, "acme", batches, now=now)
     assert failures == []
     assert (acme.balance("u1"), acme.balance("u2")) == (5, 5)
     by_user: dict[str, list[int]] = {}

@@ -5,7 +5,6 @@ to make the same users (PostgreSQL). Every test runs on SQLite and PostgreSQL.""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from typing import Any
 
 import pytest
@@ -14,13 +13,12 @@ from sqlalchemy import event, func, select
 
 from plaudit.events.models import Event
 from plaudit.events.schemas import ServerEventIn
-from plaudit.pipeline import ingest
-from plaudit.products.models import Product
 from plaudit.settings import Settings
 from plaudit.store.db import Database
 from plaudit.users.models import User
 from plaudit.webhooks.models import WebhookDelivery, WebhookMessage
 from tests.support import factories
+from tests.support.racing import race
 from tests.support.service import ADMIN, Clock
 from tests.support.tenant import Tenant
 
@@ -129,26 +127,9 @@ def test_batches_racing_to_make_the_same_users_make_each_once(
         pytest.skip("concurrent writers: PostgreSQL only (SQLite has one writer)")
     now = dt.datetime.fromtimestamp(clock.now, dt.UTC)
     names = [f"racer-{i:02}" for i in range(40)]
-    barrier = threading.Barrier(4)
-    failures: list[BaseException] = []
-
-    def send(order: list[str]) -> None:
-        events = [ServerEventIn(user_id=user, type="purchase") for user in order]
-        barrier.wait(timeout=10)
-        try:
-            with db.session() as session:
-                product = session.get(Product, "acme")
-                assert product is not None
-                ingest.ingest_batch(session, product, events, source="server", now=now)
-        except BaseException as exc:  # reported below, with the others
-            failures.append(exc)
-
     orders = [names, names[::-1], names, names[::-1]]
-    threads = [threading.Thread(target=send, args=(order,)) for order in orders]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    batches = [[ServerEventIn(user_id=user, type="purchase") for user in order] for order in orders]
+    failures = race(db, "acme", batches, now=now)
     assert failures == []
     assert sorted(_users(db)) == names
     created = [data["user_id"] for kind, data in _messages(db) if kind == "user.created"]

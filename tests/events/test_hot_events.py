@@ -11,12 +11,10 @@ import itertools
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
-from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from httpx import Response
 from hypothesis import HealthCheck, event, given, settings
@@ -27,25 +25,22 @@ from starlette.responses import Response as StarletteResponse
 from plaudit.app import create_app
 from plaudit.settings import Settings
 from plaudit.store.db import Database
-from tests.support.service import ADMIN_TOKEN, NOW, Clock, create_product, standard_claims
+from tests.support.service import NOW, Clock, create_product, standard_claims
 
 HOT = ("POST", "/v1/events")
 MOMENT = dt.datetime.fromtimestamp(NOW, dt.UTC)
 
 
 @pytest.fixture
-def settings_(tmp_path: Path, db: Database) -> Settings:
+def settings_(settings: Settings) -> Settings:
     # Limits that no run of examples reaches by itself, except the one user's events rate
     # ("limited" below): each example's users send one request each.
-    return Settings(
-        data_dir=tmp_path,
-        database_url=db.url,
-        admin_token=ADMIN_TOKEN,
-        master_key=Fernet.generate_key().decode(),
-        public_url="http://plaudit.test",
-        rate_limit_failed_verifications_per_address="1000000/minute",
-        rate_limit_failed_verifications_per_product="1000000/minute",
-        rate_limit_client_events_per_user="1/minute",
+    return settings.model_copy(
+        update={
+            "rate_limit_failed_verifications_per_address": "1000000/minute",
+            "rate_limit_failed_verifications_per_product": "1000000/minute",
+            "rate_limit_client_events_per_user": "1/minute",
+        }
     )
 
 
