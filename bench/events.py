@@ -73,6 +73,7 @@ sys.path.append(str(Path(__file__).resolve().parent))  # after the standard libr
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -391,6 +392,9 @@ class FirstSeen(Sequence[Call]):
     def __init__(self, connection: int, api_key: str) -> None:
         self.connection = connection
         self.headers = {"Authorization": f"Bearer {api_key}"}
+        # Numbered as they are sent, not by index: ``load`` indexes each round from 0 again,
+        # and a second round would name the first round's users, known by then.
+        self.sent = itertools.count()
 
     def __len__(self) -> int:
         return 10**9
@@ -403,8 +407,9 @@ class FirstSeen(Sequence[Call]):
         if isinstance(index, slice):
             raise TypeError("one request at a time")
         size = BATCH["batch-new"]
+        serial = next(self.sent)
         events = [
-            {"user_id": f"c{self.connection}-n{index}-{j}", "type": "purchase"}
+            {"user_id": f"c{self.connection}-n{serial}-{j}", "type": "purchase"}
             | {"properties": {"amount": 12.5, "sku": "tea"}}
             for j in range(size)
         ]

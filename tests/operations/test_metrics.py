@@ -386,3 +386,17 @@ def test_a_request_looks_its_children_up_once_built() -> None:
     built = len(counters._requests)
     counters.record_request("/test/{id}", "GET", 200, 0.001)
     assert len(counters._requests) == built
+
+
+@pytest.mark.parametrize("path", ["/v1/auth/verify", "/v1/events"])
+def test_a_preflight_of_a_hot_route_is_counted_under_its_route(
+    scraped: TestClient, acme: dict[str, Any], path: str
+) -> None:
+    """A browser's preflight of a hot route, answered before any routing, counts under that
+    route (not with the scanners' unmatched paths), whichever method the route serves."""
+    headers = {"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"}
+    response = scraped.options(path, headers=headers)
+    labels = {"route": path, "method": "OPTIONS", "status": str(response.status_code)}
+    before = value("plaudit_http_requests_total", **labels)
+    assert scraped.options(path, headers=headers).status_code == response.status_code
+    assert value("plaudit_http_requests_total", **labels) == before + 1

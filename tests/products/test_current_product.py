@@ -23,7 +23,7 @@ def acme(client: TestClient, clock: Clock, db: Database, settings: Settings) -> 
     return Tenant(client, factories.product(db, settings, id="acme"), clock)
 
 
-def _read(db: Database, product_id: str = "acme", **kwargs: Any) -> tuple[Any, list[str]]:
+def _read(db: Database) -> tuple[Any, list[str]]:
     """The product as a new transaction reads it, and the statements it took."""
     statements: list[str] = []
 
@@ -34,7 +34,7 @@ def _read(db: Database, product_id: str = "acme", **kwargs: Any) -> tuple[Any, l
     with db.session() as session:
         event.listen(session.get_bind(), "before_cursor_execute", seen)
         try:
-            return current_product(session, product_id, **kwargs), statements
+            return current_product(session, "acme"), statements
         finally:
             event.remove(session.get_bind(), "before_cursor_execute", seen)
 

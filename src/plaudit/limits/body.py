@@ -1,6 +1,6 @@
 """The largest request body each route class accepts, refused with 413 before it is read.
 
-Pure ASGI, in front of everything (the verify hot path too), and before any credential is
+Pure ASGI, in front of everything (the hot paths too), and before any credential is
 looked at: a body announced larger than its route's limit by ``Content-Length`` is refused at
 once, unread; a chunked body is counted as it streams in and refused the moment it passes the
 limit, whatever the application was doing with it. The connection is then closed, so that the

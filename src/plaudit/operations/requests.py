@@ -92,9 +92,11 @@ class RequestObserver:
         if route is not None:
             path: str = route.path
             return path
-        if (scope["method"], scope["path"]) in self._hot_routes:
-            hot: str = scope["path"]
-            return hot  # answered ahead of FastAPI's routing (web/hotpath.py)
+        hot: str = scope["path"]
+        # Answered ahead of FastAPI's routing (web/hotpath.py), whatever the method: a
+        # browser's preflight of a hot route (OPTIONS) counts under that route too.
+        if any(path == hot for _, path in self._hot_routes):
+            return hot
         return UNMATCHED
 
 

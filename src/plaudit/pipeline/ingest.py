@@ -274,28 +274,26 @@ def members(
     session: Session, product: Product, external_ids: list[str], *, now: dt.datetime
 ) -> dict[str, Member]:
     """The batch's users by their ids in the tenant's system, seen now: the known ones read
-    in one statement and marked seen in one more (two when the product is published and some
-    are not listed yet); the new ones created in one more, each announced (``user.created``).
-    A new one another transaction created meanwhile is read then, and seen as a known one."""
+    in one statement, the new ones created in one more, each announced (``user.created``),
+    and the known ones marked seen in one more (two when the product is published and some
+    are not listed yet). A new one another transaction created meanwhile is read then, and
+    seen as a known one."""
     found = _known(session, product, external_ids)
-    _seen(session, product, list(found.values()), now=now)
-    # Made in one order whatever the batch's (ids sorted): two batches racing to make the same
-    # users wait for each other instead of deadlocking (PostgreSQL).
+    # Made before any row is marked seen (locked), in one order whatever the batch's (ids
+    # sorted): a batch waits for another's new rows only while it holds no row lock, so
+    # batches racing to make, and to see, the same users wait instead of deadlocking
+    # (PostgreSQL; found by the review: B locked "t" to see it, then waited for A's "s",
+    # while A's INSERT of "s", "t" waited for B's lock on "t").
     new = sorted(external_id for external_id in external_ids if external_id not in found)
     made = create_many(
         session, product_id=product.id, external_ids=new, listed=product.published, now=now
     )
-    taken = _known(
+    found |= _known(
         session, product, [external_id for external_id in new if external_id not in made]
     )
-    _seen(session, product, list(taken.values()), now=now)
-    for external_id in new:
-        pk = made.get(external_id)
-        found[external_id] = (
-            taken[external_id]
-            if pk is None
-            else KnownUser(id=pk, product_id=product.id, external_id=external_id)
-        )
+    _seen(session, product, list(found.values()), now=now)
+    for external_id, pk in made.items():
+        found[external_id] = KnownUser(id=pk, product_id=product.id, external_id=external_id)
     return found
 
 

@@ -9,7 +9,7 @@ parses but does not fit the model is 422 only after the dependencies (the token:
 ``Content-Length`` body, sent as ``application/json``, that parses as a JSON object and fits
 the model, which is where FastAPI would call the route with that model. Anything else is
 ``None``: the route declines the request and FastAPI serves it whole, body replayed, so that
-its answer is FastAPI's own (tested side by side in tests/web/test_fast_body.py).
+its answer is FastAPI's own (tested side by side in tests/events/test_hot_events.py).
 """
 
 from __future__ import annotations
