@@ -186,6 +186,19 @@ class RateLimited(ServiceError):
         self.retry_after = max(1, retry_after)
 
 
+class StoreContended(RateLimited):
+    code = "store_contended"
+    status = 503
+    description = (
+        "The request met another one holding the same rows (a deadlock, or a lock held past "
+        "its wait) and was rolled back: nothing of it was stored."
+    )
+    hint = (
+        "Retry after the Retry-After seconds. Batches that name their users in one order, and "
+        "one sender per user at a time, meet each other less."
+    )
+
+
 class TooManyFailedVerifications(RateLimited):
     code = "too_many_failed_verifications"
     description = (
