@@ -245,3 +245,23 @@ def _waiting_on_a_lock(db: Database) -> bool:
             )
         )
     return bool(waiting)
+
+
+def test_a_new_user_made_and_deleted_by_others_meanwhile_fails_the_batch_with_a_retry(
+    acme: Tenant, client: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another transaction made the user first (this batch's INSERT skipped it), then it was
+    erased before this batch could read it: the batch stores nothing and answers 503
+    store_contended, to be sent again (not a 500)."""
+
+    def made_by_another(*_args: Any, **_kwargs: Any) -> dict[str, int]:
+        return {}  # as when every row of the INSERT met one made meanwhile, since gone
+
+    monkeypatch.setattr(ingest, "create_many", made_by_another)
+    events = [{"user_id": "ann", "type": "purchase"}]
+    response = client.post(URL, headers=ADMIN, json={"events": events})
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "store_contended"
+    assert response.headers["retry-after"] == "1"
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 0

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from plaudit import metrics
 from plaudit.access.scope import scoped_in
+from plaudit.errors import StoreContended
 from plaudit.events import repository as event_store
 from plaudit.events.errors import OccurredAtOutOfRange
 from plaudit.events.repository import Member, NewEvent
@@ -291,6 +292,13 @@ def members(
     found |= _known(
         session, product, [external_id for external_id in new if external_id not in made]
     )
+    if any(external_id not in made and external_id not in found for external_id in new):
+        # Made by another transaction, then deleted (erased) before this one could read it:
+        # rare, and the batch, sent again, makes it afresh.
+        raise StoreContended(
+            "A user this batch names was made and deleted by other requests while it ran; "
+            "nothing of the batch was stored."
+        )
     _seen(session, product, list(found.values()), now=now)
     for external_id, pk in made.items():
         found[external_id] = KnownUser(id=pk, product_id=product.id, external_id=external_id)
