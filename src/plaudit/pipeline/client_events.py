@@ -52,6 +52,7 @@ from plaudit.events.schemas import MAX_BATCH, EventIn
 from plaudit.products.current import current_product
 from plaudit.products.models import Product
 from plaudit.products.verification import get_verification
+from plaudit.store.conflicts import LOCK_TIMEOUT, lost_over_rows, sqlstate
 from plaudit.users.client import ClientContext
 from plaudit.users.models import User
 
@@ -222,11 +223,9 @@ def _one_events_doing(error: Exception) -> bool:
         if error.connection_invalidated:
             return False
         if isinstance(error, OperationalError | InterfaceError):
-            # Deadlocks, serialization failures (class 40) and lock timeouts (55P03) are the
-            # group's bad luck with one row; the rest (on SQLite, ``database is locked``) are
-            # the store's.
-            code = _sqlstate(error)
-            return code.startswith("40") or code == "55P03"
+            # Losing to another transaction over a row is the group's bad luck with one row;
+            # the rest (on SQLite, ``database is locked``) are the store's.
+            return lost_over_rows(error)
     return True
 
 
@@ -270,11 +269,7 @@ def _alone(
 
 def _lock_waited(answer: Outcome | BaseException) -> bool:
     """Whether ``answer`` is PostgreSQL's lock timeout (55P03)."""
-    return isinstance(answer, OperationalError) and _sqlstate(answer) == "55P03"
-
-
-def _sqlstate(error: DBAPIError) -> str:
-    return getattr(error.orig, "sqlstate", None) or ""
+    return isinstance(answer, OperationalError) and sqlstate(answer) == LOCK_TIMEOUT
 
 
 def _apply(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import structlog
@@ -25,6 +24,7 @@ from plaudit.errors import (
     StoreContended,
     invalid_input,
 )
+from plaudit.store.conflicts import contended, sqlstate
 from plaudit.store.crypto import MasterKeyError
 
 from .header_text import description_value
@@ -67,10 +67,10 @@ def response_for(exc: Exception) -> JSONResponse:
     if isinstance(exc, MasterKeyError):
         log.error("master_key_mismatch")
         return service_error_response(ServerMisconfigured())
-    if isinstance(exc, OperationalError) and _contended(exc):
+    if isinstance(exc, OperationalError) and contended(exc):
         # Lost to another transaction over the same rows: rolled back whole, and the same
         # request may pass when sent again (a 500 said nothing of either).
-        log.warning("store_contended", error_type=type(exc.orig).__name__, sqlstate=_sqlstate(exc))
+        log.warning("store_contended", error_type=type(exc.orig).__name__, sqlstate=sqlstate(exc))
         return service_error_response(StoreContended(retry_after=1))
     if isinstance(exc, DataError):
         # The input reached the database but cannot be stored or compared there (PostgreSQL
@@ -86,19 +86,6 @@ def response_for(exc: Exception) -> JSONResponse:
     # Never echo the exception: it may hold a secret. The log has the type and traceback.
     log.exception("unhandled_error", error_type=type(exc).__name__)
     return service_error_response(InternalError())
-
-
-def _contended(exc: OperationalError) -> bool:
-    """PostgreSQL's deadlock, serialization failure (class 40) or lock wait past its timeout
-    (55P03); SQLite's write lock past its busy timeout."""
-    code = _sqlstate(exc)
-    if code.startswith("40") or code == "55P03":
-        return True
-    return isinstance(exc.orig, sqlite3.OperationalError) and "database is locked" in str(exc.orig)
-
-
-def _sqlstate(exc: OperationalError) -> str:
-    return str(getattr(exc.orig, "sqlstate", None) or "")
 
 
 def http_error_response(exc: HTTPException) -> JSONResponse:
