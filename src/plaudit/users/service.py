@@ -144,18 +144,14 @@ def create_many(
         )
     }
     # The payload upsert_user sends, the same for every user made here but for the id.
-    template = UserOut(
-        id="",
-        email=None,
-        first_name=None,
-        last_name=None,
-        name=None,
-        locale=None,
-        account_id=None,
-        referral_code=None,
-        first_seen_at=now,
-        last_seen_at=now,
-        listed=listed,
+    template = UserOut.model_validate(
+        {
+            "id": "",
+            **dict.fromkeys(User.PROFILE_FIELDS),  # no profile yet
+            "first_seen_at": now,
+            "last_seen_at": now,
+            "listed": listed,
+        }
     ).model_dump(mode="json")
     notices: list[Notice] = [
         ("user.created", external_id, {"user": {**template, "id": external_id}})
