@@ -85,7 +85,7 @@ class PlauditApp(FastAPI):
         await self._dispatch(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = self.hot_routes.get((scope["method"], scope["path"])) if self.hot_routes else None
+        handler = self.hot_routes.get((scope["method"], scope["path"]))
         if handler is not None:
             scope["app"] = self
             read: list[Message] = []
